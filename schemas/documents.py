@@ -1,0 +1,100 @@
+"""The values that flow between stages: Page (fetched or read) → Article (clean text) → grounded records."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.records import Certification, Claim, Salary, Skill
+
+Record = Salary | Skill | Certification | Claim
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Page(BaseModel):
+    """Raw bytes of one source, as fetched from a URL or read from disk; nothing is parsed yet."""
+
+    source: str = Field(description="The URL or file path exactly as the user gave it")
+    url: str | None = None  # final URL after redirects, for web sources
+    body: bytes
+    content_type: str  # "text/html", "text/plain" or "text/markdown"
+    charset: str | None = None  # declared by the server, if any
+    fetched_at: datetime = Field(default_factory=utcnow)
+
+
+class Article(BaseModel):
+    """Clean main text of one page plus its metadata. Every offset in career-kb points into `text`."""
+
+    source: str
+    url: str | None = None
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None  # ISO date as the page states it
+    canonical_url: str | None = None
+    fetched_at: datetime = Field(default_factory=utcnow)
+    kind: Literal["html", "text", "markdown"] = "html"
+    text: str
+
+    @property
+    def content_hash(self) -> str:
+        return sha256_text(self.text)
+
+
+class Provenance(BaseModel):
+    """Where a record's quote sits in its article's clean text."""
+
+    quote: str
+    char_start: int = Field(ge=0)
+    char_end: int = Field(ge=0)
+    match: Literal["exact", "normalized"] = "exact"
+
+    def verify(self, text: str) -> bool:
+        return text[self.char_start : self.char_end] == self.quote
+
+
+class Grounded(BaseModel):
+    """A record with its provenance; only grounded records are ever stored."""
+
+    kind: Literal["salary", "skill", "certification", "claim"]
+    record: Record
+    provenance: Provenance
+
+
+class ExtractionStats(BaseModel):
+    """What the extract and ground stages spent and threw away for one article."""
+
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_seconds: float = 0.0
+    retries: int = 0
+    dropped_ungrounded: int = 0
+    dropped_invalid: int = 0
+    not_pay: int = 0  # money figures the extractor classified as prices, fees, costs, revenue ...
+
+
+class Extraction(BaseModel):
+    """Records found in one article (quotes not yet located) and what finding them cost."""
+
+    salaries: list[Salary] = Field(default_factory=list)
+    skills: list[Skill] = Field(default_factory=list)
+    certifications: list[Certification] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+    stats: ExtractionStats = Field(default_factory=ExtractionStats)
+
+
+class GroundedExtraction(BaseModel):
+    """The output of the ground stage: every record located in the article text."""
+
+    records: list[Grounded] = Field(default_factory=list)
+    stats: ExtractionStats = Field(default_factory=ExtractionStats)

@@ -1,0 +1,156 @@
+"""The typed records career-kb keeps: the contract with the LLM and with the database layer.
+
+Field descriptions are read by the model (they become the JSON schema it is constrained to), so they say
+what belongs in each field in words a small model can follow.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+# ISO 4217 codes that career articles actually use; anything else is rejected rather than guessed.
+ISO_CURRENCIES = frozenset(
+    "USD EUR GBP CHF CAD AUD NZD INR JPY CNY SGD HKD SEK NOK DKK PLN CZK HUF RON BRL MXN ZAR AED SAR ILS "
+    "KRW TWD THB MYR IDR PHP VND PKR BDT NGN KES EGP TRY UAH RUB ARS CLP COP PEN".split()
+)
+
+
+class Level(str, Enum):
+    intern = "intern"
+    entry = "entry"
+    junior = "junior"
+    mid = "mid"
+    senior = "senior"
+    staff = "staff"
+    lead = "lead"
+    principal = "principal"
+    executive = "executive"
+    unspecified = "unspecified"
+
+
+class Period(str, Enum):
+    year = "year"
+    month = "month"
+    week = "week"
+    day = "day"
+    hour = "hour"
+
+
+class PayBasis(str, Enum):
+    base = "base"
+    total = "total"
+    unspecified = "unspecified"
+
+
+class SkillCategory(str, Enum):
+    language = "language"
+    framework = "framework"
+    tool = "tool"
+    platform = "platform"
+    practice = "practice"
+    soft = "soft"
+
+
+def _iso_currency(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if code not in ISO_CURRENCIES:
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code such as USD, EUR, GBP or INR")
+    return code
+
+
+class Salary(BaseModel):
+    """One pay figure (a range or a single amount) for a kind of job, as the article states it."""
+
+    role: str | None = Field(None, description="Job title the pay is for, e.g. 'AI engineer'")
+    level: Level = Field(Level.unspecified, description="Seniority the pay is for")
+    years_min: float | None = Field(None, ge=0, le=60, description="Fewest years of experience named")
+    years_max: float | None = Field(None, ge=0, le=60, description="Most years of experience named")
+    region: str | None = Field(None, description="Country, city or region the pay applies to, e.g. 'US'")
+    employer: str | None = Field(None, description="Kind of employer, e.g. 'big tech', 'startup'")
+    currency: str = Field(description="ISO 4217 code, e.g. USD, GBP, EUR, INR")
+    period: Period = Field(Period.year, description="What one amount pays for: year, month, week, day, hour")
+    amount_min: float | None = Field(None, gt=0, description="Lower bound in whole currency units")
+    amount_max: float | None = Field(None, gt=0, description="Upper bound in whole currency units")
+    open_ended: bool = Field(False, description="True when the figure has no upper end, as in '$200,000+'")
+    pay_basis: PayBasis = Field(PayBasis.unspecified, description="base salary, or total compensation")
+    quote: str = Field(description="The exact words of the article that state this pay, copied verbatim")
+
+    @field_validator("currency")
+    @classmethod
+    def _iso(cls, value: str) -> str | None:
+        return _iso_currency(value)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "Salary":
+        if self.amount_min is None and self.amount_max is None:
+            raise ValueError("a salary needs amount_min or amount_max")
+        if self.amount_min is not None and self.amount_max is not None and self.amount_min > self.amount_max:
+            raise ValueError("amount_min is larger than amount_max")
+        if self.years_min is not None and self.years_max is not None and self.years_min > self.years_max:
+            raise ValueError("years_min is larger than years_max")
+        return self
+
+
+class Skill(BaseModel):
+    """A skill, language, framework, tool or practice the article says the job needs."""
+
+    name: str = Field(min_length=1, max_length=80, description="Short name, e.g. 'Python', 'RAG'")
+    category: SkillCategory = Field(description="language, framework, tool, platform, practice or soft")
+    quote: str = Field(description="The exact words of the article that mention it, copied verbatim")
+
+
+class Certification(BaseModel):
+    """A named professional credential (certificate, certification, exam)."""
+
+    name: str = Field(min_length=2, max_length=120, description="Credential name as written")
+    issuer: str | None = Field(None, description="Who grants it, e.g. 'AWS', 'Microsoft', 'Google Cloud'")
+    cost_amount: float | None = Field(None, gt=0, description="Exam or course price, if stated")
+    cost_currency: str | None = Field(None, description="ISO 4217 code of the cost")
+    quote: str = Field(description="The exact words of the article that name it, copied verbatim")
+
+    @field_validator("cost_currency")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        return _iso_currency(value)
+
+
+class Claim(BaseModel):
+    """A factual statement worth keeping: growth rates, pay premiums, demand figures."""
+
+    statement: str = Field(min_length=5, description="The claim in one plain sentence")
+    quote: str = Field(description="The exact words of the article that make it, copied verbatim")
+
+
+RECORD_TYPES: dict[str, type[BaseModel]] = {
+    "salary": Salary,
+    "skill": Skill,
+    "certification": Certification,
+    "claim": Claim,
+}
+
+
+class FigureKind(str, Enum):
+    pay = "pay"
+    price = "price"
+    fee = "fee"
+    tuition = "tuition"
+    revenue = "revenue"
+    other = "other"
+
+
+class FigureReading(BaseModel):
+    """What one tagged money figure is and, when it is pay, whom it is for. Numbers are read by code, not here."""
+
+    kind: FigureKind = Field(
+        description="pay = salary, wage, day or hourly rate, compensation; price = what a course, book or "
+        "product costs; fee = exam or certification fee; tuition = degree or bootcamp cost; "
+        "revenue = company revenue, funding, market size; other = anything else"
+    )
+    role: str | None = Field(None, description="Job title the pay is for, if stated")
+    level: Level = Field(Level.unspecified, description="Seniority the pay is for")
+    region: str | None = Field(None, description="Country or city the pay applies to, if stated")
+    employer: str | None = Field(None, description="Kind of employer, e.g. 'big tech', 'startup', if stated")
