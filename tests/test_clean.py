@@ -1,0 +1,320 @@
+"""Clean stage: decoding, refusals, HTML main text with tables and metadata, text/Markdown normalisation."""
+
+from __future__ import annotations
+
+import codecs
+from datetime import datetime, timezone
+
+import pytest
+
+from pipeline.clean import clean, decode, normalize_text, text_title
+from pipeline.errors import CleanError
+from schemas.documents import Page
+
+URL = "https://careers.example.com/posts/ai-engineer-pay"
+PARAGRAPH = ("Hiring managers told us that demand for applied AI engineers grew again this year, and that "
+             "candidates who can ship retrieval systems to production are the hardest to find.")
+SECOND = "Python, PyTorch and solid evaluation habits remain the skills most often listed in job postings."
+
+
+def page(body: bytes | str, content_type: str = "text/html", charset: str | None = None,
+         url: str | None = URL, source: str = "src") -> Page:
+    """A Page as the fetch/read stage would hand it over."""
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    return Page(source=source, url=url, body=raw, content_type=content_type, charset=charset)
+
+
+def article_html(inner: str, head: str = "<title>AI Engineer Pay in 2025</title>") -> str:
+    """A plausible article page: navigation, a main article around `inner`, comments and a footer."""
+    return (f"<!DOCTYPE html><html><head>{head}</head><body>"
+            "<nav><a href='/'>Home</a> <a href='/jobs'>Jobs</a> <a href='/about'>About us</a></nav>"
+            f"<main><article><h1>AI Engineer Pay in 2025</h1><p>{PARAGRAPH}</p>{inner}<p>{SECOND}</p>"
+            "</article></main>"
+            "<section id='comments' class='comments'><h2>Comments</h2>"
+            "<div class='comment'><p>Thanks for this, very helpful overview of the market!</p></div></section>"
+            "<footer><p>© 2025 Example Careers Ltd. All rights reserved.</p></footer></body></html>")
+
+
+def lines_of(html: str) -> list[str]:
+    return clean(page(html)).text.split("\n")
+
+
+# --- HTML main text --------------------------------------------------------------------------------------
+
+SALARY_ROWS = ["Level | Experience | Base salary", "Entry | 0–2 years | $110K–$145K",
+               "Mid | 3–5 years | $150K–$200K", "Senior | 6+ years | $210K–$300K"]
+TABLES = {
+    "thead and th": "<table><thead><tr><th>Level</th><th>Experience</th><th>Base salary</th></tr></thead><tbody>"
+                    "<tr><td>Entry</td><td>0–2 years</td><td>$110K–$145K</td></tr>"
+                    "<tr><td>Mid</td><td>3–5 years</td><td>$150K–$200K</td></tr>"
+                    "<tr><td>Senior</td><td>6+ years</td><td>$210K–$300K</td></tr></tbody></table>",
+    "plain td rows": "<table><tr><td>Level</td><td>Experience</td><td>Base salary</td></tr>"
+                     "<tr><td>Entry</td><td>0–2 years</td><td>$110K–$145K</td></tr>"
+                     "<tr><td>Mid</td><td>3–5 years</td><td>$150K–$200K</td></tr>"
+                     "<tr><td>Senior</td><td>6+ years</td><td>$210K–$300K</td></tr></table>",
+    "inline markup in cells": "<table><tr><th>Level</th><th>Experience</th><th>Base salary</th></tr>"
+                              "<tr><td><b>Entry</b></td><td>0–2 years</td>"
+                              "<td><a href='/pay'>$110K–$145K</a></td></tr>"
+                              "<tr><td>Mid</td><td><em>3–5 years</em></td><td>$150K–$200K</td></tr>"
+                              "<tr><td>Senior</td><td>6+ years</td><td><span>$210K–$300K</span></td></tr></table>",
+    "multi-line cells": "<table><tr><th>Level</th><th>Experience</th><th>Base\nsalary</th></tr>"
+                        "<tr><td>Entry</td><td>0–2\n years</td><td>$110K–$145K</td></tr>"
+                        "<tr><td>Mid</td><td>3–5 years</td><td>$150K–$200K</td></tr>"
+                        "<tr><td>Senior</td><td>6+ years</td><td>$210K–$300K</td></tr></table>",
+}
+
+
+@pytest.mark.parametrize("table", TABLES.values(), ids=TABLES.keys())
+def test_table_rows_stay_on_one_line_with_every_cell_in_order(table):
+    lines = lines_of(article_html(f"<p>Base pay by level:</p>{table}"))
+    start = lines.index(SALARY_ROWS[0])
+    assert lines[start:start + len(SALARY_ROWS)] == SALARY_ROWS
+    assert not any(set(line) <= set("|-") for line in lines), "markdown rule rows are dropped"
+
+
+def test_empty_cell_keeps_later_cells_in_their_columns():
+    table = ("<table><tr><th>Role</th><th>Remote</th><th>Salary</th></tr>"
+             "<tr><td>ML engineer</td><td></td><td>$180K</td></tr></table>")
+    assert "ML engineer |  | $180K" in lines_of(article_html(table))
+
+
+TRICKY_TABLES = {
+    "list in a cell (trafilatura drops it)": (
+        "<table><tr><th>Level</th><th>Skills</th><th>Pay</th></tr>"
+        "<tr><td>Entry</td><td><ul><li>Python</li><li>SQL, <b>dbt</b></li></ul></td><td>$110K</td></tr></table>",
+        ["Level | Skills | Pay", "Entry | Python; SQL, dbt | $110K"]),
+    "nested list in a cell": (
+        "<table><tr><td>Mid</td><td><ol><li>ML<ul><li>PyTorch</li><li>JAX</li></ul></li><li>Go</li></ol></td>"
+        "<td>$160K</td></tr></table>",
+        ["Mid | ML PyTorch JAX; Go | $160K"]),
+    "row headers": (
+        "<table><tr><th>Level</th><th>Salary</th></tr><tr><th>Entry</th><td>$110K</td></tr>"
+        "<tr><th>Senior</th><td>$250K</td></tr></table>",
+        ["Level | Salary", "Entry | $110K", "Senior | $250K"]),
+    "colspan and rowspan": (
+        "<table><tr><th colspan=2>Role</th><th>Pay</th></tr><tr><td rowspan=2>US</td><td>Entry</td>"
+        "<td>$110K</td></tr><tr><td>Senior</td><td>$250K</td></tr></table>",
+        ["US | Entry | $110K", "| Senior | $250K"]),
+}
+
+
+@pytest.mark.parametrize(("table", "rows"), TRICKY_TABLES.values(), ids=TRICKY_TABLES.keys())
+def test_tricky_tables_keep_every_cell(table, rows):
+    lines = lines_of(article_html(table))
+    assert [row for row in rows if row in lines] == rows
+
+
+def test_main_text_has_no_navigation_comments_or_footer():
+    text = clean(page(article_html(""))).text
+    assert text.split("\n") == ["AI Engineer Pay in 2025", PARAGRAPH, SECOND]
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    ['<p style="display:none">SECRET one</p>', '<div style="color: red; display: none;">SECRET two</div>',
+     '<p style="DISPLAY : NONE !important">SECRET three</p>', '<p style="visibility:hidden">SECRET four</p>',
+     '<div hidden>SECRET five</div>', '<template><p>SECRET six</p></template>'],
+)
+def test_hidden_text_does_not_appear(hidden):
+    text = clean(page(article_html(hidden))).text
+    assert "SECRET" not in text
+    assert PARAGRAPH in text and SECOND in text
+
+
+def test_text_after_an_inline_hidden_element_is_kept():
+    inner = "<p>Median pay rose <span style='display:none'>SECRET</span>by nine percent across all levels.</p>"
+    text = clean(page(article_html(inner))).text
+    assert "Median pay rose by nine percent across all levels." in text
+    assert "SECRET" not in text
+
+
+METADATA_HEAD = (
+    "<title>AI Engineer Pay in 2025 | Example Careers</title>"
+    "<meta property='og:title' content='AI Engineer Pay in 2025'>"
+    "<meta name='author' content='Priya Raman'>"
+    "<meta property='article:published_time' content='2025-03-14T09:30:00+00:00'>"
+)
+
+
+@pytest.mark.parametrize(
+    ("canonical", "expected"),
+    [("<link rel='canonical' href='https://example.com/pay-2025'>", "https://example.com/pay-2025"),
+     ("<link rel='canonical' href='/pay-2025?ref=x'>", "https://careers.example.com/pay-2025?ref=x"),
+     ("<link rel='Canonical Shortlink' href='https://example.com/c'>", "https://example.com/c"),
+     ("", URL)],
+)
+def test_metadata_title_author_iso_date_and_canonical_url(canonical, expected):
+    article = clean(page(article_html("", head=METADATA_HEAD + canonical)))
+    assert (article.title, article.author, article.published) == ("AI Engineer Pay in 2025", "Priya Raman",
+                                                                  "2025-03-14")
+    assert (article.canonical_url, article.url, article.kind) == (expected, URL, "html")
+
+
+def test_local_html_without_url_has_no_canonical_url():
+    article = clean(page(article_html(""), url=None, source="saved/page.html"))
+    assert (article.source, article.url, article.canonical_url) == ("saved/page.html", None, None)
+
+
+def test_date_after_the_fetch_is_not_taken_as_the_publication_date():
+    head = "<meta property='article:published_time' content='2031-01-01'>"
+    fetched = Page(source="s", url=URL, body=article_html("", head=head).encode(), content_type="text/html",
+                   fetched_at=datetime(2025, 6, 1, tzinfo=timezone.utc))
+    assert clean(fetched).published != "2031-01-01"
+
+
+def test_html_fragment_without_html_element_is_cleaned():
+    assert clean(page(f"<p>{PARAGRAPH}</p><p>{SECOND}</p>")).text == f"{PARAGRAPH}\n{SECOND}"
+
+
+def test_clean_is_deterministic():
+    html = article_html(TABLES["thead and th"], head=METADATA_HEAD)
+    first, second = clean(page(html)), clean(page(html))
+    assert first.model_dump(exclude={"fetched_at"}) == second.model_dump(exclude={"fetched_at"})
+
+
+NO_MAIN_CONTENT = {
+    "navigation only": "<html><body><nav><a href='/'>Home</a><a href='/jobs'>Jobs</a>"
+                       "<a href='/contact'>Contact us</a></nav></body></html>",
+    "link list only": "<html><body><ul><li><a href='/a'>AI careers</a></li><li><a href='/b'>ML jobs</a></li>"
+                      "<li><a href='/c'>Salary guides</a></li></ul></body></html>",
+    "JS-only app": "<html><head><title>App</title><script src='/app.js'></script></head><body><div id='root'>"
+                   "</div><noscript>You need to enable JavaScript to run this app.</noscript></body></html>",
+    "empty body": "<html><head><title>Nothing</title></head><body></body></html>",
+    "only hidden text": f"<html><body><div style='display:none'><p>{PARAGRAPH}</p></div></body></html>",
+}
+
+
+@pytest.mark.parametrize("html", NO_MAIN_CONTENT.values(), ids=NO_MAIN_CONTENT.keys())
+def test_html_without_main_content_is_refused(html):
+    with pytest.raises(CleanError) as caught:
+        clean(page(html, source="nav.html"))
+    assert caught.value.reason.startswith("no main content")
+    assert caught.value.source == "nav.html"
+
+
+# --- decoding --------------------------------------------------------------------------------------------
+
+WESTERN = "Le café coûte 3 € — naïve résumé, “quoted”"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "charset"),
+    [
+        (WESTERN.encode("cp1252"), "text/plain", None),  # no declaration at all
+        (WESTERN.encode("cp1252"), "text/plain", "iso-8859-1"),  # latin-1 label means windows-1252
+        (WESTERN.encode("cp1252"), "text/plain", "windows-1252"),
+        (WESTERN.encode("utf-8"), "text/plain", "iso-8859-1"),  # wrong server default on a UTF-8 body
+        (codecs.BOM_UTF8 + WESTERN.encode("utf-8"), "text/plain", "windows-1252"),  # BOM outranks the header
+        (codecs.BOM_UTF16_LE + WESTERN.encode("utf-16-le"), "text/plain", None),
+        (f"<html><head><meta charset='windows-1252'></head><body><p>{WESTERN}</p></body></html>".encode("cp1252"),
+         "text/html", None),
+        (f"<html><head><meta http-equiv='Content-Type' content='text/html; charset=ISO-8859-1'></head>"
+         f"<body><p>{WESTERN}</p></body></html>".encode("cp1252"), "text/html", None),
+    ],
+)
+def test_decoding_recovers_the_characters(body, content_type, charset):
+    assert WESTERN in decode(page(body, content_type, charset))
+
+
+def test_short_undeclared_cp1252_is_not_left_to_a_statistical_guess():
+    assert decode(page(b"caf\xe9 \x80", "text/plain")) == "café €"
+
+
+def test_server_charset_outranks_meta_charset():
+    html = f"<html><head><meta charset='utf-8'></head><body><p>{WESTERN}</p></body></html>"
+    assert WESTERN in decode(page(html.encode("cp1252"), charset="windows-1252"))
+
+
+def test_cp1252_file_is_cleaned_to_the_right_text():
+    body = f"Pay report\r\n\r\n{WESTERN}\r\n".encode("cp1252")
+    assert clean(page(body, "text/plain", url=None)).text == f"Pay report\n\n{WESTERN}"
+
+
+def test_cyrillic_legacy_text_is_not_read_as_windows_1252():
+    text = "Зарплата инженера по машинному обучению растёт каждый год, и спрос на специалистов высок."  # noqa: E501
+    assert decode(page(text.encode("cp1251"), "text/plain")) == text
+
+
+# --- refusals --------------------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(PNG, "text/html"), (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "text/plain"),
+     (b"PK\x03\x04\x14\x00\x06\x00", "text/markdown"), (b"\x1f\x8b\x08\x00\x00\x00", "text/html"),
+     (b"<html><body><p>text\x00with\x00nul</p></body></html>", "text/html"),
+     (bytes(range(1, 32)) * 20, "text/plain")],
+)
+def test_binary_content_is_refused(body, content_type):
+    with pytest.raises(CleanError) as caught:
+        clean(page(body, content_type, source="image.html"))
+    assert caught.value.reason.startswith("binary content")
+    assert caught.value.source == "image.html"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"", "text/html"), (b"", "text/plain"), (b"  \n\t\r\n ", "text/markdown"), (codecs.BOM_UTF8, "text/plain"),
+     (codecs.BOM_UTF8 + b"\n\n", "text/html")],
+)
+def test_empty_content_is_refused(body, content_type):
+    with pytest.raises(CleanError) as caught:
+        clean(page(body, content_type))
+    assert caught.value.reason.startswith("empty")
+
+
+# --- text and Markdown -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("\ufeffTitle\r\nline one\r\n", "Title\nline one"),
+        ("old mac\rline endings\r", "old mac\nline endings"),
+        ("trailing   \t\nspaces  \n", "trailing\nspaces"),
+        ("a\n\n\n\n\nb\n\n\nc\n\nd", "a\n\nb\n\nc\n\nd"),
+        ("\n\n\nleading and trailing blank lines\n\n\n", "leading and trailing blank lines"),
+        ("cafe\u0301 decomposed", "café decomposed"),
+        ("    indented code stays indented", "    indented code stays indented"),
+    ],
+)
+def test_normalize_text(raw, expected):
+    assert normalize_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "title"),
+    [
+        ("# AI Engineer Roadmap\n\nIntro text.", "markdown", "AI Engineer Roadmap"),
+        ("Some intro line\n\n## Skills to learn ##\n\nPython.", "markdown", "Skills to learn"),
+        ("Career Guide\n============\n\nBody.", "markdown", "Career Guide"),
+        ("---\ntitle: \"Front Matter Title\"\ndate: 2025-01-02\n---\n# Heading\n", "markdown", "Front Matter Title"),
+        ("---\ndate: 2025-01-02\n---\nBody line\n\n# Heading", "markdown", "Heading"),
+        ("```bash\n# not a heading\n```\n# Real Heading", "markdown", "Real Heading"),
+        ("no headings here\njust lines", "markdown", "no headings here"),
+        ("\n\n  First line of the text file  \n# not a heading in txt", "text", "First line of the text file"),
+    ],
+)
+def test_text_and_markdown_titles(raw, kind, title):
+    assert text_title(normalize_text(raw), kind) == title
+
+
+@pytest.mark.parametrize(
+    ("content_type", "kind"), [("text/plain", "text"), ("text/markdown", "markdown")]
+)
+def test_text_sources_are_normalised_but_not_stripped_of_boilerplate(content_type, kind):
+    raw = "# Salaries\r\n\r\n\r\n\r\nHome | Jobs | About   \r\nEntry | 0–2 years | $110K–$145K\r\n"
+    article = clean(page(raw.encode("utf-8"), content_type, url=None, source="notes.md"))
+    assert article.text == "# Salaries\n\nHome | Jobs | About\nEntry | 0–2 years | $110K–$145K"
+    assert (article.kind, article.source, article.canonical_url) == (kind, "notes.md", None)
+    assert article.title == ("Salaries" if kind == "markdown" else "# Salaries")
+
+
+def test_article_text_is_the_string_offsets_point_into():
+    article = clean(page(article_html(TABLES["thead and th"])))
+    quote = "Entry | 0–2 years | $110K–$145K"
+    start = article.text.index(quote)
+    assert article.text[start:start + len(quote)] == quote
+    assert "\r" not in article.text and article.text == article.text.strip()
