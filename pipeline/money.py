@@ -1,0 +1,438 @@
+"""Find every money amount in a text and normalise it (currency, bounds, period) with plain code, no LLM.
+
+The small extraction model is unreliable at arithmetic ("8 lakh" → 80,000, "40–70%" → ₹4–7 lakh), so every
+number that becomes a salary bound or a price is found and converted here, and the model's values are checked
+against these (`amounts_agree`).
+
+Semantics of a `Money`:
+- a range ("$110K–$145K", "between €80k and €95k") sets amount_min and amount_max;
+- a point figure ("averages $109,000", "$120K") sets amount_min == amount_max == the value;
+- an open lower bound ("$200,000+", "over/above/more than/exceeds/at least/from/starting at $200,000",
+  "$X or more", "$X and up") sets amount_min only, amount_max None, open_ended True ("up from $X" and
+  "from $X to $Y" that falls are changes, not floors);
+- a cap ("up to", "as high as", "under", "free to" $X) sets amount_max only, amount_min None;
+- a range whose top is open ("$195K – $260K+", "$101,752 to over $245,000") keeps both numbers as stated and
+  sets open_ended True.
+The span `text[start:end]` covers the qualifier that changes these semantics ("up to", "over", "between"),
+both bounds, and a period phrase written right after ("a year", "/yr", "per hour"). The period may also come
+from a word earlier in the same clause ("an annual salary of $X"); it is None when nothing says.
+Currency: an explicit code or symbol (C$, A$, CHF, ₹, "USD" before or after) wins; a bare "$" is USD unless
+the sentence places the pay "in Canada/Australia/..." and names nothing American; lakh/crore/LPA with no
+symbol are INR. A number with no currency marker is never money, so `currency` is always set.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from schemas.records import ISO_CURRENCIES, Period
+
+
+@dataclass(frozen=True)
+class Money:
+    """One money expression found in a text; `text == scanned[start:end]`."""
+
+    start: int
+    end: int
+    text: str
+    amount_min: float | None
+    amount_max: float | None
+    currency: str | None
+    period: Period | None
+    open_ended: bool
+
+
+# ---- vocabulary -----------------------------------------------------------------------------------------
+
+# Currency markers written before or after a number. None means "a dollar": USD unless the sentence says
+# otherwise (see _dollar_country).
+_SYMBOLS: dict[str, str | None] = {
+    "US$": "USD", "CA$": "CAD", "C$": "CAD", "AU$": "AUD", "A$": "AUD", "NZ$": "NZD", "S$": "SGD",
+    "HK$": "HKD", "R$": "BRL", "MX$": "MXN", "JP¥": "JPY", "CN¥": "CNY", "$": None, "£": "GBP", "€": "EUR",
+    "₹": "INR", "₨": "INR", "¥": "JPY", "₩": "KRW", "₱": "PHP", "₺": "TRY", "₪": "ILS", "₦": "NGN",
+    "₽": "RUB", "₴": "UAH", "฿": "THB", "₫": "VND", "zł": "PLN",
+}
+_WORDS: dict[str, str | None] = {
+    "Rs.": "INR", "Rs": "INR", "Fr.": "CHF", "RMB": "CNY", "dollars": None, "dollar": None, "euros": "EUR",
+    "euro": "EUR", "pounds sterling": "GBP", "rupees": "INR", "rupee": "INR", "yen": "JPY", "francs": "CHF",
+    "zloty": "PLN", "złoty": "PLN",
+}
+_MARKERS: dict[str, str | None] = {**_SYMBOLS, **_WORDS, **{code: code for code in ISO_CURRENCIES}}
+# Codes that are also everyday tokens ("PHP 8", "CAD 3D"): accepted only for amounts ≥ 1,000.
+_WEAK_CODES = frozenset({"PHP", "TRY", "PEN", "CAD", "COP"})
+
+_MULTIPLIERS = {
+    "k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9,
+    "billion": 1e9, "tn": 1e12, "trillion": 1e12, "l": 1e5, "lakh": 1e5, "lakhs": 1e5, "lac": 1e5,
+    "lacs": 1e5, "lpa": 1e5, "cr": 1e7, "crore": 1e7, "crores": 1e7,
+}
+# Indian units name rupees even when no ₹ is written ("8 lakh"); a bare "L" or "Cr" does not.
+_RUPEE_UNITS = frozenset({"lakh", "lakhs", "lac", "lacs", "lpa", "crore", "crores"})
+
+# A bare "$" is read as another dollar only where the sentence places the pay in that country ("in Canada");
+# an adjective ("a Hong Kong listing") is not enough.
+_DOLLAR_COUNTRIES = {"CAD": "Canada", "AUD": "Australia", "NZD": "New Zealand", "SGD": "Singapore",
+                     "HKD": "Hong Kong"}
+_IN_COUNTRY = re.compile(
+    r"\b(?i:in|across|within|throughout|for)\s+(?:the\s+)?(?:"
+    + "|".join(f"(?P<{code}>{name})" for code, name in _DOLLAR_COUNTRIES.items()) + r")\b"
+)
+_US_CONTEXT = re.compile(r"\bU(?:\.S\.|SA?\b|SD\b|S\$|nited States\b)|\bAmerica")
+
+# Period words mapped in order; the first key found in a phrase names its period.
+_PERIOD_KEYS = (
+    (re.compile(r"hour|\bhrs?\b|/ ?h\b", re.I), Period.hour),
+    (re.compile(r"\bday|daily|/ ?d\b", re.I), Period.day),
+    (re.compile(r"week|\bwk", re.I), Period.week),
+    (re.compile(r"month|\bmo\b|\bmth", re.I), Period.month),
+    (re.compile(r"year|\byrs?\b|annum|annual|p\.a\.|\bpa\b|lpa|/ ?y\b", re.I), Period.year),
+)
+
+# ---- regular expressions --------------------------------------------------------------------------------
+
+_SP = "[ \u00a0\u2009\u202f]"  # a space, or the no-break / thin / narrow no-break spaces between digit groups
+
+
+def _alternation(tokens) -> str:
+    """Regex alternation of literal tokens, longest first; alphabetic ones must end at a word edge."""
+    parts = []
+    for token in sorted(tokens, key=len, reverse=True):
+        edge = r"(?![A-Za-z])" if token[-1].isalpha() else ""
+        parts.append(re.escape(token) + edge)
+    return "|".join(parts)
+
+
+_NUMBER = (
+    r"\d{1,2}(?:,\d{2})+,\d{3}(?!\d)(?:\.\d+)?"  # Indian grouping: 12,00,000
+    r"|\d{1,3}(?P<sep>[,.'’ \u00a0\u2009\u202f])\d{3}(?:(?P=sep)\d{3})*(?!\d)(?:(?!(?P=sep))[.,]\d{1,2}(?!\d))?"
+    r"|\d+(?:[.,]\d+)?"
+)
+_MULTIPLIER = (
+    rf"{_SP}?(?:thousand|million|billion|trillion|lakhs?|lacs?|crores?|LPA|lpa|Cr|cr)(?![A-Za-z])"
+    r"|(?:mn|bn|tn|MM|[kKmMbBL])(?![A-Za-z0-9])"
+)
+_SUFFIX_MARKER = _alternation(m for m in _MARKERS if not m.startswith(("Rs", "Fr")))  # "Fr." may be Friday
+_ATOM = re.compile(
+    rf"(?<![\w.,])(?:(?P<pre>{_alternation(_MARKERS)}){_SP}?)?"
+    rf"(?P<num>{_NUMBER})"
+    rf"(?P<mult>{_MULTIPLIER})?"
+    rf"(?P<pct>{_SP}?(?:%|percent\b|per cent\b))?"
+    rf"(?:{_SP}?(?P<suf>(?:{_SUFFIX_MARKER})(?!{_SP}?\d)))?"
+    rf"(?P<plus>{_SP}?\+(?!{_SP}?\d))?"
+    r"(?:/-)?"  # "Rs. 50,000/-"
+)
+_OVER = r"over|more than|above|upwards of|in excess of"
+_FILLER = r"(?:(?:approximately|approx\.|about|around|roughly|nearly|almost|just|some|~)\s*)?"
+_RANGE_GAP = re.compile(
+    rf"(?P<period>{_SP}*(?:/[a-z]+|per{_SP}+[a-z]+))?"
+    rf"(?:(?P<space>{_SP}*)(?P<dash>[-–—‒−]){_SP}*|\s+(?P<word>to|and|through|till|until)\s+)"
+    rf"(?:(?P<over>{_OVER})\s+)?{_FILLER}",
+    re.I,
+)
+_QUALIFIER = re.compile(
+    r"\b(?:(?P<cap>up\s?to|as high as|as much as|at most|no more than|not more than|maximum of|max\.?|under"
+    r"|below|less than|capped at|tops? out at|topping out at|free to)"
+    rf"|(?P<floor>{_OVER}|exceeds?|exceeding|exceeded|surpass(?:es|ing)?|at least|minimum of|min\.?|north of"
+    r"|start(?:s|ing)? (?:at|from|around)|begin(?:s|ning)? at)|(?P<origin>(?<!up )(?<!down )from)"
+    rf"|(?P<between>between))\s+{_FILLER}$",
+    re.I,
+)
+_POSTFIX = re.compile(
+    rf"{_SP}*(?:(?P<floor>or (?:more|higher|above|over)|and (?:up|upwards|above|higher|over))"
+    r"|(?P<cap>or (?:less|lower|under|below)|and (?:under|below)|max(?:imum)?\b))",
+    re.I,
+)
+_UNIT = r"(?:hour|hr|day|week|wk|month|mo|mth|year|yr|annum)s?"
+_NOT_AGO = r"(?!\s+(?:ago|earlier|later|before))"  # "a year ago" is a time, not a pay period
+_PERIOD_AFTER = re.compile(
+    rf"{_SP}*/{_SP}?(?:[a-z]+{_SP}?/{_SP}?)?(?:{_UNIT}|h|d|y)\b"  # /yr, /seat/year
+    rf"|{_SP}+(?:per\s+[a-z]+\s+)?(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}"
+    rf"|-(?:a|an|per)-{_UNIT}\b"  # "$10-a-month"
+    rf"|{_SP}+(?:hourly|daily|weekly|monthly|yearly|annually|annual|p\.a\.|pa\b|p/a\b|day[- ]rate\b)",
+    re.I,
+)
+_PERIOD_ANYWHERE = re.compile(
+    rf"\b(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}|/\s?(?:{_UNIT}|h|d|y)\b"
+    r"|\b(?:hourly|daily|weekly|monthly|yearly|annually|annual|per annum|day[- ]rate|LPA)\b|\bp\.a\.",
+    re.I,
+)
+_COUNT_NOUN = re.compile(
+    rf"{_SP}*(?:years?|yrs?|months|weeks|days|hours|hrs|people|employees|users|students|engineers|jobs"
+    r"|roles|companies|times|x)\b",
+    re.I,
+)
+_ONWARD = re.compile(r"\s+to\b", re.I)
+_BETWEEN = re.compile(rf"\bbetween\s+{_FILLER}$", re.I)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])|\n")
+_CLAUSE_BREAK = re.compile(r"[.!?;|]\s|\n|\|")
+_LOOKBACK = 60  # characters searched before a figure for a qualifier or a period word
+
+
+# ---- atoms: one number with its own markers --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Atom:
+    start: int
+    end: int
+    value: float  # the written number, before any multiplier
+    unit: str  # multiplier as written, lowercased ("" when none)
+    pre: str | None  # currency marker written before the number
+    suf: str | None  # currency marker written after it
+    percent: bool
+    plus: bool
+    plain: bool  # an integer written without separators or unit, as years are
+
+    @property
+    def multiplier(self) -> float:
+        return _MULTIPLIERS.get(self.unit, 1.0)
+
+    @property
+    def marker(self) -> str | None:
+        """The more telling marker: in "$100 CAD" the code, not the dollar sign."""
+        if self.pre and self.suf and _MARKERS[self.pre] is None:
+            return self.suf
+        return self.pre or self.suf
+
+    @property
+    def bare(self) -> bool:
+        return self.marker is None and not self.unit
+
+    @property
+    def weak(self) -> bool:
+        """Only marked by a code that is also an everyday token ("PHP 8", "CAD 3D")."""
+        return {self.pre, self.suf} - {None} <= _WEAK_CODES and self.marker is not None
+
+
+def _to_number(raw: str) -> float:
+    """Read a written number: '110,000', '85.000', '90 000', '12,00,000', '1.234,56', '14.8', '1,5'."""
+    digits = re.sub(r"[ '’\u00a0\u2009\u202f]", "", raw)
+    seps = [c for c in digits if c in ",."]
+    if not seps:
+        return float(digits)
+    last = max(digits.rfind(","), digits.rfind("."))
+    grouping_only = len(set(seps)) == 1 and (len(seps) > 1 or len(digits) - last - 1 == 3)
+    if grouping_only:
+        return float(re.sub(r"[,.]", "", digits))
+    whole, frac = digits[:last], digits[last + 1 :]
+    return float(re.sub(r"[,.]", "", whole) + "." + frac)
+
+
+def _atoms(text: str) -> list[_Atom]:
+    """Every number in the text with the currency, unit, percent and plus signs written on it."""
+    atoms = []
+    for m in _ATOM.finditer(text):
+        unit = (m["mult"] or "").strip().lower()
+        plain = not unit and m["num"].isdigit()
+        atoms.append(_Atom(m.start(), m.end(), _to_number(m["num"]), unit, m["pre"], m["suf"],
+                           bool(m["pct"]), bool(m["plus"]), plain))
+    return atoms
+
+
+# ---- ranges -------------------------------------------------------------------------------------------------
+
+
+def _range_gap(text: str, a: _Atom, b: _Atom) -> re.Match | None:
+    """The separator between two atoms when they read as one range ("–", "to", "and" after "between")."""
+    gap = _RANGE_GAP.fullmatch(text, a.end, b.start)
+    if gap is None or a.percent or b.percent:
+        return None
+    if (gap["word"] or "").lower() == "and" and not _BETWEEN.search(text, max(0, a.start - 30), a.start):
+        return None
+    if gap["dash"] == "—" and gap["space"] and b.bare:  # a spaced em dash between clauses, not a range
+        return None
+    return gap
+
+
+def _compatible(text: str, a: _Atom, b: _Atom) -> bool:
+    """Whether two atoms can bound one range: markers agree, a count does not lead a price."""
+    if a.marker is None and b.pre:
+        return False  # "3 - $110,000"
+    codes = {_MARKERS[m] for m in (a.marker, b.marker) if m and _MARKERS[m]}
+    if len(codes) > 1:
+        return False
+    return not (b.bare and _COUNT_NOUN.match(text, b.end))  # "$10 to 20 hours"
+
+
+def _whole(amount: float) -> float:
+    """Drop float noise from scaling (14.8 × 100,000 = 1480000.0000000002) but keep real decimals ($1.1075)."""
+    return round(amount, 6)
+
+
+def _range_bounds(a: _Atom, b: _Atom) -> tuple[float, float]:
+    """Both bounds in whole units; the upper bound's unit also applies to a lower bound written without one."""
+    high = b.value * b.multiplier
+    low = a.value * a.multiplier
+    if not a.unit and b.unit and a.value * b.multiplier <= high:
+        low = a.value * b.multiplier  # "$110–145K", "₹8–12 LPA"
+    return _whole(low), _whole(high)
+
+
+def _join(text: str, atoms: list[_Atom], i: int) -> re.Match | None:
+    """The gap that makes atoms[i] and atoms[i + 1] one range, or None when they stand apart."""
+    if i + 1 >= len(atoms):
+        return None
+    a, b = atoms[i], atoms[i + 1]
+    gap = _range_gap(text, a, b)
+    if gap is None or not _compatible(text, a, b):
+        return None
+    low, high = _range_bounds(a, b)
+    return gap if low <= high else None
+
+
+# ---- context: currency, qualifiers, period -----------------------------------------------------------------
+
+
+def _sentence(text: str, pos: int, reach: int = 600) -> str:
+    """The sentence (or table row) around `pos`, at most `reach` characters either side."""
+    lo, hi = max(0, pos - reach), min(len(text), pos + reach)
+    start = max((m.end() for m in _SENTENCE_BREAK.finditer(text, lo, pos)), default=lo)
+    after = _SENTENCE_BREAK.search(text, pos, hi)
+    return text[start : after.start() if after else hi]
+
+
+def _dollar_country(text: str, pos: int) -> str:
+    """USD, unless the sentence names exactly one other dollar country and nothing American."""
+    sentence = _sentence(text, pos)
+    if _US_CONTEXT.search(sentence):
+        return "USD"
+    found = {m.lastgroup for m in _IN_COUNTRY.finditer(sentence)}
+    return found.pop() if len(found) == 1 else "USD"
+
+
+def _currency(text: str, group: list[_Atom]) -> str | None:
+    """ISO code of a group: an explicit code wins over a bare dollar sign; lakh/crore alone mean rupees."""
+    markers = [a.marker for a in group if a.marker]
+    codes = [_MARKERS[m] for m in markers if _MARKERS[m]]
+    if codes:
+        return codes[0]
+    if markers:
+        return _dollar_country(text, group[0].start)
+    if any(a.unit in _RUPEE_UNITS for a in group):
+        return "INR"
+    return None
+
+
+def _window_start(text: str, pos: int, floor: int, size: int) -> int:
+    """Where a look-back from `pos` stops: `size` characters, the previous figure, or a clause break."""
+    lo = max(floor, pos - size)
+    return max((m.end() for m in _CLAUSE_BREAK.finditer(text, lo, pos)), default=lo)
+
+
+def _qualifier(text: str, group: list[_Atom], floor: int) -> tuple[int, str | None]:
+    """Where the span starts and the word before it that changes the bounds: 'cap' (up to), 'floor' (over,
+    from) or 'between'. A range keeps only 'between'; "from $47bn to $8bn" is a change, not a floor."""
+    first = group[0].start
+    m = _QUALIFIER.search(text, _window_start(text, first, floor, _LOOKBACK), first)
+    kind = m.lastgroup if m else None
+    if len(group) == 2 and kind != "between":
+        kind = None
+    elif kind == "origin":
+        kind = None if _ONWARD.match(text, group[-1].end) else "floor"
+    return (m.start(), kind) if kind else (first, None)
+
+
+def _period_of(phrase: str) -> Period | None:
+    """The period a phrase names ('/yr', 'an hour', 'monthly', 'day rate'), if any."""
+    return next((period for key, period in _PERIOD_KEYS if key.search(phrase)), None)
+
+
+def _tail(text: str, end: int) -> tuple[int, str | None, Period | None]:
+    """Extend past a period phrase and an open/capped postfix ('or more', 'max') written after the figure."""
+    kind = period = None
+    while True:
+        if period is None and (m := _PERIOD_AFTER.match(text, end)) and _period_of(m[0]):
+            period, end = _period_of(m[0]), m.end()
+        elif kind is None and (m := _POSTFIX.match(text, end)):
+            kind, end = m.lastgroup, m.end()
+        else:
+            return end, kind, period
+
+
+def _period_before(text: str, start: int, floor: int) -> Period | None:
+    """A period word earlier in the same clause ('annual salary ... $X', 'day rate of £600')."""
+    lo = _window_start(text, start, floor, 2 * _LOOKBACK)
+    words = [m[0] for m in _PERIOD_ANYWHERE.finditer(text, lo, start)]
+    return _period_of(words[-1]) if words else None
+
+
+# ---- assembling one Money -------------------------------------------------------------------------------------
+
+
+def _bounds(group: list[_Atom], gap: re.Match | None, qualifier: str | None, postfix: str | None
+            ) -> tuple[float | None, float | None, bool]:
+    """(amount_min, amount_max, open_ended) following the semantics in the module docstring."""
+    if len(group) == 2:
+        low, high = _range_bounds(*group)
+        return low, high, bool(group[1].plus or gap["over"] or postfix == "floor")
+    value = _whole(group[0].value * group[0].multiplier)
+    if group[0].plus or "floor" in (qualifier, postfix):
+        return value, None, True
+    if "cap" in (qualifier, postfix):
+        return None, value, False
+    return value, value, False
+
+
+def _plausible(group: list[_Atom], currency: str | None) -> bool:
+    """Reject groups that are not money: no currency, percentages, '2024 dollars', 'PHP 8'."""
+    if currency is None or any(a.percent for a in group):
+        return False
+    first = group[0]
+    if len(group) == 1 and first.plain and not first.pre and 1900 <= first.value <= 2100:
+        return False
+    top = max(a.value * a.multiplier for a in group)
+    return not (all(a.weak or a.bare for a in group) and top < 1000)
+
+
+def _period(text: str, group: list[_Atom], gap: re.Match | None, after: Period | None, start: int,
+            floor: int) -> Period | None:
+    """LPA, else the period phrase after the figure or between its bounds, else a period word before it."""
+    if any(a.unit == "lpa" for a in group):
+        return Period.year
+    between = _period_of(gap["period"]) if gap is not None and gap["period"] else None
+    return after or between or _period_before(text, start, floor)
+
+
+def _money(text: str, group: list[_Atom], gap: re.Match | None, floor: int) -> Money | None:
+    """Build the Money for one atom or one range of two atoms, or None when it is not money."""
+    currency = _currency(text, group)
+    if not _plausible(group, currency):
+        return None
+    start, qualifier = _qualifier(text, group, floor)
+    end, postfix, after = _tail(text, group[-1].end)
+    period = _period(text, group, gap, after, start, floor)
+    low, high, open_ended = _bounds(group, gap, qualifier, postfix)
+    return Money(start, end, text[start:end], low, high, currency, period, open_ended)
+
+
+# ---- public ----------------------------------------------------------------------------------------------------
+
+
+def scan_money(text: str) -> list[Money]:
+    """Every money amount in `text`, in order; ranges come back as one Money with both bounds."""
+    atoms = _atoms(text)
+    found: list[Money] = []
+    i = floor = 0
+    while i < len(atoms):
+        gap = _join(text, atoms, i)
+        group = atoms[i : i + (2 if gap else 1)]
+        money = _money(text, group, gap, floor)
+        if money is not None:
+            found.append(money)
+            floor = money.end
+        i += len(group)
+    return found
+
+
+def amounts_agree(value: float, quote: str) -> bool:
+    """True when `value` is one of the amounts (a bound or a point) written in `quote`, within 0.5 %."""
+    amounts = [x for m in scan_money(quote) for x in (m.amount_min, m.amount_max) if x is not None]
+    return any(math.isclose(value, amount, rel_tol=0.005) for amount in amounts)
+
+
+def detect_period(text: str) -> Period | None:
+    """The pay period a text states ('per hour', '/yr', 'monthly', 'LPA'); None if none or if they conflict."""
+    periods = {_period_of(m[0]) for m in _PERIOD_ANYWHERE.finditer(text)} - {None}
+    return periods.pop() if len(periods) == 1 else None

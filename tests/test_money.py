@@ -1,0 +1,254 @@
+"""Tables for the money scanner: each text holds one money expression, none, or several, and states what
+scan_money must read from it. Strings are written for these tests; none is taken from an article."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.money import Money, amounts_agree, detect_period, scan_money
+from schemas.records import Period
+
+Y, M, W, D, H = Period.year, Period.month, Period.week, Period.day, Period.hour
+
+# (text, span scan_money must report, amount_min, amount_max, currency, period, open_ended)
+ONE_MONEY = [
+    # ranges, symbols and one suffix or symbol shared by both bounds
+    ("Offers ran $110K–$145K last spring.", "$110K–$145K", 110_000, 145_000, "USD", None, False),
+    ("New hires see $110–145K here.", "$110–145K", 110_000, 145_000, "USD", None, False),
+    ("Product firms pay ₹8–12 LPA to start.", "₹8–12 LPA", 800_000, 1_200_000, "INR", Y, False),
+    ("Offers of £60,000 to £85,000 a year are common.", "£60,000 to £85,000 a year", 60_000, 85_000, "GBP", Y,
+     False),
+    ("Berlin offers sit at €70–90k.", "€70–90k", 70_000, 90_000, "EUR", None, False),
+    ("Contractors quote 80k–100k USD.", "80k–100k USD", 80_000, 100_000, "USD", None, False),
+    ("It pays between €80,000 and €100,000 now.", "between €80,000 and €100,000", 80_000, 100_000, "EUR",
+     None, False),
+    ("Expect between 80 and 100k EUR.", "between 80 and 100k EUR", 80_000, 100_000, "EUR", None, False),
+    ("Roughly € 70.000 - 90.000 gross.", "€ 70.000 - 90.000", 70_000, 90_000, "EUR", None, False),
+    ("Pay is $1–2 million for founders.", "$1–2 million", 1_000_000, 2_000_000, "USD", None, False),
+    ("A tool at $1,500–2K a seat.", "$1,500–2K", 1_500, 2_000, "USD", None, False),
+    ("Exams cost $99-200 each.", "$99-200", 99, 200, "USD", None, False),
+    ("Fees: $50-$70.", "$50-$70", 50, 70, "USD", None, False),
+    ("Fees: $50—$70.", "$50—$70", 50, 70, "USD", None, False),
+    ("Fees: $50‒$70.", "$50‒$70", 50, 70, "USD", None, False),
+    ("Fees: $50−$70.", "$50−$70", 50, 70, "USD", None, False),
+    ("Fees: $50 – $70.", "$50 – $70", 50, 70, "USD", None, False),
+    ("It lands at $110,000 - 145,000 per year.", "$110,000 - 145,000 per year", 110_000, 145_000, "USD", Y,
+     False),
+    ("Rates of $50/hr – $80/hr apply.", "$50/hr – $80/hr", 50, 80, "USD", H, False),
+    ("Rates run $60 to\n    $90 here.", "$60 to\n    $90", 60, 90, "USD", None, False),
+    # point figures: amount_min == amount_max
+    ("The role averages $109,000.", "$109,000", 109_000, 109_000, "USD", None, False),
+    ("She took a $165K offer.", "$165K", 165_000, 165_000, "USD", None, False),
+    ("Revenue hit $1.2 billion in revenue.", "$1.2 billion", 1.2e9, 1.2e9, "USD", None, False),
+    ("They raised $2.5bn.", "$2.5bn", 2.5e9, 2.5e9, "USD", None, False),
+    ("They raised $3mn.", "$3mn", 3e6, 3e6, "USD", None, False),
+    ("They raised $85M.", "$85M", 85e6, 85e6, "USD", None, False),
+    ("They raised $300MM.", "$300MM", 3e8, 3e8, "USD", None, False),
+    ("Loans total $1.5 trillion.", "$1.5 trillion", 1.5e12, 1.5e12, "USD", None, False),
+    ("The euro rose to $1.1075 today.", "$1.1075", 1.1075, 1.1075, "USD", None, False),
+    ("It cost 5,000 pounds sterling.", "5,000 pounds sterling", 5_000, 5_000, "GBP", None, False),
+    ("It costs $1,234.56 today.", "$1,234.56", 1234.56, 1234.56, "USD", None, False),
+    ("It costs $99.99 today.", "$99.99", 99.99, 99.99, "USD", None, False),
+    ("It costs 5,000 dollars.", "5,000 dollars", 5_000, 5_000, "USD", None, False),
+    ("It costs 3,000 euros.", "3,000 euros", 3_000, 3_000, "EUR", None, False),
+    # separators: European dots and commas, spaces of every width, Swiss apostrophes, Indian grouping
+    ("Madrid: 85.000 € brutos.", "85.000 €", 85_000, 85_000, "EUR", None, False),
+    ("Paris: 90 000 EUR.", "90 000 EUR", 90_000, 90_000, "EUR", None, False),
+    ("Lyon: 90\u202f000\u00a0€.", "90\u202f000\u00a0€", 90_000, 90_000, "EUR", None, False),
+    ("Tool: € 1\u2009250.", "€ 1\u2009250", 1_250, 1_250, "EUR", None, False),
+    ("Price €1.234,56 incl.", "€1.234,56", 1234.56, 1234.56, "EUR", None, False),
+    ("Zurich: CHF 120'000.", "CHF 120'000", 120_000, 120_000, "CHF", None, False),
+    ("Basel: Fr. 100'000.", "Fr. 100'000", 100_000, 100_000, "CHF", None, False),
+    ("Pune: ₹12,00,000 fixed.", "₹12,00,000", 1_200_000, 1_200_000, "INR", None, False),
+    ("Mumbai: INR 1,20,00,000.", "INR 1,20,00,000", 12_000_000, 12_000_000, "INR", None, False),
+    # Indian units
+    ("Leads get ₹14.8L per annum.", "₹14.8L per annum", 1_480_000, 1_480_000, "INR", Y, False),
+    ("A bonus of Rs. 5 lakh.", "Rs. 5 lakh", 500_000, 500_000, "INR", None, False),
+    ("Heads get Rs 2 Cr.", "Rs 2 Cr", 20_000_000, 20_000_000, "INR", None, False),
+    ("Heads get ₹1.5 crore.", "₹1.5 crore", 15_000_000, 15_000_000, "INR", None, False),
+    ("A fresher gets 8 lakh.", "8 lakh", 800_000, 800_000, "INR", None, False),
+    ("Seniors get 20 lakhs per annum.", "20 lakhs per annum", 2_000_000, 2_000_000, "INR", Y, False),
+    ("About 5 lakh rupees.", "5 lakh rupees", 500_000, 500_000, "INR", None, False),
+    ("A base of ₹6 LPA.", "₹6 LPA", 600_000, 600_000, "INR", Y, False),
+    ("Clerks get Rs. 50,000/- per month.", "Rs. 50,000/- per month", 50_000, 50_000, "INR", M, False),
+    # other currencies, codes before and after
+    ("Toronto: C$95,000.", "C$95,000", 95_000, 95_000, "CAD", None, False),
+    ("Ottawa: CA$120K.", "CA$120K", 120_000, 120_000, "CAD", None, False),
+    ("Halifax: CAD 120,000.", "CAD 120,000", 120_000, 120_000, "CAD", None, False),
+    ("Perth: A$150,000.", "A$150,000", 150_000, 150_000, "AUD", None, False),
+    ("Sydney: AU$140k.", "AU$140k", 140_000, 140_000, "AUD", None, False),
+    ("Singapore: S$8,000 per month.", "S$8,000 per month", 8_000, 8_000, "SGD", M, False),
+    ("Auckland: NZ$95,000.", "NZ$95,000", 95_000, 95_000, "NZD", None, False),
+    ("Kowloon: HK$600,000.", "HK$600,000", 600_000, 600_000, "HKD", None, False),
+    ("Sao Paulo: R$10.000.", "R$10.000", 10_000, 10_000, "BRL", None, False),
+    ("Remote: US$90,000.", "US$90,000", 90_000, 90_000, "USD", None, False),
+    ("Krakow: 12 000 zł.", "12 000 zł", 12_000, 12_000, "PLN", None, False),
+    ("Warsaw: PLN 18,500 monthly.", "PLN 18,500 monthly", 18_500, 18_500, "PLN", M, False),
+    ("Tokyo: ¥6,000,000.", "¥6,000,000", 6_000_000, 6_000_000, "JPY", None, False),
+    ("Quoted as USD 120,000.", "USD 120,000", 120_000, 120_000, "USD", None, False),
+    ("Quoted as 120,000 USD.", "120,000 USD", 120_000, 120_000, "USD", None, False),
+    ("Leeds: GBP 58,000 base.", "GBP 58,000", 58_000, 58_000, "GBP", None, False),
+    ("Listed at $100 CAD.", "$100 CAD", 100, 100, "CAD", None, False),
+    ("Manila: ₱50,000.", "₱50,000", 50_000, 50_000, "PHP", None, False),
+    ("Cebu: PHP 50,000.", "PHP 50,000", 50_000, 50_000, "PHP", None, False),
+    # a bare $ takes a country named in its sentence, and only when nothing American is named there
+    ("Engineers in Canada earn about $130,000.", "$130,000", 130_000, 130_000, "CAD", None, False),
+    ("In Australia the range is $120,000 to $160,000.", "$120,000 to $160,000", 120_000, 160_000, "AUD",
+     None, False),
+    ("Unlike the U.S., Canada pays $130,000.", "$130,000", 130_000, 130_000, "USD", None, False),
+    ("Canada and Australia both pay $130,000.", "$130,000", 130_000, 130_000, "USD", None, False),
+    ("Canada pays well. The US pays $150,000.", "$150,000", 150_000, 150_000, "USD", None, False),
+    ("Engineers in Hong Kong earn $600,000.", "$600,000", 600_000, 600_000, "HKD", None, False),
+    ("A Hong Kong listing may raise $12bn.", "$12bn", 12e9, 12e9, "USD", None, False),
+    # periods written after or before the figure
+    ("Freelancers bill $85/hr.", "$85/hr", 85, 85, "USD", H, False),
+    ("Freelancers bill $90 an hour.", "$90 an hour", 90, 90, "USD", H, False),
+    ("Freelancers bill $70 per hour.", "$70 per hour", 70, 70, "USD", H, False),
+    ("They set an hourly rate of $95.", "$95", 95, 95, "USD", H, False),
+    ("Contractors ask £600/day.", "£600/day", 600, 600, "GBP", D, False),
+    ("A day rate of £650 is usual.", "£650", 650, 650, "GBP", D, False),
+    ("Consultants ask £550 per day.", "£550 per day", 550, 550, "GBP", D, False),
+    ("Interns get $2,000 per week.", "$2,000 per week", 2_000, 2_000, "USD", W, False),
+    ("The plan is $29/mo.", "$29/mo", 29, 29, "USD", M, False),
+    ("The $10-a-month plan.", "$10-a-month", 10, 10, "USD", M, False),
+    ("Rent is up from $2,100 a year ago.", "$2,100", 2_100, 2_100, "USD", None, False),
+    ("Stipends of $8,000 monthly.", "$8,000 monthly", 8_000, 8_000, "USD", M, False),
+    ("Hiring starts near $110,000/yr.", "$110,000/yr", 110_000, 110_000, "USD", Y, False),
+    ("It pays $120K annually.", "$120K annually", 120_000, 120_000, "USD", Y, False),
+    ("Leeds pays £50k pa.", "£50k pa", 50_000, 50_000, "GBP", Y, False),
+    ("Leeds pays £45k–£60k p.a. now.", "£45k–£60k p.a.", 45_000, 60_000, "GBP", Y, False),
+    ("Teams pay $600/seat/year for it.", "$600/seat/year", 600, 600, "USD", Y, False),
+    ("Budgets of $1,000 to $2,500 per engineer per year.", "$1,000 to $2,500 per engineer per year", 1_000,
+     2_500, "USD", Y, False),
+    ("Their annual pay of $140,000 is typical.", "$140,000", 140_000, 140_000, "USD", Y, False),
+    # caps: amount_max only
+    ("Pay can reach as high as $155,000.", "as high as $155,000", None, 155_000, "USD", None, False),
+    ("Bonuses are as much as $180K.", "as much as $180K", None, 180_000, "USD", None, False),
+    ("Salaries go up to $166,000.", "up to $166,000", None, 166_000, "USD", None, False),
+    ("Most earn under $100,000.", "under $100,000", None, 100_000, "USD", None, False),
+    ("Courses run free to $5,000.", "free to $5,000", None, 5_000, "USD", None, False),
+    ("Budgets of $50K max.", "$50K max", None, 50_000, "USD", None, False),
+    # open lower bounds: amount_min only, open_ended
+    ("Top earners make $200,000+.", "$200,000+", 200_000, None, "USD", None, True),
+    ("Leaders earn above $200,000.", "above $200,000", 200_000, None, "USD", None, True),
+    ("Leaders earn over $250K.", "over $250K", 250_000, None, "USD", None, True),
+    ("Leaders earn more than $300,000.", "more than $300,000", 300_000, None, "USD", None, True),
+    ("Pay exceeds $120,000 annually.", "exceeds $120,000 annually", 120_000, None, "USD", Y, True),
+    ("Total pay can exceed $400K.", "exceed $400K", 400_000, None, "USD", None, True),
+    ("Expect at least $90K a year.", "at least $90K a year", 90_000, None, "USD", Y, True),
+    ("Packages from $60,000.", "from $60,000", 60_000, None, "USD", None, True),
+    ("Roles starting at $75,000.", "starting at $75,000", 75_000, None, "USD", None, True),
+    ("Offers of $100K or more.", "$100K or more", 100_000, None, "USD", None, True),
+    ("Offers of $120K and up.", "$120K and up", 120_000, None, "USD", None, True),
+    ("Offers of $150K plus equity.", "$150K", 150_000, 150_000, "USD", None, False),
+    ("Shenzhen: 300,000 RMB.", "300,000 RMB", 300_000, 300_000, "CNY", None, False),
+    # ranges with an open top keep both stated numbers
+    ("Seniors: $195,000 - $260,000+.", "$195,000 - $260,000+", 195_000, 260_000, "USD", None, True),
+    ("Pay runs from $70K to $200K+.", "$70K to $200K+", 70_000, 200_000, "USD", None, True),
+    ("It spans $101,000 to over $245,000.", "$101,000 to over $245,000", 101_000, 245_000, "USD", None, True),
+    ("It ranges from roughly $90K to $140K.", "$90K to $140K", 90_000, 140_000, "USD", None, False),
+]
+
+NOT_MONEY = [
+    "Movers reported a 40–70% raise.",
+    "Pay rose 58 percent in a year.",
+    "They earn about 6.2% more.",
+    "Staff earn up to 18.7% higher.",
+    "The 401(k) match is generous.",
+    "A 401k plan is offered.",
+    "Many need H-1B visas.",
+    "Demand grows through 2026.",
+    "Data from 2020 to 2024 shows it.",
+    "Figures are in 2024 dollars.",
+    "Typically 0–2 years of experience.",
+    "It hired 40 engineers in a quarter.",
+    "The app has 10 million users.",
+    "Call 555-123-4567 today.",
+    "Dial +1 (555) 010-0199.",
+    "Runs on PHP 8.2 and Python 3.12.",
+    "Learn CAD 3D modelling.",
+    "Top 10 skills and 3 projects.",
+    "Pass the AI-102 exam.",
+    "GPT-4 scored 86.4 on it.",
+    "Drink 5 L of water.",
+    "Version 1.2.3 shipped.",
+    "He weighed 243 pounds.",
+    "",
+]
+
+# (text, [(span, amount_min, amount_max, currency), ...])
+SEVERAL = [
+    ("Junior: $120,000-$150,000. Mid: $150,000-$200,000. Senior: $200,000+.",
+     [("$120,000-$150,000", 120_000, 150_000, "USD"), ("$150,000-$200,000", 150_000, 200_000, "USD"),
+      ("$200,000+", 200_000, None, "USD")]),
+    ("The exam is $165, the course €49, and pay reaches £90k.",
+     [("$165", 165, 165, "USD"), ("€49", 49, 49, "EUR"), ("£90k", 90_000, 90_000, "GBP")]),
+    ("Listed as $100 USD and $100 CAD.", [("$100 USD", 100, 100, "USD"), ("$100 CAD", 100, 100, "CAD")]),
+    ("A $10 to 20 hours deal.", [("$10", 10, 10, "USD")]),
+    ("Team 3 - $110,000 budget.", [("$110,000", 110_000, 110_000, "USD")]),
+    ("Cheap: $5,000\n- 4 years and $40,000", [("$5,000", 5_000, 5_000, "USD"), ("$40,000", 40_000, 40_000, "USD")]),
+    ("It costs $20 — 30 people came.", [("$20", 20, 20, "USD")]),
+    ("$120,000–$150,000 for seniors, $200K for staff.",
+     [("$120,000–$150,000", 120_000, 150_000, "USD"), ("$200K", 200_000, 200_000, "USD")]),
+    ("Paid $90 or $120 per visit", [("$90", 90, 90, "USD"), ("$120", 120, 120, "USD")]),
+    ("Value fell from $47 billion to $8 billion.",
+     [("$47 billion", 47e9, 47e9, "USD"), ("$8 billion", 8e9, 8e9, "USD")]),
+]
+
+
+def _only(text: str) -> Money:
+    found = scan_money(text)
+    assert len(found) == 1, [m.text for m in found]
+    return found[0]
+
+
+@pytest.mark.parametrize("text, span, amount_min, amount_max, currency, period, open_ended", ONE_MONEY,
+                         ids=[case[1] for case in ONE_MONEY])
+def test_one_money(text, span, amount_min, amount_max, currency, period, open_ended):
+    money = _only(text)
+    assert text[money.start : money.end] == money.text == span
+    assert (money.amount_min, money.amount_max) == (amount_min, amount_max)
+    assert (money.currency, money.period, money.open_ended) == (currency, period, open_ended)
+
+
+@pytest.mark.parametrize("text", NOT_MONEY)
+def test_not_money(text):
+    assert scan_money(text) == []
+
+
+@pytest.mark.parametrize("text, expected", SEVERAL, ids=[case[0][:30] for case in SEVERAL])
+def test_several(text, expected):
+    found = scan_money(text)
+    assert [(m.text, m.amount_min, m.amount_max, m.currency) for m in found] == expected
+    assert all(text[m.start : m.end] == m.text for m in found)
+
+
+@pytest.mark.parametrize("value, quote, agrees", [
+    (110_000, "$110K–$145K", True),
+    (145_000, "$110K–$145K", True),
+    (127_500, "$110K–$145K", False),
+    (800_000, "a fresher gets ₹8 lakh", True),
+    (80_000, "a fresher gets ₹8 lakh", False),  # the model's lakh slip
+    (400_000, "a 40–70% raise", False),
+    (109_500, "averages $109,000", True),  # within 0.5 %
+    (110_000, "averages $109,000", False),  # 0.9 % off
+    (166_000, "up to $166,000", True),
+    (200_000, "$200,000+", True),
+    (1_480_000, "₹14.8L", True),
+    (1, "no amounts here", False),
+])
+def test_amounts_agree(value, quote, agrees):
+    assert amounts_agree(value, quote) is agrees
+
+
+@pytest.mark.parametrize("text, period", [
+    ("$50 per hour", H), ("$50/hr", H), ("$50 an hour", H), ("hourly contracts", H),
+    ("£500 per day", D), ("£500/day", D), ("a day rate", D), ("paid daily", D),
+    ("$2,000 per week", W), ("weekly pay", W),
+    ("$5,000 per month", M), ("$29/mo", M), ("monthly stipend", M),
+    ("$90K per year", Y), ("$90K/yr", Y), ("paid annually", Y), ("$90K a year", Y), ("per annum", Y),
+    ("£50k p.a.", Y), ("₹12 LPA", Y), ("annual salary", Y),
+    ("no period named", None), ("$50/hr or $100K a year", None),
+])
+def test_detect_period(text, period):
+    assert detect_period(text) is period
