@@ -1,0 +1,61 @@
+"""The one place that converts between the pydantic contracts (`schemas/`) and the SQL rows (`db.models`).
+
+Record fields map one to one onto columns with their plain JSON values (enums become 'senior', 'USD',
+'year'); a row's `quote` is the provenance quote, the exact span of the article text, not the model's words.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pydantic import BaseModel
+from sqlmodel import SQLModel
+
+from db.models import CertificationRow, ClaimRow, Document, ExtractionRow, SalaryRow, SkillRow
+from schemas.documents import Article, ExtractionStats, Grounded, Provenance
+from schemas.records import RECORD_TYPES
+
+RECORD_TABLES: dict[str, type[SQLModel]] = {
+    "salary": SalaryRow,
+    "skill": SkillRow,
+    "certification": CertificationRow,
+    "claim": ClaimRow,
+}
+_SPAN_FIELDS = ("quote", "char_start", "char_end", "match")
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` in UTC; naive values (SQLite gives them back so) are taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def article_row(article: Article) -> Document:
+    fields = article.model_dump(exclude={"fetched_at"})
+    return Document(**fields, fetched_at=utc(article.fetched_at), content_hash=article.content_hash)
+
+
+def article_from_row(row: Document) -> Article:
+    fields = row.model_dump(include=set(Article.model_fields) - {"fetched_at"})
+    return Article(**fields, fetched_at=utc(row.fetched_at))
+
+
+def record_row(grounded: Grounded, extraction_id: int) -> SQLModel:
+    """The row for one grounded record; `verified` says the span was checked against the article text."""
+    table = RECORD_TABLES[grounded.kind]
+    fields = grounded.record.model_dump(mode="json", exclude={"quote"})
+    span = grounded.provenance.model_dump(include=set(_SPAN_FIELDS))
+    return table(**fields, **span, extraction_id=extraction_id, verified=True)
+
+
+def grounded_from_row(kind: str, row: SQLModel) -> Grounded:
+    record_type: type[BaseModel] = RECORD_TYPES[kind]
+    record = record_type(**row.model_dump(include=set(record_type.model_fields) - {"quote"}), quote=row.quote)
+    provenance = Provenance(**row.model_dump(include=set(_SPAN_FIELDS)))
+    return Grounded(kind=kind, record=record, provenance=provenance)
+
+
+def extraction_stats(stats: ExtractionStats) -> dict[str, int | float]:
+    """The columns of `extractions` that hold what the extract and ground stages spent and dropped."""
+    return stats.model_dump(include=set(ExtractionRow.model_fields))

@@ -1,0 +1,206 @@
+"""The SQL tables. They are separate from the pydantic contracts in `schemas/`; `db.mapping` converts.
+
+Enum-like columns hold plain strings ('senior', 'USD', 'year') and are guarded by CHECK constraints where the
+set of values belongs to the database layer (run and attempt states, match kinds). Times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from schemas.documents import utcnow
+
+RUN_TRIGGERS = ("backfill", "schedule", "test")
+RUN_STATUSES = ("running", "completed", "failed", "interrupted")
+ATTEMPT_STATUSES = ("ok", "unchanged", "failed")
+EXTRACTION_STATUSES = ("ok", "failed")
+MATCHES = ("exact", "normalized")
+
+
+def _one_of(table: str, column: str, values: tuple[str, ...]) -> CheckConstraint:
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f'"{column}" IN ({allowed})', name=f"ck_{table}_{column}")
+
+
+def _when(**kwargs):
+    """A timezone-aware timestamp column (timestamptz on PostgreSQL)."""
+    return Field(sa_type=DateTime(timezone=True), **kwargs)
+
+
+class Document(SQLModel, table=True):
+    """One version of one source's clean text; the same source with changed text is a new row."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("source", "content_hash", name="uq_documents_source_content_hash"),
+        Index("ix_documents_source_fetched_at", "source", "fetched_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    url: str | None = None
+    canonical_url: str | None = None
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None
+    kind: str
+    fetched_at: datetime = _when()  # the latest fetch that returned exactly this text
+    content_hash: str
+    text: str = Field(sa_type=Text)
+
+
+class Extractor(SQLModel, table=True):
+    """What produced the records: record schemas, prompt and model, identified by a hash of the three."""
+
+    __tablename__ = "extractors"
+
+    id: str = Field(primary_key=True, max_length=32)
+    schema_hash: str
+    prompt_version: str
+    model: str
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class Run(SQLModel, table=True):
+    """One backfill or scheduled pass over a set of sources, with its totals."""
+
+    __tablename__ = "runs"
+    __table_args__ = (_one_of("runs", "trigger", RUN_TRIGGERS), _one_of("runs", "status", RUN_STATUSES))
+
+    id: int | None = Field(default=None, primary_key=True)
+    trigger: str
+    started: datetime = _when(default_factory=utcnow)
+    finished: datetime | None = _when(default=None)
+    status: str = "running"
+    sources_seen: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_seconds: float = 0.0
+    flow_run_id: str | None = None
+
+
+class Attempt(SQLModel, table=True):
+    """What happened to one source in one run, including failures and where they happened."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (_one_of("attempts", "status", ATTEMPT_STATUSES),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="runs.id", index=True)
+    source: str
+    document_id: int | None = Field(default=None, foreign_key="documents.id", index=True)
+    status: str
+    stage: str | None = None
+    error: str | None = Field(default=None, sa_type=Text)
+    attempts: int = 1
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_seconds: float = 0.0
+    started: datetime = _when(default_factory=utcnow)
+    finished: datetime | None = _when(default=None)
+
+
+class ExtractionRow(SQLModel, table=True):
+    """One extractor's result for one document: same text and same extractor is always the same row."""
+
+    __tablename__ = "extractions"
+    __table_args__ = (
+        UniqueConstraint("document_id", "extractor_id", name="uq_extractions_document_extractor"),
+        _one_of("extractions", "status", EXTRACTION_STATUSES),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="documents.id", index=True)
+    extractor_id: str = Field(foreign_key="extractors.id", index=True, max_length=32)
+    run_id: int | None = Field(default=None, foreign_key="runs.id", index=True)
+    created_at: datetime = _when(default_factory=utcnow)
+    status: str = "ok"
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_seconds: float = 0.0
+    retries: int = 0
+    dropped_ungrounded: int = 0
+    dropped_invalid: int = 0
+    not_pay: int = 0
+
+
+class _Grounded(SQLModel):
+    """Columns every record table shares: its extraction and the verified span of the article text."""
+
+    extraction_id: int = Field(foreign_key="extractions.id", ondelete="CASCADE", index=True)
+    quote: str = Field(sa_type=Text)
+    char_start: int
+    char_end: int
+    verified: bool = True
+    match: str = "exact"
+
+
+class SalaryRow(_Grounded, table=True):
+    __tablename__ = "salaries"
+    __table_args__ = (_one_of("salaries", "match", MATCHES),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    role: str | None = None
+    level: str = "unspecified"
+    years_min: float | None = None
+    years_max: float | None = None
+    region: str | None = None
+    employer: str | None = None
+    currency: str
+    period: str = "year"
+    amount_min: float | None = None
+    amount_max: float | None = None
+    open_ended: bool = False
+    pay_basis: str = "unspecified"
+
+
+class SkillRow(_Grounded, table=True):
+    __tablename__ = "skill_mentions"
+    __table_args__ = (_one_of("skill_mentions", "match", MATCHES),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    category: str
+
+
+class CertificationRow(_Grounded, table=True):
+    __tablename__ = "certification_mentions"
+    __table_args__ = (_one_of("certification_mentions", "match", MATCHES),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    issuer: str | None = None
+    cost_amount: float | None = None
+    cost_currency: str | None = None
+
+
+class ClaimRow(_Grounded, table=True):
+    __tablename__ = "claims"
+    __table_args__ = (_one_of("claims", "match", MATCHES),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    statement: str = Field(sa_type=Text)
+
+
+class Source(SQLModel, table=True):
+    """A watched source and how often to look at it (seconds or a cron expression)."""
+
+    __tablename__ = "sources"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(unique=True)
+    every_seconds: int | None = None
+    cron: str | None = None
+    added_at: datetime = _when(default_factory=utcnow)
+
+TABLES: tuple[type[SQLModel], ...] = (
+    Document, Extractor, Run, Attempt, ExtractionRow, SalaryRow, SkillRow, CertificationRow, ClaimRow, Source,
+)

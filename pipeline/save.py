@@ -1,0 +1,248 @@
+"""The save stage: one article and its grounded records into the database, in one transaction.
+
+Writes are idempotent and keyed by content: the same source with the same text is one document, the same
+document with the same extractor is one extraction. Saving an extraction that already exists *replaces* its
+records (the newest run's result wins, the extraction keeps its id). A record whose quote is not exactly
+`article.text[char_start:char_end]` is refused and nothing of the document is written: only grounded records
+are ever stored. Also here: the run bookkeeping the flows need (runs, attempts, incremental checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Engine, delete, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, select
+
+from db.mapping import RECORD_TABLES, article_row, extraction_stats, record_row, utc
+from db.models import Attempt, Document, ExtractionRow, Extractor, Run
+from db.session import write_session
+from pipeline.errors import StorageError
+from schemas.documents import Article, Grounded, GroundedExtraction, sha256_text, utcnow
+from schemas.records import RECORD_TYPES
+
+Trigger = Literal["backfill", "schedule", "test"]
+RunStatus = Literal["running", "completed", "failed", "interrupted"]
+AttemptStatus = Literal["ok", "unchanged", "failed"]
+
+
+class ExtractorVersion(BaseModel):
+    """What made the records: a hash of the record schemas, the prompt's version and the model's name."""
+
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    schema_hash: str
+    prompt_version: str
+    model: str
+
+    @property
+    def id(self) -> str:
+        """Short content hash of the three parts: equal versions share one `extractors` row."""
+        return sha256_text("\x1f".join((self.schema_hash, self.prompt_version, self.model)))[:16]
+
+
+class SaveResult(BaseModel):
+    """Where one article went. `created` is False when an existing extraction's records were replaced."""
+
+    document_id: int
+    extraction_id: int
+    created: bool
+    document: Literal["new", "changed", "unchanged"]  # a new source, new text for a known source, known text
+    counts: dict[str, int]  # records written, by kind ('salary', 'skill', 'certification', 'claim')
+
+
+def save(
+    engine: Engine,
+    article: Article,
+    grounded: GroundedExtraction,
+    extractor: ExtractorVersion,
+    run_id: int | None = None,
+) -> SaveResult:
+    """Upsert the document, extractor and extraction and write every record, all in one transaction."""
+    with _writing(engine, "save", article.source) as session:
+        document, state = _upsert_document(session, article)
+        if session.get(Extractor, extractor.id) is None:
+            session.add(Extractor(**extractor.model_dump(), id=extractor.id))
+        extraction, created = _upsert_extraction(session, document.id, extractor.id, run_id, grounded)
+        counts = _insert_records(session, article, extraction.id, grounded.records)
+        return SaveResult(
+            document_id=document.id, extraction_id=extraction.id, created=created, document=state, counts=counts
+        )
+
+
+def latest_extraction(engine: Engine, source: str, content_hash: str, extractor_id: str) -> int | None:
+    """The id of the successful extraction of this exact text by this extractor, if one exists."""
+    query = (
+        select(ExtractionRow.id)
+        .join(Document, Document.id == ExtractionRow.document_id)
+        .where(Document.source == source, Document.content_hash == content_hash)
+        .where(ExtractionRow.extractor_id == extractor_id, ExtractionRow.status == "ok")
+    )
+    with _reading(engine, "look up extractions", source) as session:
+        return session.exec(query).first()
+
+
+def start_run(engine: Engine, trigger: Trigger, flow_run_id: str | None = None) -> int:
+    """Record a new run in state 'running' and return its id."""
+    with _writing(engine, "start a run") as session:
+        run = Run(trigger=trigger, flow_run_id=flow_run_id)
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def finish_run(
+    engine: Engine,
+    run_id: int,
+    status: RunStatus,
+    *,
+    sources_seen: int = 0,
+    new: int = 0,
+    changed: int = 0,
+    unchanged: int = 0,
+    failed: int = 0,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    llm_seconds: float = 0.0,
+) -> None:
+    """Close a run with its final status and totals."""
+    totals = dict(sources_seen=sources_seen, new=new, changed=changed, unchanged=unchanged, failed=failed)
+    spent = dict(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, llm_seconds=llm_seconds)
+    with _writing(engine, "finish a run") as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise StorageError(f"no run with id {run_id}")
+        run.sqlmodel_update({**totals, **spent, "status": status, "finished": utcnow()})
+        session.add(run)
+
+
+def record_attempt(
+    engine: Engine,
+    run_id: int,
+    source: str,
+    status: AttemptStatus,
+    stage: str | None = None,
+    error: str | None = None,
+    attempts: int = 1,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    llm_seconds: float = 0.0,
+    started: datetime | None = None,
+    finished: datetime | None = None,
+    document_id: int | None = None,
+) -> int:
+    """Record what happened to one source in one run (failures too: stage and error say where and why)."""
+    fields = dict(run_id=run_id, source=source, status=status, stage=stage, error=error, attempts=attempts)
+    spent = dict(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, llm_seconds=llm_seconds)
+    times = dict(started=utc(started or utcnow()), finished=utc(finished or utcnow()))
+    with _writing(engine, "record an attempt", source) as session:
+        attempt = Attempt(**fields, **spent, **times, document_id=document_id)
+        session.add(attempt)
+        session.flush()
+        return attempt.id
+
+
+def mark_interrupted_runs(engine: Engine, *, started_before: datetime | None = None) -> int:
+    """Runs left 'running' by a killed process become 'interrupted'; returns how many.
+
+    Call it on start. If another process may be running a flow at the same time, pass `started_before`
+    (e.g. the oldest start a live run could have) so that its run is left alone.
+    """
+    query = update(Run).where(Run.status == "running").values(status="interrupted", finished=utcnow())
+    if started_before is not None:
+        query = query.where(Run.started < utc(started_before))
+    with _writing(engine, "mark interrupted runs") as session:
+        return session.connection().execute(query).rowcount
+
+
+@contextmanager
+def _writing(engine: Engine, doing: str, source: str | None = None) -> Iterator[Session]:
+    try:
+        with write_session(engine) as session:
+            yield session
+    except SQLAlchemyError as error:
+        raise StorageError(f"could not {doing}: {_reason(error)}", source=source) from error
+
+
+@contextmanager
+def _reading(engine: Engine, doing: str, source: str | None = None) -> Iterator[Session]:
+    try:
+        with Session(engine) as session:
+            yield session
+    except SQLAlchemyError as error:
+        raise StorageError(f"could not {doing}: {_reason(error)}", source=source) from error
+
+
+def _reason(error: SQLAlchemyError) -> str:
+    # The driver's message, not SQLAlchemy's, which would repeat the statement and its parameters (the text).
+    return str(getattr(error, "orig", None) or error).strip()
+
+
+def _upsert_document(session: Session, article: Article) -> tuple[Document, str]:
+    """The row for this source and text (its metadata refreshed from the newest fetch) and what it was."""
+    row = article_row(article)
+    same_text = Document.source == row.source, Document.content_hash == row.content_hash
+    existing = session.exec(select(Document).where(*same_text)).first()
+    if existing is None:
+        known_source = session.exec(select(Document.id).where(Document.source == row.source)).first()
+        session.add(row)
+        session.flush()
+        return row, "new" if known_source is None else "changed"
+    if row.fetched_at >= utc(existing.fetched_at):
+        metadata = ("url", "canonical_url", "title", "author", "published", "kind", "fetched_at")
+        existing.sqlmodel_update(row.model_dump(include=set(metadata)))
+        session.add(existing)
+    return existing, "unchanged"
+
+
+def _upsert_extraction(
+    session: Session, document_id: int, extractor_id: str, run_id: int | None, grounded: GroundedExtraction
+) -> tuple[ExtractionRow, bool]:
+    """The extraction for this document and extractor, emptied of its old records if it already existed."""
+    row = session.exec(
+        select(ExtractionRow).where(
+            ExtractionRow.document_id == document_id, ExtractionRow.extractor_id == extractor_id
+        )
+    ).first()
+    created = row is None
+    if created:
+        row = ExtractionRow(document_id=document_id, extractor_id=extractor_id)
+    else:
+        for table in RECORD_TABLES.values():
+            session.connection().execute(delete(table).where(table.extraction_id == row.id))
+    row.sqlmodel_update({**extraction_stats(grounded.stats), "run_id": run_id, "created_at": utcnow(), "status": "ok"})
+    session.add(row)
+    session.flush()
+    return row, created
+
+
+def _insert_records(
+    session: Session, article: Article, extraction_id: int, records: list[Grounded]
+) -> dict[str, int]:
+    counts = dict.fromkeys(RECORD_TABLES, 0)
+    for item in records:
+        _refuse_ungrounded(article, item)
+        session.add(record_row(item, extraction_id))
+        counts[item.kind] += 1
+    session.flush()
+    return counts
+
+
+def _refuse_ungrounded(article: Article, item: Grounded) -> None:
+    """StorageError unless the record is of its declared kind and its quote is exactly its span of the text."""
+    span = item.provenance
+    if not isinstance(item.record, RECORD_TYPES[item.kind]):
+        found = type(item.record).__name__
+        raise StorageError(f"a {item.kind} record holds a {found}", source=article.source)
+    if not span.quote or span.char_end > len(article.text) or not span.verify(article.text):
+        found = article.text[span.char_start : span.char_end]
+        raise StorageError(
+            f"refusing an ungrounded {item.kind}: text[{span.char_start}:{span.char_end}] is {found!r}, "
+            f"not the quote {span.quote!r}",
+            source=article.source,
+        )

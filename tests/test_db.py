@@ -1,0 +1,212 @@
+"""The database layer: engine settings, migrations, views (the public SQL API), mapping and read-only queries."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from db.engine import init_db, make_engine
+from db.mapping import RECORD_TABLES, article_from_row, article_row, grounded_from_row, record_row
+from db.migrations import MIGRATIONS, applied_migrations, migrate
+from db.query import run_readonly, single_statement
+from db.views import VIEW_COLUMNS, ensure_views
+from pipeline.errors import StorageError
+from schemas.documents import Article, Grounded, Provenance
+from schemas.records import RECORD_TYPES
+
+TEXT = "Senior AI engineers earn $180,000 a year; Python helps; AWS ML Specialty costs $300; demand doubled."
+RECORDS = {
+    "salary": dict(role="AI engineer", level="senior", currency="usd", amount_min=180000, quote="$180,000 a year"),
+    "skill": dict(name="Python", category="language", quote="Python"),
+    "certification": dict(name="AWS ML Specialty", issuer="AWS", cost_amount=300, cost_currency="USD",
+                          quote="AWS ML Specialty costs $300"),
+    "claim": dict(statement="Demand for AI engineers doubled.", quote="demand doubled"),
+}
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'kb.sqlite'}"
+
+
+@pytest.fixture
+def engine(db_url):
+    engine = make_engine(db_url)
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+def grounded(kind: str) -> Grounded:
+    fields = RECORDS[kind]
+    start = TEXT.index(fields["quote"])
+    span = Provenance(quote=fields["quote"], char_start=start, char_end=start + len(fields["quote"]))
+    return Grounded(kind=kind, record=RECORD_TYPES[kind](**fields), provenance=span)
+
+
+def test_make_engine_creates_the_directory_and_sets_the_pragmas(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'deep' / 'er' / 'kb.sqlite'}")
+    with engine.connect() as connection:
+        pragmas = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in
+                   ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")}
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30000, "synchronous": 1}
+    assert (tmp_path / "deep" / "er" / "kb.sqlite").exists()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["postgresql://user@localhost/kb", "postgresql+psycopg://user@localhost/kb"])
+def test_postgres_urls_pass_through_with_psycopg_3(url):
+    engine = make_engine(url)  # no connection is made until the first use
+    assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+
+
+def test_migrations_run_once_and_are_recorded_once(engine):
+    assert migrate(engine) == []
+    init_db(engine)
+    with engine.connect() as connection:
+        assert applied_migrations(connection) == [fn.__name__ for fn in MIGRATIONS]
+        names = connection.execute(text("SELECT name, COUNT(*) FROM _migrations GROUP BY name")).all()
+    assert all(count == 1 for _, count in names)
+
+
+def test_a_new_database_gets_every_migration(db_url):
+    engine = make_engine(db_url)
+    assert init_db(engine) == [fn.__name__ for fn in MIGRATIONS]
+    assert {"documents", "extractions", "salaries", "sources"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_two_processes_can_initialise_one_database_at_once(db_url):
+    script = f"from db.engine import make_engine, init_db; print(init_db(make_engine({db_url!r})))"
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    assert sorted(out.strip() for out, _ in outputs) == ["[\'m001_initial\']", "[]"]
+
+
+@pytest.mark.parametrize("view", sorted(VIEW_COLUMNS))
+def test_views_have_exactly_the_documented_columns(engine, view):
+    with engine.connect() as connection:
+        result = connection.exec_driver_sql(f"SELECT * FROM {view} LIMIT 0")
+        assert tuple(result.keys()) == VIEW_COLUMNS[view]
+
+
+def test_ensure_views_is_idempotent(engine):
+    ensure_views(engine)
+    ensure_views(engine)
+    with engine.connect() as connection:
+        views = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'view'").scalars().all()
+    assert sorted(views) == sorted(VIEW_COLUMNS)
+
+
+def test_views_need_no_custom_functions(engine, db_url):
+    # What Datasette does: open the file with plain sqlite3 and read every view.
+    connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    for view in VIEW_COLUMNS:
+        connection.execute(f"SELECT * FROM {view}").fetchall()
+    connection.close()
+
+
+@pytest.mark.parametrize("kind", sorted(RECORD_TYPES))
+def test_record_tables_hold_every_schema_field_and_the_span(kind):
+    columns = set(RECORD_TABLES[kind].__table__.columns.keys())
+    assert set(RECORD_TYPES[kind].model_fields) | {"char_start", "char_end", "verified", "match"} <= columns
+
+
+@pytest.mark.parametrize("kind", sorted(RECORD_TYPES))
+def test_record_rows_round_trip_with_plain_string_values(kind):
+    original = grounded(kind)
+    row = record_row(original, extraction_id=7)
+    assert row.extraction_id == 7 and row.verified is True
+    assert all(type(value) in (str, int, float, bool, type(None)) for value in row.model_dump().values())
+    assert grounded_from_row(kind, row) == original
+
+
+def test_enums_are_stored_as_their_values():
+    row = record_row(grounded("salary"), extraction_id=1)
+    assert (row.level, row.currency, row.period, row.pay_basis) == ("senior", "USD", "year", "unspecified")
+
+
+def test_article_rows_round_trip():
+    article = Article(source="https://example.com/a", title="A", published="2025-01-02", text=TEXT)
+    row = article_row(article)
+    assert row.content_hash == article.content_hash
+    assert article_from_row(row) == article
+
+
+# --- read-only queries -------------------------------------------------------------------------------------
+
+REFUSED = {
+    "insert": "INSERT INTO sources (source, added_at) VALUES ('x', '2025-01-01')",
+    "update": "UPDATE documents SET title = 'x'",
+    "delete": "DELETE FROM runs",
+    "drop": "DROP TABLE documents",
+    "drop view": "DROP VIEW v_salaries",
+    "create": "CREATE TABLE evil (x)",
+    "attach": "ATTACH DATABASE '/tmp/evil.sqlite' AS evil",
+    "pragma write": "PRAGMA journal_mode=DELETE",
+    "query_only off": "PRAGMA query_only = OFF",
+    "load_extension": "SELECT load_extension('/tmp/evil.so')",
+    "two statements": "SELECT 1; SELECT 2",
+    "smuggled write": "SELECT 1; DROP TABLE documents",
+    "transaction": "BEGIN",
+    "vacuum": "VACUUM",
+}
+
+
+@pytest.mark.parametrize("sql", REFUSED.values(), ids=REFUSED.keys())
+def test_run_readonly_refuses_anything_but_reads(engine, db_url, sql):
+    with pytest.raises(StorageError) as refused:
+        run_readonly(db_url, sql)
+    assert "refused" in str(refused.value) or "one SQL statement" in str(refused.value)
+    assert run_readonly(db_url, "PRAGMA journal_mode") == (["journal_mode"], [("wal",)])
+    assert "documents" in run_readonly(db_url, "SELECT name FROM sqlite_master WHERE name = 'documents'")[1][0]
+
+
+ALLOWED = {
+    "view": ("SELECT * FROM v_salaries", list(VIEW_COLUMNS["v_salaries"])),
+    "trailing semicolon": ("SELECT 1 AS one;  -- done", ["one"]),
+    "semicolon in a string": ("SELECT ';' AS semi", ["semi"]),
+    "cte": ("WITH t(x) AS (SELECT 1) SELECT x FROM t", ["x"]),
+    "table info": ("PRAGMA table_info(documents)", ["cid", "name", "type", "notnull", "dflt_value", "pk"]),
+    "functions": ("SELECT count(*) AS n, substr('abc', 2) AS s FROM v_documents", ["n", "s"]),
+}
+
+
+@pytest.mark.parametrize("sql, columns", ALLOWED.values(), ids=ALLOWED.keys())
+def test_run_readonly_allows_reads(engine, db_url, sql, columns):
+    assert run_readonly(db_url, sql)[0] == columns
+
+
+def test_run_readonly_takes_an_engine_and_parameters(engine):
+    assert run_readonly(engine, "SELECT ? + 1 AS n", (41,)) == (["n"], [(42,)])
+
+
+def test_run_readonly_says_when_there_is_no_database(tmp_path):
+    with pytest.raises(StorageError, match="no database"):
+        run_readonly(f"sqlite:///{tmp_path / 'missing.sqlite'}", "SELECT 1")
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    "sql, expected",
+    [
+        ("SELECT 1", "SELECT 1"),
+        ("SELECT 1 ;\n", "SELECT 1"),
+        ("SELECT 'a;b' /* ; */ -- ;\n", "SELECT 'a;b' /* ; */ -- ;"),
+    ],
+)
+def test_single_statement_strips_the_end(sql, expected):
+    assert single_statement(sql) == expected
+
+
+@pytest.mark.parametrize("sql", ["", "  ;", "-- nothing", "SELECT 1; SELECT 2", "SELECT 1;;SELECT 2"])
+def test_single_statement_refuses_none_or_several(sql):
+    with pytest.raises(StorageError):
+        single_statement(sql)
