@@ -8,6 +8,7 @@ is always rolled back. Either way exactly one statement is allowed; refusals rai
 from __future__ import annotations
 
 import sqlite3
+from typing import NamedTuple
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,7 +19,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.engine import make_engine
 from pipeline.errors import StorageError
 
-Result = tuple[list[str], list[tuple]]
+class Result(NamedTuple):
+    """What a query returned: column names and rows (unpacks as a pair)."""
+
+    columns: list[str]
+    rows: list[tuple]
 
 # Pragmas that only report: with an argument it names a table or index (or a limit), never a new value.
 _REPORT_PRAGMAS = frozenset(
@@ -124,7 +129,7 @@ def _sqlite_readonly(database: str | None, sql: str, params) -> Result:
         connection.set_authorizer(_authorizer(refusals))
         cursor = connection.execute(sql, params or ())
         rows = cursor.fetchall()
-        return [column[0] for column in cursor.description or ()], rows
+        return Result([column[0] for column in cursor.description or ()], rows)
     except (sqlite3.Error, sqlite3.Warning) as error:
         raise _query_error(f"refused: {refusals[0]}" if refusals else str(error)) from error
     finally:
@@ -181,7 +186,7 @@ def _postgres_rolled_back(engine: Engine, sql: str, params) -> Result:
         cursor.execute("SET TRANSACTION READ ONLY")
         cursor.execute(sql, params, **prepare)
         rows = [tuple(row) for row in cursor.fetchall()] if cursor.description else []
-        return [column[0] for column in cursor.description or ()], rows
+        return Result([column[0] for column in cursor.description or ()], rows)
     except engine.dialect.loaded_dbapi.Error as error:
         raise _query_error(str(error).strip()) from error
     finally:

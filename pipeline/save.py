@@ -75,6 +75,16 @@ def save(
         )
 
 
+def touch_document(engine: Engine, article: Article) -> tuple[int, str]:
+    """Record a fetch of text that needs no new extraction: refresh its metadata and fetch time.
+
+    Keeps "latest document of a source" right when a page changes back to text already stored (A → B → A).
+    """
+    with _writing(engine, "save", article.source) as session:
+        document, state = _upsert_document(session, article)
+        return document.id, state
+
+
 def latest_extraction(engine: Engine, source: str, content_hash: str, extractor_id: str) -> int | None:
     """The id of the successful extraction of this exact text by this extractor, if one exists."""
     query = (

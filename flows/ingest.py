@@ -1,0 +1,213 @@
+"""The ingest flow: one task chain per source (load → clean → extract → ground → save), one ledger row per run.
+
+The same flow serves `kb ingest` (trigger "backfill") and scheduled deployments (trigger "schedule"). Tasks
+only wrap `pipeline/` functions; retries sit on the two kinds of I/O that can fail transiently (fetching and
+LLM calls — the latter inside the extract stage, which honours `Retry-After`). A failing source is recorded
+with its stage and reason and never fails the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from pydantic import BaseModel
+
+from db.engine import init_db, make_engine
+from pipeline import clean as clean_stage
+from pipeline import extract as extract_stage
+from pipeline import fetch as fetch_stage
+from pipeline import ground as ground_stage
+from pipeline import save as save_stage
+from pipeline.console import PROGRESS_LOGGER
+from pipeline.errors import FetchError, KBError
+from pipeline.llm import make_client
+from pipeline.settings import Settings
+from schemas.documents import Article, Extraction, GroundedExtraction, Page
+
+TASK_OPTIONS = dict(cache_policy=NO_CACHE, persist_result=False, log_prints=False)
+
+
+def _fetch_retryable(task, task_run, state) -> bool:
+    """Prefect retry condition: only transient fetch failures (timeouts, 429, 5xx) are tried again."""
+    try:
+        state.result()
+    except FetchError as exc:
+        return exc.retryable
+    except Exception:
+        return False
+    return False
+
+
+@task(name="load", retries=2, retry_delay_seconds=[2, 5], retry_condition_fn=_fetch_retryable, **TASK_OPTIONS)
+def load_task(source: str, settings: Settings) -> Page:
+    return fetch_stage.load(source, settings)
+
+
+@task(name="clean", **TASK_OPTIONS)
+def clean_task(page: Page) -> Article:
+    return clean_stage.clean(page)
+
+
+@task(name="extract", **TASK_OPTIONS)
+def extract_task(article: Article, runtime: "Runtime") -> Extraction:
+    with runtime.llm_slot:
+        return extract_stage.extract(article, runtime.llm(), runtime.settings)
+
+
+@task(name="ground", **TASK_OPTIONS)
+def ground_task(article: Article, extraction: Extraction) -> GroundedExtraction:
+    return ground_stage.ground(article, extraction)
+
+
+@task(name="save", **TASK_OPTIONS)
+def save_task(article: Article, grounded: GroundedExtraction, runtime: "Runtime", run_id: int):
+    return save_stage.save(runtime.engine, article, grounded, runtime.extractor(), run_id)
+
+
+@dataclass
+class Runtime:
+    """What every task of one flow run shares: settings, the engine, the LLM client (made on first use)."""
+
+    settings: Settings
+    engine: object
+    llm_slot: threading.BoundedSemaphore
+    _llm: object = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def create(cls, settings: Settings) -> "Runtime":
+        engine = make_engine(settings.database_url)
+        init_db(engine)
+        slots = 1 if settings.uses_embedded_model else max(1, settings.llm_concurrency)
+        return cls(settings=settings, engine=engine, llm_slot=threading.BoundedSemaphore(slots))
+
+    def llm(self):
+        """The LLM client, created once and only when a document actually needs extracting."""
+        with self._lock:
+            if self._llm is None:
+                self._llm = make_client(self.settings)
+            return self._llm
+
+    def extractor(self) -> save_stage.ExtractorVersion:
+        schema_hash, prompt_version, model = extract_stage.extractor_fingerprint(self.settings.llm_model)
+        return save_stage.ExtractorVersion(schema_hash=schema_hash, prompt_version=prompt_version, model=model)
+
+
+class Outcome(BaseModel):
+    """What happened to one source in one run (mirrors its `attempts` ledger row)."""
+
+    source: str
+    status: str  # ok | unchanged | failed
+    change: str | None = None  # new | changed | unchanged, for sources that got as far as clean text
+    stage: str | None = None
+    error: str | None = None
+    document_id: int | None = None
+    records: dict[str, int] = {}
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_seconds: float = 0.0
+    attempts: int = 1
+
+
+def process_source(source: str, runtime: Runtime, run_id: int) -> Outcome:
+    """One source through every stage; any failure becomes a recorded Outcome, never an exception."""
+    started = datetime.now(timezone.utc)
+    outcome = Outcome(source=source, status="failed")
+    try:
+        _run_stages(source, runtime, run_id, outcome)
+    except KBError as exc:
+        outcome.stage, outcome.error = exc.stage, exc.reason
+    except Exception as exc:  # an unexpected bug in one source must not lose the others; it is recorded
+        outcome.stage, outcome.error = "internal", f"{type(exc).__name__}: {exc}"[:500]
+    save_stage.record_attempt(
+        runtime.engine, run_id, source, outcome.status, outcome.stage, outcome.error, outcome.attempts,
+        outcome.prompt_tokens, outcome.completion_tokens, outcome.llm_seconds, started,
+        datetime.now(timezone.utc), document_id=outcome.document_id,
+    )
+    logging.getLogger(PROGRESS_LOGGER).info("%s %s", outcome.status, source, extra={"outcome": outcome})
+    return outcome
+
+
+def _call(stage_task, *args):
+    """Inside a flow run each stage is a Prefect task; outside one (unit tests, benchmarks) its plain function."""
+    return stage_task(*args) if FlowRunContext.get() else stage_task.fn(*args)
+
+
+def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome) -> None:
+    page = _call(load_task, source, runtime.settings)
+    article = _call(clean_task, page)
+    extractor = runtime.extractor()
+    done = save_stage.latest_extraction(runtime.engine, article.source, article.content_hash, extractor.id)
+    if done is not None:
+        outcome.document_id, outcome.change = save_stage.touch_document(runtime.engine, article)
+        outcome.status = "unchanged"
+        return
+    extraction = _call(extract_task, article, runtime)
+    outcome.prompt_tokens = extraction.stats.prompt_tokens
+    outcome.completion_tokens = extraction.stats.completion_tokens
+    outcome.llm_seconds = extraction.stats.llm_seconds
+    grounded = _call(ground_task, article, extraction)
+    saved = _call(save_task, article, grounded, runtime, run_id)
+    outcome.status, outcome.document_id, outcome.records = "ok", saved.document_id, saved.counts
+    outcome.change = saved.document
+
+
+def _totals(outcomes: list[Outcome]) -> dict:
+    """The run ledger's counts: sources seen, new/changed/unchanged/failed, tokens and model time."""
+    changes = [o.change for o in outcomes if o.status != "failed"]
+    return dict(
+        sources_seen=len(outcomes),
+        new=changes.count("new"),
+        changed=changes.count("changed"),
+        unchanged=changes.count("unchanged"),
+        failed=sum(o.status == "failed" for o in outcomes),
+        prompt_tokens=sum(o.prompt_tokens for o in outcomes),
+        completion_tokens=sum(o.completion_tokens for o in outcomes),
+        llm_seconds=round(sum(o.llm_seconds for o in outcomes), 3),
+    )
+
+
+class RunSummary(BaseModel):
+    run_id: int
+    outcomes: list[Outcome]
+    seconds: float
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+@task(name="document", **TASK_OPTIONS)
+def document_task(source: str, runtime: Runtime, run_id: int) -> Outcome:
+    return process_source(source, runtime, run_id)
+
+
+@flow(name="kb-ingest", log_prints=False, validate_parameters=False)
+def ingest_flow(sources: list[str], database_url: str | None = None, trigger: str = "backfill") -> RunSummary:
+    """Ingest `sources` into the knowledge base; secrets come from the environment, never from parameters."""
+    settings = Settings.from_env().with_database(database_url)
+    runtime = Runtime.create(settings)
+    return run_sources(sources, runtime, trigger)
+
+
+def run_sources(sources: list[str], runtime: Runtime, trigger: str) -> RunSummary:
+    """Process every source (concurrently, bounded by the task runner) and close the run's ledger row."""
+    started = time.perf_counter()
+    save_stage.mark_interrupted_runs(runtime.engine)
+    run_id = save_stage.start_run(runtime.engine, trigger)
+    if FlowRunContext.get():
+        futures = [document_task.submit(source, runtime, run_id) for source in sources]
+        outcomes = [future.result() for future in futures]
+    else:
+        with ThreadPoolExecutor(max_workers=runtime.settings.llm_concurrency) as pool:
+            outcomes = list(pool.map(lambda source: process_source(source, runtime, run_id), sources))
+    save_stage.finish_run(runtime.engine, run_id, "completed", **_totals(outcomes))
+    return RunSummary(run_id=run_id, outcomes=outcomes, seconds=round(time.perf_counter() - started, 2))

@@ -1,0 +1,137 @@
+"""Chunk stage helper: cut clean text into the passages the model reads.
+
+The model never needs the whole article. It needs the lines that can hold records (money figures,
+credentials, skills, claims), each with the context that gives it meaning: a table row with its table's
+header, a line with the heading it sits under. Lines keep their offsets into the clean text, so whatever the
+model quotes is grounded against the original article, not the excerpt.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Words that make a line worth showing the model even when it holds no money figure.
+_CUES = re.compile(
+    r"certif|credential|\bexam\b|\bassociate\b|\bprofessional\b|\bskills?\b|\btools?\b|\bframeworks?\b|"
+    r"\blanguages?\b|\bstack\b|proficien|experience (?:with|in)|\bknowledge of\b|\d\s?%|percent|"
+    r"\bgrowth\b|\bdemand\b|\bpremium\b|\bpython\b|\bpytorch\b|\btensorflow\b|\blangchain\b|\brag\b|"
+    r"retrieval|vector|\bllms?\b|prompt|fine-tun|\bkubernetes\b|\bdocker\b|\bsql\b|\bmlops\b|"
+    r"\baws\b|\bazure\b|\bgcp\b|google cloud|\bbedrock\b|vertex",
+    re.IGNORECASE,
+)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the clean text and where it sits."""
+
+    start: int
+    end: int
+    text: str
+
+    @property
+    def is_table_row(self) -> bool:
+        return self.text.count("|") >= 2 or self.text.count("\t") >= 1
+
+
+@dataclass
+class Chunk:
+    """Lines sent to the model together, in article order, with their context lines."""
+
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def chars(self) -> int:
+        return sum(len(line.text) + 1 for line in self.lines)
+
+    @property
+    def start(self) -> int:
+        return self.lines[0].start if self.lines else 0
+
+    @property
+    def end(self) -> int:
+        return self.lines[-1].end if self.lines else 0
+
+
+def split_lines(text: str) -> list[Line]:
+    """Every non-blank line with its offsets; the text's own newlines are the only separators."""
+    lines, pos = [], 0
+    for raw in text.split("\n"):
+        if raw.strip():
+            lines.append(Line(pos, pos + len(raw), raw))
+        pos += len(raw) + 1
+    return lines
+
+
+def _is_heading(line: Line, following: Line | None) -> bool:
+    text = line.text.strip()
+    if line.is_table_row or _LIST_ITEM.match(text) or len(text) > 90:
+        return False
+    if text.startswith("#"):
+        return True
+    return not text.endswith((".", ":", ";", ",", "?", "!")) and (following is None or len(following.text) > len(text))
+
+
+def _context(lines: list[Line]) -> list[Line | None]:
+    """For each line, the line that gives it meaning: its table's header row, else its section heading."""
+    context: list[Line | None] = []
+    heading: Line | None = None
+    header: Line | None = None
+    for i, line in enumerate(lines):
+        following = lines[i + 1] if i + 1 < len(lines) else None
+        previous_is_row = i > 0 and lines[i - 1].is_table_row and lines[i - 1].end + 1 == line.start
+        if line.is_table_row:
+            header = header if previous_is_row else line
+            context.append(header if header is not line else heading)
+            continue
+        header = None
+        context.append(heading)
+        if _is_heading(line, following):
+            heading = line
+    return context
+
+
+def relevant(line: Line, money_starts: list[int]) -> bool:
+    """True when the line may hold a record: a money figure or a cue word."""
+    has_money = any(line.start <= pos < line.end for pos in money_starts)
+    return has_money or bool(_CUES.search(line.text))
+
+
+def select_lines(lines: list[Line], context: dict[int, Line | None], money_starts: list[int]) -> list[Line]:
+    """The relevant lines, each preceded by its context line (heading or table header), in order, once."""
+    chosen: dict[int, Line] = {}
+    for line in lines:
+        if relevant(line, money_starts):
+            ctx = context[line.start]
+            if ctx is not None:
+                chosen[ctx.start] = ctx
+            chosen[line.start] = line
+    return [chosen[k] for k in sorted(chosen)]
+
+
+def pack(lines: list[Line], context: dict[int, Line | None], max_chars: int) -> list[Chunk]:
+    """Group lines into chunks of at most `max_chars`, never splitting a table row from its header.
+
+    A table row that has to start a new chunk carries its header row again, so "Entry | $70K – $90K" keeps
+    its column meaning in every chunk it lands in.
+    """
+    chunks: list[Chunk] = [Chunk()]
+    for line in lines:
+        current = chunks[-1]
+        if current.lines and current.chars + len(line.text) + 1 > max_chars:
+            current = Chunk()
+            chunks.append(current)
+            ctx = context.get(line.start)
+            if ctx is not None and line.is_table_row:
+                current.lines.append(ctx)
+        current.lines.append(line)
+    return [c for c in chunks if c.lines]
+
+
+def chunk_text(text: str, money_starts: list[int], max_chars: int = 6000) -> list[Chunk]:
+    """Relevant lines of `text`, packed into chunks the model can read in one call."""
+    lines = split_lines(text)
+    context = {line.start: ctx for line, ctx in zip(lines, _context(lines))}
+    return pack(select_lines(lines, context, money_starts), context, max_chars)

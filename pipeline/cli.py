@@ -1,0 +1,214 @@
+"""The `kb` command line: thin commands over the same functions the flows use.
+
+Every command's help ends with an example; `tests/test_cli.py` checks that none is missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import sys
+
+import click
+
+# Prefect reads these when it is imported: keep it offline and give its temporary server time to start.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+
+from pipeline.errors import KBError  # noqa: E402
+from pipeline.settings import Settings  # noqa: E402
+
+DB_OPTION = click.option(
+    "--db", "db", default=None, envvar="KB_DB", help="SQLite file or SQLAlchemy URL (default: KB_DATABASE_URL or kb.sqlite)"
+)
+
+
+def _settings(db: str | None) -> Settings:
+    return Settings.from_env().with_database(db)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="career-kb")
+def main() -> None:
+    """career-kb: articles about AI-engineering careers in, a grounded SQL knowledge base out.
+
+    Example: kb ingest fixtures/pages --db kb.sqlite
+    """
+
+
+@main.command()
+@click.argument("sources", nargs=-1)
+@click.option("--from", "from_file", type=click.Path(dir_okay=False), help="File of URLs/paths, one per line")
+@DB_OPTION
+@click.option("--quiet", is_flag=True, help="Only the final summary")
+def ingest(sources: tuple[str, ...], from_file: str | None, db: str | None, quiet: bool) -> None:
+    """Ingest files, folders and URLs (a one-off backfill run of the ingest flow).
+
+    Exits 0 when every source succeeded, 1 when any failed (after storing the rest).
+
+    Example: kb ingest fixtures/pages https://example.org/post notes.md --db kb.sqlite
+    """
+    from pipeline.console import print_summary, progress_listener
+    from pipeline.sources import expand_sources
+
+    expanded = expand_sources(sources, from_file)
+    if not expanded:
+        raise click.UsageError("no sources given: pass files, folders or URLs, or --from FILE")
+    settings = _settings(db)
+    with progress_listener(len(expanded), quiet=quiet):
+        summary = _run_flow(expanded, settings)
+    print_summary(summary, settings)
+    sys.exit(1 if summary.failed else 0)
+
+
+def _run_flow(sources: list[str], settings: Settings):
+    from flows.ingest import ingest_flow
+
+    return ingest_flow(sources, database_url=settings.database_url, trigger="backfill")
+
+
+@main.command()
+@click.argument("sql")
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per row")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row")
+@click.option("--width", default=60, show_default=True, help="Truncate table cells to this many characters")
+def query(sql: str, db: str | None, as_json: bool, as_csv: bool, width: int) -> None:
+    """Run one read-only SQL statement against the knowledge base (writes are refused).
+
+    Example: kb query "select level, amount_min, amount_max, currency, quote from v_salaries" --db kb.sqlite
+    """
+    from db.query import run_readonly
+    from pipeline.console import print_table
+
+    try:
+        result = run_readonly(_settings(db).database_url, sql)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
+    columns, rows = result.columns, result.rows
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False))
+    elif as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        print_table(columns, rows, width=width)
+
+
+@main.command()
+@DB_OPTION
+@click.option("--limit", default=10, show_default=True)
+def runs(db: str | None, limit: int) -> None:
+    """Show recent runs from the ledger (trigger, status, counts, tokens).
+
+    Example: kb runs --db kb.sqlite --limit 5
+    """
+    from db.query import run_readonly
+    from pipeline.console import print_table
+
+    sql = (
+        "select run_id, trigger, status, started, finished, sources_seen, new, changed, unchanged, failed, "
+        f"prompt_tokens, completion_tokens, llm_seconds from v_runs order by run_id desc limit {int(limit)}"
+    )
+    result = run_readonly(_settings(db).database_url, sql)
+    print_table(result.columns, result.rows)
+
+
+@main.group()
+def sources() -> None:
+    """Manage the watch list that scheduled runs ingest.
+
+    Example: kb sources add https://example.org/salaries --every 1d
+    """
+
+
+@sources.command("add")
+@click.argument("source")
+@click.option("--every", default=None, help="Interval like 30m, 6h, 1d")
+@click.option("--cron", default=None, help='Cron schedule like "0 6 * * *"')
+@DB_OPTION
+def sources_add(source: str, every: str | None, cron: str | None, db: str | None) -> None:
+    """Add (or update) a watched source with its schedule.
+
+    Example: kb sources add https://example.org/ai-salaries --cron "0 6 * * *" --db kb.sqlite
+    """
+    from db.watchlist import add_source
+
+    try:
+        add_source(_engine(db), source, every=every, cron=cron)
+    except (KBError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"watching {source}")
+
+
+@sources.command("list")
+@DB_OPTION
+def sources_list(db: str | None) -> None:
+    """List watched sources and their schedules.
+
+    Example: kb sources list --db kb.sqlite
+    """
+    from pipeline.console import print_table
+    from db.watchlist import list_sources
+
+    rows = [(s.source, s.every_seconds, s.cron, s.added_at) for s in list_sources(_engine(db))]
+    print_table(["source", "every_seconds", "cron", "added_at"], rows)
+
+
+@sources.command("remove")
+@click.argument("source")
+@DB_OPTION
+def sources_remove(source: str, db: str | None) -> None:
+    """Stop watching a source (its documents and records are kept).
+
+    Example: kb sources remove https://example.org/ai-salaries --db kb.sqlite
+    """
+    from db.watchlist import remove_source
+
+    if not remove_source(_engine(db), source):
+        raise click.ClickException(f"not watched: {source}")
+    click.echo(f"removed {source}")
+
+
+@main.command()
+@DB_OPTION
+def serve(db: str | None) -> None:
+    """Register the scheduled deployments for the watch list and serve them (needs a Prefect server).
+
+    Example: PREFECT_API_URL=http://127.0.0.1:4200/api kb serve --db kb.sqlite
+    """
+    from flows.schedule import serve_watch_list
+
+    serve_watch_list(_settings(db))
+
+
+@main.command()
+@click.option("--port", default=4200, show_default=True)
+def server(port: int) -> None:
+    """Start a local Prefect server on 127.0.0.1 (schedules need one); analytics off.
+
+    Example: kb server --port 4200
+    """
+    os.execvp(
+        sys.executable,
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+    )
+
+
+def _engine(db: str | None):
+    from db.engine import init_db, make_engine
+
+    engine = make_engine(_settings(db).database_url)
+    init_db(engine)
+    return engine
+
+
+if __name__ == "__main__":
+    logging.basicConfig()
+    main()

@@ -1,0 +1,445 @@
+"""Extract stage: turn an Article into typed records (salaries, skills, certifications, claims).
+
+The work is split by what each side does well. Deterministic code finds every money figure and reads its
+numbers, currency and period (`pipeline.money`). The model reads excerpts of the article in which each figure
+is tagged `[M1]`, `[M2]`…, and says what each figure is (pay, or a price, fee, tuition, revenue) and whom it
+concerns; it also lists credentials, skills and claims, each with a verbatim quote. Output is constrained to a
+pydantic schema through instructor; a quote that is not in the article is sent back to the model as a
+validation error, and dropped (and counted) if the re-asks do not fix it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass, field
+
+import openai
+from pydantic import BaseModel, Field, ValidationInfo, create_model, model_validator
+
+from pipeline.chunk import Chunk, Line, chunk_text
+from pipeline.errors import ExtractError
+from pipeline.ground import MARKER, locate, normalize_with_map
+from pipeline.levels import detect_pay_basis, detect_period, parse_level
+from pipeline.money import Money, amounts_agree, scan_money
+from pipeline.retry import Attempts, retry
+from schemas.documents import Article, Extraction, ExtractionStats
+from schemas.records import (
+    Certification,
+    Claim,
+    FigureKind,
+    FigureReading,
+    Level,
+    PayBasis,
+    Period,
+    Salary,
+    Skill,
+)
+
+PROMPT_VERSION = "2026-11-29.1"
+
+SYSTEM_PROMPT = (
+    "You read excerpts of an article about AI-engineering careers and fill in the given schema.\n"
+    "Each money figure in the excerpt is tagged [M1], [M2], ... right before it. For every tag, say what the "
+    "figure is: pay (salary, wage, day or hourly rate, compensation) or price, fee, tuition, revenue or other; "
+    "for pay, say the role, level, region and kind of employer when the text states them.\n"
+    "Also list the certifications named, the skills and tools the job needs, and factual claims with numbers "
+    "(growth, demand, pay premiums). Every quote must be copied exactly from the excerpt, without the tags."
+)
+
+# Words that mark a figure as something other than pay, and words that mark it as pay.
+_NOT_PAY = re.compile(
+    r"\b(?:exams?|fees?|tuition|courses?|bootcamps?|costs?|costing|priced?|prices|pricing|subscriptions?|"
+    r"revenue|funding|raised|valuation|budget|market|spend|licen[cs]es?|vouchers?|books?|degrees?|"
+    r"programs? cost|enrol+(?:ment)?|per seat|tickets?)\b",
+    re.IGNORECASE,
+)
+_PAY = re.compile(
+    r"salar|\bpay\b|\bpays\b|\bpaid\b|\bearn|compensation|\bwages?\b|\bincome\b|\brates?\b|\bmakes?\b|"
+    r"\bTC\b|\bbase\b|\boffers?\b|\bpackage\b|\bLPA\b|\bCTC\b|per annum|hourly|contract",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
+_MIN_YEARLY_PAY = 5000.0
+
+
+@dataclass
+class Figure:
+    """A money figure with the line it sits in and the line that gives that line meaning."""
+
+    tag: str
+    money: Money
+    line: Line
+    context: Line | None
+
+
+@dataclass
+class ChunkPlan:
+    """What one model call reads: the excerpt text with tags, and the figures it must classify."""
+
+    chunk: Chunk
+    prompt: str
+    figures: list[Figure] = field(default_factory=list)
+
+
+def _check_quotes(reading: BaseModel, info: ValidationInfo) -> BaseModel:
+    """Re-ask when a quote is not in the article; on the last attempt drop the bad items instead."""
+    ctx = info.context or {}
+    if "article" not in ctx:
+        return reading
+    ctx["validations"] = ctx.get("validations", 0) + 1
+    bad = []
+    for name in ("certifications", "skills", "claims"):
+        items = getattr(reading, name)
+        kept = [item for item in items if locate(ctx["article"], item.quote, folded=ctx["folded"])]
+        bad += [item.quote for item in items if item not in kept]
+        if ctx["validations"] > ctx["max_retries"]:
+            setattr(reading, name, kept)
+    if bad and ctx["validations"] <= ctx["max_retries"]:
+        listed = "; ".join(repr(q[:120]) for q in bad[:5])
+        raise ValueError(f"these quotes are not in the article: {listed}. Copy each quote exactly from the excerpt")
+    ctx["dropped"] = len(bad)
+    return reading
+
+
+def reading_model(tags: list[str]) -> type[BaseModel]:
+    """The response schema for one chunk: one required reading per tagged figure, then the lists.
+
+    Making every tag a required field means a constrained decoder cannot skip a figure, which small models
+    otherwise do when asked for "all salaries".
+    """
+    fields: dict = {}
+    if tags:
+        fields["figures"] = (create_model("Figures", **{tag: (FigureReading, ...) for tag in tags}), ...)
+    fields["certifications"] = (list[Certification], Field(default_factory=list))
+    fields["skills"] = (list[Skill], Field(default_factory=list))
+    fields["claims"] = (list[Claim], Field(default_factory=list))
+    return create_model(
+        "ChunkReading",
+        __doc__="What the excerpt says: each tagged money figure, then credentials, skills and claims.",
+        __validators__={"quotes": model_validator(mode="after")(_check_quotes)},
+        **fields,
+    )
+
+
+def plan_chunks(article: Article, money: list[Money], max_chars: int) -> list[ChunkPlan]:
+    """Tag each money figure once (in the first chunk holding its line) and render every chunk's excerpt."""
+    chunks = chunk_text(article.text, [m.start for m in money], max_chars)
+    seen: set[int] = set()
+    plans: list[ChunkPlan] = []
+    counter = 0
+    for chunk in chunks:
+        plan = ChunkPlan(chunk=chunk, prompt="")
+        rendered = []
+        context = _chunk_contexts(chunk)
+        for line in chunk.lines:
+            inside = [m for m in money if line.start <= m.start < line.end and m.start not in seen]
+            for m in inside:
+                counter += 1
+                seen.add(m.start)
+                plan.figures.append(Figure(f"M{counter}", m, line, context.get(line.start)))
+            rendered.append(_tag_line(article.text, line, plan.figures))
+        plan.prompt = "\n".join(rendered)
+        plans.append(plan)
+    return plans
+
+
+def _chunk_contexts(chunk: Chunk) -> dict[int, Line | None]:
+    """Within a chunk, a table row's header is the nearest earlier row-line that starts its table block."""
+    context: dict[int, Line | None] = {}
+    header: Line | None = None
+    heading: Line | None = None
+    for line in chunk.lines:
+        if line.is_table_row:
+            if header is None:
+                header = line
+                context[line.start] = heading
+            else:
+                context[line.start] = header
+        else:
+            header = None
+            heading = line if _looks_like_heading(line) else heading
+            context[line.start] = heading
+    return context
+
+
+def _looks_like_heading(line: Line) -> bool:
+    text = line.text.strip()
+    return len(text) <= 90 and not text.endswith((".", "?", "!", ",", ";"))
+
+
+def _tag_line(text: str, line: Line, figures: list[Figure]) -> str:
+    """The line with `[Mn]` put right before each of its tagged figures."""
+    out, pos = [], line.start
+    for fig in sorted((f for f in figures if f.line.start == line.start), key=lambda f: f.money.start):
+        out.append(text[pos : fig.money.start])
+        out.append(f"[{fig.tag}]")
+        pos = fig.money.start
+    out.append(text[pos : line.end])
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------- model calls
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    retries: int = 0
+    dropped: int = 0
+
+
+def _api_error(exc: BaseException) -> BaseException:
+    """The openai error under instructor's wrapper (instructor re-raises API errors as its own)."""
+    while exc.__cause__ is not None and not isinstance(exc, openai.OpenAIError):
+        exc = exc.__cause__
+    return exc
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(
+        _api_error(exc),
+        (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError),
+    )
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(_api_error(exc), "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _is_overflow(exc: BaseException) -> bool:
+    exc = _api_error(exc)
+    return isinstance(exc, openai.BadRequestError) and "context length" in str(exc).lower()
+
+
+def read_chunk(llm, plan: ChunkPlan, article: Article, settings, usage: Usage, folded) -> BaseModel:
+    """One constrained model call for one chunk, with re-asks on bad quotes and retries on transient errors."""
+    response_model = reading_model([f.tag for f in plan.figures])
+    ctx = {"article": article.text, "folded": folded, "max_retries": settings.llm_max_retries}
+    messages = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": plan.prompt},
+    ]
+    attempts = Attempts()
+
+    def call():
+        ctx["validations"] = 0
+        return llm.client.chat.completions.create_with_completion(
+            model=llm.model,
+            response_model=response_model,
+            messages=messages,
+            max_retries=settings.llm_max_retries,
+            context=ctx,
+            temperature=0,
+            max_tokens=_max_tokens(plan),
+        )
+
+    started = time.perf_counter()
+    try:
+        reading, completion = retry(call, retryable=_retryable, wait_hint=_retry_after, attempts=attempts)
+    finally:
+        usage.seconds += time.perf_counter() - started
+    usage.calls += attempts.count + max(0, ctx["validations"] - 1)
+    usage.retries += attempts.count - 1 + max(0, ctx["validations"] - 1)
+    usage.dropped += ctx.get("dropped", 0)
+    if completion is not None and getattr(completion, "usage", None) is not None:
+        usage.prompt_tokens += completion.usage.prompt_tokens or 0
+        usage.completion_tokens += completion.usage.completion_tokens or 0
+    return reading
+
+
+def _max_tokens(plan: ChunkPlan) -> int:
+    """Enough room for every figure reading plus the lists; a runaway answer is cut, not waited for."""
+    return 400 + 80 * len(plan.figures)
+
+
+def read_chunk_splitting(llm, plan: ChunkPlan, article, settings, usage, folded) -> list[tuple[ChunkPlan, BaseModel]]:
+    """Read a chunk; if it overflows the model's context, split it in two and read the halves."""
+    try:
+        return [(plan, read_chunk(llm, plan, article, settings, usage, folded))]
+    except Exception as exc:
+        if not _is_overflow(exc) or len(plan.chunk.lines) < 2:
+            raise
+    half = len(plan.chunk.lines) // 2
+    results = []
+    for lines in (plan.chunk.lines[:half], plan.chunk.lines[half:]):
+        part = _subplan(plan, lines, article.text)
+        results += read_chunk_splitting(llm, part, article, settings, usage, folded)
+    return results
+
+
+def _subplan(plan: ChunkPlan, lines: list[Line], text: str) -> ChunkPlan:
+    starts = {line.start for line in lines}
+    figures = [f for f in plan.figures if f.line.start in starts]
+    prompt = "\n".join(_tag_line(text, line, figures) for line in lines)
+    return ChunkPlan(chunk=Chunk(lines=list(lines)), prompt=prompt, figures=figures)
+
+
+# ----------------------------------------------------------------------------------------- record assembly
+
+
+def sentence_around(line: Line, start: int, end: int) -> tuple[int, int]:
+    """Offsets of the sentence of `line` that holds [start, end); table rows are their own sentence."""
+    if line.is_table_row:
+        return line.start, line.end
+    s, e = line.start, line.end
+    for match in _SENTENCE_END.finditer(line.text):
+        pos = line.start + match.start()
+        if pos <= start:
+            s = line.start + match.end()
+        elif pos >= end:
+            e = pos
+            break
+    return s, e
+
+
+def _clause(text: str, fig: Figure, figures: list[Figure]) -> str:
+    """The words that belong to this figure: its sentence, cut at the neighbouring figures of that sentence."""
+    s, e = sentence_around(fig.line, fig.money.start, fig.money.end)
+    for other in figures:
+        if other is fig or other.line.start != fig.line.start:
+            continue
+        if s <= other.money.end <= fig.money.start:
+            s = max(s, other.money.end)
+        if fig.money.end <= other.money.start < e:
+            e = min(e, other.money.start)
+    return text[s:e]
+
+
+def is_pay(fig: Figure, reading: FigureReading, clause: str, context: str) -> bool:
+    """The model's word, checked by cues: a figure next to fee/price words and no pay words is never pay."""
+    if reading.kind is not FigureKind.pay or fig.money.currency is None:
+        return False
+    window = f"{context} {clause}" if fig.line.is_table_row else clause
+    if _NOT_PAY.search(window) and not _PAY.search(window):
+        return False
+    return True
+
+
+def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Figure]) -> Salary | None:
+    """Build a Salary from a figure the model called pay: numbers from code, who-it-is-for from both."""
+    clause = _clause(text, fig, figures)
+    context = fig.context.text if fig.context else ""
+    if not is_pay(fig, reading, clause, context):
+        return None
+    level, years_min, years_max = parse_level(clause)
+    if level is Level.unspecified:
+        level = reading.level
+    if level is Level.unspecified and context:
+        level, years_min2, years_max2 = parse_level(context)
+        years_min, years_max = years_min if years_min is not None else years_min2, years_max or years_max2
+    period = fig.money.period or detect_period(f"{clause} {context}") or Period.year
+    top = fig.money.amount_max or fig.money.amount_min or 0
+    if period is Period.year and top < _MIN_YEARLY_PAY:
+        return None
+    basis = detect_pay_basis(f"{clause} {context}")
+    s, e = sentence_around(fig.line, fig.money.start, fig.money.end)
+    try:
+        return Salary(
+            role=reading.role,
+            level=level,
+            years_min=years_min,
+            years_max=years_max,
+            region=reading.region,
+            employer=reading.employer,
+            currency=fig.money.currency,
+            period=period,
+            amount_min=fig.money.amount_min,
+            amount_max=fig.money.amount_max,
+            open_ended=fig.money.open_ended,
+            pay_basis=basis,
+            quote=text[s:e].strip(),
+        )
+    except ValueError:
+        return None
+
+
+def _cost_from_quote(cert: Certification) -> Certification:
+    """Keep a certification's cost only when its quote states that amount (the model's arithmetic is not trusted)."""
+    if cert.cost_amount is None:
+        return cert
+    if amounts_agree(cert.cost_amount, cert.quote):
+        return cert
+    return cert.model_copy(update={"cost_amount": None, "cost_currency": None})
+
+
+def _key(kind: str, record: BaseModel) -> tuple:
+    if kind == "skill":
+        return (kind, record.name.casefold())
+    if kind == "certification":
+        return (kind, record.name.casefold())
+    if kind == "claim":
+        return (kind, record.quote.casefold())
+    return (kind, record.quote, record.amount_min, record.amount_max, record.currency)
+
+
+def _add(bucket: list, seen: set, kind: str, record: BaseModel) -> None:
+    """Append a record unless one with the same key was already found (e.g. in an earlier chunk)."""
+    key = _key(kind, record)
+    if key not in seen:
+        seen.add(key)
+        bucket.append(record)
+
+
+def extract(article: Article, llm, settings) -> Extraction:
+    """All records of one article: one constrained model call per chunk of relevant lines."""
+    money = scan_money(article.text)
+    plans = plan_chunks(article, money, settings.chunk_chars)
+    folded = normalize_with_map(article.text)
+    usage = Usage()
+    out = Extraction()
+    seen: set = set()
+    all_figures = [f for p in plans for f in p.figures]
+    not_pay = 0
+    for plan in plans:
+        try:
+            results = read_chunk_splitting(llm, plan, article, settings, usage, folded)
+        except Exception as exc:  # the model, its client or instructor gave up on this chunk
+            raise ExtractError(_describe(exc), source=article.source) from exc
+        for part, reading in results:
+            for fig in part.figures:
+                salary = salary_from(article.text, fig, getattr(reading.figures, fig.tag), all_figures)
+                if salary is None:
+                    not_pay += 1
+                    continue
+                _add(out.salaries, seen, "salary", salary)
+            for cert in reading.certifications:
+                _add(out.certifications, seen, "certification", _cost_from_quote(cert))
+            for skill in reading.skills:
+                _add(out.skills, seen, "skill", skill)
+            for claim in reading.claims:
+                _add(out.claims, seen, "claim", claim)
+    out.stats = ExtractionStats(
+        llm_calls=usage.calls,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        llm_seconds=round(usage.seconds, 3),
+        retries=usage.retries,
+        dropped_ungrounded=usage.dropped,
+        not_pay=not_pay,
+    )
+    return out
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line reason for the ledger; instructor's retry error carries the last validation failure."""
+    name = type(exc).__name__
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{name}: {message}"[:500]
+
+
+def extractor_fingerprint(model: str) -> tuple[str, str, str]:
+    """(schema hash, prompt version, model): what makes two extractions of the same text comparable."""
+    schemas = [m.model_json_schema() for m in (FigureReading, Certification, Skill, Claim, Salary)]
+    payload = json.dumps({"schemas": schemas, "prompt": SYSTEM_PROMPT}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16], PROMPT_VERSION, model

@@ -1,0 +1,88 @@
+"""Ground stage: locate every record's quote in the article's clean text and keep only what is found.
+
+A quote is searched exactly first, then after normalising whitespace, dashes, quote marks and case. The stored
+quote is always the article's own slice, so `text[char_start:char_end] == quote` holds for every record that
+leaves this stage; what cannot be located is dropped and counted, never stored ungrounded.
+"""
+
+from __future__ import annotations
+
+import re
+
+from schemas.documents import (
+    Article,
+    Extraction,
+    Grounded,
+    GroundedExtraction,
+    Provenance,
+)
+
+_DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−"), "-")
+_QUOTES = {ord(c): "'" for c in "‘’‚‛′"} | {ord(c): '"' for c in "“”„‟″"}
+_SPACES = re.compile(r"\s+")
+# Markers the extract stage puts before money figures in what the model reads; never part of the article.
+MARKER = re.compile(r"\[M\d+\]\s?")
+
+
+def _fold(ch: str) -> str:
+    return ch.translate(_DASHES).translate(_QUOTES).lower()
+
+
+def normalize_with_map(text: str) -> tuple[str, list[int]]:
+    """`text` folded for matching, and for each folded char the offset of the original char it came from."""
+    out: list[str] = []
+    offsets: list[int] = []
+    in_space = False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            if not in_space and out:
+                out.append(" ")
+                offsets.append(i)
+            in_space = True
+            continue
+        in_space = False
+        out.append(_fold(ch))
+        offsets.append(i)
+    return "".join(out), offsets
+
+
+def normalize(text: str) -> str:
+    return normalize_with_map(text)[0].strip()
+
+
+def locate(text: str, quote: str, *, folded: tuple[str, list[int]] | None = None) -> Provenance | None:
+    """Where `quote` sits in `text` (exact, else normalised), as the article's own slice; None if nowhere."""
+    quote = MARKER.sub("", quote).strip()
+    if not quote:
+        return None
+    start = text.find(quote)
+    if start >= 0:
+        return Provenance(quote=quote, char_start=start, char_end=start + len(quote), match="exact")
+    norm_text, offsets = folded or normalize_with_map(text)
+    needle = normalize(quote)
+    pos = norm_text.find(needle) if needle else -1
+    if pos < 0:
+        return None
+    start, end = offsets[pos], offsets[pos + len(needle) - 1] + 1
+    return Provenance(quote=text[start:end], char_start=start, char_end=end, match="normalized")
+
+
+def ground(article: Article, extraction: Extraction) -> GroundedExtraction:
+    """Attach provenance to every record of `extraction`; drop and count the ones whose quote is not there."""
+    folded = normalize_with_map(article.text)
+    stats = extraction.stats.model_copy()
+    records: list[Grounded] = []
+    for kind, items in (
+        ("salary", extraction.salaries),
+        ("skill", extraction.skills),
+        ("certification", extraction.certifications),
+        ("claim", extraction.claims),
+    ):
+        for record in items:
+            where = locate(article.text, record.quote, folded=folded)
+            if where is None:
+                stats.dropped_ungrounded += 1
+                continue
+            grounded = record.model_copy(update={"quote": where.quote})
+            records.append(Grounded(kind=kind, record=grounded, provenance=where))
+    return GroundedExtraction(records=records, stats=stats)

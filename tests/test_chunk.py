@@ -1,0 +1,46 @@
+"""Chunking: only lines that can hold records are sent, each with its heading or table header."""
+
+from __future__ import annotations
+
+from pipeline.chunk import chunk_text, split_lines
+
+TEXT = """Our survey
+We asked 400 engineers about their week.
+Pay by level
+Level | Experience | Salary
+Entry | 0-2 years | $70K - $90K
+Mid | 3-5 years | $90K - $120K
+Senior | 5+ years | $120K - $160K
+Weather
+It rained a lot this spring.
+Skills
+Most teams want Python and SQL.
+"""
+
+
+def money_starts(text: str) -> list[int]:
+    return [i for i, ch in enumerate(text) if ch == "$" and (i == 0 or text[i - 1] == " ")][::2]
+
+
+def test_lines_keep_their_offsets():
+    for line in split_lines(TEXT):
+        assert TEXT[line.start : line.end] == line.text
+
+
+def test_irrelevant_lines_are_skipped_and_table_rows_keep_their_header():
+    (chunk,) = chunk_text(TEXT, money_starts(TEXT), max_chars=6000)
+    texts = [line.text for line in chunk.lines]
+    assert "It rained a lot this spring." not in texts
+    assert "Level | Experience | Salary" in texts
+    assert texts.index("Level | Experience | Salary") < texts.index("Entry | 0-2 years | $70K - $90K")
+    assert "Most teams want Python and SQL." in texts
+
+
+def test_a_table_split_across_chunks_repeats_its_header():
+    chunks = chunk_text(TEXT, money_starts(TEXT), max_chars=90)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        texts = [line.text for line in chunk.lines]
+        for i, text in enumerate(texts):
+            if text.startswith(("Entry", "Mid", "Senior")):
+                assert "Level | Experience | Salary" in texts[:i]

@@ -1,0 +1,143 @@
+"""Extract stage against a fake OpenAI-compatible server: real openai client, real instructor, real schemas."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import extract as extract_stage
+from pipeline.clean import clean
+from pipeline.errors import ExtractError
+from pipeline.fetch import read_file
+from pipeline.ground import ground
+from pipeline.llm import make_client
+from schemas.documents import Article
+from tests.conftest import PAGES
+from tests.fakes.openai_server import context_length_reply, invalid_json_reply, rate_limit_reply, sequence
+from tests.fakes.reader import answer, reader, tool_name
+from tests.fakes.openai_server import tool_call_reply
+
+
+def article(name: str, settings) -> Article:
+    return clean(read_file(str(PAGES / name), settings))
+
+
+def salaries_of(extraction) -> set[tuple]:
+    return {(s.level.value, s.amount_min, s.amount_max, s.currency, s.period.value) for s in extraction.salaries}
+
+
+def test_table_rows_become_salaries_with_numbers_from_code(settings):
+    result = extract_stage.extract(article("small-salary-table.html", settings), make_client(settings), settings)
+    assert salaries_of(result) == {
+        ("junior", 92000, 118000, "USD", "year"),
+        ("mid", 118000, 150000, "USD", "year"),
+        ("senior", 150000, 195000, "USD", "year"),
+    }
+    assert result.stats.llm_calls == 1 and result.stats.prompt_tokens > 0
+
+
+def test_prices_fees_and_revenue_never_become_salaries(settings):
+    doc = article("ai-engineer-salaries-2026.html", settings)
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    bounds = {b for s in result.salaries for b in (s.amount_min, s.amount_max) if b}
+    for not_pay in (150, 165, 200, 12900, 21000, 64000, 85_000_000, 30_000_000, 349):
+        assert not_pay not in bounds
+    assert (1_400_000, 2_200_000) in {(s.amount_min, s.amount_max) for s in result.salaries if s.currency == "INR"}
+    assert {"GBP", "EUR", "CHF", "CAD", "INR", "USD"} <= {s.currency for s in result.salaries}
+    day = [s for s in result.salaries if s.period.value == "day"]
+    assert [(s.amount_min, s.currency) for s in day] == [(550, "GBP")]
+
+
+def test_a_figure_the_model_calls_pay_but_sits_in_fee_words_is_dropped(settings, fake_llm):
+    """The model's word is checked: 'exam fee' next to a figure overrides a careless 'pay'."""
+
+    def careless(request):
+        args = answer(request)
+        for reading in args.get("figures", {}).values():
+            reading["kind"] = "pay"
+        return tool_call_reply(tool_name(request), args)
+
+    fake_llm.responder = careless
+    result = extract_stage.extract(article("small-salary-table.html", settings), make_client(settings), settings)
+    assert 100 not in {s.amount_min for s in result.salaries}
+    assert len(result.salaries) == 3
+
+
+def _with_bad_quote(request):
+    args = answer(request)
+    args["claims"] = [{"statement": "Made up", "quote": "This sentence is nowhere in the article at all."}]
+    return tool_call_reply(tool_name(request), args)
+
+
+def test_a_quote_not_in_the_article_is_sent_back_to_the_model(settings, fake_llm):
+    fake_llm.responder = sequence(_with_bad_quote, reader)
+    result = extract_stage.extract(article("small-salary-table.html", settings), make_client(settings), settings)
+    assert fake_llm.count == 2
+    reask = str(fake_llm.requests[1]["messages"])
+    assert "not in the article" in reask and "nowhere in the article" in reask
+    assert result.stats.retries == 1 and result.stats.dropped_ungrounded == 0
+    assert all("nowhere" not in c.quote for c in result.claims)
+
+
+def test_a_quote_still_wrong_after_the_reasks_is_dropped_and_counted(settings, fake_llm):
+    fake_llm.responder = _with_bad_quote
+    doc = article("small-salary-table.html", settings)
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert fake_llm.count == settings.llm_max_retries + 1
+    assert result.claims == [] and result.stats.dropped_ungrounded == 1
+    assert len(result.salaries) == 3  # the rest of the reading is kept
+
+
+def test_invalid_json_every_time_fails_the_document_with_a_reason(settings, fake_llm):
+    fake_llm.responder = lambda request: invalid_json_reply(tool_name(request))
+    with pytest.raises(ExtractError) as err:
+        extract_stage.extract(article("small-salary-table.html", settings), make_client(settings), settings)
+    assert err.value.stage == "extract" and err.value.reason
+
+
+def test_rate_limit_is_retried_after_the_servers_wait(settings, fake_llm, monkeypatch):
+    waits = []
+    monkeypatch.setattr(extract_stage, "retry", _recording_retry(waits))
+    fake_llm.responder = sequence(rate_limit_reply(retry_after=0.2), reader)
+    result = extract_stage.extract(article("small-salary-table.html", settings), make_client(settings), settings)
+    assert len(result.salaries) == 3 and waits == [0.2]
+
+
+def _recording_retry(waits):
+    from pipeline.retry import retry
+
+    def wrapped(fn, **kwargs):
+        return retry(fn, sleep=waits.append, **kwargs)
+
+    return wrapped
+
+
+def test_a_chunk_that_overflows_the_context_is_split(settings, fake_llm):
+    first = True
+
+    def overflow_once(request):
+        nonlocal first
+        if first:
+            first = False
+            return context_length_reply()
+        return reader(request)
+
+    fake_llm.responder = overflow_once
+    doc = article("ai-engineer-salaries-2026.html", settings)
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert fake_llm.count >= 3  # the refused chunk, then its two halves
+    assert len(result.salaries) >= 10
+
+
+def test_every_grounded_record_satisfies_the_offset_invariant(settings):
+    doc = article("ai-engineer-salaries-2026.html", settings)
+    grounded = ground(doc, extract_stage.extract(doc, make_client(settings), settings))
+    assert grounded.records
+    for item in grounded.records:
+        p = item.provenance
+        assert doc.text[p.char_start : p.char_end] == p.quote == item.record.quote
+
+
+def test_the_extractor_fingerprint_changes_with_the_model_and_not_otherwise():
+    a = extract_stage.extractor_fingerprint("m1")
+    assert a == extract_stage.extractor_fingerprint("m1")
+    assert a[0] == extract_stage.extractor_fingerprint("m2")[0] and a != extract_stage.extractor_fingerprint("m2")

@@ -1,0 +1,112 @@
+"""The ingest flow end to end: pages served on 127.0.0.1, a fake OpenAI-compatible model, rows in SQLite.
+
+Unit tests call the flow's pieces directly (`process_source`, `.fn()`); one test runs the real flow under
+Prefect's test harness.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from db.query import run_readonly
+from db.views import RECORD_VIEWS
+from flows.ingest import Runtime, ingest_flow, run_sources
+from tests.conftest import PAGES, SECRET_KEY
+
+
+def rows(settings, sql: str) -> list[dict]:
+    result = run_readonly(settings.database_url, sql)
+    return [dict(zip(result.columns, row)) for row in result.rows]
+
+
+def run(settings, sources, trigger="test"):
+    return run_sources(sources, Runtime.create(settings), trigger)
+
+
+def assert_every_record_is_grounded(settings) -> int:
+    texts = {r["document_id"]: r["text"] for r in rows(settings, "select document_id, text from v_documents")}
+    checked = 0
+    for view in RECORD_VIEWS.values():
+        for r in rows(settings, f"select document_id, quote, char_start, char_end from {view}"):
+            assert texts[r["document_id"]][r["char_start"] : r["char_end"]] == r["quote"], view
+            checked += 1
+    return checked
+
+
+def test_pages_from_a_web_server_become_grounded_rows(settings, site, prefect_harness):
+    urls = [site.url("ai-engineer-salaries-2026.html"), site.url("small-salary-table.html")]
+    summary = ingest_flow(urls, database_url=settings.database_url, trigger="backfill")
+    assert [o.status for o in summary.outcomes] == ["ok", "ok"]
+    docs = rows(settings, "select source, title, url from v_documents order by source")
+    assert [d["source"] for d in docs] == sorted(urls)
+    small = rows(
+        settings,
+        "select level, amount_min, amount_max, currency from v_salaries "
+        f"where source = '{urls[1]}' order by amount_min",
+    )
+    assert [(r["level"], r["amount_min"], r["amount_max"], r["currency"]) for r in small] == [
+        ("junior", 92000, 118000, "USD"),
+        ("mid", 118000, 150000, "USD"),
+        ("senior", 150000, 195000, "USD"),
+    ]
+    assert assert_every_record_is_grounded(settings) > 10
+    (ledger,) = rows(settings, "select * from v_runs")
+    assert ledger["trigger"] == "backfill" and ledger["status"] == "completed"
+    assert (ledger["sources_seen"], ledger["new"], ledger["failed"]) == (2, 2, 0)
+
+
+def test_local_files_folders_and_text_formats(settings):
+    summary = run(settings, [str(p) for p in sorted(PAGES.iterdir())])
+    assert {o.status for o in summary.outcomes} == {"ok"}
+    kinds = {r["source"].rsplit(".", 1)[-1] for r in rows(settings, "select source from v_documents")}
+    assert kinds == {"html", "md", "txt"}
+    gbp = rows(settings, "select amount_min from v_salaries where currency = 'GBP' and source like '%.txt'")
+    assert [r["amount_min"] for r in gbp] == [58000]
+    assert assert_every_record_is_grounded(settings) > 20
+
+
+def test_a_failing_source_is_recorded_and_the_others_are_stored(settings, site):
+    sources = [str(PAGES / "missing.html"), site.url("nope.html"), str(PAGES / "small-salary-table.html")]
+    summary = run(settings, sources)
+    assert [o.status for o in summary.outcomes] == ["failed", "failed", "ok"]
+    attempts = rows(settings, "select source, status, stage, error from v_attempts order by source")
+    failed = {a["source"]: a for a in attempts if a["status"] == "failed"}
+    assert failed[sources[1]]["stage"] == "fetch" and "404" in failed[sources[1]]["error"]
+    assert failed[sources[0]]["stage"] == "read"
+    assert rows(settings, "select count(*) as n from v_salaries")[0]["n"] == 3
+
+
+def test_an_unchanged_rerun_makes_no_llm_call_and_changed_content_is_extracted_again(settings, llm_env, tmp_path):
+    page = tmp_path / "notes.md"
+    page.write_text("# Pay\nJunior engineers earn $80,000 to $95,000 a year.\n", encoding="utf-8")
+    first = run(settings, [str(page)])
+    calls = llm_env.count
+    assert calls >= 1 and first.outcomes[0].change == "new"
+    second = run(settings, [str(page)])
+    assert llm_env.count == calls and second.outcomes[0].status == "unchanged"
+    page.write_text("# Pay\nJunior engineers earn $82,000 to $99,000 a year.\n", encoding="utf-8")
+    third = run(settings, [str(page)])
+    assert llm_env.count > calls and third.outcomes[0].change == "changed"
+    latest = rows(settings, "select amount_min, amount_max from v_salaries")
+    assert latest == [{"amount_min": 82000, "amount_max": 99000}]
+    ledger = rows(settings, "select new, changed, unchanged from v_runs order by run_id")
+    assert [tuple(r.values()) for r in ledger] == [(1, 0, 0), (0, 0, 1), (0, 1, 0)]
+    history = sqlite3.connect(tmp_path / "kb.sqlite").execute("select count(*) from extractions").fetchone()[0]
+    assert history == 2  # the first extraction is kept as history
+
+
+def test_the_api_key_is_not_stored_anywhere_in_the_database(settings, site, tmp_path):
+    run(settings, [site.url("small-salary-table.html"), site.url("nope.html")])
+    con = sqlite3.connect(tmp_path / "kb.sqlite")
+    tables = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
+    for table in tables:
+        for row in con.execute(f'select * from "{table}"'):
+            assert SECRET_KEY not in repr(row)
+
+
+@pytest.mark.parametrize("source, stage", [("ftp://127.0.0.1/x.html", "read"), ("file:///etc/passwd", "read")])
+def test_other_url_schemes_are_refused(settings, source, stage):
+    (outcome,) = run(settings, [source]).outcomes
+    assert outcome.status == "failed" and outcome.stage == stage
