@@ -1,7 +1,7 @@
 """Chunk stage helper: cut clean text into the passages the model reads.
 
-The model never needs the whole article. It needs the lines that can hold records (money figures,
-credentials, skills, claims), each with the context that gives it meaning: a table row with its table's
+The model never needs the whole article. It needs the lines that hold money figures, each with the context
+that gives it meaning: a table row with its table's
 header, a line with the heading it sits under. Lines keep their offsets into the clean text, so whatever the
 model quotes is grounded against the original article, not the excerpt.
 """
@@ -11,15 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# Words that make a line worth showing the model even when it holds no money figure.
-_CUES = re.compile(
-    r"certif|credential|\bexam\b|\bassociate\b|\bprofessional\b|\bskills?\b|\btools?\b|\bframeworks?\b|"
-    r"\blanguages?\b|\bstack\b|proficien|experience (?:with|in)|\bknowledge of\b|\d\s?%|percent|"
-    r"\bgrowth\b|\bdemand\b|\bpremium\b|\bpython\b|\bpytorch\b|\btensorflow\b|\blangchain\b|\brag\b|"
-    r"retrieval|vector|\bllms?\b|prompt|fine-tun|\bkubernetes\b|\bdocker\b|\bsql\b|\bmlops\b|"
-    r"\baws\b|\bazure\b|\bgcp\b|google cloud|\bbedrock\b|vertex",
-    re.IGNORECASE,
-)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
@@ -94,9 +85,8 @@ def _context(lines: list[Line]) -> list[Line | None]:
 
 
 def relevant(line: Line, money_starts: list[int]) -> bool:
-    """True when the line may hold a record: a money figure or a cue word."""
-    has_money = any(line.start <= pos < line.end for pos in money_starts)
-    return has_money or bool(_CUES.search(line.text))
+    """True when the line holds a money figure: the only lines the model has to read."""
+    return any(line.start <= pos < line.end for pos in money_starts)
 
 
 def select_lines(lines: list[Line], context: dict[int, Line | None], money_starts: list[int]) -> list[Line]:
@@ -104,10 +94,11 @@ def select_lines(lines: list[Line], context: dict[int, Line | None], money_start
     chosen: dict[int, Line] = {}
     for line in lines:
         if relevant(line, money_starts):
-            ctx = context[line.start]
-            if ctx is not None:
-                chosen[ctx.start] = ctx
             chosen[line.start] = line
+            ctx = context[line.start]
+            while ctx is not None and ctx.start not in chosen:  # a row's header, then the header's heading
+                chosen[ctx.start] = ctx
+                ctx = context[ctx.start]
     return [chosen[k] for k in sorted(chosen)]
 
 

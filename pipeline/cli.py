@@ -201,6 +201,46 @@ def server(port: int) -> None:
     )
 
 
+@main.command("eval")
+@click.option("--gold", "gold_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Gold labels (format: shared/gold/README.md)")
+@DB_OPTION
+@click.option("--ingest", is_flag=True, help="Ingest the gold's sources first (a backfill run, no Prefect server)")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every figure to this file")
+@click.option("--min-salary-f1", type=float, help="Floor for salary F1 (0..1)")
+@click.option("--max-forbidden", type=int, help="Most forbidden hits allowed")
+@click.option("--min-grounding", type=float, help="Floor for the grounding rate (0..1)")
+@click.option("--min-agreement", type=float, help="Floor for value↔quote agreement (0..1)")
+@click.option("--min-cert-recall", type=float, help="Floor for certification recall (0..1)")
+def eval_command(gold_file: str, db: str | None, ingest: bool, json_out: str | None, **floors) -> None:
+    """Score the knowledge base against gold labels; exit 1 when a floor given here is not met.
+
+    Example: kb eval --gold ../shared/gold/dev.json --db kb.sqlite --min-salary-f1 0.8 --max-forbidden 0
+    """
+    from pathlib import Path
+
+    from pipeline.evaluate import Floors, check_floors, evaluate, load_gold, print_report
+
+    settings = _settings(db)
+    try:
+        gold = load_gold(gold_file)
+        if ingest:
+            from flows.ingest import Runtime, run_sources
+
+            for outcome in run_sources(gold.sources(), Runtime.create(settings), trigger="backfill").failed:
+                click.echo(f"ingest failed: {outcome.source} ({outcome.stage}: {outcome.error})", err=True)
+        report = evaluate(gold, settings.database_url, gold_file)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
+    print_report(report)
+    if json_out:
+        Path(json_out).write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    failures = check_floors(report.overall, Floors(**floors))
+    for failure in failures:
+        click.echo(f"floor not met: {failure}", err=True)
+    sys.exit(1 if failures else 0)
+
+
 def _engine(db: str | None):
     from db.engine import init_db, make_engine
 

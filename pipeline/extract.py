@@ -1,11 +1,13 @@
 """Extract stage: turn an Article into typed records (salaries, skills, certifications, claims).
 
 The work is split by what each side does well. Deterministic code finds every money figure and reads its
-numbers, currency and period (`pipeline.money`). The model reads excerpts of the article in which each figure
-is tagged `[M1]`, `[M2]`…, and says what each figure is (pay, or a price, fee, tuition, revenue) and whom it
-concerns; it also lists credentials, skills and claims, each with a verbatim quote. Output is constrained to a
-pydantic schema through instructor; a quote that is not in the article is sent back to the model as a
-validation error, and dropped (and counted) if the re-asks do not fix it.
+numbers, currency and period (`pipeline.money`), and finds known skills, credentials and numeric claims with
+their exact spans (`pipeline.mentions`). The model reads only the lines that hold money figures, each with its
+heading or table header, every figure tagged `[M1]`, `[M2]`…; it says what each figure is (pay, or a price,
+fee, tuition, revenue) and for which level, and names any further credentials, skills and claims it sees, as
+exact phrases. Output is constrained to a pydantic schema through instructor and kept short, because a small
+CPU model writes a few tokens a second under a grammar. A phrase that is not in the article is sent back to the
+model as a validation error, and dropped (and counted) if the re-asks do not fix it.
 """
 
 from __future__ import annotations
@@ -17,13 +19,25 @@ import time
 from dataclasses import dataclass, field
 
 import openai
-from pydantic import BaseModel, Field, ValidationInfo, create_model, model_validator
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, create_model, model_validator
 
 from pipeline.chunk import Chunk, Line, chunk_text
 from pipeline.errors import ExtractError
 from pipeline.ground import MARKER, locate, normalize_with_map
 from pipeline.levels import detect_pay_basis, detect_period, parse_level
-from pipeline.money import Money, amounts_agree, scan_money
+from pipeline.mentions import (
+    canonical_skill,
+    find_certifications,
+    find_claims,
+    find_employer,
+    find_region,
+    find_skills,
+    issuer_of,
+    skill_category,
+)
+from pipeline.money import Money, scan_money
 from pipeline.retry import Attempts, retry
 from schemas.documents import Article, Extraction, ExtractionStats
 from schemas.records import (
@@ -32,7 +46,6 @@ from schemas.records import (
     FigureKind,
     FigureReading,
     Level,
-    PayBasis,
     Period,
     Salary,
     Skill,
@@ -41,13 +54,14 @@ from schemas.records import (
 PROMPT_VERSION = "2026-11-29.1"
 
 SYSTEM_PROMPT = (
-    "You read excerpts of an article about AI-engineering careers and fill in the given schema.\n"
-    "Each money figure in the excerpt is tagged [M1], [M2], ... right before it. For every tag, say what the "
-    "figure is: pay (salary, wage, day or hourly rate, compensation) or price, fee, tuition, revenue or other; "
-    "for pay, say the role, level, region and kind of employer when the text states them.\n"
-    "Also list the certifications named, the skills and tools the job needs, and factual claims with numbers "
-    "(growth, demand, pay premiums). Every quote must be copied exactly from the excerpt, without the tags."
+    "You read lines of an article about AI-engineering careers. Each money figure is tagged [M1], [M2], ... "
+    "right before it. Answer in JSON. For every tag give kind: pay (salary, wage, day or hourly rate, "
+    "compensation), price, fee (exam or certification fee), tuition, revenue or other; and level: intern, "
+    "entry, junior, mid, senior, staff, lead, principal, executive or unspecified.\n"
+    "Then list certifications, skills and claims named in these lines, each copied exactly as written "
+    "(short phrases, no tags); use empty lists when there are none."
 )
+MAX_LIST = {"certifications": 6, "skills": 10, "claims": 4}
 
 # Words that mark a figure as something other than pay, and words that mark it as pay.
 _NOT_PAY = re.compile(
@@ -91,15 +105,15 @@ def _check_quotes(reading: BaseModel, info: ValidationInfo) -> BaseModel:
         return reading
     ctx["validations"] = ctx.get("validations", 0) + 1
     bad = []
-    for name in ("certifications", "skills", "claims"):
+    for name in MAX_LIST:
         items = getattr(reading, name)
-        kept = [item for item in items if locate(ctx["article"], item.quote, folded=ctx["folded"])]
-        bad += [item.quote for item in items if item not in kept]
+        kept = [item for item in items if locate(ctx["article"], item, folded=ctx["folded"])]
+        bad += [item for item in items if item not in kept]
         if ctx["validations"] > ctx["max_retries"]:
             setattr(reading, name, kept)
     if bad and ctx["validations"] <= ctx["max_retries"]:
         listed = "; ".join(repr(q[:120]) for q in bad[:5])
-        raise ValueError(f"these quotes are not in the article: {listed}. Copy each quote exactly from the excerpt")
+        raise ValueError(f"these phrases are not in the article: {listed}. Copy each one exactly from the lines")
     ctx["dropped"] = len(bad)
     return reading
 
@@ -113,9 +127,9 @@ def reading_model(tags: list[str]) -> type[BaseModel]:
     fields: dict = {}
     if tags:
         fields["figures"] = (create_model("Figures", **{tag: (FigureReading, ...) for tag in tags}), ...)
-    fields["certifications"] = (list[Certification], Field(default_factory=list))
-    fields["skills"] = (list[Skill], Field(default_factory=list))
-    fields["claims"] = (list[Claim], Field(default_factory=list))
+    for name, most in MAX_LIST.items():
+        phrase = Annotated[str, StringConstraints(min_length=2, max_length=300)]
+        fields[name] = (list[phrase], Field(default_factory=list, max_length=most))
     return create_model(
         "ChunkReading",
         __doc__="What the excerpt says: each tagged money figure, then credentials, skills and claims.",
@@ -260,7 +274,7 @@ def read_chunk(llm, plan: ChunkPlan, article: Article, settings, usage: Usage, f
 
 def _max_tokens(plan: ChunkPlan) -> int:
     """Enough room for every figure reading plus the lists; a runaway answer is cut, not waited for."""
-    return 400 + 80 * len(plan.figures)
+    return 160 + 24 * len(plan.figures)
 
 
 def read_chunk_splitting(llm, plan: ChunkPlan, article, settings, usage, folded) -> list[tuple[ChunkPlan, BaseModel]]:
@@ -344,14 +358,14 @@ def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Fi
         return None
     basis = detect_pay_basis(f"{clause} {context}")
     s, e = sentence_around(fig.line, fig.money.start, fig.money.end)
+    sentence = text[s:e]
     try:
         return Salary(
-            role=reading.role,
             level=level,
             years_min=years_min,
             years_max=years_max,
-            region=reading.region,
-            employer=reading.employer,
+            region=find_region(clause, sentence, context),
+            employer=find_employer(clause, sentence),
             currency=fig.money.currency,
             period=period,
             amount_min=fig.money.amount_min,
@@ -364,13 +378,26 @@ def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Fi
         return None
 
 
-def _cost_from_quote(cert: Certification) -> Certification:
-    """Keep a certification's cost only when its quote states that amount (the model's arithmetic is not trusted)."""
-    if cert.cost_amount is None:
+def _with_cost(text: str, cert: Certification, fees: list[Figure]) -> Certification:
+    """The cost of a credential: the nearest non-pay figure after its name on the same line, read by code."""
+    where = locate(text, cert.quote)
+    if where is None:
         return cert
-    if amounts_agree(cert.cost_amount, cert.quote):
+    line_end = text.find("\n", where.char_end)
+    line_end = len(text) if line_end < 0 else line_end
+    after = [f for f in fees if where.char_end <= f.money.start < line_end and f.money.amount_min]
+    if not after:
         return cert
-    return cert.model_copy(update={"cost_amount": None, "cost_currency": None})
+    money = min(after, key=lambda f: f.money.start).money
+    return cert.model_copy(update={"cost_amount": money.amount_min, "cost_currency": money.currency})
+
+
+def _model_lists(reading: BaseModel) -> tuple[list[Certification], list[Skill], list[Claim]]:
+    """The model's exact phrases as records; names it found that are known skills get their canonical name."""
+    certs = [Certification(name=p, issuer=issuer_of(p), quote=p) for p in reading.certifications]
+    skills = [Skill(name=canonical_skill(p) or p, category=skill_category(p), quote=p) for p in reading.skills]
+    claims = [Claim(statement=p, quote=p) for p in reading.claims if len(p) >= 5]
+    return certs, skills, claims
 
 
 def _key(kind: str, record: BaseModel) -> tuple:
@@ -400,7 +427,8 @@ def extract(article: Article, llm, settings) -> Extraction:
     out = Extraction()
     seen: set = set()
     all_figures = [f for p in plans for f in p.figures]
-    not_pay = 0
+    fees: list[Figure] = []
+    certs, skills, claims = find_certifications(article.text), find_skills(article.text), find_claims(article.text)
     for plan in plans:
         try:
             results = read_chunk_splitting(llm, plan, article, settings, usage, folded)
@@ -410,15 +438,17 @@ def extract(article: Article, llm, settings) -> Extraction:
             for fig in part.figures:
                 salary = salary_from(article.text, fig, getattr(reading.figures, fig.tag), all_figures)
                 if salary is None:
-                    not_pay += 1
+                    fees.append(fig)
                     continue
                 _add(out.salaries, seen, "salary", salary)
-            for cert in reading.certifications:
-                _add(out.certifications, seen, "certification", _cost_from_quote(cert))
-            for skill in reading.skills:
-                _add(out.skills, seen, "skill", skill)
-            for claim in reading.claims:
-                _add(out.claims, seen, "claim", claim)
+            more_certs, more_skills, more_claims = _model_lists(reading)
+            certs, skills, claims = certs + more_certs, skills + more_skills, claims + more_claims
+    for cert in certs:
+        _add(out.certifications, seen, "certification", _with_cost(article.text, cert, fees))
+    for kind, bucket, items in (("skill", out.skills, skills), ("claim", out.claims, claims)):
+        for item in items:
+            _add(bucket, seen, kind, item)
+    not_pay = len(fees)
     out.stats = ExtractionStats(
         llm_calls=usage.calls,
         prompt_tokens=usage.prompt_tokens,

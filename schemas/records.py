@@ -143,14 +143,11 @@ class FigureKind(str, Enum):
 
 
 class FigureReading(BaseModel):
-    """What one tagged money figure is and, when it is pay, whom it is for. Numbers are read by code, not here."""
+    """What one tagged money figure is and, when it is pay, for which level. Numbers are read by code, not here."""
 
     kind: FigureKind = Field(
         description="pay = salary, wage, day or hourly rate, compensation; price = what a course, book or "
         "product costs; fee = exam or certification fee; tuition = degree or bootcamp cost; "
         "revenue = company revenue, funding, market size; other = anything else"
     )
-    role: str | None = Field(None, description="Job title the pay is for, if stated")
-    level: Level = Field(Level.unspecified, description="Seniority the pay is for")
-    region: str | None = Field(None, description="Country or city the pay applies to, if stated")
-    employer: str | None = Field(None, description="Kind of employer, e.g. 'big tech', 'startup', if stated")
+    level: Level = Field(Level.unspecified, description="Seniority the pay is for, if the text says")

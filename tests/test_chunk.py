@@ -27,13 +27,14 @@ def test_lines_keep_their_offsets():
         assert TEXT[line.start : line.end] == line.text
 
 
-def test_irrelevant_lines_are_skipped_and_table_rows_keep_their_header():
+def test_only_money_lines_are_sent_and_table_rows_keep_their_header():
     (chunk,) = chunk_text(TEXT, money_starts(TEXT), max_chars=6000)
     texts = [line.text for line in chunk.lines]
     assert "It rained a lot this spring." not in texts
     assert "Level | Experience | Salary" in texts
     assert texts.index("Level | Experience | Salary") < texts.index("Entry | 0-2 years | $70K - $90K")
-    assert "Most teams want Python and SQL." in texts
+    assert "Most teams want Python and SQL." not in texts  # skills are found by code, not sent
+    assert "Pay by level" in texts  # the table's heading comes along
 
 
 def test_a_table_split_across_chunks_repeats_its_header():

@@ -64,7 +64,7 @@ def test_a_figure_the_model_calls_pay_but_sits_in_fee_words_is_dropped(settings,
 
 def _with_bad_quote(request):
     args = answer(request)
-    args["claims"] = [{"statement": "Made up", "quote": "This sentence is nowhere in the article at all."}]
+    args["claims"] = ["This sentence is nowhere in the article at all."]
     return tool_call_reply(tool_name(request), args)
 
 

@@ -42,25 +42,17 @@ def read_figure(line: str) -> dict:
     lower = line.lower()
     level = next((lvl for lvl in _LEVELS if lvl in lower), "unspecified")
     kind = "fee" if _NOT_PAY.search(line) else "pay"
-    return {"kind": kind, "role": "AI engineer", "level": level, "region": None, "employer": None}
+    return {"kind": kind, "level": level}
 
 
 def lists_from(text: str) -> dict:
-    """Skills named in the excerpt, lines naming a certification, and lines with a percentage as claims."""
+    """Skills named in the excerpt, lines naming a certification, and lines with a percentage as claims,
+    each an exact phrase of the excerpt."""
     clean = _TAG.sub("", text)
     lines = [line.strip() for line in clean.splitlines() if line.strip()]
-    skills = [
-        {"name": s, "category": "language" if s in ("Python", "SQL") else "tool", "quote": s}
-        for s in SKILLS
-        if s in clean
-    ]
-    certs = [
-        {"name": line.strip("-*• ")[:100], "issuer": None, "cost_amount": None, "cost_currency": None,
-         "quote": line.strip("-*• ")[:100]}
-        for line in lines
-        if "Certified" in line and len(line) < 160
-    ]
-    claims = [{"statement": line[:200], "quote": line} for line in lines if "%" in line and len(line) < 300][:3]
+    skills = [s for s in SKILLS if s in clean]
+    certs = [line.strip("-*• ")[:100] for line in lines if "Certified" in line and len(line) < 160][:6]
+    claims = [line for line in lines if "%" in line and len(line) < 300][:3]
     return {"certifications": certs, "skills": skills, "claims": claims}
 
 

@@ -1,0 +1,176 @@
+"""Deterministic finders for what a list of known names can find better than a small model: skills,
+certifications, claims with numbers, and the region or employer a pay figure concerns.
+
+Every mention comes with its exact span in the clean text, so it is grounded by construction. The model's own
+lists (see `pipeline.extract`) are added to these, never replaced by them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from schemas.records import Certification, Claim, Skill, SkillCategory
+
+# name → category; matched case-insensitively on word boundaries. Aliases map to the canonical name.
+SKILLS: dict[str, SkillCategory] = {
+    **dict.fromkeys(
+        ["Python", "Java", "C++", "JavaScript", "TypeScript", "Go", "Rust", "Scala", "SQL", "R", "Julia", "Bash"],
+        SkillCategory.language,
+    ),
+    **dict.fromkeys(
+        ["PyTorch", "TensorFlow", "Keras", "JAX", "scikit-learn", "LangChain", "LangGraph", "LlamaIndex", "CrewAI",
+         "AutoGen", "Hugging Face", "Transformers", "FastAPI", "Spark", "DSPy", "vLLM", "Haystack", "Semantic Kernel"],
+        SkillCategory.framework,
+    ),
+    **dict.fromkeys(
+        ["Docker", "Kubernetes", "Git", "MLflow", "Weights & Biases", "Airflow", "Terraform", "pgvector", "Pinecone",
+         "Qdrant", "Weaviate", "Chroma", "Milvus", "FAISS", "Elasticsearch", "Ollama", "Jupyter", "Databricks",
+         "Snowflake", "vector databases"],
+        SkillCategory.tool,
+    ),
+    **dict.fromkeys(
+        ["AWS", "Azure", "Google Cloud", "GCP", "AWS Bedrock", "Amazon Bedrock", "SageMaker", "Azure AI Foundry",
+         "Azure OpenAI", "Vertex AI", "OpenAI API"],
+        SkillCategory.platform,
+    ),
+    **dict.fromkeys(
+        ["retrieval-augmented generation", "prompt engineering", "fine-tuning", "embeddings", "evaluation",
+         "MLOps", "LLMOps", "CI/CD", "machine learning", "deep learning", "natural language processing",
+         "computer vision", "agentic workflows", "AI agents", "semantic search", "hybrid search", "data engineering",
+         "system design", "statistics", "linear algebra", "guardrails", "observability"],
+        SkillCategory.practice,
+    ),
+    **dict.fromkeys(["communication", "stakeholder management", "product sense", "problem solving"], SkillCategory.soft),
+}
+SKILL_ALIASES = {"rag": "retrieval-augmented generation", "llm evaluation": "evaluation", "evals": "evaluation",
+                 "vector database": "vector databases", "vector db": "vector databases", "k8s": "Kubernetes",
+                 "nlp": "natural language processing", "gcp vertex ai": "Vertex AI", "bedrock": "AWS Bedrock"}
+# Words that case-sensitive short names must appear as (so "go" the verb and "R" the letter stay out).
+_CASE_SENSITIVE = {"Go", "R", "Git", "JAX", "Spark", "Chroma"}
+
+_CERT_WORDS = r"(?:Certified|Certification|Certificate|Associate|Professional|Practitioner|Specialty|Academy|Leader|Expert|Fundamentals)"
+_VENDORS = r"(?:AWS|Amazon|Microsoft|Azure|Google(?: Cloud)?|GCP|NVIDIA|IBM|Oracle|Databricks|Snowflake|DeepLearning\.AI|LangChain|Anthropic|OpenAI|TensorFlow|Hugging Face|Salesforce|Cisco|CompTIA)"
+_CERT = re.compile(
+    rf"(?:Microsoft Certified:\s*)?\b{_VENDORS}\b[\w .:/&'’+–-]{{0,50}}\b{_CERT_WORDS}\b(?:\s*[-–:]\s*(?:Associate|Professional|Specialty))?"
+    rf"(?:\s*\((?:[A-Z]{{2,4}}-\d{{2,4}}|[A-Z]{{2,5}})\))?"
+    rf"|\b{_VENDORS}\b[\w .:/&'’+-]{{0,40}}?\((?:[A-Z]{{2,4}}-\d{{2,4}})\)",
+)
+ISSUERS = {"aws": "AWS", "amazon": "AWS", "microsoft": "Microsoft", "azure": "Microsoft", "google": "Google Cloud",
+           "gcp": "Google Cloud", "nvidia": "NVIDIA", "ibm": "IBM", "oracle": "Oracle", "databricks": "Databricks",
+           "snowflake": "Snowflake", "deeplearning.ai": "DeepLearning.AI", "langchain": "LangChain",
+           "anthropic": "Anthropic", "openai": "OpenAI", "tensorflow": "Google", "hugging face": "Hugging Face"}
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?](?=\s|$)|$)", re.MULTILINE)
+_CLAIM_NUMBER = re.compile(r"\d+(?:\.\d+)?\s?%|\bpercent\b|\b\d+(?:\.\d+)?x\b|\b(?:doubled|tripled|halved)\b", re.I)
+_CLAIM_TOPIC = re.compile(
+    r"demand|growth|grow|earn|premium|increase|rise|rose|jobs?|postings?|openings|hiring|salar|pay|adoption|"
+    r"shortage|more than|higher|faster|companies|employers|market", re.I)
+
+REGIONS = {
+    "US": r"U\.S\.|US\b|USA|United States|America\b|American|Silicon Valley|San Francisco|New York|Seattle|Bay Area",
+    "UK": r"UK\b|U\.K\.|United Kingdom|Britain|British|London|Manchester|England",
+    "India": r"India\b|Indian|Bengaluru|Bangalore|Hyderabad|Pune|Mumbai|Delhi",
+    "Canada": r"Canada|Canadian|Toronto|Vancouver|Montreal",
+    "Germany": r"Germany|German\b|Berlin|Munich",
+    "Switzerland": r"Switzerland|Swiss|Zurich|Geneva",
+    "Europe": r"Europe\b|European|EU\b",
+    "Asia": r"\bAsia\b|Asian",
+    "Australia": r"Australia|Sydney|Melbourne",
+    "Remote": r"\bremote\b",
+}
+_REGION_RES = {name: re.compile(rf"(?<![\w]){pattern}") for name, pattern in REGIONS.items()}
+_EMPLOYER = re.compile(
+    r"\b(?:big tech|FAANG|MAANG|top (?:AI|tech) (?:companies|labs|firms)|frontier labs?|AI labs?|startups?|"
+    r"scale-?ups?|enterprises?|consultanc(?:y|ies)|IT services(?: firms?)?|product companies|hedge funds?|"
+    r"large public tech companies|big banks?)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+def _skill_pattern() -> re.Pattern:
+    names = sorted([*SKILLS, *SKILL_ALIASES], key=len, reverse=True)
+    return re.compile(r"(?<![\w+#&-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w+#&]|-\w)", re.IGNORECASE)
+
+
+_SKILL_RE = _skill_pattern()
+_CANONICAL = {name.casefold(): name for name in SKILLS} | {k: v for k, v in SKILL_ALIASES.items()}
+
+
+def canonical_skill(name: str) -> str | None:
+    """The canonical spelling of a known skill or alias, else None."""
+    return _CANONICAL.get(name.strip().casefold())
+
+
+def skill_category(name: str) -> SkillCategory:
+    canonical = canonical_skill(name)
+    if canonical is not None:
+        return SKILLS[canonical]
+    return SkillCategory.practice if name[:1].islower() and " " in name else SkillCategory.tool
+
+
+def find_skills(text: str) -> list[Skill]:
+    """Known skills named in the text, first mention of each, quoted as written."""
+    found: dict[str, Skill] = {}
+    for match in _SKILL_RE.finditer(text):
+        written = match.group(1)
+        canonical = canonical_skill(written)
+        if canonical is None or canonical in found:
+            continue
+        if (canonical in _CASE_SENSITIVE or written.casefold() in {"go", "r"}) and written != canonical:
+            continue
+        found[canonical] = Skill(name=canonical, category=SKILLS[canonical], quote=written)
+    return list(found.values())
+
+
+def issuer_of(name: str) -> str | None:
+    lower = name.casefold()
+    return next((issuer for key, issuer in ISSUERS.items() if re.search(rf"\b{re.escape(key)}\b", lower)), None)
+
+
+def find_certifications(text: str) -> list[Certification]:
+    """Credentials named like one: a vendor followed by a credential word, or by an exam code."""
+    found: dict[str, Certification] = {}
+    for match in _CERT.finditer(text):
+        name = match.group(0).strip(" -–:")
+        key = name.casefold()
+        if len(name) < 6 or key in found:
+            continue
+        found[key] = Certification(name=name, issuer=issuer_of(name), quote=name)
+    return list(found.values())
+
+
+def find_claims(text: str, limit: int = 12) -> list[Claim]:
+    """Sentences that state a number about the market: growth, demand, premiums, shares of postings."""
+    claims: list[Claim] = []
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group(0).strip()
+        if 30 <= len(sentence) <= 400 and _CLAIM_NUMBER.search(sentence) and _CLAIM_TOPIC.search(sentence):
+            claims.append(Claim(statement=sentence, quote=sentence))
+        if len(claims) >= limit:
+            break
+    return claims
+
+
+def find_region(*texts: str) -> str | None:
+    """The first region named in the given texts, tried in order (the figure's clause, then its context)."""
+    for text in texts:
+        hits = [(m.start(), name) for name, rx in _REGION_RES.items() if (m := rx.search(text or ""))]
+        if hits:
+            return min(hits)[1]
+    return None
+
+
+def find_employer(*texts: str) -> str | None:
+    for text in texts:
+        match = _EMPLOYER.search(text or "")
+        if match:
+            return match.group(0)
+    return None

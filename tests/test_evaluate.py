@@ -1,0 +1,422 @@
+"""`kb eval`: the gold matching rule, the name normalisers, the floors, and the command end to end on a small
+database built through the save stage (and once through ingest with the fake model)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from db.engine import init_db, make_engine
+from pipeline.cli import main
+from pipeline.evaluate import (
+    RECORD_VIEWS,
+    Floors,
+    GoldDocument,
+    GoldSalary,
+    Overall,
+    Ratio,
+    SalaryScore,
+    Snapshot,
+    StoredSalary,
+    certs_match,
+    check_floors,
+    find_document,
+    is_forbidden,
+    load_gold,
+    match_salaries,
+    resolve_source,
+    salary_matches,
+    score_document,
+    skills_match,
+    unaccounted_money,
+)
+from pipeline.save import ExtractorVersion, save
+from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, Provenance
+from schemas.records import RECORD_TYPES
+
+
+def gold_salary(bounds, currency=("USD",), period="year", **attributes) -> GoldSalary:
+    return GoldSalary(currency=list(currency), period=period, bounds=bounds, **attributes)
+
+
+def stored(amount_min, amount_max, currency="USD", period="year", **fields) -> StoredSalary:
+    return StoredSalary(amount_min=amount_min, amount_max=amount_max, currency=currency, period=period, **fields)
+
+
+# ---- the salary match rule ---------------------------------------------------------------------------------
+
+MATCH_RULE = [
+    ("same range", gold_salary([110000, 145000]), stored(110000, 145000), True),
+    ("bounds within 1%", gold_salary([110000, 145000]), stored(109000, 146400), True),
+    ("a bound off by more than 1%", gold_salary([110000, 145000]), stored(110000, 147000), False),
+    ("gold bounds in any order", gold_salary([145000, 110000]), stored(110000, 145000), True),
+    ("a point figure is one bound", gold_salary([109000]), stored(109000, 109000), True),
+    ("an open-ended figure keeps its number", gold_salary([200000]), stored(200000, None, open_ended=True), True),
+    ("a cap is one bound", gold_salary([166000]), stored(None, 166000), True),
+    ("one bound is not a range", gold_salary([110000]), stored(110000, 145000), False),
+    ("a range is not one bound", gold_salary([110000, 145000]), stored(110000, 110000), False),
+    ("currency from the gold's list", gold_salary([70000, 150000], currency=["USD", "EUR"]),
+     stored(70000, 150000, currency="EUR"), True),
+    ("currency not in the list", gold_salary([62000, 88000], currency=["GBP"]), stored(62000, 88000), False),
+    ("period must be equal", gold_salary([550], currency=["GBP"], period="day"),
+     stored(550, 550, currency="GBP", period="hour"), False),
+]
+
+
+@pytest.mark.parametrize("gold, salary, expected", [case[1:] for case in MATCH_RULE], ids=[c[0] for c in MATCH_RULE])
+def test_the_salary_match_rule(gold, salary, expected):
+    assert salary_matches(gold, salary) is expected
+
+
+def test_each_gold_salary_matches_at_most_one_stored_salary():
+    gold = [gold_salary([150000, 200000])]
+    assert match_salaries(gold, [stored(150000, 200000), stored(150000, 200000)]) == {0: 0}
+    assert match_salaries(gold * 2, [stored(150000, 200000)]) == {0: 0}
+    both = match_salaries(gold * 2, [stored(150000, 200000)] * 2)
+    assert sorted(both) == [0, 1] and sorted(both.values()) == [0, 1]
+
+
+def test_matching_is_maximal_where_a_greedy_pick_would_lose_a_pair():
+    # s0 is within 1 % of both gold figures, s1 only of the first: the first must take s1.
+    gold = [gold_salary([100000], level="senior"), gold_salary([100900])]
+    salaries = [stored(100500, 100500, level="senior"), stored(99500, 99500)]
+    assert match_salaries(gold, salaries) == {0: 1, 1: 0}
+
+
+def test_among_equal_figures_the_one_with_the_right_attributes_is_matched():
+    gold = [gold_salary([150000, 200000], level="senior", region="US")]
+    salaries = [stored(150000, 200000, level="mid"), stored(150000, 200000, level="senior", region="US")]
+    assert match_salaries(gold, salaries) == {0: 1}
+
+
+@pytest.mark.parametrize(
+    "salary, forbidden, expected",
+    [
+        (stored(749, 749), [749], True),
+        (stored(100, 749), [749], True),
+        (stored(110000, 145000), [749, 5000], False),
+        (stored(165000, 165000), [165], False),  # equal, not within a tolerance or a factor
+        (stored(99, None), [99], True),
+    ],
+)
+def test_forbidden_hits(salary, forbidden, expected):
+    assert is_forbidden(salary, forbidden) is expected
+
+
+# ---- one document's scores ---------------------------------------------------------------------------------
+
+TEXT = (
+    "Entry-level AI engineers in the US earn $110,000 to $145,000 a year. Senior engineers earn $195,000–$260,000. "
+    "One reader was offered $141,000. The AWS Certified AI Practitioner exam costs $100. Bootcamps cost $12,900. "
+    "Teams want Python and retrieval-augmented generation."
+)
+
+
+def row(quote: str, **fields) -> dict:
+    start = TEXT.index(quote)
+    return dict(fields, quote=quote, char_start=start, char_end=start + len(quote))
+
+
+def salary_row(quote: str, amount_min, amount_max, **fields) -> dict:
+    return row(quote, currency="USD", period="year", amount_min=amount_min, amount_max=amount_max, **fields)
+
+
+def score(gold: GoldDocument, salaries=(), certifications=(), skills=()):
+    records = {view: {} for view in RECORD_VIEWS}
+    records["v_salaries"][1] = list(salaries)
+    records["v_certifications"][1] = list(certifications)
+    records["v_skills"][1] = list(skills)
+    snapshot = Snapshot(documents=[], records=records, costs={1: dict(prompt_tokens=900, completion_tokens=80,
+                                                                        llm_seconds=1.5)})
+    return score_document(gold, {"document_id": 1, "source": "a.txt", "text": TEXT}, snapshot)
+
+
+GOLD = GoldDocument(
+    source="a.txt",
+    salaries=[gold_salary([110000, 145000], level="entry", region="US"), gold_salary([195000, 260000], level="senior")],
+    optional=[gold_salary([141000])],
+    forbidden=[100, 12900],
+    certifications=["AWS AI Practitioner"],
+    skills=["Python", "RAG", "PyTorch"],
+)
+ENTRY = salary_row("$110,000 to $145,000 a year", 110000, 145000, level="entry", region="United States (US)")
+SENIOR = salary_row("$195,000–$260,000", 195000, 260000, level="mid")
+ANECDOTE = salary_row("$141,000", 141000, 141000)
+BOOTCAMP = salary_row("$12,900", 12900, 12900)
+CERT = row("AWS Certified AI Practitioner exam costs $100", certification="AWS Certified AI Practitioner",
+           cost_amount=100)
+
+
+def test_optional_figures_are_neither_true_nor_false_positives():
+    with_anecdote = score(GOLD, [ENTRY, SENIOR, ANECDOTE]).salaries
+    without = score(GOLD, [ENTRY, SENIOR]).salaries
+    assert (with_anecdote.tp, with_anecdote.fp, with_anecdote.optional_kept) == (2, 0, 1)
+    assert (without.tp, without.fp, without.optional_kept) == (2, 0, 0)
+    assert with_anecdote.f1 == without.f1 == 1.0
+
+
+def test_a_document_scores_salaries_attributes_names_and_integrity():
+    result = score(GOLD, [ENTRY, BOOTCAMP], [CERT], [row("Python", skill="Python"),
+                                                    row("retrieval-augmented generation", skill="RAG")])
+    assert (result.salaries.tp, result.salaries.fp, result.salaries.required) == (1, 1, 2)
+    assert (result.salaries.precision, result.salaries.recall, result.salaries.f1) == (0.5, 0.5, 0.5)
+    assert result.attributes == {"level": Ratio(hits=1, total=1), "region": Ratio(hits=1, total=1)}
+    assert result.missed == ["USD 195,000–260,000/year"]
+    assert result.forbidden_hits == ["USD 12,900/year “$12,900”"]
+    assert result.certifications == Ratio(hits=1, total=1)
+    assert (result.skills, result.missed_skills) == (Ratio(hits=2, total=3), ["PyTorch"])
+    assert result.grounding == Ratio(hits=5, total=5) and result.agreement == Ratio(hits=2, total=2)
+    assert result.unaccounted == ["$195,000–$260,000", "$141,000"]
+    assert (result.prompt_tokens, result.completion_tokens, result.llm_seconds) == (900, 80, 1.5)
+
+
+def test_wrong_attributes_count_against_accuracy_only():
+    result = score(GOLD, [ENTRY, SENIOR])
+    assert result.salaries.f1 == 1.0
+    assert result.attributes["level"] == Ratio(hits=1, total=2)
+
+
+def test_a_quote_off_its_span_or_without_the_value_is_counted():
+    shifted = dict(ENTRY, char_start=ENTRY["char_start"] + 1, char_end=ENTRY["char_end"] + 1)
+    wrong_value = dict(SENIOR, amount_max=250000)
+    result = score(GOLD, [shifted, wrong_value])
+    assert result.grounding == Ratio(hits=1, total=2)
+    assert result.agreement == Ratio(hits=1, total=2)
+
+
+def test_a_document_missing_from_the_database_scores_zero_on_what_it_should_hold():
+    result = score_document(GOLD, None, Snapshot([], {view: {} for view in RECORD_VIEWS}, {}))
+    assert result.db_source is None
+    assert (result.salaries.recall, result.salaries.f1, result.certifications.rate) == (0.0, 0.0, 0.0)
+    assert result.grounding.rate is None
+
+
+def test_money_in_the_text_not_stored_is_reported():
+    assert unaccounted_money("Pay is $90K–$120K; the exam costs $150.", [90000, 120000]) == ["$150"]
+    assert unaccounted_money("Pay is $90K–$120K; the exam costs $150.", [90000, 120000, 150]) == []
+
+
+# ---- names --------------------------------------------------------------------------------------------------
+
+CERTIFICATIONS = [
+    ("AWS AI Practitioner", "AWS Certified AI Practitioner", True),
+    ("Azure AI Engineer (AI-102)", "Microsoft Certified: Azure AI Engineer Associate", True),
+    ("Azure AI Engineer (AI-102)", "AI-102", True),
+    ("Certified Kubernetes Administrator (CKA)", "CKA", True),
+    ("Certified Kubernetes Administrator (CKA)", "Kubernetes Administrator", True),
+    ("AWS Certified Machine Learning Engineer – Associate", "AWS Machine Learning Engineer Associate", True),
+    ("NVIDIA-Certified Associate: Generative AI LLMs", "NVIDIA Generative AI LLM", True),
+    ("Google Cloud GenAI", "Google Cloud Generative AI Leader", True),
+    ("LangChain Academy", "langchain academy certificate", True),
+    ("AWS Certified AI Practitioner", "AWS Certified Machine Learning Engineer – Associate", False),
+    ("Google Cloud Professional Machine Learning Engineer", "Google Cloud Generative AI Leader", False),
+    ("Microsoft Certified: Azure AI Engineer Associate", "Microsoft Certified: Azure AI Fundamentals", False),
+    ("AWS Certified AI Practitioner", "AWS", False),  # one word is too vague to stand for a credential
+]
+
+
+@pytest.mark.parametrize("gold, found, expected", CERTIFICATIONS)
+def test_certification_aliases(gold, found, expected):
+    assert certs_match(gold, found) is expected
+    assert certs_match(found, gold) is expected
+
+
+SKILLS = [
+    ("retrieval-augmented generation", "RAG", True),
+    ("Retrieval Augmented Generation", "RAG pipelines", True),
+    ("vector databases", "Vector database", True),
+    ("Amazon SageMaker", "SageMaker", True),
+    ("evaluation", "LLM evaluation", True),
+    ("prompt engineering", "Prompt-engineering", True),
+    ("Kubernetes", "k8s", True),
+    ("C++", "C", False),
+    ("Vertex AI", "AI", False),  # a lone two-letter word matches only itself
+    ("Java", "JavaScript", False),
+    ("PyTorch", "TensorFlow", False),
+]
+
+
+@pytest.mark.parametrize("gold, found, expected", SKILLS)
+def test_skill_aliases(gold, found, expected):
+    assert skills_match(gold, found) is expected
+    assert skills_match(found, gold) is expected
+
+
+# ---- gold files and finding their documents ---------------------------------------------------------------
+
+
+def test_sources_resolve_next_to_the_gold_file_or_one_folder_up(tmp_path):
+    for name in ("pages/a.html", "corpus/b.txt"):
+        (tmp_path / name).parent.mkdir()
+        (tmp_path / name).write_text("text")
+    (tmp_path / "gold").mkdir()
+    assert resolve_source(tmp_path / "gold.json", "pages/a.html") == str(tmp_path / "pages" / "a.html")
+    assert resolve_source(tmp_path / "gold" / "dev.json", "corpus/b.txt") == str(tmp_path / "corpus" / "b.txt")
+    gold_file = tmp_path / "gold" / "dev.json"
+    gold_file.write_text(json.dumps({"documents": [{"source": "corpus/b.txt", "forbidden": [749]}]}))
+    assert load_gold(gold_file).sources() == [str(tmp_path / "corpus" / "b.txt")]
+
+
+def test_a_broken_gold_file_is_an_error_that_names_it(tmp_path):
+    bad = tmp_path / "gold.json"
+    bad.write_text(json.dumps({"documents": [{"source": "a.txt", "salaries": [{"bounds": [1]}]}]}))
+    result = CliRunner().invoke(main, ["eval", "--gold", str(bad), "--db", str(tmp_path / "kb.sqlite")])
+    assert result.exit_code == 1 and "not a gold file" in result.output and "gold.json" in result.output
+
+
+@pytest.mark.parametrize(
+    "sources, expected",
+    [
+        (["/data/shared/corpus/000.txt"], "/data/shared/corpus/000.txt"),
+        (["../shared/corpus/000.txt"], "../shared/corpus/000.txt"),
+        (["corpus/000.txt"], "corpus/000.txt"),
+        (["/data/xcorpus/000.txt", "https://example.org/corpus/000.txt"], None),
+    ],
+)
+def test_documents_are_found_by_their_resolved_path_or_a_path_ending_in_the_gold_source(sources, expected):
+    documents = [dict(document_id=i, source=s, fetched_at="2025-01-01") for i, s in enumerate(sources)]
+    found = find_document(documents, GoldDocument(source="corpus/000.txt", path="/nowhere/corpus/000.txt"))
+    assert (found or {}).get("source") == expected
+
+
+def test_the_resolved_path_wins_over_a_suffix(tmp_path):
+    exact = str(tmp_path / "corpus" / "000.txt")
+    documents = [dict(document_id=1, source=exact, fetched_at="2025-01-01"),
+                 dict(document_id=2, source="old/corpus/000.txt", fetched_at="2025-06-01")]
+    assert find_document(documents, GoldDocument(source="corpus/000.txt", path=exact))["document_id"] == 1
+
+
+# ---- floors ------------------------------------------------------------------------------------------------
+
+
+def overall(tp=9, fp=1, required=10, forbidden=0, grounded=10, agreeing=10, certs=4) -> Overall:
+    return Overall(
+        documents=1, found=1, salaries=SalaryScore(tp=tp, fp=fp, required=required), attributes={},
+        forbidden_hits=forbidden, certifications=Ratio(hits=certs, total=4), skills=Ratio(),
+        grounding=Ratio(hits=grounded, total=10), agreement=Ratio(hits=agreeing, total=10), unaccounted=0,
+        prompt_tokens=0, completion_tokens=0, llm_seconds=0.0,
+    )
+
+
+@pytest.mark.parametrize(
+    "figures, floors, failing",
+    [
+        ({}, {}, []),
+        ({}, dict(min_salary_f1=0.9, max_forbidden=0, min_grounding=1, min_agreement=1, min_cert_recall=1), []),
+        (dict(tp=8), dict(min_salary_f1=0.9), ["salary F1"]),
+        (dict(forbidden=1), dict(max_forbidden=0), ["forbidden hits"]),
+        (dict(grounded=9, agreeing=9), dict(min_grounding=1.0, min_agreement=0.9), ["grounding rate"]),
+        (dict(certs=2), dict(min_cert_recall=0.75), ["certification recall"]),
+        (dict(forbidden=3, certs=0), {}, []),  # no floor given, none enforced
+    ],
+)
+def test_floors(figures, floors, failing):
+    failures = check_floors(overall(**figures), Floors(**floors))
+    assert [f.rsplit(" ", 3)[0] for f in failures] == failing
+
+
+# ---- the command end to end --------------------------------------------------------------------------------
+
+DOC_TEXT = (
+    "Entry-level AI engineers earn $110,000 to $145,000 a year.\n\nSenior engineers earn $195,000–$260,000.\n\n"
+    "The AWS Certified AI Practitioner exam costs $100.\n\nTeams want Python and RAG.\n"
+)
+DEV_GOLD = {
+    "documents": [{
+        "source": "corpus/000_demo.txt",
+        "salaries": [
+            {"level": "entry", "currency": ["USD"], "period": "year", "bounds": [110000, 145000]},
+            {"level": "senior", "currency": ["USD"], "period": "year", "bounds": [195000, 260000]},
+        ],
+        "optional": [],
+        "forbidden": [100],
+        "certifications": ["AWS AI Practitioner"],
+        "skills": ["Python", "retrieval-augmented generation"],
+    }]
+}
+RECORDS = [
+    ("salary", dict(level="entry", currency="USD", amount_min=110000, amount_max=145000,
+                    quote="$110,000 to $145,000 a year")),
+    ("salary", dict(level="senior", currency="USD", amount_min=195000, amount_max=260000, quote="$195,000–$260,000")),
+    ("certification", dict(name="AWS Certified AI Practitioner", cost_amount=100, cost_currency="USD",
+                           quote="AWS Certified AI Practitioner exam costs $100")),
+    ("skill", dict(name="Python", category="language", quote="Python")),
+    ("skill", dict(name="RAG", category="practice", quote="RAG")),
+]
+EXAM_AS_PAY = ("salary", dict(level="unspecified", currency="USD", amount_min=100, amount_max=100, quote="$100"))
+
+
+def grounded(kind: str, fields: dict) -> Grounded:
+    start = DOC_TEXT.index(fields["quote"])
+    span = Provenance(quote=fields["quote"], char_start=start, char_end=start + len(fields["quote"]))
+    return Grounded(kind=kind, record=RECORD_TYPES[kind](**fields), provenance=span)
+
+
+@pytest.fixture
+def shared(tmp_path) -> Path:
+    """A shared/-like folder: gold/dev.json naming corpus/000_demo.txt, relative to the folder above it."""
+    (tmp_path / "gold").mkdir()
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "000_demo.txt").write_text(DOC_TEXT, encoding="utf-8")
+    (tmp_path / "gold" / "dev.json").write_text(json.dumps(DEV_GOLD), encoding="utf-8")
+    return tmp_path
+
+
+def build_db(path: Path, source: str, records) -> str:
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    article = Article(source=source, text=DOC_TEXT, kind="text")
+    extraction = GroundedExtraction(records=[grounded(kind, fields) for kind, fields in records],
+                                    stats=ExtractionStats(prompt_tokens=1200, completion_tokens=150, llm_seconds=2.5))
+    save(engine, article, extraction, ExtractorVersion(schema_hash="s", prompt_version="p", model="m"))
+    engine.dispose()
+    return str(path)
+
+
+def run_eval(*args: str):
+    return CliRunner().invoke(main, ["eval", *args])
+
+
+def test_eval_meets_its_floors_on_a_faithful_database(shared):
+    db = build_db(shared / "kb.sqlite", str(shared / "corpus" / "000_demo.txt"), RECORDS)
+    out = shared / "out.json"
+    result = run_eval("--gold", str(shared / "gold" / "dev.json"), "--db", db, "--json", str(out),
+                      "--min-salary-f1", "0.9", "--max-forbidden", "0", "--min-grounding", "1",
+                      "--min-agreement", "1", "--min-cert-recall", "1")
+    assert result.exit_code == 0, result.output
+    assert "salary F1" in result.output and "corpus/000_demo.txt" in result.output
+    figures = json.loads(out.read_text())
+    o = figures["overall"]
+    assert (o["found"], o["salaries"]["f1"], o["forbidden_hits"]) == (1, 1.0, 0)
+    assert (o["certifications"]["rate"], o["skills"]["rate"], o["grounding"]["rate"]) == (1.0, 1.0, 1.0)
+    assert (o["agreement"]["rate"], o["attributes"]["level"]["rate"], o["unaccounted"]) == (1.0, 1.0, 0)
+    assert (o["prompt_tokens"], o["completion_tokens"], o["llm_seconds"]) == (1200, 150, 2.5)
+    assert figures["documents"][0]["db_source"] == str(shared / "corpus" / "000_demo.txt")
+
+
+def test_eval_exits_1_and_says_which_floors_are_not_met(shared):
+    # a database built with `kb ingest ../shared/corpus` elsewhere: found by the path's ending
+    db = build_db(shared / "kb.sqlite", "../shared/corpus/000_demo.txt", [*RECORDS, EXAM_AS_PAY])
+    out = shared / "out.json"
+    result = run_eval("--gold", str(shared / "gold" / "dev.json"), "--db", db, "--json", str(out),
+                      "--min-salary-f1", "0.9", "--max-forbidden", "0", "--min-grounding", "1")
+    assert result.exit_code == 1, result.output
+    assert "floor not met: salary F1 0.8 < 0.9" in result.output
+    assert "floor not met: forbidden hits 1 > 0" in result.output
+    assert "grounding" not in result.output.split("floor not met", 1)[1]
+    o = json.loads(out.read_text())["overall"]
+    assert (o["salaries"]["tp"], o["salaries"]["fp"], o["forbidden_hits"]) == (2, 1, 1)
+    assert run_eval("--gold", str(shared / "gold" / "dev.json"), "--db", db).exit_code == 0  # no floors given
+
+
+def test_eval_ingests_the_gold_sources_first_when_asked(shared, llm_env):
+    db = str(shared / "kb.sqlite")
+    result = run_eval("--gold", str(shared / "gold" / "dev.json"), "--db", db, "--ingest", "--json",
+                      str(shared / "out.json"), "--min-grounding", "1", "--min-agreement", "1")
+    assert result.exit_code == 0, result.output
+    o = json.loads((shared / "out.json").read_text())["overall"]
+    assert o["found"] == 1 and o["grounding"]["total"] > 0 and o["prompt_tokens"] > 0
+    assert o["salaries"]["tp"] == 2 and o["forbidden_hits"] == 0
