@@ -202,7 +202,9 @@ def run_sources(sources: list[str], runtime: Runtime, trigger: str) -> RunSummar
     """Process every source (concurrently, bounded by the task runner) and close the run's ledger row."""
     started = time.perf_counter()
     save_stage.mark_interrupted_runs(runtime.engine)
-    run_id = save_stage.start_run(runtime.engine, trigger)
+    context = FlowRunContext.get()
+    flow_run_id = str(context.flow_run.id) if context and context.flow_run else None
+    run_id = save_stage.start_run(runtime.engine, trigger, flow_run_id=flow_run_id)
     if FlowRunContext.get():
         futures = [document_task.submit(source, runtime, run_id) for source in sources]
         outcomes = [future.result() for future in futures]

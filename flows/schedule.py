@@ -54,4 +54,6 @@ def serve_watch_list(settings: Settings) -> None:
     found = deployments(settings)
     if not found:
         raise KBError("the watch list is empty: add sources with `kb sources add URL --every 1d`")
-    serve(*found)
+    # One flow run at a time: runs that came due together (a late start, two schedules at midnight) would
+    # otherwise extract the same page twice and mark each other's ledger rows 'interrupted'.
+    serve(*found, limit=1)

@@ -185,7 +185,10 @@ def serve(db: str | None) -> None:
     """
     from flows.schedule import serve_watch_list
 
-    serve_watch_list(_settings(db))
+    try:
+        serve_watch_list(_settings(db))
+    except KBError as exc:
+        raise click.ClickException(exc.reason) from exc
 
 
 @main.command()
