@@ -17,6 +17,12 @@ SAMPLE_SQL = (
 )
 
 
+def make_console(stderr: bool = False) -> Console:
+    """A console that does not fold tables to 80 columns when writing to a log or a pipe."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(soft_wrap=True, stderr=stderr, width=None if stream.isatty() else 160)
+
+
 def _cell(value, width: int | None) -> str:
     text = "" if value is None else str(value)
     text = " ".join(text.split())
@@ -27,7 +33,7 @@ def _cell(value, width: int | None) -> str:
 
 def print_table(columns, rows, *, width: int | None = 60, title: str | None = None, console=None) -> None:
     """Rows as an aligned table; long cells are cut to `width` (machine formats are never cut)."""
-    console = console or Console(soft_wrap=True)
+    console = console or make_console()
     table = Table(title=title, show_lines=False, header_style="bold")
     for name in columns:
         table.add_column(str(name), overflow="fold")
@@ -58,7 +64,7 @@ def progress_listener(total: int, *, quiet: bool = False):
     if quiet:
         yield
         return
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     if sys.stderr.isatty():
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -101,7 +107,7 @@ def print_summary(summary, settings, console=None) -> None:
     """The end of a backfill: one row per source, totals, and a few of the stored salary rows."""
     from db.query import run_readonly
 
-    console = console or Console(soft_wrap=True)
+    console = console or make_console()
     rows = [
         (o.status, o.source, o.stage or "", o.error or _counts(o.records), o.prompt_tokens + o.completion_tokens)
         for o in summary.outcomes

