@@ -29,26 +29,26 @@ from pipeline import save as save_stage
 from pipeline.console import PROGRESS_LOGGER
 from pipeline.errors import FetchError, KBError
 from pipeline.llm import make_client
+from pipeline.retry import Attempts, retry
 from pipeline.settings import Settings
 from schemas.documents import Article, Extraction, GroundedExtraction, Page
 
 TASK_OPTIONS = dict(cache_policy=NO_CACHE, persist_result=False, log_prints=False)
 
 
-def _fetch_retryable(task, task_run, state) -> bool:
-    """Prefect retry condition: only transient fetch failures (timeouts, 429, 5xx) are tried again."""
-    try:
-        state.result()
-    except FetchError as exc:
-        return exc.retryable
-    except Exception:
-        return False
-    return False
+FETCH_DELAYS = (1.0, 4.0)  # two more tries for timeouts, 429 and 5xx; a 429's Retry-After wins
 
 
-@task(name="load", retries=2, retry_delay_seconds=[2, 5], retry_condition_fn=_fetch_retryable, **TASK_OPTIONS)
-def load_task(source: str, settings: Settings) -> Page:
-    return fetch_stage.load(source, settings)
+@task(name="load", **TASK_OPTIONS)
+def load_task(source: str, settings: Settings, attempts: Attempts) -> Page:
+    """Read a file or fetch a URL, retrying only what can pass (network errors, 429, 5xx)."""
+    return retry(
+        lambda: fetch_stage.load(source, settings),
+        retryable=lambda exc: isinstance(exc, FetchError) and exc.retryable,
+        wait_hint=lambda exc: getattr(exc, "retry_after", None),
+        delays=FETCH_DELAYS,
+        attempts=attempts,
+    )
 
 
 @task(name="clean", **TASK_OPTIONS)
@@ -142,7 +142,11 @@ def _call(stage_task, *args):
 
 
 def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome) -> None:
-    page = _call(load_task, source, runtime.settings)
+    attempts = Attempts()
+    try:
+        page = _call(load_task, source, runtime.settings, attempts)
+    finally:
+        outcome.attempts = attempts.count
     article = _call(clean_task, page)
     extractor = runtime.extractor()
     done = save_stage.latest_extraction(runtime.engine, article.source, article.content_hash, extractor.id)

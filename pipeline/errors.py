@@ -34,10 +34,19 @@ class FetchError(KBError):
 
     stage = "fetch"
 
-    def __init__(self, reason: str, *, source: str | None = None, status: int | None = None, retryable=False):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        source: str | None = None,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ):
         super().__init__(reason, source=source)
         self.status = status
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds a 429/503 asked us to wait
 
 
 class CleanError(KBError):

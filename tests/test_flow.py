@@ -110,3 +110,19 @@ def test_the_api_key_is_not_stored_anywhere_in_the_database(settings, site, tmp_
 def test_other_url_schemes_are_refused(settings, source, stage):
     (outcome,) = run(settings, [source]).outcomes
     assert outcome.status == "failed" and outcome.stage == stage
+
+
+def test_transient_fetch_failures_are_retried_and_counted(settings, monkeypatch):
+    from flows import ingest
+    from tests.fakes.http_pages import Override, PageServer
+
+    monkeypatch.setattr(ingest, "FETCH_DELAYS", (0.0, 0.0))
+    overrides = {"/down": Override(status=503, body="busy"), "/gone": Override(status=404, body="no")}
+    with PageServer(PAGES, overrides=overrides) as server:
+        down, gone = run(settings, [server.url("down"), server.url("gone")]).outcomes
+        hits = [h.path for h in server.hits]
+    assert (down.status, down.stage, down.attempts) == ("failed", "fetch", 3)
+    assert (gone.status, gone.attempts) == ("failed", 1)  # a 404 will not pass on a retry
+    assert hits.count("/down") == 3 and hits.count("/gone") == 1
+    ledger = rows(settings, "select source, attempts from v_attempts order by source")
+    assert {r["source"][-4:]: r["attempts"] for r in ledger} == {"down": 3, "gone": 1}
