@@ -28,6 +28,7 @@ from pipeline.errors import ExtractError
 from pipeline.ground import MARKER, locate, normalize_with_map
 from pipeline.levels import detect_pay_basis, detect_period, parse_level
 from pipeline.mentions import (
+    canonical_certification,
     canonical_skill,
     find_certifications,
     find_claims,
@@ -394,7 +395,7 @@ def _with_cost(text: str, cert: Certification, fees: list[Figure]) -> Certificat
 
 def _model_lists(reading: BaseModel) -> tuple[list[Certification], list[Skill], list[Claim]]:
     """The model's exact phrases as records; names it found that are known skills get their canonical name."""
-    certs = [Certification(name=p, issuer=issuer_of(p), quote=p) for p in reading.certifications]
+    certs = [Certification(name=canonical_certification(p), issuer=issuer_of(p), quote=p) for p in reading.certifications]
     skills = [Skill(name=canonical_skill(p) or p, category=skill_category(p), quote=p) for p in reading.skills]
     claims = [Claim(statement=p, quote=p) for p in reading.claims if len(p) >= 5]
     return certs, skills, claims

@@ -56,6 +56,47 @@ _CERT = re.compile(
     rf"(?:\s*\((?:[A-Z]{{2,4}}-\d{{2,4}}|[A-Z]{{2,5}})\))?"
     rf"|\b{_VENDORS}\b[\w .:/&'’+-]{{0,40}}?\((?:[A-Z]{{2,4}}-\d{{2,4}})\)",
 )
+# canonical credential → other ways articles name it (exam codes included); see `canonical_certification`.
+CERTIFICATIONS: dict[str, tuple[str, ...]] = {
+    "AWS Certified AI Practitioner": ("AWS AI Practitioner", "AIF-C01"),
+    "AWS Certified Machine Learning Engineer – Associate": ("AWS ML Engineer Associate", "MLA-C01",
+                                                            "AWS Machine Learning Engineer Associate"),
+    "AWS Certified Machine Learning – Specialty": ("AWS Machine Learning Specialty", "MLS-C01"),
+    "Microsoft Certified: Azure AI Engineer Associate": ("Azure AI Engineer", "AI-102"),
+    "Microsoft Certified: Azure AI Fundamentals": ("Azure AI Fundamentals", "AI-900"),
+    "Microsoft Certified: Azure Data Scientist Associate": ("Azure Data Scientist", "DP-100"),
+    "Google Cloud Professional Machine Learning Engineer": ("Google Professional Machine Learning Engineer",
+                                                            "GCP Professional ML Engineer"),
+    "Google Cloud Generative AI Leader": ("Google Cloud GenAI Leader", "Google Generative AI Leader"),
+    "NVIDIA-Certified Associate: Generative AI LLMs": ("NVIDIA Generative AI LLMs", "NCA-GENL"),
+    "TensorFlow Developer Certificate": ("TensorFlow Developer",),
+}
+_NOISE = re.compile(r"\b(?:microsoft certified|certified|certification|certificate|exam|associate|the)\b|[^\w\s]", re.I)
+_EXAM_CODE = re.compile(r"\b([A-Z]{2,4}-[A-Z]?\d{2,3}[A-Z]?\d?)\b")
+
+
+def _cert_key(name: str) -> str:
+    return " ".join(_NOISE.sub(" ", name.casefold().replace("ml", "machine learning")).split())
+
+
+_CERT_INDEX = {
+    _cert_key(alias): canonical for canonical, aliases in CERTIFICATIONS.items() for alias in (canonical, *aliases)
+} | {alias.upper(): canonical for canonical, aliases in CERTIFICATIONS.items() for alias in aliases
+     if _EXAM_CODE.fullmatch(alias)}
+
+
+def canonical_certification(name: str) -> str:
+    """One name per credential: 'Azure AI Engineer (AI-102)' → 'Microsoft Certified: Azure AI Engineer Associate'.
+
+    Exam codes decide first, then the name without filler words; an unknown credential keeps its own name.
+    """
+    code = _EXAM_CODE.search(name)
+    if code and code.group(1).upper() in _CERT_INDEX:
+        return _CERT_INDEX[code.group(1).upper()]
+    key = _cert_key(_EXAM_CODE.sub(" ", name))
+    return _CERT_INDEX.get(key, " ".join(name.split()).strip(" -–:"))
+
+
 ISSUERS = {"aws": "AWS", "amazon": "AWS", "microsoft": "Microsoft", "azure": "Microsoft", "google": "Google Cloud",
            "gcp": "Google Cloud", "nvidia": "NVIDIA", "ibm": "IBM", "oracle": "Oracle", "databricks": "Databricks",
            "snowflake": "Snowflake", "deeplearning.ai": "DeepLearning.AI", "langchain": "LangChain",
@@ -143,7 +184,7 @@ def find_certifications(text: str) -> list[Certification]:
         key = name.casefold()
         if len(name) < 6 or key in found:
             continue
-        found[key] = Certification(name=name, issuer=issuer_of(name), quote=name)
+        found[key] = Certification(name=canonical_certification(name), issuer=issuer_of(name), quote=name)
     return list(found.values())
 
 

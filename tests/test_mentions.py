@@ -37,7 +37,7 @@ def test_skills(text, expected):
     ],
 )
 def test_certifications(text, expected):
-    names = [c.name for c in find_certifications(text)]
+    names = [c.quote for c in find_certifications(text)]  # as written; `name` is the canonical one
     if expected is None:
         assert names == []
     else:
@@ -67,3 +67,29 @@ def test_region(texts, region):
 )
 def test_employer(text, employer):
     assert find_employer(text) == employer
+
+
+@pytest.mark.parametrize(
+    "written, canonical",
+    [
+        ("AWS AI Practitioner", "AWS Certified AI Practitioner"),
+        ("AWS Certified AI Practitioner", "AWS Certified AI Practitioner"),
+        ("Azure AI Engineer (AI-102)", "Microsoft Certified: Azure AI Engineer Associate"),
+        ("Azure AI Engineer Associate (AI-102)", "Microsoft Certified: Azure AI Engineer Associate"),
+        ("Microsoft Certified: Azure AI Engineer Associate", "Microsoft Certified: Azure AI Engineer Associate"),
+        ("AWS Certified Machine Learning Engineer - Associate", "AWS Certified Machine Learning Engineer – Associate"),
+        ("Google Cloud Professional ML Engineer", "Google Cloud Professional Machine Learning Engineer"),
+        ("Snowflake SnowPro Core Certification", "Snowflake SnowPro Core Certification"),  # unknown: kept as written
+    ],
+)
+def test_certifications_resolve_to_one_canonical_name(written, canonical):
+    from pipeline.mentions import canonical_certification
+
+    assert canonical_certification(written) == canonical
+
+
+def test_a_resolved_certification_keeps_the_words_as_written_in_its_quote():
+    text = "Start with the Azure AI Engineer (AI-102) exam."
+    (cert,) = find_certifications(text)
+    assert cert.name == "Microsoft Certified: Azure AI Engineer Associate"
+    assert cert.quote in text and "AI-102" in cert.quote
