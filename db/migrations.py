@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlmodel import SQLModel
 
 from db.models import TABLES
@@ -58,3 +58,117 @@ def _apply_once(engine: Engine, fn: Migration) -> bool:
 def m001_initial(connection: Connection) -> None:
     """Documents, extractors, runs, attempts, extractions, the four record tables and the watch list."""
     SQLModel.metadata.create_all(connection, tables=[model.__table__ for model in TABLES])
+
+
+@migration
+def m002_run_owner(connection: Connection) -> None:
+    """runs.pid and runs.host: which process runs a run, so a start only marks dead processes' runs interrupted.
+
+    Idempotent: m001 builds tables from the current models, so a new database already has both columns.
+    """
+    have = {column["name"] for column in inspect(connection).get_columns("runs")}
+    for name, sql_type in (("pid", "INTEGER"), ("host", "VARCHAR")):
+        if name not in have:
+            connection.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {name} {sql_type}")
+
+
+# The search index: one row per document text and per record (quotes; claims with their statement), kept in step
+# with its table by triggers. Row key = id * 8 + the kind's code, so every table's ids share one key space.
+SEARCH_KINDS = {"document": 0, "salary": 1, "skill": 2, "certification": 3, "claim": 4}
+_SEARCH_TABLES = {
+    "document": ("documents", "COALESCE({row}.title, '') || ' ' || {row}.text"),
+    "salary": ("salaries", "{row}.quote"),
+    "skill": ("skill_mentions", "{row}.quote"),
+    "certification": ("certification_mentions", "{row}.quote"),
+    "claim": ("claims", "{row}.statement || ' ' || {row}.quote"),
+}
+
+
+def _updated(kind: str) -> str:
+    # A refetch of unchanged text only touches fetched_at and metadata: no reason to index the text again.
+    return " OF title, text" if kind == "document" else ""
+
+
+def _sqlite_search_ddl() -> list[str]:
+    statements = [
+        "CREATE VIRTUAL TABLE search_index USING fts5("
+        "body, kind UNINDEXED, document_id UNINDEXED, record_id UNINDEXED, tokenize = 'porter unicode61')"
+    ]
+    for kind, (table, body) in _SEARCH_TABLES.items():
+        code = SEARCH_KINDS[kind]
+        document = (
+            "{row}.id" if kind == "document" else "(SELECT document_id FROM extractions WHERE id = {row}.extraction_id)"
+        )
+        insert = (
+            "INSERT INTO search_index (rowid, body, kind, document_id, record_id) "
+            f"SELECT {{row}}.id * 8 + {code}, {body}, '{kind}', {document}, {{row}}.id"
+        )
+        delete = f"DELETE FROM search_index WHERE rowid = old.id * 8 + {code}"
+        statements += [
+            f"CREATE TRIGGER search_{table}_insert AFTER INSERT ON {table} BEGIN {insert.format(row='new')}; END",
+            f"CREATE TRIGGER search_{table}_delete AFTER DELETE ON {table} BEGIN {delete}; END",
+            f"CREATE TRIGGER search_{table}_update AFTER UPDATE{_updated(kind)} ON {table} "
+            f"BEGIN {delete}; {insert.format(row='new')}; END",
+            # the rows already there (the FROM makes `t` the row the expressions read)
+            insert.format(row="t") + f" FROM {table} t",
+        ]
+    return statements
+
+
+_POSTGRES_SEARCH_FUNCTION = """CREATE FUNCTION kb_search_sync() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    kind text := TG_ARGV[0];
+    code int := TG_ARGV[1]::int;
+    doc jsonb;
+    document int;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        DELETE FROM search_index WHERE key = OLD.id::bigint * 8 + code;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    doc := to_jsonb(NEW);
+    IF kind = 'document' THEN
+        document := NEW.id;
+    ELSE
+        SELECT e.document_id INTO document FROM extractions e WHERE e.id = (doc->>'extraction_id')::int;
+    END IF;
+    INSERT INTO search_index (key, kind, document_id, record_id, body) VALUES (
+        NEW.id::bigint * 8 + code, kind, document, NEW.id,
+        CASE kind
+            WHEN 'document' THEN COALESCE(doc->>'title', '') || ' ' || (doc->>'text')
+            WHEN 'claim' THEN (doc->>'statement') || ' ' || (doc->>'quote')
+            ELSE doc->>'quote'
+        END);
+    RETURN NEW;
+END
+$fn$"""
+
+
+def _postgres_search_ddl() -> list[str]:
+    statements = [
+        "CREATE TABLE search_index (key BIGINT PRIMARY KEY, kind VARCHAR(20) NOT NULL, document_id INTEGER, "
+        "record_id INTEGER NOT NULL, body TEXT NOT NULL, "
+        "tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', body)) STORED)",
+        "CREATE INDEX ix_search_index_tsv ON search_index USING GIN (tsv)",
+        _POSTGRES_SEARCH_FUNCTION,
+    ]
+    for kind, (table, body) in _SEARCH_TABLES.items():
+        code = SEARCH_KINDS[kind]
+        document = "t.id" if kind == "document" else "(SELECT document_id FROM extractions WHERE id = t.extraction_id)"
+        statements += [
+            f"CREATE TRIGGER search_{table} AFTER INSERT OR UPDATE{_updated(kind)} OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION kb_search_sync('{kind}', '{code}')",
+            "INSERT INTO search_index (key, kind, document_id, record_id, body) "
+            f"SELECT t.id::bigint * 8 + {code}, '{kind}', {document}, t.id, {body.format(row='t')} FROM {table} t",
+        ]
+    return statements
+
+
+@migration
+def m003_search(connection: Connection) -> None:
+    """Full-text search over document texts, quotes and claims: FTS5 on SQLite, tsvector + GIN on PostgreSQL."""
+    ddl = _postgres_search_ddl() if connection.dialect.name == "postgresql" else _sqlite_search_ddl()
+    for statement in ddl:
+        connection.exec_driver_sql(statement)

@@ -84,6 +84,8 @@ class Run(SQLModel, table=True):
     completion_tokens: int = 0
     llm_seconds: float = 0.0
     flow_run_id: str | None = None
+    pid: int | None = None  # the process running it, on `host`: a dead pid means an interrupted run
+    host: str | None = None
 
 
 class Attempt(SQLModel, table=True):

@@ -252,7 +252,7 @@ def _clean_html(page: Page, html: str) -> Article:
         tree, url=page.url, with_metadata=True, include_comments=False, include_tables=True,
         date_extraction_params=_date_params(page))
     text = normalize_html_text(document.text if document is not None else "")
-    if not text or _only_link_text(text, tree):
+    if not re.search(r"\w", text) or _only_link_text(text, tree):  # '<<>>' from broken markup is no text
         raise CleanError("no main content", source=page.source)
     return Article(
         source=page.source, url=page.url, title=document.title, author=document.author, published=document.date,

@@ -9,6 +9,8 @@ are ever stored. Also here: the run bookkeeping the flows need (runs, attempts, 
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -100,7 +102,7 @@ def latest_extraction(engine: Engine, source: str, content_hash: str, extractor_
 def start_run(engine: Engine, trigger: Trigger, flow_run_id: str | None = None) -> int:
     """Record a new run in state 'running' and return its id."""
     with _writing(engine, "start a run") as session:
-        run = Run(trigger=trigger, flow_run_id=flow_run_id)
+        run = Run(trigger=trigger, flow_run_id=flow_run_id, pid=os.getpid(), host=socket.gethostname())
         session.add(run)
         session.flush()
         return run.id
@@ -158,16 +160,33 @@ def record_attempt(
 
 
 def mark_interrupted_runs(engine: Engine, *, started_before: datetime | None = None) -> int:
-    """Runs left 'running' by a killed process become 'interrupted'; returns how many.
+    """Runs left 'running' by a process that is gone become 'interrupted'; returns how many.
 
-    Call it on start. If another process may be running a flow at the same time, pass `started_before`
-    (e.g. the oldest start a live run could have) so that its run is left alone.
+    Call it on start. A run is only judged on the host that runs it: there, a pid that is no longer alive
+    means the process was killed. Runs of other hosts, and of live processes here, are left alone. Runs
+    recorded before pids were (pid NULL) count as interrupted, unless they started after `started_before`.
     """
-    query = update(Run).where(Run.status == "running").values(status="interrupted", finished=utcnow())
-    if started_before is not None:
-        query = query.where(Run.started < utc(started_before))
+    host = socket.gethostname()
     with _writing(engine, "mark interrupted runs") as session:
+        running = session.exec(select(Run.id, Run.pid, Run.host, Run.started).where(Run.status == "running")).all()
+        dead = [run_id for run_id, pid, on, started in running
+                if (pid is None and (started_before is None or utc(started) < utc(started_before)))
+                or (pid is not None and on == host and not _alive(pid))]
+        if not dead:
+            return 0
+        query = update(Run).where(Run.id.in_(dead)).values(status="interrupted", finished=utcnow())
         return session.connection().execute(query).rowcount
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host (signal 0 checks without signalling)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 @contextmanager

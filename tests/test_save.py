@@ -256,6 +256,10 @@ def test_a_run_is_recorded_from_start_to_finish(engine):
 def test_runs_left_running_become_interrupted(engine):
     stale, done = start_run(engine, "backfill"), start_run(engine, "schedule")
     finish_run(engine, done, "completed")
+    assert mark_interrupted_runs(engine) == 0  # this process is alive: its run is still running
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"UPDATE runs SET pid = {int(dead)} WHERE id = {stale}")
     assert mark_interrupted_runs(engine) == 1
     assert mark_interrupted_runs(engine) == 0
     statuses = {row["run_id"]: row["status"] for row in rows(engine, "SELECT run_id, status FROM v_runs")}
