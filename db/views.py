@@ -45,6 +45,7 @@ class View:
     select: tuple[tuple[str, str], ...]
     from_: str
     with_: str = ""
+    group_by: str = ""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -52,7 +53,8 @@ class View:
 
     def create_sql(self) -> str:
         select_list = ",\n    ".join(f'{expression} AS "{column}"' for column, expression in self.select)
-        return f"CREATE VIEW {self.name} AS\n{self.with_}SELECT\n    {select_list}\nFROM {self.from_}"
+        group_by = f"\nGROUP BY {self.group_by}" if self.group_by else ""
+        return f"CREATE VIEW {self.name} AS\n{self.with_}SELECT\n    {select_list}\nFROM {self.from_}{group_by}"
 
 
 def _cols(prefix: str, *names: str) -> tuple[tuple[str, str], ...]:
@@ -60,6 +62,41 @@ def _cols(prefix: str, *names: str) -> tuple[tuple[str, str], ...]:
 
 
 _SPAN = _cols("r", "quote", "char_start", "char_end")
+
+# The aggregate views below read the same latest rows as the record views. Every aggregate row can be traced
+# back to its quotes by joining on its grouping columns: v_salary_by_level to v_salary_evidence on (level, region,
+# currency, period), v_certification_index to v_certifications on certification, v_skill_index to v_skills on
+# (skill, category). A missing region reads 'unspecified' (like level), so those joins are plain equalities.
+_PAY_GROUP = "level, region, currency, period"
+_PAY = f"""pay AS (
+    SELECT d.id AS document_id, d.source AS source, r.id AS salary_id, r.level AS level,
+        COALESCE(r.region, 'unspecified') AS region, r.currency AS currency, r.period AS period,
+        r.amount_min AS amount_min, r.amount_max AS amount_max,
+        COALESCE(r.amount_min, r.amount_max) AS lower_bound, COALESCE(r.amount_max, r.amount_min) AS upper_bound,
+        r.quote AS quote, r.char_start AS char_start, r.char_end AS char_end
+    FROM {_records_of("salaries")}
+)"""
+# A portable median: rank the bounds within each group; the middle row (odd n) or the mean of the two middle rows
+# (even n) are ranks (n + 1) / 2 and (n + 2) / 2 in integer division, on SQLite and PostgreSQL alike.
+_RANKED_PAY = f"""ranked_pay AS (
+    SELECT pay.*,
+        ROW_NUMBER() OVER (PARTITION BY {_PAY_GROUP} ORDER BY lower_bound, salary_id) AS lower_rank,
+        ROW_NUMBER() OVER (PARTITION BY {_PAY_GROUP} ORDER BY upper_bound, salary_id) AS upper_rank,
+        COUNT(*) OVER (PARTITION BY {_PAY_GROUP}) AS n
+    FROM pay
+)"""
+_CERTS = f"""certs AS (
+    SELECT d.source AS source, r.name AS name, r.issuer AS issuer, r.cost_amount AS cost_amount,
+        r.cost_currency AS cost_currency
+    FROM {_records_of("certification_mentions")}
+),
+cert_currency AS (SELECT name, MIN(cost_currency) AS currency FROM certs GROUP BY name)"""
+
+
+def _median(bound: str) -> str:
+    rank = f"{bound}_rank"
+    return f"AVG(CASE WHEN p.{rank} IN ((p.n + 1) / 2, (p.n + 2) / 2) THEN p.{bound}_bound END)"
+
 
 VIEWS: tuple[View, ...] = (
     View(
@@ -118,6 +155,57 @@ VIEWS: tuple[View, ...] = (
             "started", "finished",
         ),
         "attempts a",
+    ),
+    View(
+        "v_salary_by_level",
+        _cols("p", "level", "region", "currency", "period")
+        + (
+            ("n_sources", "COUNT(DISTINCT p.source)"),
+            ("n_figures", "COUNT(*)"),
+            ("low", "MIN(p.lower_bound)"),
+            ("median_low", _median("lower")),
+            ("median_high", _median("upper")),
+            ("high", "MAX(p.upper_bound)"),
+        ),
+        "ranked_pay p",
+        f"{_LATEST.rstrip()},\n{_PAY},\n{_RANKED_PAY}\n",
+        "p.level, p.region, p.currency, p.period",
+    ),
+    View(
+        "v_salary_evidence",
+        _cols(
+            "p", "level", "region", "currency", "period", "salary_id", "document_id", "source", "amount_min",
+            "amount_max", "quote", "char_start", "char_end",
+        ),
+        "pay p",
+        f"{_LATEST.rstrip()},\n{_PAY}\n",
+    ),
+    View(
+        "v_certification_index",
+        (
+            ("certification", "c.name"),
+            ("issuer", "MAX(c.issuer)"),
+            ("n_sources", "COUNT(DISTINCT c.source)"),
+            # Costs in one currency only (the alphabetically first named for that certification), never mixed.
+            ("cost_low", "MIN(CASE WHEN c.cost_currency = k.currency THEN c.cost_amount END)"),
+            ("cost_high", "MAX(CASE WHEN c.cost_currency = k.currency THEN c.cost_amount END)"),
+            ("cost_currency", "k.currency"),
+        ),
+        "certs c JOIN cert_currency k ON k.name = c.name",
+        f"{_LATEST.rstrip()},\n{_CERTS}\n",
+        "c.name, k.currency",
+    ),
+    View(
+        "v_skill_index",
+        (
+            ("skill", "r.name"),
+            ("category", "r.category"),
+            ("n_sources", "COUNT(DISTINCT d.source)"),
+            ("n_mentions", "COUNT(*)"),
+        ),
+        _records_of("skill_mentions"),
+        _LATEST,
+        "r.name, r.category",
     ),
 )
 
