@@ -1,0 +1,225 @@
+"""Performance and scale of the ingest path, with the model faked (run by hand, not a test).
+
+    .venv/bin/python -m tests.benchmarks.scale [--big 10000] [--keep DIR]
+
+Prints one table; every figure is set against its limit (ratio = figure / limit; ≤ 1 is within it, except
+throughput where ≥ 1 is). Measures, in one run:
+  overhead     per-document time of run_sources (pages served on 127.0.0.1, model answered instantly by
+               FakeOpenAI + reader) vs bare trafilatura.extract + one SQLite insert on the same fetched pages
+  concurrency  wall time with a 0.2 s model and KB_LLM_CONCURRENCY=8 vs calls × 0.2 s / 8
+  tokens       characters sent to the model (messages + tool schema) vs the article texts + one fixed prompt
+               per document, on fixtures/pages (tokens ~ chars / 4 on both sides, so the ratio is of chars)
+  incremental  a second run over the unchanged 200 pages: model calls and wall time vs the first run
+  growth       documents per second at 1,000 and at --big (default 1,000 only; 10,000 takes several minutes)
+  memory       peak RSS of the process after the biggest backfill
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sqlite3
+import tempfile
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="kb-bench-prefect-"))
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+import httpx  # noqa: E402
+import trafilatura  # noqa: E402
+
+from db.query import run_readonly  # noqa: E402
+from flows.ingest import Runtime, run_sources  # noqa: E402
+from pipeline.settings import Settings  # noqa: E402
+from tests.fakes.http_pages import PageServer  # noqa: E402
+from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
+from tests.fakes.reader import reader  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_PAGES = ROOT / "fixtures" / "pages"
+LATENCY, CONCURRENCY = 0.2, 8
+RSS_LIMIT_MB = 1024  # a budget chosen for a 2-core, few-GB worker; not a measured requirement
+
+_ROLES = ("ML engineer", "AI engineer", "LLM engineer", "MLOps engineer", "data scientist", "research engineer")
+_CITIES = ("Berlin", "London", "Austin", "Toronto", "Bangalore", "Paris", "Remote (US)", "Singapore")
+_SKILLS = ("Python", "PyTorch", "LangChain", "Kubernetes", "vector databases", "prompt engineering", "SQL")
+_LEVELS = ("junior", "mid", "senior", "staff")
+
+
+def article_html(i: int) -> str:
+    """A simple, varied article: a few paragraphs, a salary table by level, skills, a certification, a claim."""
+    rng = random.Random(i)
+    role, city = rng.choice(_ROLES), rng.choice(_CITIES)
+    base = rng.randrange(60, 140) * 1000
+    rows = "".join(
+        f"<tr><td>{level.title()} {role}</td><td>${base + k * 30000:,} – ${base + k * 30000 + 25000:,}</td></tr>"
+        for k, level in enumerate(_LEVELS[: rng.randint(2, 4)])
+    )
+    skills = ", ".join(rng.sample(_SKILLS, 3))
+    filler = " ".join(
+        f"Hiring for {role} roles in {city} changed in quarter {q} as teams moved models into production."
+        for q in range(1, rng.randint(3, 7))
+    )
+    return f"""<!doctype html><html><head><title>{role.title()} pay in {city}, report {i}</title></head>
+<body><nav><a href="/">Home</a> <a href="/jobs">Jobs</a></nav><article>
+<h1>What a {role} earns in {city} (report {i})</h1>
+<p>{filler}</p>
+<h2>Salaries by level</h2>
+<table><tr><th>Level</th><th>Base salary (per year)</th></tr>{rows}</table>
+<p>Employers ask for {skills}. Most postings in {city} list at least two of them.</p>
+<p>Useful credential: AWS Certified Machine Learning Engineer, whose exam fee is $150.</p>
+<p>About {rng.randint(20, 80)}% of the {role} postings we read were remote-friendly.</p>
+</article><footer>© Report {i}</footer></body></html>"""
+
+
+def write_corpus(folder: Path, count: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"article-{i:05d}.html" for i in range(count)]
+    for i, path in enumerate(paths):
+        path.write_text(article_html(i), encoding="utf-8")
+    return paths
+
+
+def settings_for(fake: FakeOpenAI, database: Path, **changes) -> Settings:
+    base = Settings(
+        database_url=f"sqlite:///{database}", llm_base_url=fake.base_url, llm_api_key="bench",
+        llm_model="fake-model", allow_private_urls=True,
+    )
+    return replace(base, **changes)
+
+
+def backfill(settings: Settings, sources: list[str]) -> tuple[float, int]:
+    """Wall seconds of one run_sources over `sources` (engine creation excluded) and how many failed."""
+    runtime = Runtime.create(settings)
+    started = time.perf_counter()
+    summary = run_sources(sources, runtime, "backfill")
+    seconds = time.perf_counter() - started
+    runtime.engine.dispose()
+    return seconds, len(summary.failed)
+
+
+def bare_baseline(urls: list[str], database: Path) -> float:
+    """Fetch, trafilatura.extract and one INSERT per page, sequentially: the least any pipeline must do."""
+    con = sqlite3.connect(database)
+    con.execute("create table docs (source text, text text)")
+    started = time.perf_counter()
+    with httpx.Client() as client:
+        for url in urls:
+            text = trafilatura.extract(client.get(url).text, url=url) or ""
+            con.execute("insert into docs values (?, ?)", (url, text))
+            con.commit()
+    seconds = time.perf_counter() - started
+    con.close()
+    return seconds
+
+
+def sent_chars(request: dict) -> int:
+    """What a prompt costs: every message's content plus the tool schema, as characters."""
+    return sum(len(m.get("content") or "") for m in request["messages"]) + len(json.dumps(request.get("tools", [])))
+
+
+def fixed_chars(request: dict) -> int:
+    """The part of a request that does not come from the article: system messages and the tool schema."""
+    system = sum(len(m.get("content") or "") for m in request["messages"] if m["role"] != "user")
+    return system + len(json.dumps(request.get("tools", [])))
+
+
+class Bench:
+    """Collects table rows: (measure, figure, limit, ratio, note)."""
+
+    def __init__(self, work: Path):
+        self.work, self.rows, self.per_doc = work, [], 0.0
+
+    def add(self, measure: str, figure: float, limit: float, unit: str, note: str = "", higher_is_better=False):
+        ratio = (figure / limit) if limit else float("inf") if figure else 0.0
+        ok = ratio >= 1 if higher_is_better else ratio <= 1
+        self.rows.append((measure, f"{figure:,.3f} {unit}", f"{limit:,.3f} {unit}", f"{ratio:.2f}×", "ok" if ok else "OVER", note))
+
+    def overhead_and_incremental(self, pages: int = 200) -> None:
+        paths = write_corpus(self.work / "served", pages)
+        with PageServer(self.work / "served") as site, FakeOpenAI(reader) as fake:
+            urls = [site.url(p.name) for p in paths]
+            bare = bare_baseline(urls, self.work / "bare.sqlite") / pages
+            settings = settings_for(fake, self.work / "overhead.sqlite")
+            first, failed = backfill(settings, urls)
+            calls = fake.count
+            second, _ = backfill(settings, urls)
+            again = fake.count - calls
+        per_doc = self.per_doc = first / pages
+        self.add("overhead: run_sources per doc", per_doc * 1000, 2 * bare * 1000, "ms",
+                 f"= {per_doc / bare:.2f}× bare fetch+trafilatura+insert ({bare * 1000:.1f} ms/doc); limit 2×; {calls} fake calls; {failed} failed")
+        self.add("incremental: LLM calls, rerun", again, 0, "calls", f"first run made {calls}")
+        self.add("incremental: wall, rerun vs first", second, first, "s", f"{pages} unchanged pages")
+
+    def concurrency(self, docs: int = 100) -> None:
+        paths = write_corpus(self.work / "concurrency", docs)
+        with FakeOpenAI(reader, latency=LATENCY) as fake:
+            settings = settings_for(fake, self.work / "concurrency.sqlite", llm_concurrency=CONCURRENCY)
+            seconds, failed = backfill(settings, [str(p) for p in paths])
+            calls = fake.count
+        ideal = calls * LATENCY / CONCURRENCY
+        self.add("concurrency: wall vs N×L/C", seconds, 1.15 * ideal, "s",
+                 f"{docs} docs, {calls} calls × {LATENCY}s / {CONCURRENCY} = {ideal:.2f}s; limit 1.15×; {failed} failed; "
+                 f"non-LLM CPU floor {docs} × {self.per_doc * 1000:.0f} ms = {docs * self.per_doc:.1f}s")
+
+    def tokens(self) -> None:
+        sources = [str(p) for p in sorted(FIXTURE_PAGES.iterdir())]
+        with FakeOpenAI(reader) as fake:
+            settings = settings_for(fake, self.work / "tokens.sqlite")
+            backfill(settings, sources)
+            requests = fake.requests
+        texts = run_readonly(settings.database_url, "select text from v_documents").rows
+        fixed = min(fixed_chars(r) for r in requests)
+        budget = sum(len(t) for (t,) in texts) + fixed * len(texts)
+        sent = sum(sent_chars(r) for r in requests)
+        self.add("tokens: sent vs article + 1 prompt", sent / 4, budget / 4, "tok",
+                 f"{len(requests)} requests over {len(texts)} docs; fixed prompt ≈ {fixed // 4} tok (chars/4)")
+
+    def growth(self, sizes: list[int]) -> None:
+        rates = {}
+        for size in sizes:
+            paths = write_corpus(self.work / f"growth-{size}", size)
+            with FakeOpenAI(reader) as fake:
+                seconds, failed = backfill(settings_for(fake, self.work / f"growth-{size}.sqlite"), [str(p) for p in paths])
+            rates[size] = size / seconds
+            print(f"  growth {size}: {seconds:.1f} s, {rates[size]:.1f} docs/s, {failed} failed", flush=True)
+        small, big = min(sizes), max(sizes)
+        self.add(f"growth: docs/s at {small:,}", rates[small], rates[small], "docs/s", "reference", True)
+        if big != small:
+            self.add(f"growth: docs/s at {big:,} vs {small:,}", rates[big], 0.8 * rates[small], "docs/s",
+                     "limit: keeps ≥ 80% of the small run's rate", True)
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.add("memory: peak RSS after biggest run", peak_mb, RSS_LIMIT_MB, "MB", f"after {big:,} docs")
+
+    def print(self) -> None:
+        header = ("measure", "figure", "limit", "ratio", "", "note")
+        widths = [max(len(str(r[i])) for r in [header, *self.rows]) for i in range(len(header))]
+        for row in [header, *self.rows]:
+            print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--big", type=int, default=1000, help="size of the second growth run (e.g. 10000)")
+    parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one, removed)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:
+        bench = Bench(args.keep or Path(tmp))
+        started = time.perf_counter()
+        bench.overhead_and_incremental()
+        bench.concurrency()
+        bench.tokens()
+        bench.growth(sorted({1000, args.big}))
+        print(f"\ncareer-kb scale benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
+              f"{os.cpu_count()} cores, {time.perf_counter() - started:.0f} s in all\n")
+        bench.print()
+
+
+if __name__ == "__main__":
+    main()
