@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
+from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
 from db.engine import init_db, make_engine
@@ -127,6 +128,7 @@ def process_source(source: str, runtime: Runtime, run_id: int) -> Outcome:
         outcome.stage, outcome.error = exc.stage, exc.reason
     except Exception as exc:  # an unexpected bug in one source must not lose the others; it is recorded
         outcome.stage, outcome.error = "internal", f"{type(exc).__name__}: {exc}"[:500]
+    outcome.error = _redacted(outcome.error, runtime.settings.llm_api_key)
     save_stage.record_attempt(
         runtime.engine, run_id, source, outcome.status, outcome.stage, outcome.error, outcome.attempts,
         outcome.prompt_tokens, outcome.completion_tokens, outcome.llm_seconds, started,
@@ -134,6 +136,11 @@ def process_source(source: str, runtime: Runtime, run_id: int) -> Outcome:
     )
     logging.getLogger(PROGRESS_LOGGER).info("%s %s", outcome.status, source, extra={"outcome": outcome})
     return outcome
+
+
+def _redacted(message: str | None, secret: str | None) -> str | None:
+    """The message without the API key, which a misbehaving server may echo back in its error body."""
+    return message.replace(secret, "[redacted]") if message and secret else message
 
 
 def _call(stage_task, *args):
@@ -190,8 +197,40 @@ class RunSummary(BaseModel):
 
 
 @task(name="document", **TASK_OPTIONS)
-def document_task(source: str, runtime: Runtime, run_id: int) -> Outcome:
+def document_task(source: str, runtime: "Runtime | Settings", run_id: int) -> Outcome:
+    """One source; on a Dask worker `runtime` arrives as the (picklable) settings and the worker's own is used."""
+    if isinstance(runtime, Settings):
+        runtime = worker_runtime(runtime)
     return process_source(source, runtime, run_id)
+
+
+# The worker-process cache: a Runtime holds an engine and locks, which cannot travel to a Dask worker process,
+# so each worker process builds one per database on first use and keeps it for the tasks it runs after.
+_WORKER_RUNTIMES: dict[str, Runtime] = {}
+_WORKER_LOCK = threading.Lock()
+
+
+def worker_runtime(settings: Settings) -> Runtime:
+    """This process's Runtime for `settings.database_url`, created on first use (see the worker-process cache)."""
+    with _WORKER_LOCK:
+        runtime = _WORKER_RUNTIMES.get(settings.database_url)
+        if runtime is None or runtime.settings != settings:
+            runtime = _WORKER_RUNTIMES[settings.database_url] = Runtime.create(settings)
+        return runtime
+
+
+def flow_for(task_runner: str = "threads", dask_address: str | None = None):
+    """The ingest flow on a task runner: "threads" (this process) or "dask" (the cluster at `dask_address`,
+    else a local one of two single-threaded worker processes). Prefect binds runners at definition, hence this."""
+    if task_runner == "threads":
+        return ingest_flow
+    if task_runner != "dask":
+        raise ValueError(f"unknown task runner {task_runner!r}: use 'threads' or 'dask'")
+    from prefect_dask import DaskTaskRunner  # the optional `dask` extra
+
+    local = {"n_workers": 2, "threads_per_worker": 1, "processes": True}
+    runner = DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner(cluster_kwargs=local)
+    return ingest_flow.with_options(task_runner=runner)
 
 
 @flow(name="kb-ingest", log_prints=False, validate_parameters=False)
@@ -205,12 +244,15 @@ def ingest_flow(sources: list[str], database_url: str | None = None, trigger: st
 def run_sources(sources: list[str], runtime: Runtime, trigger: str) -> RunSummary:
     """Process every source (concurrently, bounded by the task runner) and close the run's ledger row."""
     started = time.perf_counter()
+    sources = list(dict.fromkeys(sources))  # the same source twice would be extracted twice, racing to save
     save_stage.mark_interrupted_runs(runtime.engine)
     context = FlowRunContext.get()
     flow_run_id = str(context.flow_run.id) if context and context.flow_run else None
     run_id = save_stage.start_run(runtime.engine, trigger, flow_run_id=flow_run_id)
     if FlowRunContext.get():
-        futures = [document_task.submit(source, runtime, run_id) for source in sources]
+        in_process = isinstance(context.task_runner, ThreadPoolTaskRunner)
+        shared = runtime if in_process else runtime.settings  # other runners may run tasks in other processes
+        futures = [document_task.submit(source, shared, run_id) for source in sources]
         outcomes = [future.result() for future in futures]
     else:
         with ThreadPoolExecutor(max_workers=runtime.settings.llm_concurrency) as pool:

@@ -45,13 +45,21 @@ def main() -> None:
 @click.option("--from", "from_file", type=click.Path(dir_okay=False), help="File of URLs/paths, one per line")
 @DB_OPTION
 @click.option("--quiet", is_flag=True, help="Only the final summary")
-def ingest(sources: tuple[str, ...], from_file: str | None, db: str | None, quiet: bool) -> None:
+@click.option("--task-runner", type=click.Choice(["threads", "dask"]), default="threads", show_default=True,
+              help="Where documents run: threads of this process, or a Dask cluster (needs the `dask` extra)")
+@click.option("--dask-address", default=None, help="Scheduler of an existing Dask cluster (default: a local one)")
+def ingest(sources: tuple[str, ...], from_file: str | None, db: str | None, quiet: bool, task_runner: str,
+           dask_address: str | None) -> None:
     """Ingest files, folders and URLs (a one-off backfill run of the ingest flow).
 
     Exits 0 when every source succeeded, 1 when any failed (after storing the rest).
 
     Example: kb ingest fixtures/pages https://example.org/post notes.md --db kb.sqlite
+
+    Example: kb ingest --from urls.txt --task-runner dask --dask-address tcp://10.0.0.5:8786 --db postgresql://kb@db/kb
     """
+    if dask_address and task_runner != "dask":
+        raise click.UsageError("--dask-address needs --task-runner dask")
     from pipeline.console import print_summary, progress_listener
     from pipeline.sources import expand_sources
 
@@ -60,14 +68,18 @@ def ingest(sources: tuple[str, ...], from_file: str | None, db: str | None, quie
         raise click.UsageError("no sources given: pass files, folders or URLs, or --from FILE")
     settings = _settings(db)
     with progress_listener(len(expanded), quiet=quiet):
-        summary = _run_flow(expanded, settings)
+        summary = _run_flow(expanded, settings, task_runner, dask_address)
     print_summary(summary, settings)
     sys.exit(1 if summary.failed else 0)
 
 
-def _run_flow(sources: list[str], settings: Settings):
-    from flows.ingest import ingest_flow
+def _run_flow(sources: list[str], settings: Settings, task_runner: str = "threads", dask_address: str | None = None):
+    from flows.ingest import flow_for
 
+    try:
+        ingest_flow = flow_for(task_runner, dask_address)
+    except ImportError as exc:
+        raise click.ClickException("--task-runner dask needs the `dask` extra (uv run --extra dask ...)") from exc
     return ingest_flow(sources, database_url=settings.database_url, trigger="backfill")
 
 
@@ -242,6 +254,77 @@ def eval_command(gold_file: str, db: str | None, ingest: bool, json_out: str | N
     for failure in failures:
         click.echo(f"floor not met: {failure}", err=True)
     sys.exit(1 if failures else 0)
+
+
+@main.command("search")
+@click.argument("words")
+@DB_OPTION
+@click.option("--limit", default=10, show_default=True, help="Most documents to show")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit")
+def search_command(words: str, db: str | None, limit: int, as_json: bool) -> None:
+    """Full-text search over document texts, quotes and claims: ranked hits with a snippet and what matched.
+
+    Every word must match (stemmed: "databases" finds "database").
+
+    Example: kb search "vector databases" --db kb.sqlite --limit 5
+    """
+    from pipeline.console import make_console
+    from pipeline.search import print_hits, search
+
+    database_url = _existing_database(db)
+    try:
+        _engine(db).dispose()  # a database made before the search index gets it here (migration m003_search)
+        hits = search(database_url, words, limit=limit)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        for hit in hits:
+            click.echo(hit.model_dump_json())
+    else:
+        print_hits(hits, make_console())
+
+
+@main.command("export")
+@click.option("--view", required=True, help="A public view, e.g. v_salaries (see README: The public SQL API)")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file (default: stdout; parquet needs it)")
+@DB_OPTION
+def export_command(view: str, fmt: str, out: str | None, db: str | None) -> None:
+    """Export one public view as CSV, JSON Lines or Parquet (Parquet only when pyarrow is installed).
+
+    Example: kb export --view v_salaries --format csv --out salaries.csv --db kb.sqlite
+    """
+    from pipeline.export import read_view, write_parquet, write_text
+
+    database_url = _existing_database(db)
+    try:
+        result = read_view(database_url, view)
+        if fmt == "parquet":
+            if not out:
+                raise click.UsageError("parquet is binary: give --out FILE")
+            write_parquet(result.columns, result.rows, out)
+        elif out:
+            with open(out, "w", newline="", encoding="utf-8") as stream:
+                write_text(result.columns, result.rows, fmt, stream)
+        else:
+            write_text(result.columns, result.rows, fmt, sys.stdout)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if out:
+        click.echo(f"{len(result.rows)} rows of {view} written to {out}", err=True)
+
+
+def _existing_database(db: str | None) -> str:
+    """The database URL, refusing a SQLite path that does not exist (reading commands must not create one)."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    database_url = _settings(db).database_url
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).expanduser().is_file()):
+        raise click.ClickException(f"no database at {url.database}")
+    return database_url
 
 
 def _engine(db: str | None):

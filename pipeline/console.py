@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 PROGRESS_LOGGER = "career_kb.progress"
 SAMPLE_SQL = (
@@ -38,7 +39,7 @@ def print_table(columns, rows, *, width: int | None = 60, title: str | None = No
     for name in columns:
         table.add_column(str(name), overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(v, width) for v in row))
+        table.add_row(*(Text(_cell(v, width)) for v in row))  # data is text, never rich markup
     console.print(table)
 
 

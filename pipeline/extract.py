@@ -464,6 +464,7 @@ def extract(article: Article, llm, settings) -> Extraction:
 
 def _describe(exc: BaseException) -> str:
     """A one-line reason for the ledger; instructor's retry error carries the last validation failure."""
+    exc = _api_error(exc)  # "RateLimitError: …" says more than instructor's wrapper around it
     name = type(exc).__name__
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{name}: {message}"[:500]

@@ -76,3 +76,10 @@ def test_sources_add_list_remove(db):
     assert runner.invoke(main, ["sources", "remove", "https://example.org/a", "--db", db]).exit_code == 0
     assert "example.org/a" not in runner.invoke(main, ["sources", "list", "--db", db]).output
     assert runner.invoke(main, ["sources", "remove", "https://example.org/a", "--db", db]).exit_code != 0
+
+
+def test_table_cells_are_text_not_markup(capsys):
+    from pipeline.console import print_table
+
+    print_table(["quote"], [("a [/] bracket and [bold]not bold[/bold]",)], width=None)
+    assert "[bold]not bold[/bold]" in capsys.readouterr().out
