@@ -34,6 +34,7 @@ from pipeline.mentions import (
     find_claims,
     find_employer,
     find_region,
+    find_role,
     find_skills,
     issuer_of,
     skill_category,
@@ -362,6 +363,7 @@ def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Fi
     sentence = text[s:e]
     try:
         return Salary(
+            role=find_role(clause, sentence, context),
             level=level,
             years_min=years_min,
             years_max=years_max,

@@ -129,6 +129,26 @@ _EMPLOYER = re.compile(
 )
 
 
+_ROLE = re.compile(
+    r"\b(?:(?:senior|junior|lead|staff|principal|applied|generative|gen)\s+)?"
+    r"(?:AI|ML|machine learning|LLM|GenAI|MLOps|NLP|computer vision|data|prompt|research|software|AI/ML)\s+"
+    r"(?:engineers?|scientists?|researchers?|architects?|developers?|specialists?)\b",
+    re.I,
+)
+
+
+def find_role(*texts: str) -> str | None:
+    """The job title a pay figure is for, e.g. 'AI engineer', from the first text that names one."""
+    for text in texts:
+        match = _ROLE.search(text or "")
+        if match:
+            words = match.group(0).split()
+            if words[0].casefold() in {"senior", "junior", "lead", "staff", "principal"}:
+                words = words[1:]  # the level has its own column
+            return " ".join(w if w.isupper() else w.lower() for w in words).removesuffix("s")
+    return None
+
+
 @dataclass(frozen=True)
 class Span:
     start: int

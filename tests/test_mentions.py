@@ -93,3 +93,15 @@ def test_a_resolved_certification_keeps_the_words_as_written_in_its_quote():
     (cert,) = find_certifications(text)
     assert cert.name == "Microsoft Certified: Azure AI Engineer Associate"
     assert cert.quote in text and "AI-102" in cert.quote
+
+
+@pytest.mark.parametrize(
+    "texts, role",
+    [(("Senior AI engineers earn",), "AI engineer"), (("ML Engineers in London",), "ML engineer"),
+     (("", "a data scientist makes"), "data scientist"), (("Machine learning engineers",), "machine learning engineer"),
+     (("nothing here",), None)],
+)
+def test_role(texts, role):
+    from pipeline.mentions import find_role
+
+    assert find_role(*texts) == role
