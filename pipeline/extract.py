@@ -465,11 +465,13 @@ def extract(article: Article, llm, settings) -> Extraction:
 
 
 def _describe(exc: BaseException) -> str:
-    """A one-line reason for the ledger; instructor's retry error carries the last validation failure."""
-    exc = _api_error(exc)  # "RateLimitError: …" says more than instructor's wrapper around it
-    name = type(exc).__name__
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{name}: {message}"[:500]
+    """A one-line reason for the ledger: the API error under instructor's wrapper, or what failed validation."""
+    root = _api_error(exc)
+    lines = [line.strip() for line in str(root).strip().splitlines() if line.strip()]
+    if isinstance(root, openai.OpenAIError) or root is exc:
+        return f"{type(root).__name__}: {lines[0] if lines else ''}"[:500]
+    attempts = getattr(exc, "n_attempts", None) or "several"
+    return f"invalid model output after {attempts} attempts: {'; '.join(lines[:2])}"[:500]
 
 
 def extractor_fingerprint(model: str) -> tuple[str, str, str]:

@@ -188,7 +188,7 @@ CASES: dict[str, Case] = {
                                 NO_PRIVATE, strict_policy=True),
     "file url": Case(lambda e: "file:///etc/passwd", "failed", "read", "scheme 'file' refused"),
     "ftp url": Case(lambda e: "ftp://127.0.0.1/pay.html", "failed", "read", "scheme 'ftp' refused"),
-    "llm invalid json": Case(lambda e: e.file("json.md", LLM_PAGE), "failed", "extract", "InstructorRetryException",
+    "llm invalid json": Case(lambda e: e.file("json.md", LLM_PAGE), "failed", "extract", "invalid model output",
                              llm=lambda r: invalid_json_reply(tool_name(r))),
     "llm 429 every time": Case(lambda e: e.file("busy.md", LLM_PAGE), "failed", "extract", "Error code: 429",
                                llm=lambda r: rate_limit_reply(retry_after=0.01)),
