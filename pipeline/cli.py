@@ -327,6 +327,23 @@ def _existing_database(db: str | None) -> str:
     return database_url
 
 
+@main.command("report")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for index.html and docs/")
+@DB_OPTION
+def report_command(out: str, db: str | None) -> None:
+    """Write a static HTML report: documents, salary chart, indexes, and each text with its quotes highlighted.
+
+    Example: kb report --out report/ --db kb.sqlite
+    """
+    from pipeline.report import write_report
+
+    try:
+        written = write_report(_existing_database(db), out)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{len(written)} pages written; open {written[0]}")
+
+
 def _engine(db: str | None):
     from db.engine import init_db, make_engine
 

@@ -1,0 +1,176 @@
+"""The static HTML report: built from fixture pages with the fake model, then read back with html.parser.
+
+The Chromium test renders real pages headless (skipped only when /usr/bin/chromium is absent).
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from db.query import run_readonly
+from flows.ingest import Runtime, run_sources
+from pipeline.cli import main
+from pipeline.report import Mark, fragment_link, highlight, place
+from tests.conftest import PAGES
+
+CHROMIUM = Path("/usr/bin/chromium")
+RECORD_SQL = {
+    "salary": "select salary_id as id, document_id, quote from v_salaries",
+    "skill": "select mention_id as id, document_id, quote from v_skills",
+    "certification": "select mention_id as id, document_id, quote from v_certifications",
+    "claim": "select claim_id as id, document_id, quote from v_claims",
+}
+HOSTILE_NOTE = "# Pay notes <script>alert('x')</script>\n\nSenior AI engineers earn $150,000 to $180,000 a year.\n"
+
+
+class Page(HTMLParser):
+    """What a test needs from a page: the <mark> spans (id, kind, text), links, list items and raw tags seen."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.marks: list[dict] = []
+        self.links: list[str] = []
+        self.items: list[str] = []
+        self.tags: list[str] = []
+        self._open: dict | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append(tag)
+        if tag == "mark" and "id" in attrs:
+            self._open = {"id": attrs["id"], "kind": attrs.get("data-kind"), "title": attrs.get("title"), "text": ""}
+        elif tag == "a":
+            self.links.append(attrs.get("href", ""))
+        elif tag == "li":
+            self.items.append(attrs.get("data-kind"))
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "mark" and self._open is not None:
+            self.marks.append(self._open)
+            self._open = None
+
+
+def rows(settings, sql: str) -> list[dict]:
+    result = run_readonly(settings.database_url, sql)
+    return [dict(zip(result.columns, row)) for row in result.rows]
+
+
+@pytest.fixture
+def report(settings, site, tmp_path):
+    """A knowledge base of every fixture page (one served over HTTP, plus a note with HTML in it) and its report."""
+    note = tmp_path / "hostile-note.md"
+    note.write_text(HOSTILE_NOTE, encoding="utf-8")
+    web = site.url("small-salary-table.html")
+    files = [str(p) for p in sorted(PAGES.iterdir()) if p.name != "small-salary-table.html"]
+    summary = run_sources([*files, web, str(note)], Runtime.create(settings), "test")
+    assert {o.status for o in summary.outcomes} == {"ok"}
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["report", "--out", str(out), "--db", str(tmp_path / "kb.sqlite")])
+    assert result.exit_code == 0, result.output
+    return {"settings": settings, "out": out, "web": web, "note": str(note)}
+
+
+def document_page(report, document_id: int) -> Page:
+    return Page((report["out"] / "docs" / f"{document_id}.html").read_text(encoding="utf-8"))
+
+
+def test_the_index_lists_every_document_with_a_page_and_charts_every_yearly_salary_row(report):
+    index = (report["out"] / "index.html").read_text(encoding="utf-8")
+    page = Page(index)
+    for document in rows(report["settings"], "select document_id, title from v_documents"):
+        assert f"docs/{document['document_id']}.html" in page.links
+        assert (report["out"] / "docs" / f"{document['document_id']}.html").is_file()
+        assert html.escape(document["title"]) in index
+    yearly = rows(report["settings"], "select level from v_salary_by_level where period = 'year'")
+    assert index.count('<g class="salary-row"') == len(yearly) > 5
+    assert "<svg" in index and "Certifications" in index and "Skills" in index
+    assert "<script" not in index  # the hostile note's title is shown as text
+
+
+def test_document_pages_mark_exactly_the_stored_quotes(report):
+    kinds, checked = set(), 0
+    quotes = {(kind, r["id"]): r for kind, sql in RECORD_SQL.items() for r in rows(report["settings"], sql)}
+    for document_id in {r["document_id"] for r in quotes.values()}:
+        page = document_page(report, document_id)
+        for mark in page.marks:
+            kind, record_id = mark["id"].rsplit("-", 1)
+            stored = quotes[(kind, int(record_id))]
+            assert (stored["document_id"], mark["text"], mark["kind"]) == (document_id, stored["quote"], kind)
+            kinds.add(kind)
+            checked += 1
+        listed = [key for key, r in quotes.items() if r["document_id"] == document_id]
+        assert len(page.items) == len(listed)  # overlapping records are still listed beside the text
+    assert {"salary", "skill", "certification"} <= kinds and checked > 30
+
+
+def test_records_of_web_sources_link_to_their_quote_with_a_text_fragment(report):
+    (web,) = rows(report["settings"], f"select document_id from v_documents where source = '{report['web']}'")
+    fragments = [link for link in document_page(report, web["document_id"]).links if "#:~:text=" in link]
+    assert len(fragments) == len(document_page(report, web["document_id"]).items) > 0
+    assert all(link.startswith(report["web"] + "#:~:text=") for link in fragments)
+    (local,) = rows(report["settings"], f"select document_id from v_documents where source = '{report['note']}'")
+    assert not [link for link in document_page(report, local["document_id"]).links if "#:~:text=" in link]
+
+
+def test_html_in_a_document_is_shown_as_text(report):
+    (note,) = rows(report["settings"], f"select document_id, text from v_documents where source = '{report['note']}'")
+    assert "<script>" in note["text"]
+    raw = (report["out"] / "docs" / f"{note['document_id']}.html").read_text(encoding="utf-8")
+    assert "<script" not in raw and "&lt;script&gt;" in raw
+    assert "script" not in document_page(report, note["document_id"]).tags
+
+
+def test_overlapping_quotes_keep_the_first_and_every_piece_is_escaped():
+    text = "Pay: <b>$100</b> & more for seniors"
+    marks = [Mark("salary", 1, 5, 16, text[5:16], 'senior: 100 "USD"'), Mark("skill", 2, 8, 12, text[8:12], "x"),
+             Mark("claim", 3, 19, 23, text[19:23], "<script>")]
+    placed = place(marks)
+    assert [m.record_id for m in placed] == [1, 3]
+    page = Page(highlight(text, placed))
+    assert [(m["kind"], m["text"]) for m in page.marks] == [("salary", "<b>$100</b>"), ("claim", "more")]
+    assert page.tags == ["mark", "mark"] and page.marks[1]["title"] == "claim: <script>"
+
+
+@pytest.mark.parametrize("quote, fragment", [
+    ("Senior AI engineers earn $150,000", "Senior%20AI%20engineers%20earn%20%24150%2C000"),
+    ("Junior | $92,000 – $118,000", "Junior,%2492%2C000%20%E2%80%93%20%24118%2C000"),
+    ("a well-paid role", "a%20well%2Dpaid%20role"),
+])
+def test_fragment_links_encode_the_quote_start(quote, fragment):
+    assert fragment_link("https://example.org/pay#top", quote) == f"https://example.org/pay#:~:text={fragment}"
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt-get install -y chromium)")
+def test_chromium_renders_the_index_and_a_highlighted_document(report, tmp_path):
+    (biggest,) = rows(report["settings"], "select document_id from v_salaries group by document_id "
+                                          "order by count(*) desc limit 1")
+    document = report["out"] / "docs" / f"{biggest['document_id']}.html"
+    for name, page in (("index", report["out"] / "index.html"), ("doc", document)):
+        png = tmp_path / f"{name}.png"
+        chromium(tmp_path, f"--screenshot={png}", page.as_uri())
+        assert png.is_file() and png.stat().st_size > 10_000, name
+        shutil.copy(png, tmp_path / f"report-{name}.png")  # kept in pytest's tmp dir to look at
+    dom = Page(chromium(tmp_path, "--dump-dom", document.as_uri()))
+    assert {m["kind"] for m in dom.marks} >= {"salary", "skill"}
+    assert "script" not in dom.tags
+
+
+def chromium(tmp_path: Path, *args: str) -> str:
+    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+               f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,1600", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
