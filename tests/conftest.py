@@ -27,6 +27,20 @@ from tests.fakes.reader import reader  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "fixtures" / "pages"
 SECRET_KEY = "sk-test-DO-NOT-LEAK-0123456789abcdef"
+POSTGRES_URL = os.environ.get("KB_TEST_POSTGRES_URL")  # a scratch database: its public schema is dropped
+
+
+@pytest.fixture(params=["sqlite", *(["postgresql"] if POSTGRES_URL else [])])
+def blank_engine(request, tmp_path):
+    """An empty database: a SQLite file in tmp, and the scratch PostgreSQL too when KB_TEST_POSTGRES_URL is set."""
+    from db.engine import make_engine
+
+    engine = make_engine(POSTGRES_URL if request.param == "postgresql" else f"sqlite:///{tmp_path / 'kb.sqlite'}")
+    if request.param == "postgresql":
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ is dropped and recreated) to run each one there too.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -52,18 +51,10 @@ V2 = ExtractorVersion(schema_hash="s1", prompt_version="p2", model="test-model")
 TABLES = ["documents", "extractors", "extractions", *(table.__tablename__ for table in RECORD_TABLES.values())]
 
 
-POSTGRES_URL = os.environ.get("KB_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["sqlite", *(["postgresql"] if POSTGRES_URL else [])])
-def engine(request, tmp_path):
-    engine = make_engine(POSTGRES_URL if request.param == "postgresql" else f"sqlite:///{tmp_path / 'kb.sqlite'}")
-    if request.param == "postgresql":
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    init_db(engine)
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def engine(blank_engine):
+    init_db(blank_engine)
+    return blank_engine
 
 
 def article(body: str = TEXT_V1, fetched_at: datetime = T0, source: str = SOURCE) -> Article:

@@ -18,7 +18,7 @@ from pipeline.cli import main
 from pipeline.errors import StorageError
 from pipeline.save import save
 from pipeline.search import fts5_query, search
-from tests.test_views_aggregate import A, B, POSTGRES_URL, RECORDS, T0, TEXT_B, V1, article, extraction
+from tests.test_views_aggregate import A, B, RECORDS, T0, TEXT_B, V1, article, extraction
 
 
 def build(engine) -> str:
@@ -27,14 +27,9 @@ def build(engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-@pytest.fixture(params=["sqlite", *(["postgresql"] if POSTGRES_URL else [])])
-def engine(request, tmp_path):
-    engine = make_engine(POSTGRES_URL if request.param == "postgresql" else f"sqlite:///{tmp_path / 'kb.sqlite'}")
-    if request.param == "postgresql":
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def engine(blank_engine):
+    return blank_engine
 
 
 @pytest.fixture

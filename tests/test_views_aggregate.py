@@ -6,19 +6,17 @@ known. Runs on SQLite; set KB_TEST_POSTGRES_URL (a scratch database: its public 
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
 
-from db.engine import init_db, make_engine
+from db.engine import init_db
 from db.views import VIEW_COLUMNS
 from pipeline.save import ExtractorVersion, save
 from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, Provenance
 from schemas.records import RECORD_TYPES
 
-POSTGRES_URL = os.environ.get("KB_TEST_POSTGRES_URL")
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 V1 = ExtractorVersion(schema_hash="s1", prompt_version="p1", model="test-model")
 A, B = "https://a.example/pay", "notes/pay.md"
@@ -77,17 +75,12 @@ CERT_EXAMPLE = (
 SKILL_EXAMPLE = "select skill, category, n_sources, n_mentions from v_skill_index order by n_sources desc, skill"
 
 
-@pytest.fixture(params=["sqlite", *(["postgresql"] if POSTGRES_URL else [])])
-def engine(request, tmp_path):
-    engine = make_engine(POSTGRES_URL if request.param == "postgresql" else f"sqlite:///{tmp_path / 'kb.sqlite'}")
-    if request.param == "postgresql":
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    init_db(engine)
+@pytest.fixture
+def engine(blank_engine):
+    init_db(blank_engine)
     for offset, source in enumerate(RECORDS):
-        save(engine, article(source, T0 + timedelta(minutes=offset)), extraction(source), V1)
-    yield engine
-    engine.dispose()
+        save(blank_engine, article(source, T0 + timedelta(minutes=offset)), extraction(source), V1)
+    return blank_engine
 
 
 def article(source: str, fetched_at: datetime, body: str | None = None) -> Article:
