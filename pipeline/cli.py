@@ -315,7 +315,8 @@ def export_command(view: str, fmt: str, out: str | None, db: str | None) -> None
 
 
 def _existing_database(db: str | None) -> str:
-    """The database URL, refusing a SQLite path that does not exist (reading commands must not create one)."""
+    """The database URL, brought up to date, refusing a SQLite path that does not exist (reading commands must
+    not create one)."""
     from pathlib import Path
 
     from sqlalchemy.engine import make_url
@@ -324,6 +325,7 @@ def _existing_database(db: str | None) -> str:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).expanduser().is_file()):
         raise click.ClickException(f"no database at {url.database}")
+    _engine(db).dispose()  # a database made by an older version gets its newer views and indexes first
     return database_url
 
 
