@@ -57,6 +57,17 @@ class _ProgressHandler(logging.Handler):
 
 
 @contextmanager
+def _listening(logger: logging.Logger, on_outcome):
+    """Call `on_outcome` for every finished source the flow logs, until the block ends."""
+    handler = _ProgressHandler(on_outcome)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+@contextmanager
 def progress_listener(total: int, *, quiet: bool = False):
     """A progress bar on a terminal, one plain line per source otherwise (logs, CI)."""
     logger = logging.getLogger(PROGRESS_LOGGER)
@@ -78,12 +89,8 @@ def progress_listener(total: int, *, quiet: bool = False):
                 failed[0] += outcome.status == "failed"
                 bar.update(task, advance=1, failed=failed[0])
 
-            handler = _ProgressHandler(advance)
-            logger.addHandler(handler)
-            try:
+            with _listening(logger, advance):
                 yield
-            finally:
-                logger.removeHandler(handler)
         return
     done = [0]
 
@@ -92,12 +99,8 @@ def progress_listener(total: int, *, quiet: bool = False):
         detail = outcome.error if outcome.status == "failed" else _counts(outcome.records)
         console.print(f"[{done[0]}/{total}] {outcome.status:9} {outcome.source}  {detail}", highlight=False)
 
-    handler = _ProgressHandler(line)
-    logger.addHandler(handler)
-    try:
+    with _listening(logger, line):
         yield
-    finally:
-        logger.removeHandler(handler)
 
 
 def _counts(records: dict[str, int]) -> str:

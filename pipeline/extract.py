@@ -12,6 +12,7 @@ model as a validation error, and dropped (and counted) if the re-asks do not fix
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -404,9 +405,7 @@ def _model_lists(reading: BaseModel) -> tuple[list[Certification], list[Skill], 
 
 
 def _key(kind: str, record: BaseModel) -> tuple:
-    if kind == "skill":
-        return (kind, record.name.casefold())
-    if kind == "certification":
+    if kind in ("skill", "certification"):
         return (kind, record.name.casefold())
     if kind == "claim":
         return (kind, record.quote.casefold())
@@ -474,6 +473,7 @@ def _describe(exc: BaseException) -> str:
     return f"invalid model output after {attempts} attempts: {'; '.join(lines[:2])}"[:500]
 
 
+@functools.lru_cache(maxsize=8)
 def extractor_fingerprint(model: str) -> tuple[str, str, str]:
     """(schema hash, prompt version, model): what makes two extractions of the same text comparable."""
     schemas = [m.model_json_schema() for m in (FigureReading, Certification, Skill, Claim, Salary)]

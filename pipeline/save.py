@@ -190,21 +190,21 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def _writing(engine: Engine, doing: str, source: str | None = None) -> Iterator[Session]:
+def _session(engine: Engine, doing: str, source: str | None, *, write: bool) -> Iterator[Session]:
+    """A session (a locked write transaction, or a plain read) whose database errors become StorageError."""
     try:
-        with write_session(engine) as session:
+        with write_session(engine) if write else Session(engine) as session:
             yield session
     except SQLAlchemyError as error:
         raise StorageError(f"could not {doing}: {_reason(error)}", source=source) from error
 
 
-@contextmanager
-def _reading(engine: Engine, doing: str, source: str | None = None) -> Iterator[Session]:
-    try:
-        with Session(engine) as session:
-            yield session
-    except SQLAlchemyError as error:
-        raise StorageError(f"could not {doing}: {_reason(error)}", source=source) from error
+def _writing(engine: Engine, doing: str, source: str | None = None):
+    return _session(engine, doing, source, write=True)
+
+
+def _reading(engine: Engine, doing: str, source: str | None = None):
+    return _session(engine, doing, source, write=False)
 
 
 def _reason(error: SQLAlchemyError) -> str:
