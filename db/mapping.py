@@ -11,8 +11,9 @@ from datetime import datetime, timezone
 from pydantic import BaseModel
 from sqlmodel import SQLModel
 
-from db.models import CertificationRow, ClaimRow, Document, ExtractionRow, SalaryRow, SkillRow
-from schemas.documents import Article, ExtractionStats, Grounded, Provenance
+from db.models import CertificationRow, ClaimRow, Document, Entity, ExtractionRow, MoneyRow, SalaryRow, SkillRow
+from pipeline.resolve import EntityRef
+from schemas.documents import Article, ExtractionStats, Grounded, MoneyAmount, Provenance
 from schemas.records import RECORD_TYPES
 
 RECORD_TABLES: dict[str, type[SQLModel]] = {
@@ -41,12 +42,30 @@ def article_from_row(row: Document) -> Article:
     return Article(**fields, fetched_at=utc(row.fetched_at))
 
 
-def record_row(grounded: Grounded, extraction_id: int) -> SQLModel:
+def record_row(grounded: Grounded, extraction_id: int, entity_id: int | None = None) -> SQLModel:
     """The row for one grounded record; `verified` says the span was checked against the article text."""
     table = RECORD_TABLES[grounded.kind]
     fields = grounded.record.model_dump(mode="json", exclude={"quote"})
     span = grounded.provenance.model_dump(include=set(_SPAN_FIELDS))
+    if grounded.kind in ENTITY_KINDS:
+        fields["entity_id"] = entity_id
     return table(**fields, **span, extraction_id=extraction_id, verified=True)
+
+
+ENTITY_KINDS = ("skill", "certification")
+
+
+def entity_row(ref: EntityRef) -> Entity:
+    return Entity(kind=ref.kind, key=ref.key, name=ref.name, category=ref.category, issuer=ref.issuer)
+
+
+def money_row(amount: MoneyAmount, extraction_id: int, record_ids: dict[int, int], record_kind: str | None) -> MoneyRow:
+    """The row for one accounted amount; `record_ids` maps a record's index in the extraction to its row id."""
+    fields = amount.model_dump(mode="json", exclude={"text", "record"})
+    row_id = record_ids.get(amount.record) if amount.record is not None else None
+    links = {"salary_id": row_id if record_kind == "salary" else None,
+             "certification_id": row_id if record_kind == "certification" else None}
+    return MoneyRow(**fields, **links, quote=amount.text, extraction_id=extraction_id)
 
 
 def grounded_from_row(kind: str, row: SQLModel) -> Grounded:

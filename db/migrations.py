@@ -12,8 +12,9 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlmodel import SQLModel
 
-from db.models import TABLES
+from db.models import TABLES, Entity, EntityAlias, MoneyRow
 from db.session import write_connection
+from pipeline.resolve import resolve
 from schemas.documents import utcnow
 
 Migration = Callable[[Connection], None]
@@ -172,3 +173,40 @@ def m003_search(connection: Connection) -> None:
     ddl = _postgres_search_ddl() if connection.dialect.name == "postgresql" else _sqlite_search_ddl()
     for statement in ddl:
         connection.exec_driver_sql(statement)
+
+
+_MENTION_TABLES = {"skill": "skill_mentions", "certification": "certification_mentions"}
+
+
+@migration
+def m004_entities_and_money(connection: Connection) -> None:
+    """Entities with aliases for skills and credentials (mentions point at them), and `money_amounts`, the
+    account of every money amount an extraction saw. Existing mentions are resolved to entities here.
+
+    Idempotent: m001 builds tables from the current models, so a new database already has all of it.
+    """
+    new_tables = [Entity.__table__, EntityAlias.__table__, MoneyRow.__table__]
+    SQLModel.metadata.create_all(connection, tables=new_tables, checkfirst=True)
+    for kind, table in _MENTION_TABLES.items():
+        have = {column["name"] for column in inspect(connection).get_columns(table)}
+        if "entity_id" not in have:
+            connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN entity_id INTEGER REFERENCES entities(id)")
+        _link_mentions(connection, kind, table)
+
+
+def _link_mentions(connection: Connection, kind: str, table: str) -> None:
+    """Point every mention of `table` that has no entity yet at its entity, creating entities and aliases."""
+    names = connection.execute(text(f"SELECT DISTINCT name FROM {table} WHERE entity_id IS NULL")).scalars().all()
+    for name in names:
+        ref = resolve(kind, name)
+        entity = {"kind": kind, "key": ref.key}
+        find_entity = text("SELECT id FROM entities WHERE kind = :kind AND key = :key")
+        if connection.execute(find_entity, entity).scalar() is None:
+            connection.execute(Entity.__table__.insert().values(**entity, name=ref.name, category=ref.category,
+                                                                issuer=ref.issuer))
+        alias = {"entity_id": connection.execute(find_entity, entity).scalar(), "alias": " ".join(name.split())}
+        find_alias = text("SELECT id FROM entity_aliases WHERE entity_id = :entity_id AND alias = :alias")
+        if connection.execute(find_alias, alias).scalar() is None:
+            connection.execute(EntityAlias.__table__.insert().values(**alias))
+        connection.execute(text(f"UPDATE {table} SET entity_id = :entity_id WHERE name = :name AND entity_id IS NULL"),
+                           {"entity_id": alias["entity_id"], "name": name})

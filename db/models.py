@@ -18,6 +18,8 @@ RUN_STATUSES = ("running", "completed", "failed", "interrupted")
 ATTEMPT_STATUSES = ("ok", "unchanged", "failed")
 EXTRACTION_STATUSES = ("ok", "failed")
 MATCHES = ("exact", "normalized")
+ENTITY_KINDS = ("skill", "certification")
+MONEY_USES = ("salary", "certification_cost", "not_pay", "unaccounted")
 
 
 def _one_of(table: str, column: str, values: tuple[str, ...]) -> CheckConstraint:
@@ -164,13 +166,42 @@ class SalaryRow(_Grounded, table=True):
     pay_basis: str = "unspecified"
 
 
+class Entity(SQLModel, table=True):
+    """One skill or credential, whatever name a page gives it; mentions point here (see pipeline.resolve)."""
+
+    __tablename__ = "entities"
+    __table_args__ = (
+        UniqueConstraint("kind", "key", name="uq_entities_kind_key"),
+        _one_of("entities", "kind", ENTITY_KINDS),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    key: str  # the normalised name that decides identity
+    name: str  # the canonical name shown by the views
+    category: str | None = None  # skills: language, framework, tool ...
+    issuer: str | None = None  # credentials: AWS, Microsoft ...
+
+
+class EntityAlias(SQLModel, table=True):
+    """A name an entity was written as in some document: the lineage from page wording to entity."""
+
+    __tablename__ = "entity_aliases"
+    __table_args__ = (UniqueConstraint("entity_id", "alias", name="uq_entity_aliases_entity_alias"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_id: int = Field(foreign_key="entities.id", index=True)
+    alias: str
+
+
 class SkillRow(_Grounded, table=True):
     __tablename__ = "skill_mentions"
     __table_args__ = (_one_of("skill_mentions", "match", MATCHES),)
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str
+    name: str  # as written in the document; the entity holds the canonical name
     category: str
+    entity_id: int | None = Field(default=None, foreign_key="entities.id", index=True)
 
 
 class CertificationRow(_Grounded, table=True):
@@ -178,7 +209,8 @@ class CertificationRow(_Grounded, table=True):
     __table_args__ = (_one_of("certification_mentions", "match", MATCHES),)
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str
+    name: str  # as written in the document; the entity holds the canonical name
+    entity_id: int | None = Field(default=None, foreign_key="entities.id", index=True)
     issuer: str | None = None
     cost_amount: float | None = None
     cost_currency: str | None = None
@@ -190,6 +222,29 @@ class ClaimRow(_Grounded, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     statement: str = Field(sa_type=Text)
+
+
+class MoneyRow(SQLModel, table=True):
+    """One money amount of a document's text and what its extraction made of it: a salary bound, a credential's
+    cost, not pay (with the reason), or unaccounted (with the reason)."""
+
+    __tablename__ = "money_amounts"
+    __table_args__ = (_one_of("money_amounts", "use", MONEY_USES),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    extraction_id: int = Field(foreign_key="extractions.id", ondelete="CASCADE", index=True)
+    char_start: int
+    char_end: int
+    quote: str  # the amount as written: text[char_start:char_end]
+    currency: str | None = None
+    amount_min: float | None = None
+    amount_max: float | None = None
+    period: str | None = None
+    kind: str | None = None  # the model's reading: pay, price, fee, tuition, revenue, other
+    use: str = "unaccounted"
+    reason: str = ""
+    salary_id: int | None = Field(default=None, foreign_key="salaries.id")
+    certification_id: int | None = Field(default=None, foreign_key="certification_mentions.id")
 
 
 class Source(SQLModel, table=True):
@@ -204,5 +259,6 @@ class Source(SQLModel, table=True):
     added_at: datetime = _when(default_factory=utcnow)
 
 TABLES: tuple[type[SQLModel], ...] = (
-    Document, Extractor, Run, Attempt, ExtractionRow, SalaryRow, SkillRow, CertificationRow, ClaimRow, Source,
+    Document, Extractor, Run, Attempt, ExtractionRow, Entity, EntityAlias, SalaryRow, SkillRow, CertificationRow,
+    ClaimRow, MoneyRow, Source,
 )

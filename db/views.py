@@ -85,10 +85,11 @@ _RANKED_PAY = f"""ranked_pay AS (
         COUNT(*) OVER (PARTITION BY {_PAY_GROUP}) AS n
     FROM pay
 )"""
+_ENTITY = "\nLEFT JOIN entities e ON e.id = r.entity_id"  # mentions stored before entities existed show their own name
 _CERTS = f"""certs AS (
-    SELECT d.source AS source, r.name AS name, r.issuer AS issuer, r.cost_amount AS cost_amount,
-        r.cost_currency AS cost_currency
-    FROM {_records_of("certification_mentions")}
+    SELECT d.source AS source, COALESCE(e.name, r.name) AS name, COALESCE(e.issuer, r.issuer) AS issuer,
+        r.cost_amount AS cost_amount, r.cost_currency AS cost_currency
+    FROM {_records_of("certification_mentions")}{_ENTITY}
 ),
 cert_currency AS (SELECT name, MIN(cost_currency) AS currency FROM certs GROUP BY name)"""
 
@@ -119,18 +120,20 @@ VIEWS: tuple[View, ...] = (
     ),
     View(
         "v_certifications",
-        (("mention_id", "r.id"), ("document_id", "d.id"), ("source", "d.source"), ("certification", "r.name"))
-        + _cols("r", "issuer", "cost_amount", "cost_currency")
+        (("mention_id", "r.id"), ("document_id", "d.id"), ("source", "d.source"),
+         ("certification", "COALESCE(e.name, r.name)"), ("as_written", "r.name"), ("entity_id", "r.entity_id"),
+         ("issuer", "COALESCE(e.issuer, r.issuer)"))
+        + _cols("r", "cost_amount", "cost_currency")
         + _SPAN,
-        _records_of("certification_mentions"),
+        _records_of("certification_mentions") + _ENTITY,
         _LATEST,
     ),
     View(
         "v_skills",
-        (("mention_id", "r.id"), ("document_id", "d.id"), ("source", "d.source"), ("skill", "r.name"))
-        + _cols("r", "category")
+        (("mention_id", "r.id"), ("document_id", "d.id"), ("source", "d.source"), ("skill", "COALESCE(e.name, r.name)"),
+         ("as_written", "r.name"), ("entity_id", "r.entity_id"), ("category", "COALESCE(e.category, r.category)"))
         + _SPAN,
-        _records_of("skill_mentions"),
+        _records_of("skill_mentions") + _ENTITY,
         _LATEST,
     ),
     View(
@@ -198,14 +201,29 @@ VIEWS: tuple[View, ...] = (
     View(
         "v_skill_index",
         (
-            ("skill", "r.name"),
-            ("category", "r.category"),
+            ("skill", "COALESCE(e.name, r.name)"),
+            ("category", "COALESCE(e.category, r.category)"),
             ("n_sources", "COUNT(DISTINCT d.source)"),
             ("n_mentions", "COUNT(*)"),
         ),
-        _records_of("skill_mentions"),
+        _records_of("skill_mentions") + _ENTITY,
         _LATEST,
-        "r.name, r.category",
+        "COALESCE(e.name, r.name), COALESCE(e.category, r.category)",
+    ),
+    View(
+        "v_entity_aliases",
+        (("entity_id", "e.id"),) + _cols("e", "kind") + (("entity", "e.name"),) + _cols("e", "category", "issuer")
+        + (("alias", "a.alias"),),
+        "entities e JOIN entity_aliases a ON a.entity_id = e.id",
+    ),
+    View(
+        "v_money",
+        (("amount_id", "r.id"), ("document_id", "d.id"), ("source", "d.source"))
+        + _cols("r", "currency", "amount_min", "amount_max", "period", "kind", "use", "reason", "salary_id")
+        + (("certification_mention_id", "r.certification_id"),)
+        + _SPAN,
+        _records_of("money_amounts"),
+        _LATEST,
     ),
 )
 

@@ -29,6 +29,7 @@ from schemas.records import Level, Period
 BOUND_TOLERANCE = 0.01  # a stored bound matches a gold bound within 1 %
 ATTRIBUTES = ("level", "years", "region", "employer")
 RECORD_VIEWS = ("v_salaries", "v_certifications", "v_skills", "v_claims")
+SCORED_VIEWS = (*RECORD_VIEWS, "v_money")
 
 
 # ---- the gold format ---------------------------------------------------------------------------------------
@@ -288,8 +289,9 @@ class DocumentScore(BaseModel):
     skills: Ratio = Ratio()
     missed_skills: list[str] = []
     grounding: Ratio = Ratio()  # records whose quote == text[char_start:char_end], all record views
-    agreement: Ratio = Ratio()  # salaries whose every bound is written in their quote
-    unaccounted: list[str] = []  # money in the text that is no stored salary bound or certification cost
+    agreement: Ratio = Ratio()  # salaries and costed credentials whose every amount is written in their quote
+    unaccounted: list[str] = []  # money in the text with no account, or accounted as lost (with the reason)
+    not_pay: int = 0  # money in the text classified as not pay (prices, fees, tuition ...)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     llm_seconds: float = 0.0
@@ -306,6 +308,7 @@ class Overall(BaseModel):
     grounding: Ratio
     agreement: Ratio
     unaccounted: int
+    not_pay: int = 0
     prompt_tokens: int
     completion_tokens: int
     llm_seconds: float
@@ -322,7 +325,7 @@ class Overall(BaseModel):
             forbidden_hits=sum(len(s.forbidden_hits) for s in scores),
             certifications=total("certifications", Ratio()), skills=total("skills", Ratio()),
             grounding=total("grounding", Ratio()), agreement=total("agreement", Ratio()),
-            unaccounted=sum(len(s.unaccounted) for s in scores),
+            unaccounted=sum(len(s.unaccounted) for s in scores), not_pay=total("not_pay", 0),
             prompt_tokens=total("prompt_tokens", 0), completion_tokens=total("completion_tokens", 0),
             llm_seconds=round(total("llm_seconds", 0.0), 3),
         )
@@ -358,7 +361,7 @@ def _rows(database_url: str, sql: str) -> list[dict]:
 def read_kb(database_url: str) -> Snapshot:
     """Everything scoring needs, in a handful of read-only queries."""
     records = {}
-    for view in RECORD_VIEWS:
+    for view in SCORED_VIEWS:
         grouped: dict[int, list[dict]] = {}
         for row in _rows(database_url, f"select * from {view} order by char_start"):
             grouped.setdefault(row["document_id"], []).append(row)
@@ -407,7 +410,7 @@ def score_document(gold: GoldDocument, document: dict | None, snapshot: Snapshot
     """One gold document's figures; a document missing from the DB scores zero on everything it should hold."""
     score = DocumentScore(source=gold.source)
     doc_id = document["document_id"] if document else None
-    rows = {view: snapshot.of(view, doc_id) for view in RECORD_VIEWS}
+    rows = {view: snapshot.of(view, doc_id) for view in SCORED_VIEWS}
     stored = [StoredSalary.model_validate(row) for row in rows["v_salaries"]]
     _score_salaries(score, gold, stored)
     certs = [row["certification"] for row in rows["v_certifications"]]
@@ -447,23 +450,30 @@ def _recall(wanted: list[str], found: list[str], same) -> tuple[Ratio, list[str]
 
 def _score_integrity(score: DocumentScore, text: str, rows: dict[str, list[dict]],
                      stored: list[StoredSalary]) -> None:
-    """Grounding over every record view, value↔quote agreement of salaries, money left unstored."""
-    spans = [row for view_rows in rows.values() for row in view_rows]
+    """Grounding over every record view, value↔quote agreement of salaries and costs, the money account."""
+    spans = [row for view in RECORD_VIEWS for row in rows[view]]
     grounded = sum(text[row["char_start"] : row["char_end"]] == row["quote"] for row in spans)
     score.grounding = Ratio(hits=grounded, total=len(spans))
-    agreeing = sum(all(amounts_agree(b, s.quote) for b in s.bounds) for s in stored)
-    score.agreement = Ratio(hits=agreeing, total=len(stored))
-    costs = [row["cost_amount"] for row in rows["v_certifications"] if row["cost_amount"] is not None]
-    score.unaccounted = unaccounted_money(text, [b for s in stored for b in s.bounds] + costs)
+    stated = [(s.bounds, s.quote) for s in stored] + [
+        ([row["cost_amount"]], row["quote"]) for row in rows["v_certifications"] if row["cost_amount"] is not None
+    ]
+    agreeing = sum(all(amounts_agree(value, quote) for value in values) for values, quote in stated)
+    score.agreement = Ratio(hits=agreeing, total=len(stated))
+    score.unaccounted = unaccounted_money(text, rows["v_money"])
+    score.not_pay = sum(row["use"] == "not_pay" for row in rows["v_money"])
 
 
-def unaccounted_money(text: str, stored_amounts: list[float]) -> list[str]:
-    """Money expressions in `text` none of whose amounts is a stored salary bound or certification cost."""
+def unaccounted_money(text: str, accounts: list[dict]) -> list[str]:
+    """Money the scan finds in `text` that the stored account (v_money rows) does not hold, or holds as lost;
+    each with the reason."""
+    by_span = {(row["char_start"], row["char_end"]): row for row in accounts}
     found = []
     for money in scan_money(text):
-        amounts = [a for a in (money.amount_min, money.amount_max) if a is not None]
-        if not any(math.isclose(a, s, rel_tol=0.005) for a in amounts for s in stored_amounts):
-            found.append(money.text)
+        row = by_span.get((money.start, money.end))
+        if row is None:
+            found.append(f"{money.text} (no account stored)")
+        elif row["use"] == "unaccounted":
+            found.append(f"{money.text} ({row['reason']})")
     return found
 
 
@@ -486,6 +496,7 @@ class Floors(BaseModel):
     min_grounding: float | None = None
     min_agreement: float | None = None
     min_cert_recall: float | None = None
+    max_unaccounted: int | None = None
 
 
 def check_floors(overall: Overall, floors: Floors) -> list[str]:
@@ -500,6 +511,8 @@ def check_floors(overall: Overall, floors: Floors) -> list[str]:
                 if floor is not None and value is not None and value < floor]
     if floors.max_forbidden is not None and overall.forbidden_hits > floors.max_forbidden:
         failures.append(f"forbidden hits {overall.forbidden_hits} > {floors.max_forbidden}")
+    if floors.max_unaccounted is not None and overall.unaccounted > floors.max_unaccounted:
+        failures.append(f"unaccounted money amounts {overall.unaccounted} > {floors.max_unaccounted}")
     return failures
 
 
@@ -518,16 +531,17 @@ def print_report(report: Report, console: Console | None = None) -> None:
     """A row per document, the overall figures, and what was missed, extra or forbidden."""
     # Piped to a file or a CI log, the per-document table would be folded to 80 columns: give it room.
     console = console or Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-    columns = ["document", "salaries", "F1", "forbidden", "certs", "skills", "grounded", "agree", "unstored $",
+    columns = ["document", "salaries", "F1", "forbidden", "certs", "skills", "grounded", "agree", "not pay", "lost $",
                "tokens", "llm s"]
     rows = [_document_row(d) for d in report.documents]
     print_table(columns, rows, width=50, title="per document", console=console)
     print_table(["figure", "value"], _overall_rows(report.overall), title="overall", console=console)
     problems = [(d.source, kind, item) for d in report.documents
-                for kind, items in (("missed", d.missed), ("extra", d.extra), ("FORBIDDEN", d.forbidden_hits))
+                for kind, items in (("missed", d.missed), ("extra", d.extra), ("FORBIDDEN", d.forbidden_hits),
+                                    ("unaccounted $", d.unaccounted))
                 for item in items]
     if problems:
-        print_table(["document", "kind", "salary"], problems, width=80, title="salaries to look at",
+        print_table(["document", "kind", "figure"], problems, width=80, title="money to look at",
                     console=console)
 
 
@@ -535,7 +549,7 @@ def _document_row(d: DocumentScore) -> tuple:
     name = d.source if d.db_source else f"{d.source} (not in DB)"
     salaries = f"{d.salaries.tp}/{d.salaries.required} +{d.salaries.fp}"
     return (name, salaries, _pct(d.salaries.f1), len(d.forbidden_hits), _of(d.certifications), _of(d.skills),
-            _of(d.grounding), _of(d.agreement), len(d.unaccounted), d.prompt_tokens + d.completion_tokens,
+            _of(d.grounding), _of(d.agreement), d.not_pay, len(d.unaccounted), d.prompt_tokens + d.completion_tokens,
             f"{d.llm_seconds:.1f}")
 
 
@@ -552,7 +566,8 @@ def _overall_rows(o: Overall) -> list[tuple[str, str]]:
         ("skill recall", f"{_pct(o.skills.rate)} ({_of(o.skills)})"),
         ("grounding rate", f"{_pct(o.grounding.rate)} ({_of(o.grounding)})"),
         ("value↔quote agreement", f"{_pct(o.agreement.rate)} ({_of(o.agreement)})"),
-        ("money not stored as a bound or cost", str(o.unaccounted)),
+        ("money amounts classified not pay", str(o.not_pay)),
+        ("money amounts unaccounted", str(o.unaccounted)),
         ("tokens: prompt + completion", f"{o.prompt_tokens} + {o.completion_tokens}"),
         ("LLM seconds", f"{o.llm_seconds:.1f}"),
     ]

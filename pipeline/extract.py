@@ -29,8 +29,6 @@ from pipeline.errors import ExtractError
 from pipeline.ground import MARKER, locate, normalize_with_map
 from pipeline.levels import detect_pay_basis, detect_period, parse_level
 from pipeline.mentions import (
-    canonical_certification,
-    canonical_skill,
     find_certifications,
     find_claims,
     find_employer,
@@ -42,7 +40,7 @@ from pipeline.mentions import (
 )
 from pipeline.money import Money, scan_money
 from pipeline.retry import Attempts, retry
-from schemas.documents import Article, Extraction, ExtractionStats
+from schemas.documents import Article, Extraction, ExtractionStats, MoneyAmount, MoneyUse
 from schemas.records import (
     Certification,
     Claim,
@@ -54,7 +52,7 @@ from schemas.records import (
     Skill,
 )
 
-PROMPT_VERSION = "2026-11-29.1"
+PROMPT_VERSION = "2026-11-29.2"
 
 SYSTEM_PROMPT = (
     "You read lines of an article about AI-engineering careers. Each money figure is tagged [M1], [M2], ... "
@@ -333,22 +331,28 @@ def _clause(text: str, fig: Figure, figures: list[Figure]) -> str:
     return text[s:e]
 
 
-def is_pay(fig: Figure, reading: FigureReading, clause: str, context: str) -> bool:
-    """The model's word, checked by cues: a figure next to fee/price words and no pay words is never pay."""
-    if reading.kind is not FigureKind.pay or fig.money.currency is None:
-        return False
+def not_pay_reason(fig: Figure, reading: FigureReading, clause: str, context: str) -> str | None:
+    """Why a figure is not pay, or None when it is: the model's word, checked by cues (a figure next to
+    fee/price words and no pay words is never pay)."""
+    if reading.kind is not FigureKind.pay:
+        return f"read as {reading.kind.value}"
     window = f"{context} {clause}" if fig.line.is_table_row else clause
     if _NOT_PAY.search(window) and not _PAY.search(window):
-        return False
-    return True
+        return "price or fee words beside it, no pay words"
+    return None
 
 
-def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Figure]) -> Salary | None:
-    """Build a Salary from a figure the model called pay: numbers from code, who-it-is-for from both."""
+def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Figure]) -> tuple[Salary | None, MoneyAmount]:
+    """A Salary from one figure (numbers from code, who-it-is-for from both) and the account of the amount:
+    a salary bound, or not pay / unaccounted with the reason."""
+    amount = _amount(fig.money, kind=reading.kind)
     clause = _clause(text, fig, figures)
     context = fig.context.text if fig.context else ""
-    if not is_pay(fig, reading, clause, context):
-        return None
+    reason = not_pay_reason(fig, reading, clause, context)
+    if reason:
+        return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": reason})
+    if fig.money.currency is None:
+        return None, amount.model_copy(update={"reason": "read as pay, but no currency is written or implied"})
     level, years_min, years_max = parse_level(clause)
     if level is Level.unspecified:
         level = reading.level
@@ -358,12 +362,11 @@ def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Fi
     period = fig.money.period or detect_period(f"{clause} {context}") or Period.year
     top = fig.money.amount_max or fig.money.amount_min or 0
     if period is Period.year and top < _MIN_YEARLY_PAY:
-        return None
-    basis = detect_pay_basis(f"{clause} {context}")
+        return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": "too small for a yearly salary"})
     s, e = sentence_around(fig.line, fig.money.start, fig.money.end)
     sentence = text[s:e]
     try:
-        return Salary(
+        salary = Salary(
             role=find_role(clause, sentence, context),
             level=level,
             years_min=years_min,
@@ -375,31 +378,52 @@ def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Fi
             amount_min=fig.money.amount_min,
             amount_max=fig.money.amount_max,
             open_ended=fig.money.open_ended,
-            pay_basis=basis,
-            quote=text[s:e].strip(),
+            pay_basis=detect_pay_basis(f"{clause} {context}"),
+            quote=sentence.strip(),
         )
-    except ValueError:
-        return None
+    except ValueError as exc:
+        return None, amount.model_copy(update={"reason": f"read as pay, but not a valid salary: {_first_error(exc)}"})
+    return salary, amount.model_copy(update={"use": MoneyUse.salary})
 
 
-def _with_cost(text: str, cert: Certification, fees: list[Figure]) -> Certification:
-    """The cost of a credential: the nearest non-pay figure after its name on the same line, read by code."""
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    return errors()[0]["msg"] if callable(errors) else str(exc).splitlines()[0]
+
+
+def _amount(money: Money, **fields) -> MoneyAmount:
+    """The account entry of a scanned amount; unaccounted until a stage says what it is."""
+    return MoneyAmount(
+        char_start=money.start, char_end=money.end, text=money.text, currency=money.currency,
+        amount_min=money.amount_min, amount_max=money.amount_max, period=money.period, **fields,
+    )
+
+
+def _with_cost(text: str, cert: Certification, fees: dict[int, MoneyAmount]) -> Certification:
+    """The cost of a credential: the nearest non-pay figure after its name on the same line, read by code.
+
+    The quote then runs from the name to the end of that figure, so the stored cost is written in its quote,
+    and the amount is accounted for as this credential's cost.
+    """
     where = locate(text, cert.quote)
     if where is None:
         return cert
     line_end = text.find("\n", where.char_end)
     line_end = len(text) if line_end < 0 else line_end
-    after = [f for f in fees if where.char_end <= f.money.start < line_end and f.money.amount_min]
+    after = [a for a in fees.values() if where.char_end <= a.char_start < line_end and a.amount_min and a.currency]
     if not after:
         return cert
-    money = min(after, key=lambda f: f.money.start).money
-    return cert.model_copy(update={"cost_amount": money.amount_min, "cost_currency": money.currency})
+    cost = min(after, key=lambda a: a.char_start)
+    fees[cost.char_start] = cost.model_copy(update={"use": MoneyUse.certification_cost, "reason": ""})
+    return cert.model_copy(update={
+        "cost_amount": cost.amount_min, "cost_currency": cost.currency, "quote": text[where.char_start : cost.char_end],
+    })
 
 
 def _model_lists(reading: BaseModel) -> tuple[list[Certification], list[Skill], list[Claim]]:
-    """The model's exact phrases as records; names it found that are known skills get their canonical name."""
-    certs = [Certification(name=canonical_certification(p), issuer=issuer_of(p), quote=p) for p in reading.certifications]
-    skills = [Skill(name=canonical_skill(p) or p, category=skill_category(p), quote=p) for p in reading.skills]
+    """The model's exact phrases as records, named as written (the save stage resolves them to entities)."""
+    certs = [Certification(name=p, issuer=issuer_of(p), quote=p) for p in reading.certifications]
+    skills = [Skill(name=p, category=skill_category(p), quote=p) for p in reading.skills]
     claims = [Claim(statement=p, quote=p) for p in reading.claims if len(p) >= 5]
     return certs, skills, claims
 
@@ -421,7 +445,11 @@ def _add(bucket: list, seen: set, kind: str, record: BaseModel) -> None:
 
 
 def extract(article: Article, llm, settings) -> Extraction:
-    """All records of one article: one constrained model call per chunk of relevant lines."""
+    """All records of one article: one constrained model call per chunk of relevant lines.
+
+    Every scanned money amount leaves with an account (salary bound, credential cost, not pay, or unaccounted
+    with a reason), so recall lost anywhere on the way is visible.
+    """
     money = scan_money(article.text)
     plans = plan_chunks(article, money, settings.chunk_chars)
     folded = normalize_with_map(article.text)
@@ -429,7 +457,7 @@ def extract(article: Article, llm, settings) -> Extraction:
     out = Extraction()
     seen: set = set()
     all_figures = [f for p in plans for f in p.figures]
-    fees: list[Figure] = []
+    amounts = {m.start: _amount(m, reason="in no excerpt the model read") for m in money}
     certs, skills, claims = find_certifications(article.text), find_skills(article.text), find_claims(article.text)
     for plan in plans:
         try:
@@ -438,19 +466,22 @@ def extract(article: Article, llm, settings) -> Extraction:
             raise ExtractError(_describe(exc), source=article.source) from exc
         for part, reading in results:
             for fig in part.figures:
-                salary = salary_from(article.text, fig, getattr(reading.figures, fig.tag), all_figures)
-                if salary is None:
-                    fees.append(fig)
-                    continue
-                _add(out.salaries, seen, "salary", salary)
+                salary, amounts[fig.money.start] = salary_from(
+                    article.text, fig, getattr(reading.figures, fig.tag), all_figures
+                )
+                if salary is not None:
+                    _add(out.salaries, seen, "salary", salary)
             more_certs, more_skills, more_claims = _model_lists(reading)
             certs, skills, claims = certs + more_certs, skills + more_skills, claims + more_claims
+    fees = {start: a for start, a in amounts.items() if a.use is MoneyUse.not_pay}
     for cert in certs:
-        _add(out.certifications, seen, "certification", _with_cost(article.text, cert, fees))
+        if _key("certification", cert) not in seen:  # a repeated name must not claim a second cost
+            _add(out.certifications, seen, "certification", _with_cost(article.text, cert, fees))
+    amounts.update(fees)
     for kind, bucket, items in (("skill", out.skills, skills), ("claim", out.claims, claims)):
         for item in items:
             _add(bucket, seen, kind, item)
-    not_pay = len(fees)
+    out.amounts = [amounts[start] for start in sorted(amounts)]
     out.stats = ExtractionStats(
         llm_calls=usage.calls,
         prompt_tokens=usage.prompt_tokens,
@@ -458,7 +489,7 @@ def extract(article: Article, llm, settings) -> Extraction:
         llm_seconds=round(usage.seconds, 3),
         retries=usage.retries,
         dropped_ungrounded=usage.dropped,
-        not_pay=not_pay,
+        not_pay=sum(a.use is MoneyUse.not_pay for a in out.amounts),
     )
     return out
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 
+from pipeline.money import amounts_agree
 from schemas.documents import (
     Article,
     Extraction,
     Grounded,
     GroundedExtraction,
+    MoneyAmount,
+    MoneyUse,
     Provenance,
 )
 
@@ -68,7 +71,8 @@ def locate(text: str, quote: str, *, folded: tuple[str, list[int]] | None = None
 
 
 def ground(article: Article, extraction: Extraction) -> GroundedExtraction:
-    """Attach provenance to every record of `extraction`; drop and count the ones whose quote is not there."""
+    """Attach provenance to every record of `extraction`; drop and count the ones whose quote is not there or
+    does not state the record's numbers; link each money amount to the record it is a bound or cost of."""
     folded = normalize_with_map(article.text)
     stats = extraction.stats.model_copy()
     records: list[Grounded] = []
@@ -83,6 +87,40 @@ def ground(article: Article, extraction: Extraction) -> GroundedExtraction:
             if where is None:
                 stats.dropped_ungrounded += 1
                 continue
+            if not numbers_in_quote(record, where.quote):
+                stats.dropped_invalid += 1
+                continue
             grounded = record.model_copy(update={"quote": where.quote})
             records.append(Grounded(kind=kind, record=grounded, provenance=where))
-    return GroundedExtraction(records=records, stats=stats)
+    amounts = [link_amount(amount, records) for amount in extraction.amounts]
+    return GroundedExtraction(records=records, amounts=amounts, stats=stats)
+
+
+def numbers_in_quote(record, quote: str) -> bool:
+    """Value↔quote agreement: every stored amount (salary bounds, a credential's cost) is written in the quote."""
+    values = [getattr(record, name, None) for name in ("amount_min", "amount_max", "cost_amount")]
+    return all(amounts_agree(value, quote) for value in values if value is not None)
+
+
+_LINKS = {MoneyUse.salary: "salary", MoneyUse.certification_cost: "certification"}
+
+
+def link_amount(amount: MoneyAmount, records: list[Grounded]) -> MoneyAmount:
+    """The amount pointed at the grounded record whose quote holds it and whose numbers are its numbers; an
+    amount meant for a record that did not survive grounding becomes unaccounted, with the reason."""
+    kind = _LINKS.get(amount.use)
+    if kind is None:
+        return amount
+    for index, item in enumerate(records):
+        span = item.provenance
+        inside = span.char_start <= amount.char_start and amount.char_end <= span.char_end
+        if item.kind == kind and inside and _same_numbers(amount, item):
+            return amount.model_copy(update={"record": index})
+    reason = f"its {kind} record was dropped: quote not in the text or numbers not in the quote"
+    return amount.model_copy(update={"use": MoneyUse.unaccounted, "reason": reason, "record": None})
+
+
+def _same_numbers(amount: MoneyAmount, item: Grounded) -> bool:
+    if item.kind == "certification":
+        return item.record.cost_amount == amount.amount_min
+    return (item.record.amount_min, item.record.amount_max) == (amount.amount_min, amount.amount_max)

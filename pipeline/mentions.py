@@ -75,12 +75,13 @@ _NOISE = re.compile(r"\b(?:microsoft certified|certified|certification|certifica
 _EXAM_CODE = re.compile(r"\b([A-Z]{2,4}-[A-Z]?\d{2,3}[A-Z]?\d?)\b")
 
 
-def _cert_key(name: str) -> str:
+def cert_key(name: str) -> str:
+    """A credential's name without case, punctuation and filler words (Certified, exam, Associate ...)."""
     return " ".join(_NOISE.sub(" ", name.casefold().replace("ml", "machine learning")).split())
 
 
 _CERT_INDEX = {
-    _cert_key(alias): canonical for canonical, aliases in CERTIFICATIONS.items() for alias in (canonical, *aliases)
+    cert_key(alias): canonical for canonical, aliases in CERTIFICATIONS.items() for alias in (canonical, *aliases)
 } | {alias.upper(): canonical for canonical, aliases in CERTIFICATIONS.items() for alias in aliases
      if _EXAM_CODE.fullmatch(alias)}
 
@@ -93,7 +94,7 @@ def canonical_certification(name: str) -> str:
     code = _EXAM_CODE.search(name)
     if code and code.group(1).upper() in _CERT_INDEX:
         return _CERT_INDEX[code.group(1).upper()]
-    key = _cert_key(_EXAM_CODE.sub(" ", name))
+    key = cert_key(_EXAM_CODE.sub(" ", name))
     return _CERT_INDEX.get(key, " ".join(name.split()).strip(" -–:"))
 
 
@@ -178,7 +179,7 @@ def skill_category(name: str) -> SkillCategory:
 
 
 def find_skills(text: str) -> list[Skill]:
-    """Known skills named in the text, first mention of each, quoted as written."""
+    """Known skills named in the text, first mention of each, named and quoted as written (see pipeline.resolve)."""
     found: dict[str, Skill] = {}
     for match in _SKILL_RE.finditer(text):
         written = match.group(1)
@@ -187,7 +188,7 @@ def find_skills(text: str) -> list[Skill]:
             continue
         if (canonical in _CASE_SENSITIVE or written.casefold() in {"go", "r"}) and written != canonical:
             continue
-        found[canonical] = Skill(name=canonical, category=SKILLS[canonical], quote=written)
+        found[canonical] = Skill(name=written, category=SKILLS[canonical], quote=written)
     return list(found.values())
 
 
@@ -204,7 +205,7 @@ def find_certifications(text: str) -> list[Certification]:
         key = name.casefold()
         if len(name) < 6 or key in found:
             continue
-        found[key] = Certification(name=canonical_certification(name), issuer=issuer_of(name), quote=name)
+        found[key] = Certification(name=name, issuer=issuer_of(name), quote=name)
     return list(found.values())
 
 

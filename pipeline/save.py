@@ -21,11 +21,12 @@ from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from db.mapping import RECORD_TABLES, article_row, extraction_stats, record_row, utc
-from db.models import Attempt, Document, ExtractionRow, Extractor, Run
+from db.mapping import ENTITY_KINDS, RECORD_TABLES, article_row, entity_row, extraction_stats, money_row, record_row, utc
+from db.models import Attempt, Document, Entity, EntityAlias, ExtractionRow, Extractor, MoneyRow, Run
 from db.session import write_session
 from pipeline.errors import StorageError
-from schemas.documents import Article, Grounded, GroundedExtraction, sha256_text, utcnow
+from pipeline.resolve import resolve
+from schemas.documents import Article, Grounded, GroundedExtraction, MoneyAmount, sha256_text, utcnow
 from schemas.records import RECORD_TYPES
 
 Trigger = Literal["backfill", "schedule", "test"]
@@ -71,7 +72,7 @@ def save(
         if session.get(Extractor, extractor.id) is None:
             session.add(Extractor(**extractor.model_dump(), id=extractor.id))
         extraction, created = _upsert_extraction(session, document.id, extractor.id, run_id, grounded)
-        counts = _insert_records(session, article, extraction.id, grounded.records)
+        counts = _insert_records(session, article, extraction.id, grounded)
         return SaveResult(
             document_id=document.id, extraction_id=extraction.id, created=created, document=state, counts=counts
         )
@@ -242,7 +243,7 @@ def _upsert_extraction(
     if created:
         row = ExtractionRow(document_id=document_id, extractor_id=extractor_id)
     else:
-        for table in RECORD_TABLES.values():
+        for table in (MoneyRow, *RECORD_TABLES.values()):  # amounts first: they point at salaries and credentials
             session.connection().execute(delete(table).where(table.extraction_id == row.id))
     row.sqlmodel_update({**extraction_stats(grounded.stats), "run_id": run_id, "created_at": utcnow(), "status": "ok"})
     session.add(row)
@@ -251,15 +252,61 @@ def _upsert_extraction(
 
 
 def _insert_records(
-    session: Session, article: Article, extraction_id: int, records: list[Grounded]
+    session: Session, article: Article, extraction_id: int, grounded: GroundedExtraction
 ) -> dict[str, int]:
+    """Every record (skills and credentials linked to their entities), then every money amount's account."""
     counts = dict.fromkeys(RECORD_TABLES, 0)
-    for item in records:
+    for item in grounded.records:
         _refuse_ungrounded(article, item)
-        session.add(record_row(item, extraction_id))
+    entity_ids = _entity_ids(session, {(i.kind, i.record.name) for i in grounded.records if i.kind in ENTITY_KINDS})
+    rows = []
+    for item in grounded.records:
+        entity_id = entity_ids.get((item.kind, item.record.name)) if item.kind in ENTITY_KINDS else None
+        rows.append(record_row(item, extraction_id, entity_id))
         counts[item.kind] += 1
+    session.add_all(rows)
+    session.flush()
+    ids = {index: row.id for index, row in enumerate(rows)}
+    for amount in grounded.amounts:
+        _refuse_misplaced(article, amount)
+        kind = grounded.records[amount.record].kind if amount.record is not None else None
+        session.add(money_row(amount, extraction_id, ids, kind))
     session.flush()
     return counts
+
+
+def _entity_ids(session: Session, mentions: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(kind, name as written) → entity id, creating missing entities and aliases; three queries per save."""
+    refs = {(kind, name): resolve(kind, name) for kind, name in mentions}
+    if not refs:
+        return {}
+    keys = {(ref.kind, ref.key) for ref in refs.values()}
+    found = session.exec(select(Entity).where(Entity.key.in_({key for _, key in keys}))).all()
+    by_key = {(e.kind, e.key): e for e in found if (e.kind, e.key) in keys}
+    missing = {key: entity_row(ref) for ref in refs.values() if (key := (ref.kind, ref.key)) not in by_key}
+    session.add_all(missing.values())
+    session.flush()
+    by_key |= missing
+    ids = {written: by_key[(ref.kind, ref.key)].id for written, ref in refs.items()}
+    _add_aliases(session, {(ids[written], " ".join(written[1].split())) for written in refs})
+    return ids
+
+
+def _add_aliases(session: Session, wanted: set[tuple[int, str]]) -> None:
+    entity_ids = {entity_id for entity_id, _ in wanted}
+    have = session.exec(
+        select(EntityAlias.entity_id, EntityAlias.alias).where(EntityAlias.entity_id.in_(entity_ids))
+    ).all()
+    session.add_all(EntityAlias(entity_id=e, alias=a) for e, a in wanted - set(map(tuple, have)))
+
+
+def _refuse_misplaced(article: Article, amount: MoneyAmount) -> None:
+    """StorageError unless the amount's text is exactly its span of the article text."""
+    if article.text[amount.char_start : amount.char_end] != amount.text:
+        raise StorageError(
+            f"refusing a money amount {amount.text!r} that is not text[{amount.char_start}:{amount.char_end}]",
+            source=article.source,
+        )
 
 
 def _refuse_ungrounded(article: Article, item: Grounded) -> None:

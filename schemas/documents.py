@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from enum import Enum
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from schemas.records import Certification, Claim, Salary, Skill
+from schemas.records import Certification, Claim, FigureKind, Period, Salary, Skill
 
 Record = Salary | Skill | Certification | Claim
 
@@ -83,6 +84,36 @@ class ExtractionStats(BaseModel):
     not_pay: int = 0  # money figures the extractor classified as prices, fees, costs, revenue ...
 
 
+class MoneyUse(str, Enum):
+    """What became of one money amount found in the text."""
+
+    salary = "salary"  # a bound of a stored salary
+    certification_cost = "certification_cost"  # the stored cost of a credential
+    not_pay = "not_pay"  # read and classified as something other than pay (price, fee, tuition, revenue ...)
+    unaccounted = "unaccounted"  # none of the above: recall was lost here, and `reason` says why
+
+
+class MoneyAmount(BaseModel):
+    """One money amount the deterministic scan found in the clean text, and what became of it.
+
+    Every amount of an article gets one, so nothing the scan saw can disappear silently: `kb eval` counts the
+    unaccounted ones. `record` is set by the ground stage: the index of the record in
+    `GroundedExtraction.records` that this amount is a bound (or the cost) of.
+    """
+
+    char_start: int = Field(ge=0)
+    char_end: int = Field(ge=0)
+    text: str  # the article's own slice: text[char_start:char_end]
+    currency: str | None = None
+    amount_min: float | None = None
+    amount_max: float | None = None
+    period: Period | None = None
+    kind: FigureKind | None = None  # the model's reading of the figure (None when it was not asked)
+    use: MoneyUse = MoneyUse.unaccounted
+    reason: str = ""
+    record: int | None = None
+
+
 class Extraction(BaseModel):
     """Records found in one article (quotes not yet located) and what finding them cost."""
 
@@ -90,6 +121,7 @@ class Extraction(BaseModel):
     skills: list[Skill] = Field(default_factory=list)
     certifications: list[Certification] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
+    amounts: list[MoneyAmount] = Field(default_factory=list)
     stats: ExtractionStats = Field(default_factory=ExtractionStats)
 
 
@@ -97,4 +129,5 @@ class GroundedExtraction(BaseModel):
     """The output of the ground stage: every record located in the article text."""
 
     records: list[Grounded] = Field(default_factory=list)
+    amounts: list[MoneyAmount] = Field(default_factory=list)
     stats: ExtractionStats = Field(default_factory=ExtractionStats)

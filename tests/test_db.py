@@ -82,6 +82,32 @@ def test_a_new_database_gets_every_migration(db_url):
     engine.dispose()
 
 
+def test_the_entity_migration_links_the_mentions_of_an_older_database(db_url):
+    engine = make_engine(db_url)
+    mention = "id INTEGER PRIMARY KEY, extraction_id INTEGER, name VARCHAR, quote VARCHAR"
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"CREATE TABLE skill_mentions ({mention}, category VARCHAR)")
+        connection.exec_driver_sql(f"CREATE TABLE certification_mentions ({mention}, issuer VARCHAR)")
+        for name in ("RAG", "retrieval-augmented generation", "Python"):
+            connection.exec_driver_sql(f"INSERT INTO skill_mentions (name, quote) VALUES ('{name}', '{name}')")
+        connection.exec_driver_sql("INSERT INTO certification_mentions (name) VALUES ('Azure AI Engineer (AI-102)')")
+    (m004,) = [fn for fn in MIGRATIONS if fn.__name__ == "m004_entities_and_money"]
+    for _ in range(2):  # idempotent
+        with engine.begin() as connection:
+            m004(connection)
+    with engine.connect() as connection:
+        linked = connection.execute(text(
+            "SELECT m.name, e.name FROM skill_mentions m JOIN entities e ON e.id = m.entity_id ORDER BY m.id")).all()
+        cert = connection.execute(text(
+            "SELECT e.name FROM certification_mentions m JOIN entities e ON e.id = m.entity_id")).scalar()
+        aliases = connection.execute(text("SELECT COUNT(*) FROM entity_aliases")).scalar()
+        assert "money_amounts" in inspect(connection).get_table_names()
+    assert linked == [("RAG", "retrieval-augmented generation"),
+                      ("retrieval-augmented generation", "retrieval-augmented generation"), ("Python", "Python")]
+    assert cert == "Microsoft Certified: Azure AI Engineer Associate" and aliases == 4
+    engine.dispose()
+
+
 def test_two_processes_can_initialise_one_database_at_once(db_url):
     script = f"from db.engine import make_engine, init_db; print(init_db(make_engine({db_url!r})))"
     procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

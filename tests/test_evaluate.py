@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from db.engine import init_db, make_engine
 from pipeline.cli import main
 from pipeline.evaluate import (
-    RECORD_VIEWS,
+    SCORED_VIEWS,
     Floors,
     GoldDocument,
     GoldSalary,
@@ -34,7 +34,9 @@ from pipeline.evaluate import (
     unaccounted_money,
 )
 from pipeline.save import ExtractorVersion, save
-from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, Provenance
+from pipeline.ground import link_amount
+from pipeline.money import scan_money
+from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, MoneyAmount, MoneyUse, Provenance
 from schemas.records import RECORD_TYPES
 
 
@@ -124,8 +126,13 @@ def salary_row(quote: str, amount_min, amount_max, **fields) -> dict:
     return row(quote, currency="USD", period="year", amount_min=amount_min, amount_max=amount_max, **fields)
 
 
-def score(gold: GoldDocument, salaries=(), certifications=(), skills=()):
-    records = {view: {} for view in RECORD_VIEWS}
+def money_row(written: str, use: str, reason: str = "") -> dict:
+    return row(written, use=use, reason=reason)
+
+
+def score(gold: GoldDocument, salaries=(), certifications=(), skills=(), money=()):
+    records = {view: {} for view in SCORED_VIEWS}
+    records["v_money"][1] = list(money)
     records["v_salaries"][1] = list(salaries)
     records["v_certifications"][1] = list(certifications)
     records["v_skills"][1] = list(skills)
@@ -159,8 +166,10 @@ def test_optional_figures_are_neither_true_nor_false_positives():
 
 
 def test_a_document_scores_salaries_attributes_names_and_integrity():
+    money = [money_row("$110,000 to $145,000 a year", "salary"), money_row("$141,000", "unaccounted", "read as pay"),
+             money_row("$100", "certification_cost"), money_row("$12,900", "salary")]
     result = score(GOLD, [ENTRY, BOOTCAMP], [CERT], [row("Python", skill="Python"),
-                                                    row("retrieval-augmented generation", skill="RAG")])
+                                                    row("retrieval-augmented generation", skill="RAG")], money)
     assert (result.salaries.tp, result.salaries.fp, result.salaries.required) == (1, 1, 2)
     assert (result.salaries.precision, result.salaries.recall, result.salaries.f1) == (0.5, 0.5, 0.5)
     assert result.attributes == {"level": Ratio(hits=1, total=1), "region": Ratio(hits=1, total=1)}
@@ -168,8 +177,8 @@ def test_a_document_scores_salaries_attributes_names_and_integrity():
     assert result.forbidden_hits == ["USD 12,900/year “$12,900”"]
     assert result.certifications == Ratio(hits=1, total=1)
     assert (result.skills, result.missed_skills) == (Ratio(hits=2, total=3), ["PyTorch"])
-    assert result.grounding == Ratio(hits=5, total=5) and result.agreement == Ratio(hits=2, total=2)
-    assert result.unaccounted == ["$195,000–$260,000", "$141,000"]
+    assert result.grounding == Ratio(hits=5, total=5) and result.agreement == Ratio(hits=3, total=3)
+    assert result.unaccounted == ["$195,000–$260,000 (no account stored)", "$141,000 (read as pay)"]
     assert (result.prompt_tokens, result.completion_tokens, result.llm_seconds) == (900, 80, 1.5)
 
 
@@ -188,15 +197,20 @@ def test_a_quote_off_its_span_or_without_the_value_is_counted():
 
 
 def test_a_document_missing_from_the_database_scores_zero_on_what_it_should_hold():
-    result = score_document(GOLD, None, Snapshot([], {view: {} for view in RECORD_VIEWS}, {}))
+    result = score_document(GOLD, None, Snapshot([], {view: {} for view in SCORED_VIEWS}, {}))
     assert result.db_source is None
     assert (result.salaries.recall, result.salaries.f1, result.certifications.rate) == (0.0, 0.0, 0.0)
     assert result.grounding.rate is None
 
 
-def test_money_in_the_text_not_stored_is_reported():
-    assert unaccounted_money("Pay is $90K–$120K; the exam costs $150.", [90000, 120000]) == ["$150"]
-    assert unaccounted_money("Pay is $90K–$120K; the exam costs $150.", [90000, 120000, 150]) == []
+def test_money_without_an_account_or_accounted_as_lost_is_reported_with_the_reason():
+    text = "Pay is $90K–$120K; the exam costs $150."
+    pay = dict(char_start=7, char_end=17, use="salary", reason="")
+    fee = dict(char_start=text.index("$150"), char_end=len(text) - 1, use="not_pay", reason="read as fee")
+    assert unaccounted_money(text, [pay]) == ["$150 (no account stored)"]
+    assert unaccounted_money(text, [pay, fee]) == []
+    assert unaccounted_money(text, [pay, dict(fee, use="unaccounted", reason="its record was dropped")]) == [
+        "$150 (its record was dropped)"]
 
 
 # ---- names --------------------------------------------------------------------------------------------------
@@ -292,11 +306,12 @@ def test_the_resolved_path_wins_over_a_suffix(tmp_path):
 # ---- floors ------------------------------------------------------------------------------------------------
 
 
-def overall(tp=9, fp=1, required=10, forbidden=0, grounded=10, agreeing=10, certs=4) -> Overall:
+def overall(tp=9, fp=1, required=10, forbidden=0, grounded=10, agreeing=10, certs=4, unaccounted=0) -> Overall:
     return Overall(
         documents=1, found=1, salaries=SalaryScore(tp=tp, fp=fp, required=required), attributes={},
         forbidden_hits=forbidden, certifications=Ratio(hits=certs, total=4), skills=Ratio(),
-        grounding=Ratio(hits=grounded, total=10), agreement=Ratio(hits=agreeing, total=10), unaccounted=0,
+        grounding=Ratio(hits=grounded, total=10), agreement=Ratio(hits=agreeing, total=10),
+        unaccounted=unaccounted,
         prompt_tokens=0, completion_tokens=0, llm_seconds=0.0,
     )
 
@@ -310,6 +325,8 @@ def overall(tp=9, fp=1, required=10, forbidden=0, grounded=10, agreeing=10, cert
         (dict(forbidden=1), dict(max_forbidden=0), ["forbidden hits"]),
         (dict(grounded=9, agreeing=9), dict(min_grounding=1.0, min_agreement=0.9), ["grounding rate"]),
         (dict(certs=2), dict(min_cert_recall=0.75), ["certification recall"]),
+        (dict(unaccounted=2), dict(max_unaccounted=1), ["unaccounted money amounts"]),
+        (dict(unaccounted=1), dict(max_unaccounted=1), []),
         (dict(forbidden=3, certs=0), {}, []),  # no floor given, none enforced
     ],
 )
@@ -365,11 +382,25 @@ def shared(tmp_path) -> Path:
     return tmp_path
 
 
+def accounts(text: str, records: list[Grounded]) -> list[MoneyAmount]:
+    """Every scanned amount: a salary bound or credential cost when a record's quote holds it, else not pay."""
+    uses = {"salary": MoneyUse.salary, "certification": MoneyUse.certification_cost}
+    out = []
+    for m in scan_money(text):
+        holders = [r.kind for r in records if r.provenance.char_start <= m.start and m.end <= r.provenance.char_end]
+        use = uses.get(holders[0], MoneyUse.not_pay) if holders else MoneyUse.not_pay
+        amount = MoneyAmount(char_start=m.start, char_end=m.end, text=m.text, currency=m.currency,
+                             amount_min=m.amount_min, amount_max=m.amount_max, use=use)
+        out.append(link_amount(amount, records))
+    return out
+
+
 def build_db(path: Path, source: str, records) -> str:
     engine = make_engine(f"sqlite:///{path}")
     init_db(engine)
     article = Article(source=source, text=DOC_TEXT, kind="text")
-    extraction = GroundedExtraction(records=[grounded(kind, fields) for kind, fields in records],
+    kept = [grounded(kind, fields) for kind, fields in records]
+    extraction = GroundedExtraction(records=kept, amounts=accounts(DOC_TEXT, kept),
                                     stats=ExtractionStats(prompt_tokens=1200, completion_tokens=150, llm_seconds=2.5))
     save(engine, article, extraction, ExtractorVersion(schema_hash="s", prompt_version="p", model="m"))
     engine.dispose()
@@ -385,7 +416,7 @@ def test_eval_meets_its_floors_on_a_faithful_database(shared):
     out = shared / "out.json"
     result = run_eval("--gold", str(shared / "gold" / "dev.json"), "--db", db, "--json", str(out),
                       "--min-salary-f1", "0.9", "--max-forbidden", "0", "--min-grounding", "1",
-                      "--min-agreement", "1", "--min-cert-recall", "1")
+                      "--min-agreement", "1", "--min-cert-recall", "1", "--max-unaccounted", "0")
     assert result.exit_code == 0, result.output
     assert "salary F1" in result.output and "corpus/000_demo.txt" in result.output
     figures = json.loads(out.read_text())
@@ -415,7 +446,7 @@ def test_eval_exits_1_and_says_which_floors_are_not_met(shared):
 def test_eval_ingests_the_gold_sources_first_when_asked(shared, llm_env):
     db = str(shared / "kb.sqlite")
     result = run_eval("--gold", str(shared / "gold" / "dev.json"), "--db", db, "--ingest", "--json",
-                      str(shared / "out.json"), "--min-grounding", "1", "--min-agreement", "1")
+                      str(shared / "out.json"), "--min-grounding", "1", "--min-agreement", "1", "--max-unaccounted", "0")
     assert result.exit_code == 0, result.output
     o = json.loads((shared / "out.json").read_text())["overall"]
     assert o["found"] == 1 and o["grounding"]["total"] > 0 and o["prompt_tokens"] > 0

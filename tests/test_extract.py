@@ -10,7 +10,8 @@ from pipeline.errors import ExtractError
 from pipeline.fetch import read_file
 from pipeline.ground import ground
 from pipeline.llm import make_client
-from schemas.documents import Article
+from pipeline.money import amounts_agree, scan_money
+from schemas.documents import Article, MoneyUse
 from tests.conftest import PAGES
 from tests.fakes.openai_server import context_length_reply, invalid_json_reply, rate_limit_reply, sequence
 from tests.fakes.reader import answer, reader, tool_name
@@ -141,3 +142,29 @@ def test_the_extractor_fingerprint_changes_with_the_model_and_not_otherwise():
     a = extract_stage.extractor_fingerprint("m1")
     assert a == extract_stage.extractor_fingerprint("m1")
     assert a[0] == extract_stage.extractor_fingerprint("m2")[0] and a != extract_stage.extractor_fingerprint("m2")
+
+
+@pytest.mark.parametrize("name", ["ai-engineer-salaries-2026.html", "certifications-guide.html"])
+def test_every_money_amount_leaves_with_an_account(settings, name):
+    doc = article(name, settings)
+    grounded = ground(doc, extract_stage.extract(doc, make_client(settings), settings))
+    assert [(a.char_start, a.text) for a in grounded.amounts] == [(m.start, m.text) for m in scan_money(doc.text)]
+    assert all(a.use is not MoneyUse.unaccounted for a in grounded.amounts), [
+        (a.text, a.reason) for a in grounded.amounts if a.use is MoneyUse.unaccounted]
+    for amount in grounded.amounts:
+        assert doc.text[amount.char_start : amount.char_end] == amount.text
+        if amount.use is MoneyUse.not_pay:
+            assert amount.record is None and amount.reason
+            continue
+        item = grounded.records[amount.record]
+        span = item.provenance
+        assert span.char_start <= amount.char_start and amount.char_end <= span.char_end
+        assert item.kind == {"salary": "salary", "certification_cost": "certification"}[amount.use.value]
+
+
+def test_a_credential_cost_is_quoted_with_its_name(settings):
+    doc = article("certifications-guide.html", settings)
+    costed = [c for c in extract_stage.extract(doc, make_client(settings), settings).certifications if c.cost_amount]
+    assert costed
+    for cert in costed:
+        assert cert.quote in doc.text and amounts_agree(cert.cost_amount, cert.quote)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.ground import ground, locate
-from schemas.documents import Article, Extraction
-from schemas.records import Claim, Skill
+from schemas.documents import Article, Extraction, MoneyAmount, MoneyUse
+from schemas.records import Certification, Claim, Salary, Skill
 
 TEXT = "Intro line.\nSenior engineers earn “£90,000 – £120,000”  a year in\nLondon.\nEnd."
 
@@ -41,3 +41,58 @@ def test_ground_drops_and_counts_what_it_cannot_place():
     assert [g.kind for g in grounded.records] == ["skill"]
     assert grounded.records[0].record.quote == "Senior engineers earn"
     assert grounded.stats.dropped_ungrounded == 1
+
+
+# ---- value↔quote agreement and the money account ------------------------------------------------------------
+
+PAY_TEXT = "Senior engineers earn £90,000 – £120,000 a year. The exam fee is £150."
+
+
+def _amount(written: str, use: MoneyUse, low, high) -> MoneyAmount:
+    start = PAY_TEXT.index(written)
+    return MoneyAmount(char_start=start, char_end=start + len(written), text=written, currency="GBP",
+                       amount_min=low, amount_max=high, use=use)
+
+
+PAY = _amount("£90,000 – £120,000", MoneyUse.salary, 90000, 120000)
+FEE = _amount("£150", MoneyUse.not_pay, 150, 150)
+
+
+def _salary(quote: str, low=90000, high=120000) -> Salary:
+    return Salary(level="senior", currency="GBP", amount_min=low, amount_max=high, quote=quote)
+
+
+def test_an_amount_is_linked_to_the_salary_that_states_it():
+    article = Article(source="t.txt", text=PAY_TEXT, kind="text")
+    grounded = ground(article, Extraction(salaries=[_salary("Senior engineers earn £90,000 – £120,000 a year.")],
+                                          amounts=[PAY, FEE]))
+    pay, fee = grounded.amounts
+    assert (pay.use, pay.record) == (MoneyUse.salary, 0) and grounded.records[0].kind == "salary"
+    assert (fee.use, fee.record) == (MoneyUse.not_pay, None)
+
+
+@pytest.mark.parametrize(
+    "salary, counter",
+    [
+        (_salary("Junior engineers earn £90,000 – £120,000 a year."), "dropped_ungrounded"),  # quote not in text
+        (_salary("Senior engineers earn £90,000 – £120,000 a year.", 95000, 120000), "dropped_invalid"),  # number
+    ],
+)
+def test_a_salary_dropped_by_ground_leaves_its_amount_unaccounted_with_the_reason(salary, counter):
+    article = Article(source="t.txt", text=PAY_TEXT, kind="text")
+    grounded = ground(article, Extraction(salaries=[salary], amounts=[PAY]))
+    assert grounded.records == [] and getattr(grounded.stats, counter) == 1
+    (pay,) = grounded.amounts
+    assert pay.use is MoneyUse.unaccounted and pay.record is None and "dropped" in pay.reason
+
+
+def test_a_credential_cost_must_be_written_in_its_quote():
+    article = Article(source="t.txt", text=PAY_TEXT, kind="text")
+    stated = Certification(name="The exam", cost_amount=150, cost_currency="GBP", quote="The exam fee is £150")
+    unstated = stated.model_copy(update={"cost_amount": 160.0})
+    cost = FEE.model_copy(update={"use": MoneyUse.certification_cost})
+    kept = ground(article, Extraction(certifications=[stated], amounts=[cost]))
+    assert len(kept.records) == 1 and kept.amounts[0].record == 0
+    dropped = ground(article, Extraction(certifications=[unstated], amounts=[cost]))
+    assert dropped.records == [] and dropped.stats.dropped_invalid == 1
+    assert dropped.amounts[0].use is MoneyUse.unaccounted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.mentions import find_certifications, find_claims, find_employer, find_region, find_skills
+from pipeline.resolve import resolve
 
 
 @pytest.mark.parametrize(
@@ -21,9 +22,9 @@ from pipeline.mentions import find_certifications, find_claims, find_employer, f
 )
 def test_skills(text, expected):
     found = find_skills(text)
-    assert {s.name for s in found} == expected
+    assert {resolve("skill", s.name).name for s in found} == expected
     for skill in found:
-        assert skill.quote in text
+        assert skill.quote in text and skill.name == skill.quote  # named as written; entities are resolved later
 
 
 @pytest.mark.parametrize(
@@ -88,11 +89,11 @@ def test_certifications_resolve_to_one_canonical_name(written, canonical):
     assert canonical_certification(written) == canonical
 
 
-def test_a_resolved_certification_keeps_the_words_as_written_in_its_quote():
+def test_a_found_certification_is_named_as_written_and_resolves_to_the_canonical_name():
     text = "Start with the Azure AI Engineer (AI-102) exam."
     (cert,) = find_certifications(text)
-    assert cert.name == "Microsoft Certified: Azure AI Engineer Associate"
-    assert cert.quote in text and "AI-102" in cert.quote
+    assert cert.name == cert.quote == "Azure AI Engineer (AI-102)"
+    assert resolve("certification", cert.name).name == "Microsoft Certified: Azure AI Engineer Associate"
 
 
 @pytest.mark.parametrize(

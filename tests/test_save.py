@@ -18,6 +18,7 @@ from db.engine import init_db, make_engine
 from db.mapping import RECORD_TABLES
 from db.views import RECORD_VIEWS, VIEW_COLUMNS
 from pipeline.errors import StorageError
+from pipeline.ground import link_amount
 from pipeline.save import (
     ExtractorVersion,
     finish_run,
@@ -27,7 +28,15 @@ from pipeline.save import (
     save,
     start_run,
 )
-from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, Provenance
+from schemas.documents import (
+    Article,
+    ExtractionStats,
+    Grounded,
+    GroundedExtraction,
+    MoneyAmount,
+    MoneyUse,
+    Provenance,
+)
 from schemas.records import RECORD_TYPES
 
 SOURCE = "https://example.com/ai-engineer-pay"
@@ -310,3 +319,65 @@ def test_every_record_in_every_view_quotes_its_document_exactly(populated, view)
     assert records
     for record in records:
         assert texts[record["document_id"]][record["char_start"] : record["char_end"]] == record["quote"]
+
+
+# ---- the money account and entities -------------------------------------------------------------------------
+
+
+def accounted(body: str = TEXT_V1) -> GroundedExtraction:
+    """The full extraction of `body` with its money account: the pay range, and the exam fee as the cost."""
+    grounded = extraction(body)
+    amounts = []
+    for written, use, low, high in (("$180,000 to $250,000", MoneyUse.salary, 180000, 250000),
+                                    ("$300", MoneyUse.certification_cost, 300, 300)):
+        start = body.index(written)
+        amount = MoneyAmount(char_start=start, char_end=start + len(written), text=written, currency="USD",
+                             amount_min=low, amount_max=high, use=use)
+        amounts.append(link_amount(amount, grounded.records))
+    return grounded.model_copy(update={"amounts": amounts})
+
+
+def test_each_money_amount_is_stored_with_a_link_to_its_record(engine):
+    save(engine, article(), accounted(), V1)
+    money = rows(engine, "SELECT quote, use, salary_id, certification_mention_id FROM v_money ORDER BY char_start")
+    [salary] = rows(engine, "SELECT salary_id FROM v_salaries")
+    [cert] = rows(engine, "SELECT mention_id FROM v_certifications")
+    assert money == [
+        {"quote": "$180,000 to $250,000", "use": "salary", "salary_id": salary["salary_id"],
+         "certification_mention_id": None},
+        {"quote": "$300", "use": "certification_cost", "salary_id": None, "certification_mention_id": cert["mention_id"]},
+    ]
+
+
+def test_resaving_replaces_the_money_account_too(engine):
+    save(engine, article(), accounted(), V1)
+    save(engine, article(), accounted(), V1)
+    assert len(rows(engine, "SELECT * FROM money_amounts")) == 2
+
+
+def test_a_money_amount_off_its_span_is_refused(engine):
+    bad = accounted()
+    shifted = bad.amounts[0].model_copy(update={"char_start": bad.amounts[0].char_start + 1})
+    with pytest.raises(StorageError, match="money amount"):
+        save(engine, article(), bad.model_copy(update={"amounts": [shifted]}), V1)
+    assert counts(engine)["documents"] == 0
+
+
+def test_mentions_in_different_documents_and_words_share_one_entity_and_keep_their_wording(engine):
+    first = TEXT_V1
+    second = "Hiring managers ask for the AWS ML Specialty (MLS-C01) and python."
+    save(engine, article(first), extraction(first, kinds=["skill", "certification"]), V1)
+    cert = dict(name="AWS ML Specialty (MLS-C01)", issuer=None, cost_amount=None, cost_currency=None,
+                quote="AWS ML Specialty (MLS-C01)")
+    records = [ground(second, "certification", **cert), ground(second, "skill", name="python", quote="python")]
+    save(engine, article(second, source="https://example.com/other"), GroundedExtraction(records=records), V1)
+    certs = rows(engine, "SELECT certification, as_written, entity_id FROM v_certifications ORDER BY as_written")
+    assert {c["certification"] for c in certs} == {"AWS Certified Machine Learning – Specialty"}
+    assert [c["as_written"] for c in certs] == ["AWS Certified Machine Learning Specialty", "AWS ML Specialty (MLS-C01)"]
+    assert len({c["entity_id"] for c in certs}) == 1
+    skills = rows(engine, "SELECT skill, as_written FROM v_skills ORDER BY as_written")
+    assert skills == [{"skill": "Python", "as_written": "Python"}, {"skill": "Python", "as_written": "python"}]
+    aliases = rows(engine, "SELECT entity, alias FROM v_entity_aliases WHERE kind = 'skill'")
+    assert sorted(a["alias"] for a in aliases) == ["Python", "python"] and {a["entity"] for a in aliases} == {"Python"}
+    assert rows(engine, "SELECT skill, n_sources, n_mentions FROM v_skill_index") == [
+        {"skill": "Python", "n_sources": 2, "n_mentions": 2}]

@@ -34,6 +34,7 @@ TEXT_B = (
 SENIOR_US = dict(role="AI engineer", level="senior", region="US", currency="USD")
 SENIOR_UK = dict(role="AI engineer", level="senior", currency="GBP")  # no region: reads 'unspecified'
 AWS = "AWS Certified Machine Learning Specialty"
+AWS_ENTITY = "AWS Certified Machine Learning – Specialty"  # the canonical name both mentions resolve to
 RECORDS = {
     A: [
         ("salary", dict(SENIOR_US, amount_min=180000, amount_max=250000, quote="$180,000 to $250,000")),
@@ -140,11 +141,11 @@ def test_every_aggregate_row_traces_back_to_its_quotes(engine):
 
 def test_certification_index_counts_sources_and_keeps_one_currency(engine):
     assert rows(engine, CERT_EXAMPLE) == [
-        (AWS, "AWS", 2, 150.0, 300.0, "USD"),
-        ("Google Cloud Professional ML Engineer", "Google Cloud", 1, None, None, None),
+        (AWS_ENTITY, "AWS", 2, 150.0, 300.0, "USD"),
+        ("Google Cloud Professional Machine Learning Engineer", "Google Cloud", 1, None, None, None),
     ]
     quotes = rows(engine, "select c.quote from v_certification_index i join v_certifications c "
-                          f"on c.certification = i.certification where i.certification = '{AWS}' order by c.quote")
+                          f"on c.certification = i.certification where i.certification = '{AWS_ENTITY}' order by c.quote")
     assert quotes == [(f"{AWS} costs $150",), (f"{AWS} exam costs $300",)]
 
 
