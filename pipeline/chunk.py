@@ -29,9 +29,14 @@ class Line:
 
 @dataclass
 class Chunk:
-    """Lines sent to the model together, in article order, with their context lines."""
+    """Lines sent to the model together, in article order, with their context lines.
+
+    `context` maps a line's start to the line that gives it meaning (its table header or row label, else its
+    section heading), computed over the whole text, not only the chunk.
+    """
 
     lines: list[Line] = field(default_factory=list)
+    context: dict[int, Line | None] = field(default_factory=dict)
 
     @property
     def chars(self) -> int:
@@ -84,6 +89,54 @@ def _context(lines: list[Line]) -> list[Line | None]:
     return context
 
 
+_CELL_MAX = 60
+
+
+def _is_cell(line: Line) -> bool:
+    text = line.text.strip()
+    return not line.is_table_row and len(text) <= _CELL_MAX and not text.endswith((".", ":", ";", "?", "!"))
+
+
+def _cell_runs(lines: list[Line]) -> list[list[Line]]:
+    """Runs of four or more short lines in a row: a table flattened to one cell per line, perhaps."""
+    runs, run = [], []
+    for line in [*lines, None]:
+        if line is not None and _is_cell(line):
+            run.append(line)
+            continue
+        if len(run) >= 4:
+            runs.append(run)
+        run = []
+    return runs
+
+
+def flattened_table_context(text: str, lines: list[Line], context: dict[int, Line | None],
+                            money_starts: list[int]) -> None:
+    """Give a table flattened to one cell per line its structure back, in `context`.
+
+    When the money lines of a run of short lines come at a fixed step (the column count), each money cell gets
+    its row's other cells as context (one span over several lines), and each row the header row (the row
+    before the first money row; money is taken to sit in the last column). "€55,000" is then read with
+    "Junior / 0-2 years" and with "Level / Experience / Base salary".
+    """
+    for run in _cell_runs(lines):
+        money = [i for i, line in enumerate(run) if relevant(line, money_starts)]
+        steps = {b - a for a, b in zip(money, money[1:])}
+        if len(money) < 2 or len(steps) != 1 or (cols := steps.pop()) < 2 or money[0] < 2 * cols - 1:
+            continue
+        first = money[0] - 2 * cols + 1
+        header = _span(text, run[first], run[first + cols - 1])
+        context[header.start] = context.get(run[first].start)
+        for i in money:
+            row = _span(text, run[i - cols + 1], run[i - 1])
+            context[row.start], context[run[i].start] = header, row
+
+
+def _span(text: str, first: Line, last: Line) -> Line:
+    """One Line over consecutive lines `first` … `last` (the newlines between them included)."""
+    return Line(first.start, last.end, text[first.start : last.end])
+
+
 def relevant(line: Line, money_starts: list[int]) -> bool:
     """True when the line holds a money figure: the only lines the model has to read."""
     return any(line.start <= pos < line.end for pos in money_starts)
@@ -108,11 +161,11 @@ def pack(lines: list[Line], context: dict[int, Line | None], max_chars: int) -> 
     A table row that has to start a new chunk carries its header row again, so "Entry | $70K – $90K" keeps
     its column meaning in every chunk it lands in.
     """
-    chunks: list[Chunk] = [Chunk()]
+    chunks: list[Chunk] = [Chunk(context=context)]
     for line in lines:
         current = chunks[-1]
         if current.lines and current.chars + len(line.text) + 1 > max_chars:
-            current = Chunk()
+            current = Chunk(context=context)
             chunks.append(current)
             ctx = context.get(line.start)
             if ctx is not None and line.is_table_row:
@@ -125,4 +178,5 @@ def chunk_text(text: str, money_starts: list[int], max_chars: int = 6000) -> lis
     """Relevant lines of `text`, packed into chunks the model can read in one call."""
     lines = split_lines(text)
     context = {line.start: ctx for line, ctx in zip(lines, _context(lines))}
+    flattened_table_context(text, lines, context, money_starts)
     return pack(select_lines(lines, context, money_starts), context, max_chars)

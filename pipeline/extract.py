@@ -148,41 +148,16 @@ def plan_chunks(article: Article, money: list[Money], max_chars: int) -> list[Ch
     for chunk in chunks:
         plan = ChunkPlan(chunk=chunk, prompt="")
         rendered = []
-        context = _chunk_contexts(chunk)
         for line in chunk.lines:
             inside = [m for m in money if line.start <= m.start < line.end and m.start not in seen]
             for m in inside:
                 counter += 1
                 seen.add(m.start)
-                plan.figures.append(Figure(f"M{counter}", m, line, context.get(line.start)))
+                plan.figures.append(Figure(f"M{counter}", m, line, chunk.context.get(line.start)))
             rendered.append(_tag_line(article.text, line, plan.figures))
         plan.prompt = "\n".join(rendered)
         plans.append(plan)
     return plans
-
-
-def _chunk_contexts(chunk: Chunk) -> dict[int, Line | None]:
-    """Within a chunk, a table row's header is the nearest earlier row-line that starts its table block."""
-    context: dict[int, Line | None] = {}
-    header: Line | None = None
-    heading: Line | None = None
-    for line in chunk.lines:
-        if line.is_table_row:
-            if header is None:
-                header = line
-                context[line.start] = heading
-            else:
-                context[line.start] = header
-        else:
-            header = None
-            heading = line if _looks_like_heading(line) else heading
-            context[line.start] = heading
-    return context
-
-
-def _looks_like_heading(line: Line) -> bool:
-    text = line.text.strip()
-    return len(text) <= 90 and not text.endswith((".", "?", "!", ",", ";"))
 
 
 def _tag_line(text: str, line: Line, figures: list[Figure]) -> str:
@@ -297,7 +272,7 @@ def _subplan(plan: ChunkPlan, lines: list[Line], text: str) -> ChunkPlan:
     starts = {line.start for line in lines}
     figures = [f for f in plan.figures if f.line.start in starts]
     prompt = "\n".join(_tag_line(text, line, figures) for line in lines)
-    return ChunkPlan(chunk=Chunk(lines=list(lines)), prompt=prompt, figures=figures)
+    return ChunkPlan(chunk=Chunk(lines=list(lines), context=plan.chunk.context), prompt=prompt, figures=figures)
 
 
 # ----------------------------------------------------------------------------------------- record assembly

@@ -45,3 +45,42 @@ def test_a_table_split_across_chunks_repeats_its_header():
         for i, text in enumerate(texts):
             if text.startswith(("Entry", "Mid", "Senior")):
                 assert "Level | Experience | Salary" in texts[:i]
+
+
+FLAT = """Pay by level
+Our survey of 400 engineers found a wide spread between levels this year.
+Level
+Experience
+Salary
+Entry
+0-2 years
+$70K - $90K
+Mid
+3-5 years
+$90K - $120K
+Senior
+5+ years
+$120K - $160K
+That is all for pay; the weather was fine.
+"""
+
+
+def line_starts_with_money(text: str) -> list[int]:
+    return [line.start for line in split_lines(text) if line.text.startswith("$")]
+
+
+def test_a_table_flattened_to_one_cell_per_line_keeps_its_header_and_row_labels():
+    (chunk,) = chunk_text(FLAT, line_starts_with_money(FLAT), max_chars=6000)
+    texts = [line.text for line in chunk.lines]
+    assert texts == ["Pay by level", "Level\nExperience\nSalary", "Entry\n0-2 years", "$70K - $90K",
+                     "Mid\n3-5 years", "$90K - $120K", "Senior\n5+ years", "$120K - $160K"]
+    for line in chunk.lines:
+        assert FLAT[line.start : line.end] == line.text
+    context = {line.text: chunk.context[line.start] for line in chunk.lines}
+    assert context["$70K - $90K"].text == "Entry\n0-2 years" and context["Mid\n3-5 years"].text.startswith("Level")
+
+
+def test_short_lines_with_money_at_no_fixed_step_are_not_taken_for_a_table():
+    text = "Notes\nA\n$50K\nB\nC\nD\n$60K\nE\n"  # steps of 4 with no room for a header row before
+    (chunk,) = chunk_text(text, line_starts_with_money(text), max_chars=6000)
+    assert [line.text for line in chunk.lines] == ["A", "$50K", "D", "$60K"]  # each with its nearest heading only

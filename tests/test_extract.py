@@ -168,3 +168,18 @@ def test_a_credential_cost_is_quoted_with_its_name(settings):
     assert costed
     for cert in costed:
         assert cert.quote in doc.text and amounts_agree(cert.cost_amount, cert.quote)
+
+
+FLAT_TABLE = (
+    "What AI engineers earn in Berlin\n"
+    "Our survey of 300 engineers in Berlin found these base salaries per year.\n"
+    "Level\nExperience\nBase salary\nJunior\n0-2 years\n€55,000 – €70,000\nSenior\n5+ years\n€85,000 – €110,000\n"
+    "The exam fee for the cloud certificate is €150.\n"
+)
+
+
+def test_a_table_flattened_to_one_cell_per_line_gives_each_figure_its_row(settings):
+    doc = Article(source="flat.txt", text=FLAT_TABLE, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert salaries_of(result) == {("junior", 55000, 70000, "EUR", "year"), ("senior", 85000, 110000, "EUR", "year")}
+    assert {(s.years_min, s.years_max) for s in result.salaries} == {(0, 2), (5, None)}
