@@ -76,6 +76,14 @@ _PAY = re.compile(
     r"\bTC\b|\bbase\b|\boffers?\b|\bpackage\b|\bLPA\b|\bCTC\b|per annum|hourly|contract",
     re.IGNORECASE,
 )
+# Text that addresses a model instead of a reader: a page's attempt to steer extraction. Its lines are never
+# sent to the model and its money is never pay.
+_ADDRESSES_MODEL = re.compile(
+    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+|your\s+)?(?:previous|prior|above|earlier|preceding)\s+"
+    r"(?:instructions|prompts?|rules|directions)|\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:AI|LLMs?|language models?|"
+    r"AI assistants?|chatbots?|assistants?)\b|^\s*SYSTEM\s*:",
+    re.IGNORECASE | re.MULTILINE,
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
 _MIN_YEARLY_PAY = 5000.0
 
@@ -149,6 +157,8 @@ def plan_chunks(article: Article, money: list[Money], max_chars: int) -> list[Ch
         plan = ChunkPlan(chunk=chunk, prompt="")
         rendered = []
         for line in chunk.lines:
+            if addresses_model(line.text):
+                continue
             inside = [m for m in money if line.start <= m.start < line.end and m.start not in seen]
             for m in inside:
                 counter += 1
@@ -158,6 +168,15 @@ def plan_chunks(article: Article, money: list[Money], max_chars: int) -> list[Ch
         plan.prompt = "\n".join(rendered)
         plans.append(plan)
     return plans
+
+
+def addresses_model(text: str) -> bool:
+    """True for text written to steer an AI reader ("ignore previous instructions", "note to AI assistants")."""
+    return _ADDRESSES_MODEL.search(text) is not None
+
+
+def _line_around(text: str, money: Money) -> str:
+    return text[text.rfind("\n", 0, money.start) + 1 : (text.find("\n", money.end) + 1 or len(text) + 1) - 1]
 
 
 def _tag_line(text: str, line: Line, figures: list[Figure]) -> str:
@@ -426,13 +445,16 @@ def extract(article: Article, llm, settings) -> Extraction:
     with a reason), so recall lost anywhere on the way is visible.
     """
     money = scan_money(article.text)
-    plans = plan_chunks(article, money, settings.chunk_chars)
+    steering = [m for m in money if addresses_model(_line_around(article.text, m))]
+    plans = plan_chunks(article, [m for m in money if m not in steering], settings.chunk_chars)
     folded = normalize_with_map(article.text)
     usage = Usage()
     out = Extraction()
     seen: set = set()
     all_figures = [f for p in plans for f in p.figures]
     amounts = {m.start: _amount(m, reason="in no excerpt the model read") for m in money}
+    for m in steering:
+        amounts[m.start] = _amount(m, use=MoneyUse.not_pay, reason="in text addressed to an AI model, never pay")
     certs, skills, claims = find_certifications(article.text), find_skills(article.text), find_claims(article.text)
     for plan in plans:
         try:
