@@ -141,3 +141,14 @@ def test_the_extractor_fingerprint_changes_with_the_model_and_not_otherwise():
     a = extract_stage.extractor_fingerprint("m1")
     assert a == extract_stage.extractor_fingerprint("m1")
     assert a[0] == extract_stage.extractor_fingerprint("m2")[0] and a != extract_stage.extractor_fingerprint("m2")
+
+
+def test_one_reading_model_per_shape_of_tags_ready_for_instructor_as_is():
+    import instructor
+
+    model = extract_stage.reading_model(("M1", "M2"))
+    assert model is extract_stage.reading_model(("M1", "M2"))
+    assert model is not extract_stage.reading_model(("M1",)) and model is not extract_stage.reading_model(("M2", "M3"))
+    assert issubclass(model, instructor.ResponseSchema)  # instructor uses it without wrapping it in a new class
+    assert list(model.model_fields["figures"].annotation.model_fields) == ["M1", "M2"]
+    assert "figures" not in extract_stage.reading_model(()).model_fields
