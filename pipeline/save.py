@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from db.mapping import RECORD_TABLES, article_row, extraction_stats, record_row, utc
+from db.mapping import RECORD_TABLES, article_row, extraction_stats, record_values, utc
 from db.models import Attempt, Document, ExtractionRow, Extractor, Run
 from db.session import write_session
 from pipeline.errors import StorageError
@@ -253,13 +253,15 @@ def _upsert_extraction(
 def _insert_records(
     session: Session, article: Article, extraction_id: int, records: list[Grounded]
 ) -> dict[str, int]:
-    counts = dict.fromkeys(RECORD_TABLES, 0)
+    """Every record's row, one multi-row INSERT per table (nothing reads the rows back, so no ORM objects)."""
+    rows: dict[str, list[dict]] = {kind: [] for kind in RECORD_TABLES}
     for item in records:
         _refuse_ungrounded(article, item)
-        session.add(record_row(item, extraction_id))
-        counts[item.kind] += 1
-    session.flush()
-    return counts
+        rows[item.kind].append(record_values(item, extraction_id))
+    for kind, values in rows.items():
+        if values:
+            session.connection().execute(insert(RECORD_TABLES[kind]), values)
+    return {kind: len(values) for kind, values in rows.items()}
 
 
 def _refuse_ungrounded(article: Article, item: Grounded) -> None:
