@@ -43,15 +43,17 @@ def article_from_row(row: Document) -> Article:
 
 def record_row(grounded: Grounded, extraction_id: int) -> SQLModel:
     """The row for one grounded record; `verified` says the span was checked against the article text."""
-    table = RECORD_TABLES[grounded.kind]
-    fields = grounded.record.model_dump(mode="json", exclude={"quote"})
-    span = grounded.provenance.model_dump(include=set(_SPAN_FIELDS))
-    return table(**fields, **span, extraction_id=extraction_id, verified=True)
+    return RECORD_TABLES[grounded.kind](**record_values(grounded, extraction_id))
 
 
 def record_values(grounded: Grounded, extraction_id: int) -> dict:
-    """The column values of `record_row` (every column but the id), for inserting many rows in one statement."""
-    return record_row(grounded, extraction_id).model_dump(exclude={"id"})
+    """The column values of `record_row` (every column but the id), for inserting many rows in one statement.
+
+    Record fields and row columns match one to one, so a field without a column fails the INSERT loudly.
+    """
+    fields = grounded.record.model_dump(mode="json", exclude={"quote"})
+    span = grounded.provenance.model_dump(include=set(_SPAN_FIELDS))
+    return {**fields, **span, "extraction_id": extraction_id, "verified": True}
 
 
 def grounded_from_row(kind: str, row: SQLModel) -> Grounded:
