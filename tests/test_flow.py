@@ -17,7 +17,10 @@ from db.query import run_readonly
 from db.views import RECORD_VIEWS
 import flows.ingest
 from flows.ingest import MAX_DOCUMENT_WORKERS, Outcome, Runtime, document_workers, ingest_flow, run_sources
+from tests.benchmarks.scale import write_corpus
 from tests.conftest import PAGES, SECRET_KEY
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.reader import reader
 
 
 def rows(settings, sql: str) -> list[dict]:
@@ -85,6 +88,26 @@ def test_the_prefect_flow_runs_at_most_document_workers_sources_at_once(settings
     sources = [f"source-{i}" for i in range(8)]
     summary = ingest_flow(sources, database_url=settings.database_url, trigger="test")
     assert [o.source for o in summary.outcomes] == sources
+    assert 1 <= most <= 2
+
+
+def test_no_more_model_calls_at_once_than_llm_concurrency(settings, tmp_path):
+    calling, most, lock = 0, 0, threading.Lock()
+
+    def slow_reader(request):
+        nonlocal calling, most
+        with lock:
+            calling += 1
+            most = max(most, calling)
+        time.sleep(0.02)  # overlap, so calls that were not bounded would show more than the limit at once
+        with lock:
+            calling -= 1
+        return reader(request)
+
+    sources = [str(p) for p in write_corpus(tmp_path / "docs", 12)]
+    with FakeOpenAI(slow_reader) as fake:
+        summary = run(replace(settings, llm_base_url=fake.base_url, llm_concurrency=2), sources)
+    assert {o.status for o in summary.outcomes} == {"ok"} and fake.count == 12
     assert 1 <= most <= 2
 
 
