@@ -44,12 +44,19 @@ def article_from_row(row: Document) -> Article:
 
 def record_row(grounded: Grounded, extraction_id: int, entity_id: int | None = None) -> SQLModel:
     """The row for one grounded record; `verified` says the span was checked against the article text."""
-    table = RECORD_TABLES[grounded.kind]
+    return RECORD_TABLES[grounded.kind](**record_values(grounded, extraction_id, entity_id))
+
+
+def record_values(grounded: Grounded, extraction_id: int, entity_id: int | None = None) -> dict:
+    """The column values of `record_row` (every column but the id), for inserting many rows in one statement.
+
+    Record fields and row columns match one to one, so a field without a column fails the INSERT loudly.
+    """
     fields = grounded.record.model_dump(mode="json", exclude={"quote"})
     span = grounded.provenance.model_dump(include=set(_SPAN_FIELDS))
     if grounded.kind in ENTITY_KINDS:
         fields["entity_id"] = entity_id
-    return table(**fields, **span, extraction_id=extraction_id, verified=True)
+    return {**fields, **span, "extraction_id": extraction_id, "verified": True}
 
 
 ENTITY_KINDS = ("skill", "certification")
@@ -59,13 +66,12 @@ def entity_row(ref: EntityRef) -> Entity:
     return Entity(kind=ref.kind, key=ref.key, name=ref.name, category=ref.category, issuer=ref.issuer)
 
 
-def money_row(amount: MoneyAmount, extraction_id: int, record_ids: dict[int, int], record_kind: str | None) -> MoneyRow:
-    """The row for one accounted amount; `record_ids` maps a record's index in the extraction to its row id."""
+def money_values(amount: MoneyAmount, extraction_id: int, record_id: int | None, record_kind: str | None) -> dict:
+    """The columns of one accounted amount; `record_id` is the row of the record it is a bound or cost of."""
     fields = amount.model_dump(mode="json", exclude={"text", "record"})
-    row_id = record_ids.get(amount.record) if amount.record is not None else None
-    links = {"salary_id": row_id if record_kind == "salary" else None,
-             "certification_id": row_id if record_kind == "certification" else None}
-    return MoneyRow(**fields, **links, quote=amount.text, extraction_id=extraction_id)
+    links = {"salary_id": record_id if record_kind == "salary" else None,
+             "certification_id": record_id if record_kind == "certification" else None}
+    return {**fields, **links, "quote": amount.text, "extraction_id": extraction_id}
 
 
 def grounded_from_row(kind: str, row: SQLModel) -> Grounded:

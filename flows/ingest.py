@@ -35,6 +35,7 @@ from pipeline.settings import Settings
 from schemas.documents import Article, Extraction, GroundedExtraction, Page
 
 TASK_OPTIONS = dict(cache_policy=NO_CACHE, persist_result=False, log_prints=False)
+MAX_DOCUMENT_WORKERS = 32  # past this, more threads in one process only contend for the GIL and the database
 
 
 FETCH_DELAYS = (1.0, 4.0)  # two more tries for timeouts, 429 and 5xx; a 429's Retry-After wins
@@ -87,8 +88,7 @@ class Runtime:
     def create(cls, settings: Settings) -> "Runtime":
         engine = make_engine(settings.database_url)
         init_db(engine)
-        slots = 1 if settings.uses_embedded_model else max(1, settings.llm_concurrency)
-        return cls(settings=settings, engine=engine, llm_slot=threading.BoundedSemaphore(slots))
+        return cls(settings=settings, engine=engine, llm_slot=threading.BoundedSemaphore(llm_slots(settings)))
 
     def llm(self):
         """The LLM client, created once and only when a document actually needs extracting."""
@@ -100,6 +100,17 @@ class Runtime:
     def extractor(self) -> save_stage.ExtractorVersion:
         schema_hash, prompt_version, model = extract_stage.extractor_fingerprint(self.settings.llm_model)
         return save_stage.ExtractorVersion(schema_hash=schema_hash, prompt_version=prompt_version, model=model)
+
+
+def llm_slots(settings: Settings) -> int:
+    """How many model calls may run at once: one for the in-process model, else the configured concurrency."""
+    return 1 if settings.uses_embedded_model else max(1, settings.llm_concurrency)
+
+
+def document_workers(settings: Settings) -> int:
+    """How many documents one process works on at once: more than the LLM slots, so that while some
+    documents are read, cleaned or saved, others still fill every slot (bounded, see MAX_DOCUMENT_WORKERS)."""
+    return min(2 * llm_slots(settings) + 2, MAX_DOCUMENT_WORKERS)
 
 
 class Outcome(BaseModel):
@@ -249,13 +260,27 @@ def run_sources(sources: list[str], runtime: Runtime, trigger: str) -> RunSummar
     context = FlowRunContext.get()
     flow_run_id = str(context.flow_run.id) if context and context.flow_run else None
     run_id = save_stage.start_run(runtime.engine, trigger, flow_run_id=flow_run_id)
-    if FlowRunContext.get():
-        in_process = isinstance(context.task_runner, ThreadPoolTaskRunner)
-        shared = runtime if in_process else runtime.settings  # other runners may run tasks in other processes
-        futures = [document_task.submit(source, shared, run_id) for source in sources]
+    workers = document_workers(runtime.settings)
+    if FlowRunContext.get() and isinstance(context.task_runner, ThreadPoolTaskRunner):
+        outcomes = _submit_bounded(sources, runtime, run_id, workers)
+    elif FlowRunContext.get():  # other runners may run tasks in other processes, and bound them themselves
+        futures = [document_task.submit(source, runtime.settings, run_id) for source in sources]
         outcomes = [future.result() for future in futures]
     else:
-        with ThreadPoolExecutor(max_workers=runtime.settings.llm_concurrency) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(lambda source: process_source(source, runtime, run_id), sources))
     save_stage.finish_run(runtime.engine, run_id, "completed", **_totals(outcomes))
     return RunSummary(run_id=run_id, outcomes=outcomes, seconds=round(time.perf_counter() - started, 2))
+
+
+def _submit_bounded(sources: list[str], runtime: Runtime, run_id: int, limit: int) -> list[Outcome]:
+    """One document task per source, at most `limit` running: Prefect's thread pool is unbounded by default
+    and would start a thread for every source at once."""
+    gate = threading.BoundedSemaphore(limit)
+    futures = []
+    for source in sources:
+        gate.acquire()
+        future = document_task.submit(source, runtime, run_id)
+        future.add_done_callback(lambda _: gate.release())
+        futures.append(future)
+    return [future.result() for future in futures]

@@ -19,6 +19,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+import instructor
 import openai
 from typing import Annotated
 
@@ -127,11 +128,13 @@ def _check_quotes(reading: BaseModel, info: ValidationInfo) -> BaseModel:
     return reading
 
 
-def reading_model(tags: list[str]) -> type[BaseModel]:
+@functools.lru_cache(maxsize=256)
+def reading_model(tags: tuple[str, ...]) -> type[BaseModel]:
     """The response schema for one chunk: one required reading per tagged figure, then the lists.
 
     Making every tag a required field means a constrained decoder cannot skip a figure, which small models
-    otherwise do when asked for "all salaries".
+    otherwise do when asked for "all salaries". One class per shape, made ready for instructor here: a new
+    class per call cost pydantic a model build, and instructor a wrapper class and a JSON schema, every call.
     """
     fields: dict = {}
     if tags:
@@ -139,12 +142,13 @@ def reading_model(tags: list[str]) -> type[BaseModel]:
     for name, most in MAX_LIST.items():
         phrase = Annotated[str, StringConstraints(min_length=2, max_length=300)]
         fields[name] = (list[phrase], Field(default_factory=list, max_length=most))
-    return create_model(
+    model = create_model(
         "ChunkReading",
         __doc__="What the excerpt says: each tagged money figure, then credentials, skills and claims.",
         __validators__={"quotes": model_validator(mode="after")(_check_quotes)},
         **fields,
     )
+    return instructor.response_schema(model)  # what instructor would wrap it in on every call otherwise
 
 
 def plan_chunks(article: Article, money: list[Money], max_chars: int) -> list[ChunkPlan]:
@@ -233,7 +237,7 @@ def _is_overflow(exc: BaseException) -> bool:
 
 def read_chunk(llm, plan: ChunkPlan, article: Article, settings, usage: Usage, folded) -> BaseModel:
     """One constrained model call for one chunk, with re-asks on bad quotes and retries on transient errors."""
-    response_model = reading_model([f.tag for f in plan.figures])
+    response_model = reading_model(tuple(f.tag for f in plan.figures))
     ctx = {"article": article.text, "folded": folded, "max_retries": settings.llm_max_retries}
     messages = [
         {"role": "system", "content": SYSTEM_PROMPT},

@@ -27,12 +27,43 @@ _SPACES = re.compile(r"\s+")
 MARKER = re.compile(r"\[M\d+\]\s?")
 
 
+# Folding a whole text at once: the few characters to replace are found by a regex (str.translate with a dict
+# is slow on non-ASCII text), then str.lower(). Σ is replaced first because str.lower() gives a final ς at the
+# end of a word, where folding char by char gives σ: a folded char must not depend on its neighbours.
+_FOLD = {chr(code): to for code, to in (_DASHES | _QUOTES).items()} | {"Σ": "σ"}
+_TO_FOLD = re.compile("[" + "".join(map(re.escape, _FOLD)) + "]")
+
+
 def _fold(ch: str) -> str:
     return ch.translate(_DASHES).translate(_QUOTES).lower()
 
 
 def normalize_with_map(text: str) -> tuple[str, list[int]]:
-    """`text` folded for matching, and for each folded char the offset of the original char it came from."""
+    """`text` folded for matching, and for each folded char the offset of the original char it came from.
+
+    Whitespace runs become one space (none before the first character); other characters are folded one to one.
+    """
+    folded = _TO_FOLD.sub(lambda found: _FOLD[found.group()], text).lower()
+    if len(folded) != len(text):  # a character whose lower case is longer (İ): keep its char-by-char mapping
+        return _normalize_char_by_char(text)
+    out: list[str] = []
+    offsets: list[int] = []
+    pos = 0
+    for run in _SPACES.finditer(text):
+        start, end = run.span()
+        out.append(folded[pos:start])
+        offsets.extend(range(pos, start))
+        if start:
+            out.append(" ")
+            offsets.append(start)
+        pos = end
+    out.append(folded[pos:])
+    offsets.extend(range(pos, len(text)))
+    return "".join(out), offsets
+
+
+def _normalize_char_by_char(text: str) -> tuple[str, list[int]]:
+    """The definition `normalize_with_map` follows, one character at a time (slow; for the rare cases)."""
     out: list[str] = []
     offsets: list[int] = []
     in_space = False

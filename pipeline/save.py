@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from db.mapping import ENTITY_KINDS, RECORD_TABLES, article_row, entity_row, extraction_stats, money_row, record_row, utc
+from db.mapping import ENTITY_KINDS, RECORD_TABLES, article_row, entity_row, extraction_stats, money_values, record_values, utc
 from db.models import Attempt, Document, Entity, EntityAlias, ExtractionRow, Extractor, MoneyRow, Run
 from db.session import write_session
 from pipeline.errors import StorageError
@@ -254,25 +254,43 @@ def _upsert_extraction(
 def _insert_records(
     session: Session, article: Article, extraction_id: int, grounded: GroundedExtraction
 ) -> dict[str, int]:
-    """Every record (skills and credentials linked to their entities), then every money amount's account."""
-    counts = dict.fromkeys(RECORD_TABLES, 0)
+    """Every record (skills and credentials linked to their entities), then every money amount's account: one
+    multi-row INSERT per table; the ids of salaries and credentials come back for the amounts that point at them."""
     for item in grounded.records:
         _refuse_ungrounded(article, item)
-    entity_ids = _entity_ids(session, {(i.kind, i.record.name) for i in grounded.records if i.kind in ENTITY_KINDS})
-    rows = []
-    for item in grounded.records:
-        entity_id = entity_ids.get((item.kind, item.record.name)) if item.kind in ENTITY_KINDS else None
-        rows.append(record_row(item, extraction_id, entity_id))
-        counts[item.kind] += 1
-    session.add_all(rows)
-    session.flush()
-    ids = {index: row.id for index, row in enumerate(rows)}
     for amount in grounded.amounts:
         _refuse_misplaced(article, amount)
-        kind = grounded.records[amount.record].kind if amount.record is not None else None
-        session.add(money_row(amount, extraction_id, ids, kind))
-    session.flush()
-    return counts
+    entity_ids = _entity_ids(session, {(i.kind, i.record.name) for i in grounded.records if i.kind in ENTITY_KINDS})
+    indexes: dict[str, list[int]] = {kind: [] for kind in RECORD_TABLES}
+    for index, item in enumerate(grounded.records):
+        indexes[item.kind].append(index)
+    row_ids: dict[int, int] = {}
+    for kind, positions in indexes.items():
+        values = [record_values(grounded.records[i], extraction_id, _entity_of(entity_ids, grounded.records[i]))
+                  for i in positions]
+        row_ids |= dict(zip(positions, _insert_many(session, RECORD_TABLES[kind], values)))
+    money = [money_values(a, extraction_id, row_ids.get(a.record), _kind_of(grounded, a.record)) for a in grounded.amounts]
+    _insert_many(session, MoneyRow, money, ids=False)
+    return {kind: len(positions) for kind, positions in indexes.items()}
+
+
+def _entity_of(entity_ids: dict[tuple[str, str], int], item: Grounded) -> int | None:
+    return entity_ids.get((item.kind, item.record.name)) if item.kind in ENTITY_KINDS else None
+
+
+def _kind_of(grounded: GroundedExtraction, index: int | None) -> str | None:
+    return grounded.records[index].kind if index is not None else None
+
+
+def _insert_many(session: Session, table, values: list[dict], ids: bool = True) -> list[int]:
+    """One multi-row INSERT; the new rows' ids in the order of `values` when asked (RETURNING, SQLite ≥ 3.35)."""
+    if not values:
+        return []
+    if not ids:
+        session.connection().execute(insert(table), values)
+        return []
+    statement = insert(table).returning(table.id, sort_by_parameter_order=True)
+    return list(session.connection().execute(statement, values).scalars())
 
 
 def _entity_ids(session: Session, mentions: set[tuple[str, str]]) -> dict[tuple[str, str], int]:

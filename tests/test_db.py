@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from db.engine import init_db, make_engine
-from db.mapping import RECORD_TABLES, article_from_row, article_row, grounded_from_row, record_row
+from db.mapping import RECORD_TABLES, article_from_row, article_row, grounded_from_row, record_row, record_values
 from db.migrations import MIGRATIONS, applied_migrations, migrate
 from db.query import run_readonly, single_statement
 from db.views import VIEW_COLUMNS, ensure_views
@@ -154,6 +154,13 @@ def test_record_rows_round_trip_with_plain_string_values(kind):
     assert row.extraction_id == 7 and row.verified is True
     assert all(type(value) in (str, int, float, bool, type(None)) for value in row.model_dump().values())
     assert grounded_from_row(kind, row) == original
+
+
+@pytest.mark.parametrize("kind", sorted(RECORD_TYPES))
+def test_record_values_fill_every_column_but_the_id_as_the_row_does(kind):
+    values = record_values(grounded(kind), extraction_id=7)
+    assert set(values) == set(RECORD_TABLES[kind].__table__.columns.keys()) - {"id"}
+    assert values == record_row(grounded(kind), extraction_id=7).model_dump(exclude={"id"})
 
 
 def test_enums_are_stored_as_their_values():

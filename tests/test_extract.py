@@ -208,3 +208,14 @@ def test_text_addressed_to_the_model_is_not_sent_and_its_money_is_never_pay(sett
                                   "Previous salary surveys put instructors at $60K."])
 def test_ordinary_sentences_are_not_taken_for_steering(text):
     assert not extract_stage.addresses_model(text)
+
+
+def test_one_reading_model_per_shape_of_tags_ready_for_instructor_as_is():
+    import instructor
+
+    model = extract_stage.reading_model(("M1", "M2"))
+    assert model is extract_stage.reading_model(("M1", "M2"))
+    assert model is not extract_stage.reading_model(("M1",)) and model is not extract_stage.reading_model(("M2", "M3"))
+    assert issubclass(model, instructor.ResponseSchema)  # instructor uses it without wrapping it in a new class
+    assert list(model.model_fields["figures"].annotation.model_fields) == ["M1", "M2"]
+    assert "figures" not in extract_stage.reading_model(()).model_fields

@@ -19,6 +19,7 @@ from pydantic import BaseModel, field_validator
 from tests.fakes.http_pages import Override, PageServer
 from tests.fakes.openai_server import (
     FakeOpenAI,
+    FakeOpenAIProcess,
     context_length_reply,
     error_reply,
     hang_reply,
@@ -136,6 +137,13 @@ def test_many_concurrent_requests_overlap_their_latency():
     assert len(replies) == 64 and fake.count == 64
     assert sorted(int(r["messages"][0]["content"]) for r in fake.requests) == list(range(64))
     assert elapsed < 64 * 0.2 / 4, f"requests were not served concurrently ({elapsed:.2f}s)"
+
+
+def test_the_fake_can_serve_from_a_child_process():
+    with FakeOpenAIProcess(text_reply("from the child")) as fake:
+        replies = [chat(client(fake), str(i)).choices[0].message.content for i in range(3)]
+        assert fake.count == 3
+    assert replies == ["from the child"] * 3
 
 
 # --- FakeOpenAI with instructor (TOOLS mode) --------------------------------------------------------------

@@ -7,13 +7,20 @@ Prefect's test harness.
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
+from dataclasses import replace
 
 import pytest
 
 from db.query import run_readonly
 from db.views import RECORD_VIEWS
-from flows.ingest import Runtime, ingest_flow, run_sources
+import flows.ingest
+from flows.ingest import MAX_DOCUMENT_WORKERS, Outcome, Runtime, document_workers, ingest_flow, run_sources
+from tests.benchmarks.scale import write_corpus
 from tests.conftest import PAGES, SECRET_KEY
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.reader import reader
 
 
 def rows(settings, sql: str) -> list[dict]:
@@ -55,6 +62,53 @@ def test_pages_from_a_web_server_become_grounded_rows(settings, site, prefect_ha
     (ledger,) = rows(settings, "select * from v_runs")
     assert ledger["trigger"] == "backfill" and ledger["status"] == "completed"
     assert (ledger["sources_seen"], ledger["new"], ledger["failed"]) == (2, 2, 0)
+
+
+@pytest.mark.parametrize("concurrency, embedded, workers", [(1, False, 4), (8, False, 18), (100, False, MAX_DOCUMENT_WORKERS), (8, True, 4)])
+def test_more_documents_run_than_llm_slots_but_boundedly(settings, concurrency, embedded, workers):
+    model = "local:qwen-1.5b" if embedded else "fake-model"
+    assert document_workers(replace(settings, llm_concurrency=concurrency, llm_model=model)) == workers
+
+
+def test_the_prefect_flow_runs_at_most_document_workers_sources_at_once(settings, monkeypatch, prefect_harness):
+    running, most, lock = 0, 0, threading.Lock()
+
+    def one_source(source, runtime, run_id):
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.02)  # overlap, so an unbounded runner would show more than the limit at once
+        with lock:
+            running -= 1
+        return Outcome(source=source, status="failed", stage="test")
+
+    monkeypatch.setattr(flows.ingest, "process_source", one_source)
+    monkeypatch.setattr(flows.ingest, "document_workers", lambda _settings: 2)
+    sources = [f"source-{i}" for i in range(8)]
+    summary = ingest_flow(sources, database_url=settings.database_url, trigger="test")
+    assert [o.source for o in summary.outcomes] == sources
+    assert 1 <= most <= 2
+
+
+def test_no_more_model_calls_at_once_than_llm_concurrency(settings, tmp_path):
+    calling, most, lock = 0, 0, threading.Lock()
+
+    def slow_reader(request):
+        nonlocal calling, most
+        with lock:
+            calling += 1
+            most = max(most, calling)
+        time.sleep(0.02)  # overlap, so calls that were not bounded would show more than the limit at once
+        with lock:
+            calling -= 1
+        return reader(request)
+
+    sources = [str(p) for p in write_corpus(tmp_path / "docs", 12)]
+    with FakeOpenAI(slow_reader) as fake:
+        summary = run(replace(settings, llm_base_url=fake.base_url, llm_concurrency=2), sources)
+    assert {o.status for o in summary.outcomes} == {"ok"} and fake.count == 12
+    assert 1 <= most <= 2
 
 
 def test_local_files_folders_and_text_formats(settings):

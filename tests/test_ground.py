@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.ground import ground, locate
+from pipeline.ground import _normalize_char_by_char, ground, locate, normalize_with_map
 from schemas.documents import Article, Extraction, MoneyAmount, MoneyUse
 from schemas.records import Certification, Claim, Salary, Skill
 
@@ -96,3 +96,23 @@ def test_a_credential_cost_must_be_written_in_its_quote():
     dropped = ground(article, Extraction(certifications=[unstated], amounts=[cost]))
     assert dropped.records == [] and dropped.stats.dropped_invalid == 1
     assert dropped.amounts[0].use is MoneyUse.unaccounted
+
+
+@pytest.mark.parametrize(
+    "text, folded, offsets",
+    [
+        ("  A\t\n “B” ", 'a "b" ', [2, 3, 6, 7, 8, 9]),  # no leading space, one per run, a trailing one kept
+        ("ΟΔΟΣ Σ", "οδοσ σ", [0, 1, 2, 3, 4, 5]),  # σ as char by char, not the final ς of str.lower()
+        ("x\u00a0–\u3000y", "x - y", [0, 1, 2, 3, 4]),  # no-break and ideographic spaces, an en dash
+        ("", "", []),
+    ],
+)
+def test_normalize_with_map_folds_and_maps_each_char(text, folded, offsets):
+    assert normalize_with_map(text) == (folded, offsets)
+
+
+@pytest.mark.parametrize("text", [TEXT, "Σ ΑΣ’ İstanbul —  x ", "İ", " \x1c\x85ΣΣ ", "\n".join([TEXT] * 20)])
+def test_normalize_with_map_is_the_char_by_char_definition(text):
+    """The whole-text path gives what folding one character at a time gives, including the rare cases."""
+    assert normalize_with_map(text) == _normalize_char_by_char(text)
+

@@ -6,7 +6,9 @@ Prints one table; every figure is set against its limit (ratio = figure / limit;
 throughput where ≥ 1 is). Measures, in one run:
   overhead     per-document time of run_sources (pages served on 127.0.0.1, model answered instantly by
                FakeOpenAI + reader) vs bare trafilatura.extract + one SQLite insert on the same fetched pages
-  concurrency  wall time with a 0.2 s model and KB_LLM_CONCURRENCY=8 vs calls × 0.2 s / 8
+  concurrency  wall time with a 0.2 s model and KB_LLM_CONCURRENCY=8 vs calls × 0.2 s / 8, twice: with the fake
+               model server in a thread of this process (its HTTP handling competes for the GIL with the
+               pipeline), and in a forked process of its own (as a real model server would be)
   tokens       characters sent to the model (messages + tool schema) vs the article texts + one fixed prompt
                per document, on fixtures/pages (tokens ~ chars / 4 on both sides, so the ratio is of chars)
   incremental  a second run over the unchanged 200 pages: model calls and wall time vs the first run
@@ -38,7 +40,7 @@ from db.query import run_readonly  # noqa: E402
 from flows.ingest import Runtime, run_sources  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 from tests.fakes.http_pages import PageServer  # noqa: E402
-from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
+from tests.fakes.openai_server import FakeOpenAI, FakeOpenAIProcess  # noqa: E402
 from tests.fakes.reader import reader  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,16 +159,19 @@ class Bench:
         self.add("incremental: LLM calls, rerun", again, 0, "calls", f"first run made {calls}")
         self.add("incremental: wall, rerun vs first", second, first, "s", f"{pages} unchanged pages")
 
-    def concurrency(self, docs: int = 100) -> None:
-        paths = write_corpus(self.work / "concurrency", docs)
-        with FakeOpenAI(reader, latency=LATENCY) as fake:
-            settings = settings_for(fake, self.work / "concurrency.sqlite", llm_concurrency=CONCURRENCY)
+    def concurrency(self, docs: int = 100, fake_in: str = "thread") -> None:
+        """Wall time of `docs` documents with a 0.2 s model; `fake_in` "thread" (this process) or "process"."""
+        paths = write_corpus(self.work / f"concurrency-{fake_in}", docs)
+        server = FakeOpenAI if fake_in == "thread" else FakeOpenAIProcess
+        with server(reader, latency=LATENCY) as fake:
+            settings = settings_for(fake, self.work / f"concurrency-{fake_in}.sqlite", llm_concurrency=CONCURRENCY)
             seconds, failed = backfill(settings, [str(p) for p in paths])
             calls = fake.count
         ideal = calls * LATENCY / CONCURRENCY
-        self.add("concurrency: wall vs N×L/C", seconds, 1.15 * ideal, "s",
+        where = "in a thread of this process" if fake_in == "thread" else "in its own process"
+        self.add(f"concurrency: wall vs N×L/C, fake {fake_in}", seconds, 1.15 * ideal, "s",
                  f"{docs} docs, {calls} calls × {LATENCY}s / {CONCURRENCY} = {ideal:.2f}s; limit 1.15×; {failed} failed; "
-                 f"non-LLM CPU floor {docs} × {self.per_doc * 1000:.0f} ms = {docs * self.per_doc:.1f}s")
+                 f"fake model server {where}; non-LLM CPU floor {docs} × {self.per_doc * 1000:.0f} ms = {docs * self.per_doc:.1f}s")
 
     def tokens(self) -> None:
         sources = [str(p) for p in sorted(FIXTURE_PAGES.iterdir())]
@@ -213,7 +218,8 @@ def main() -> None:
         bench = Bench(args.keep or Path(tmp))
         started = time.perf_counter()
         bench.overhead_and_incremental()
-        bench.concurrency()
+        bench.concurrency(fake_in="thread")
+        bench.concurrency(fake_in="process")
         bench.tokens()
         bench.growth(sorted({1000, args.big}))
         print(f"\ncareer-kb scale benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -239,6 +240,47 @@ class FakeOpenAI:
         return seconds <= 0 or not self._stopping.wait(seconds)
 
 
+class FakeOpenAIProcess:
+    """FakeOpenAI served from a forked child process, so its request handling takes no GIL time from the caller.
+
+    For benchmarks: a real model server never shares the pipeline's process. The child is forked, so it inherits
+    the responder as it is (nothing is pickled). It offers only `base_url` and `count`, not `requests`.
+    """
+
+    def __init__(self, responder: Responder, *, latency: float = 0.0):
+        self.responder, self.latency = responder, latency
+        self._conn = None
+        self._process = None
+        self.base_url = ""
+
+    def __enter__(self) -> "FakeOpenAIProcess":
+        context = multiprocessing.get_context("fork")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(self.responder, self.latency, child), daemon=True)
+        self._process.start()
+        self.base_url = self._conn.recv()
+        return self
+
+    @property
+    def count(self) -> int:
+        self._conn.send("count")
+        return self._conn.recv()
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.send("stop")
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+def _serve(responder: Responder, latency: float, conn) -> None:
+    """The child process of FakeOpenAIProcess: serve, answer `count` questions, stop when told."""
+    with FakeOpenAI(responder, latency=latency) as fake:
+        conn.send(fake.base_url)
+        while conn.recv() == "count":
+            conn.send(fake.count)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -248,6 +290,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
+    # Headers and body go out in two writes; with Nagle on, the body waits for the client's delayed ACK
+    # (~40 ms on Linux loopback) on every kept-alive request. Real servers set TCP_NODELAY too.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
