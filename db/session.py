@@ -7,8 +7,9 @@ SQLite gets BEGIN IMMEDIATE, PostgreSQL a transaction-scoped advisory lock.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import Connection, Engine, text
 from sqlmodel import Session
@@ -17,10 +18,23 @@ BEGIN_OPTION = "kb_sqlite_begin"  # execution option read by db.engine's SQLite 
 WRITE_LOCK_KEY = 0x6B62_0001  # any constant bigint shared by every career-kb writer
 
 
+# One lock per SQLite database for the writers of this process: threads queue on it and wake at once, instead of
+# meeting SQLite's busy handler, which sleeps in growing steps (up to 100 ms) while another thread writes.
+_SQLITE_WRITERS: dict[str, threading.RLock] = {}
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+def _process_writer_lock(engine: Engine):
+    if engine.dialect.name != "sqlite":
+        return nullcontext()  # PostgreSQL's advisory lock queues waiters itself
+    with _SQLITE_WRITERS_GUARD:
+        return _SQLITE_WRITERS.setdefault(str(engine.url), threading.RLock())
+
+
 @contextmanager
 def write_connection(engine: Engine) -> Iterator[Connection]:
     """A connection inside a transaction that holds the writer lock; commits on success, else rolls back."""
-    with engine.connect() as connection:
+    with _process_writer_lock(engine), engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             connection.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         with connection.begin():

@@ -60,8 +60,7 @@ def clean_task(page: Page) -> Article:
 
 @task(name="extract", **TASK_OPTIONS)
 def extract_task(article: Article, runtime: "Runtime") -> Extraction:
-    with runtime.llm_slot:
-        return extract_stage.extract(article, runtime.llm(), runtime.settings)
+    return extract_stage.extract(article, runtime.llm(), runtime.settings)  # calls bounded by runtime.llm_slot
 
 
 @task(name="ground", **TASK_OPTIONS)
@@ -94,7 +93,7 @@ class Runtime:
         """The LLM client, created once and only when a document actually needs extracting."""
         with self._lock:
             if self._llm is None:
-                self._llm = make_client(self.settings)
+                self._llm = make_client(self.settings, slot=self.llm_slot)
             return self._llm
 
     def extractor(self) -> save_stage.ExtractorVersion:

@@ -8,6 +8,7 @@ TOOLS also renders the schema into the prompt, JSON_SCHEMA does not, which is fa
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
@@ -36,23 +37,51 @@ class LLM:
     n_ctx: int | None = None  # known for the embedded model; endpoints report overflow as HTTP 400
 
 
-def make_client(
-    settings: Settings, *, open_embedded: Callable[[Settings], embedded.EmbeddedTransport] = embedded.open_embedded
-) -> LLM:
-    """The LLM client `settings` ask for. Example: `make_client(Settings.from_env()).client.create(...)`.
+class SlotClient(httpx.Client):
+    """An HTTP client that holds one of a shared set of slots while a request is with the model, and only then.
 
-    openai's own retries are off: the orchestration layer retries, honouring 429 Retry-After.
+    This is what bounds model calls to `KB_LLM_CONCURRENCY`: preparing a request, parsing and validating the
+    answer and waiting between retries all happen outside the slot, so the slots stay busy with the model.
+    Proxy settings from the environment and the default transport are kept.
+    """
+
+    def __init__(self, slot: threading.Semaphore, **kwargs):
+        super().__init__(**kwargs)
+        self.slot = slot
+
+    def send(self, request: httpx.Request, **kwargs) -> httpx.Response:
+        with self.slot:
+            response = super().send(request, **kwargs)
+            if not kwargs.get("stream"):
+                response.read()  # the body is part of the model's answer (a server may send it as it generates)
+        return response
+
+
+def make_client(
+    settings: Settings,
+    *,
+    slot: threading.Semaphore | None = None,
+    open_embedded: Callable[[Settings], embedded.EmbeddedTransport] = embedded.open_embedded,
+) -> LLM:
+    """The LLM client `settings` ask for; with `slot`, its requests share that bound on calls in flight.
+
+    Example: `make_client(Settings.from_env()).client.create(...)`. openai's own retries are off: the
+    orchestration layer retries, honouring 429 Retry-After.
     """
     if settings.uses_embedded_model:
         transport = open_embedded(settings)
-        client = openai.OpenAI(
-            base_url=EMBEDDED_BASE_URL, api_key="embedded", max_retries=0, http_client=httpx.Client(transport=transport)
-        )
+        client = openai.OpenAI(base_url=EMBEDDED_BASE_URL, api_key="embedded", max_retries=0,
+                               http_client=_http_client(slot, transport=transport))
         return LLM(instructor.from_openai(client, mode=EMBEDDED_MODE), transport.model, "embedded", transport.n_ctx)
     client = openai.OpenAI(
         base_url=settings.llm_base_url,
         api_key=settings.llm_api_key or NO_KEY,
         timeout=settings.llm_timeout,
         max_retries=0,
+        http_client=_http_client(slot, timeout=settings.llm_timeout, follow_redirects=True) if slot is not None else None,
     )
     return LLM(instructor.from_openai(client, mode=MODE), settings.llm_model, "endpoint")
+
+
+def _http_client(slot: threading.Semaphore | None, **kwargs) -> httpx.Client:
+    return SlotClient(slot, **kwargs) if slot is not None else httpx.Client(**kwargs)
