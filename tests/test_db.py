@@ -253,7 +253,7 @@ def test_writers_of_one_process_queue_on_one_lock_per_sqlite_database(tmp_path):
     one, same, other = (make_engine(f"sqlite:///{tmp_path / name}") for name in ("a.sqlite", "a.sqlite", "b.sqlite"))
     assert _process_writer_lock(one) is _process_writer_lock(same)
     assert _process_writer_lock(one) is not _process_writer_lock(other)
-    with write_connection(one) as outer:  # the lock is re-entrant: a nested writer in one thread does not hang
+    with write_connection(one) as outer:  # held while writing, and re-entrant for the thread holding it
         outer.execute(text("CREATE TABLE t (x INTEGER)"))
         lock = _process_writer_lock(one)
         assert lock.acquire(blocking=False)  # held by this thread, so taking it again succeeds
