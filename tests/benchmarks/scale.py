@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import resource
@@ -132,6 +133,33 @@ def fixed_chars(request: dict) -> int:
     return system + len(json.dumps(request.get("tools", [])))
 
 
+class PagesElsewhere:
+    """A PageServer in a forked process of its own, so serving pages takes no time from the process measured."""
+
+    def __init__(self, root: Path):
+        self.root, self.base_url = root, ""
+
+    def __enter__(self) -> "PagesElsewhere":
+        context = multiprocessing.get_context("fork")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve_pages, args=(self.root, child), daemon=True)
+        self._process.start()
+        self.base_url = self._conn.recv()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._conn.send("stop")
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+def _serve_pages(root: Path, conn) -> None:
+    with PageServer(root) as site:
+        conn.send(site.url("").rstrip("/"))
+        conn.recv()
+
+
 class Bench:
     """Collects table rows: (measure, figure, limit, ratio, note)."""
 
@@ -144,9 +172,10 @@ class Bench:
         self.rows.append((measure, f"{figure:,.3f} {unit}", f"{limit:,.3f} {unit}", f"{ratio:.2f}×", "ok" if ok else "OVER", note))
 
     def overhead_and_incremental(self, pages: int = 200) -> None:
+        """Both servers in processes of their own, as real web and model servers are: what is timed is career-kb."""
         paths = write_corpus(self.work / "served", pages)
-        with PageServer(self.work / "served") as site, FakeOpenAI(reader) as fake:
-            urls = [site.url(p.name) for p in paths]
+        with PagesElsewhere(self.work / "served") as site, FakeOpenAIProcess(reader) as fake:
+            urls = [f"{site.base_url}/{p.name}" for p in paths]
             bare = bare_baseline(urls, self.work / "bare.sqlite") / pages
             settings = settings_for(fake, self.work / "overhead.sqlite")
             first, failed = backfill(settings, urls)
