@@ -4,16 +4,18 @@
 
 Prints one table; every figure is set against its limit (ratio = figure / limit; ≤ 1 is within it, except
 throughput where ≥ 1 is). Measures, in one run:
-  overhead     per-document time of run_sources (pages served on 127.0.0.1, model answered instantly by
-               FakeOpenAI + reader) vs bare trafilatura.extract + one SQLite insert on the same fetched pages
+  overhead     per-document time of run_sources (pages served on 127.0.0.1 and the model answered instantly by
+               FakeOpenAI + reader, both from processes of their own) vs bare fetch + trafilatura.extract + one
+               SQLite insert on the same pages
   concurrency  wall time with a 0.2 s model and KB_LLM_CONCURRENCY=8 vs calls × 0.2 s / 8, twice: with the fake
                model server in a thread of this process (its HTTP handling competes for the GIL with the
                pipeline), and in a forked process of its own (as a real model server would be)
   tokens       characters sent to the model (messages + tool schema) vs the article texts + one fixed prompt
                per document, on fixtures/pages (tokens ~ chars / 4 on both sides, so the ratio is of chars)
   incremental  a second run over the unchanged 200 pages: model calls and wall time vs the first run
-  growth       documents per second at 1,000 and at --big (default 1,000 only; 10,000 takes several minutes)
-  memory       peak RSS of the process after the biggest backfill
+  growth       one database filled to --big documents (default 1,000; 10,000 takes ~4 minutes): documents per
+               second of its last 1,000 vs its first 1,000
+  memory       peak RSS of the process after 1,000 and after --big documents
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ class Bench:
     """Collects table rows: (measure, figure, limit, ratio, note)."""
 
     def __init__(self, work: Path):
-        self.work, self.rows, self.per_doc = work, [], 0.0
+        self.work, self.rows = work, []
 
     def add(self, measure: str, figure: float, limit: float, unit: str, note: str = "", higher_is_better=False):
         ratio = (figure / limit) if limit else float("inf") if figure else 0.0
@@ -186,7 +188,7 @@ class Bench:
             calls = fake.count
             second, _ = backfill(settings, urls)
             again = fake.count - calls
-        per_doc = self.per_doc = first / pages
+        per_doc = first / pages
         self.add("overhead: run_sources per doc", per_doc * 1000, 2 * bare * 1000, "ms",
                  f"= {per_doc / bare:.2f}× bare fetch+trafilatura+insert ({bare * 1000:.1f} ms/doc); limit 2×; {calls} fake calls; {failed} failed")
         self.add("incremental: LLM calls, rerun", again, 0, "calls", f"first run made {calls}")
@@ -204,7 +206,7 @@ class Bench:
         where = "in a thread of this process" if fake_in == "thread" else "in its own process"
         self.add(f"concurrency: wall vs N×L/C, fake {fake_in}", seconds, 1.15 * ideal, "s",
                  f"{docs} docs, {calls} calls × {LATENCY}s / {CONCURRENCY} = {ideal:.2f}s; limit 1.15×; {failed} failed; "
-                 f"fake model server {where}; non-LLM CPU floor {docs} × {self.per_doc * 1000:.0f} ms = {docs * self.per_doc:.1f}s")
+                 f"fake model server {where}")
 
     def tokens(self) -> None:
         sources = [str(p) for p in sorted(FIXTURE_PAGES.iterdir())]
