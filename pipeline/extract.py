@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, create
 from pipeline.chunk import Chunk, Line, chunk_text
 from pipeline.errors import ExtractError
 from pipeline.ground import MARKER, locate, normalize_with_map
-from pipeline.levels import detect_pay_basis, detect_period, parse_level
+from pipeline.levels import detect_pay_basis, detect_period, parse_level, spans_all_levels
 from pipeline.mentions import (
     find_certifications,
     find_claims,
@@ -53,7 +53,7 @@ from schemas.records import (
     Skill,
 )
 
-PROMPT_VERSION = "2026-11-29.2"
+PROMPT_VERSION = "2026-11-29.3"
 
 SYSTEM_PROMPT = (
     "You read lines of an article about AI-engineering careers. Each money figure is tagged [M1], [M2], ... "
@@ -257,11 +257,12 @@ def read_chunk(llm, plan: ChunkPlan, article: Article, settings, usage: Usage, f
             max_tokens=_max_tokens(plan),
         )
 
-    started = time.perf_counter()
+    clock = llm.model_seconds or time.perf_counter  # time with the model, not queued for a free slot
+    started = clock()
     try:
         reading, completion = retry(call, retryable=_retryable, wait_hint=_retry_after, attempts=attempts)
     finally:
-        usage.seconds += time.perf_counter() - started
+        usage.seconds += clock() - started
     usage.calls += attempts.count + max(0, ctx["validations"] - 1)
     usage.retries += attempts.count - 1 + max(0, ctx["validations"] - 1)
     usage.dropped += ctx.get("dropped", 0)
@@ -352,11 +353,11 @@ def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Fi
     if fig.money.currency is None:
         return None, amount.model_copy(update={"reason": "read as pay, but no currency is written or implied"})
     level, years_min, years_max = parse_level(clause)
-    if level is Level.unspecified:
+    if level is Level.unspecified and not spans_all_levels(clause):  # "across all levels": none applies
         level = reading.level
-    if level is Level.unspecified and context:
-        level, years_min2, years_max2 = parse_level(context)
-        years_min, years_max = years_min if years_min is not None else years_min2, years_max or years_max2
+        if level is Level.unspecified and context:
+            level, years_min2, years_max2 = parse_level(context)
+            years_min, years_max = years_min if years_min is not None else years_min2, years_max or years_max2
     period = fig.money.period or detect_period(f"{clause} {context}") or Period.year
     top = fig.money.amount_max or fig.money.amount_min or 0
     if period is Period.year and top < _MIN_YEARLY_PAY:

@@ -96,6 +96,18 @@ def _level_word(text: str) -> Level:
     return next((level for level, pattern in _LEVELS if pattern.search(text)), Level.unspecified)
 
 
+_ALL_LEVELS = re.compile(
+    r"\b(?:across|for|over|of) (?:all|every) (?:levels?|seniorit(?:y|ies)|experience levels?)\b|\ball levels\b|"
+    r"\bregardless of (?:level|seniority|experience)\b",
+    re.IGNORECASE,
+)
+
+
+def spans_all_levels(text: str) -> bool:
+    """True when the text says its figure covers every level ('across all levels'): no level applies."""
+    return _ALL_LEVELS.search(text) is not None
+
+
 def parse_level(text: str) -> tuple[Level, float | None, float | None]:
     """(level, years_min, years_max) from a level label or quote. Years alone name a level only when that is
     unambiguous: at most two years from zero ('0–2 years', 'less than 2 years') is entry."""

@@ -9,6 +9,7 @@ TOOLS also renders the schema into the prompt, JSON_SCHEMA does not, which is fa
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
@@ -35,6 +36,9 @@ class LLM:
     model: str
     backend: Literal["embedded", "endpoint"]
     n_ctx: int | None = None  # known for the embedded model; endpoints report overflow as HTTP 400
+    # Seconds this thread has spent with the model (holding a slot), when calls are bounded: model time without
+    # the wait for a free slot. None: time the calls by the wall clock.
+    model_seconds: Callable[[], float] | None = field(default=None, repr=False)
 
 
 class SlotClient(httpx.Client):
@@ -48,13 +52,22 @@ class SlotClient(httpx.Client):
     def __init__(self, slot: threading.Semaphore, **kwargs):
         super().__init__(**kwargs)
         self.slot = slot
+        self._held = threading.local()
 
     def send(self, request: httpx.Request, **kwargs) -> httpx.Response:
         with self.slot:
-            response = super().send(request, **kwargs)
-            if not kwargs.get("stream"):
-                response.read()  # the body is part of the model's answer (a server may send it as it generates)
+            started = time.perf_counter()
+            try:
+                response = super().send(request, **kwargs)
+                if not kwargs.get("stream"):
+                    response.read()  # the body is part of the model's answer (a server may send it as it goes)
+            finally:
+                self._held.seconds = self.held_seconds() + time.perf_counter() - started
         return response
+
+    def held_seconds(self) -> float:
+        """Seconds the calling thread has held a slot, in all: its time with the model."""
+        return getattr(self._held, "seconds", 0.0)
 
 
 def make_client(
@@ -70,17 +83,23 @@ def make_client(
     """
     if settings.uses_embedded_model:
         transport = open_embedded(settings)
-        client = openai.OpenAI(base_url=EMBEDDED_BASE_URL, api_key="embedded", max_retries=0,
-                               http_client=_http_client(slot, transport=transport))
-        return LLM(instructor.from_openai(client, mode=EMBEDDED_MODE), transport.model, "embedded", transport.n_ctx)
+        http = _http_client(slot, transport=transport)
+        client = openai.OpenAI(base_url=EMBEDDED_BASE_URL, api_key="embedded", max_retries=0, http_client=http)
+        return LLM(instructor.from_openai(client, mode=EMBEDDED_MODE), transport.model, "embedded", transport.n_ctx,
+                   _clock(http))
+    http = _http_client(slot, timeout=settings.llm_timeout, follow_redirects=True) if slot is not None else None
     client = openai.OpenAI(
         base_url=settings.llm_base_url,
         api_key=settings.llm_api_key or NO_KEY,
         timeout=settings.llm_timeout,
         max_retries=0,
-        http_client=_http_client(slot, timeout=settings.llm_timeout, follow_redirects=True) if slot is not None else None,
+        http_client=http,
     )
-    return LLM(instructor.from_openai(client, mode=MODE), settings.llm_model, "endpoint")
+    return LLM(instructor.from_openai(client, mode=MODE), settings.llm_model, "endpoint", model_seconds=_clock(http))
+
+
+def _clock(http: httpx.Client | None) -> Callable[[], float] | None:
+    return http.held_seconds if isinstance(http, SlotClient) else None
 
 
 def _http_client(slot: threading.Semaphore | None, **kwargs) -> httpx.Client:

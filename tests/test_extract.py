@@ -219,3 +219,16 @@ def test_one_reading_model_per_shape_of_tags_ready_for_instructor_as_is():
     assert issubclass(model, instructor.ResponseSchema)  # instructor uses it without wrapping it in a new class
     assert list(model.model_fields["figures"].annotation.model_fields) == ["M1", "M2"]
     assert "figures" not in extract_stage.reading_model(()).model_fields
+
+
+def test_a_figure_for_all_levels_gets_no_level_whatever_the_model_says(settings, fake_llm):
+    def says_staff(request):
+        args = answer(request)
+        for reading in args.get("figures", {}).values():
+            reading["level"] = "staff"
+        return tool_call_reply(tool_name(request), args)
+
+    fake_llm.responder = says_staff
+    text = "Pay in our survey\nAcross all levels, the median base salary in our US sample was $163,500.\n"
+    result = extract_stage.extract(Article(source="all.txt", text=text, kind="text"), make_client(settings), settings)
+    assert [(s.level.value, s.amount_min) for s in result.salaries] == [("unspecified", 163500)]

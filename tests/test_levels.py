@@ -92,3 +92,15 @@ def test_parse_level(text, level, years_min, years_max):
 @pytest.mark.parametrize("text, basis", PAY_BASIS, ids=[case[0] for case in PAY_BASIS])
 def test_detect_pay_basis(text, basis):
     assert detect_pay_basis(text) is basis
+
+
+@pytest.mark.parametrize(
+    "text, spans",
+    [("Across all levels, the median base salary was $163,500.", True), ("Pay for all levels rose 4%.", True),
+     ("Regardless of seniority, remote roles pay $10K less.", True), ("Senior engineers earn $180K.", False),
+     ("All senior levels earn more.", False)],
+)
+def test_figures_that_cover_every_level(text, spans):
+    from pipeline.levels import spans_all_levels
+
+    assert spans_all_levels(text) is spans

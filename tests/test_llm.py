@@ -265,3 +265,41 @@ def test_a_served_model_name_without_an_endpoint_is_an_error_not_a_silent_fallba
     settings = Settings.from_env({"KB_LLM_MODEL": "gpt-4o"})
     with pytest.raises(ModelError, match="KB_LLM_BASE_URL"):
         make_client(settings)
+
+
+def test_the_slot_client_bounds_calls_in_flight_and_times_only_its_own_call():
+    import threading
+    import time
+
+    import httpx
+
+    from pipeline.llm import SlotClient
+
+    in_flight, peak, guard = 0, 0, threading.Lock()
+
+    def model(request):
+        nonlocal in_flight, peak
+        with guard:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        time.sleep(0.2)
+        with guard:
+            in_flight -= 1
+        return httpx.Response(200, json={})
+
+    client = SlotClient(threading.Semaphore(1), transport=httpx.MockTransport(model))
+    held, walls = {}, {}
+
+    def call(i):
+        started = time.perf_counter()
+        client.get("http://model.invalid/v1/chat/completions")
+        held[i], walls[i] = client.held_seconds(), time.perf_counter() - started
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak == 1
+    assert max(walls.values()) >= 0.6  # the last one waited for the other two
+    assert all(0.2 <= seconds < 0.39 for seconds in held.values())  # but only its own call is model time
