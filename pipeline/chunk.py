@@ -89,7 +89,7 @@ def _context(lines: list[Line]) -> list[Line | None]:
     return context
 
 
-_CELL_MAX = 60
+_CELL_MAX = 120  # a table cell: a label, a figure, a list of roles or a short description without a full stop
 
 
 def _is_cell(line: Line) -> bool:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, create
 from pipeline.chunk import Chunk, Line, chunk_text
 from pipeline.errors import ExtractError
 from pipeline.ground import MARKER, locate, normalize_with_map
-from pipeline.levels import detect_pay_basis, detect_period, parse_level, spans_all_levels
+from pipeline.levels import detect_pay_basis, detect_period, names_a_level, parse_level, spans_all_levels
 from pipeline.mentions import (
     find_certifications,
     find_claims,
@@ -353,11 +353,13 @@ def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Fi
     if fig.money.currency is None:
         return None, amount.model_copy(update={"reason": "read as pay, but no currency is written or implied"})
     level, years_min, years_max = parse_level(clause)
-    if level is Level.unspecified and not spans_all_levels(clause):  # "across all levels": none applies
-        level = reading.level
-        if level is Level.unspecified and context:
-            level, years_min2, years_max2 = parse_level(context)
-            years_min, years_max = years_min if years_min is not None else years_min2, years_max or years_max2
+    context_level, context_min, context_max = _context_level(context)
+    if years_min is None and years_max is None:
+        years_min, years_max = context_min, context_max
+    # The model picks among levels the text names (a header "Junior | Mid | Senior" over a row of figures); it
+    # never invents one for a figure whose words name none, nor for one said to cover all levels.
+    if level is Level.unspecified and not spans_all_levels(clause) and names_a_level(f"{clause}\n{context}"):
+        level = reading.level if reading.level is not Level.unspecified else context_level
     period = fig.money.period or detect_period(f"{clause} {context}") or Period.year
     top = fig.money.amount_max or fig.money.amount_min or 0
     if period is Period.year and top < _MIN_YEARLY_PAY:
@@ -383,6 +385,16 @@ def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Fi
     except ValueError as exc:
         return None, amount.model_copy(update={"reason": f"read as pay, but not a valid salary: {_first_error(exc)}"})
     return salary, amount.model_copy(update={"use": MoneyUse.salary})
+
+
+def _context_level(context: str) -> tuple[Level, float | None, float | None]:
+    """Level from the first line of the context that names one, years from the first that names some: a
+    flattened table row's label ("Starting Out (0-2 years)") comes before cells that merely mention a level
+    ("support for senior engineers")."""
+    found = [parse_level(line) for line in context.splitlines()]
+    level = next((lv for lv, _, _ in found if lv is not Level.unspecified), Level.unspecified)
+    years = next(((y0, y1) for _, y0, y1 in found if (y0, y1) != (None, None)), (None, None))
+    return level, *years
 
 
 def _first_error(exc: ValueError) -> str:

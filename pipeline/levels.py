@@ -103,6 +103,11 @@ _ALL_LEVELS = re.compile(
 )
 
 
+def names_a_level(text: str) -> bool:
+    """True when the text names any level or years of experience: only then may a model say which level."""
+    return _level_word(text) is not Level.unspecified or parse_years(text) != (None, None)
+
+
 def spans_all_levels(text: str) -> bool:
     """True when the text says its figure covers every level ('across all levels'): no level applies."""
     return _ALL_LEVELS.search(text) is not None

@@ -232,3 +232,22 @@ def test_a_figure_for_all_levels_gets_no_level_whatever_the_model_says(settings,
     text = "Pay in our survey\nAcross all levels, the median base salary in our US sample was $163,500.\n"
     result = extract_stage.extract(Article(source="all.txt", text=text, kind="text"), make_client(settings), settings)
     assert [(s.level.value, s.amount_min) for s in result.salaries] == [("unspecified", 163500)]
+
+
+def _levels_in_tag_order(*levels):
+    def respond(request):
+        args = answer(request)
+        for tag, level in zip(sorted(args.get("figures", {}), key=lambda t: int(t[1:])), levels):
+            args["figures"][tag]["level"] = level
+        return tool_call_reply(tool_name(request), args)
+
+    return respond
+
+
+def test_the_model_picks_among_levels_the_text_names_but_never_invents_one(settings, fake_llm):
+    text = ("Pay by level\nRole | Junior | Senior\nML engineer | $90,000 | $150,000\n"
+            "Overview\nThe average salary for AI engineers in the US exceeds $120,000 annually.\n")
+    fake_llm.responder = _levels_in_tag_order("junior", "senior", "staff")
+    result = extract_stage.extract(Article(source="lv.txt", text=text, kind="text"), make_client(settings), settings)
+    assert {(s.amount_min, s.level.value) for s in result.salaries} == {
+        (90000, "junior"), (150000, "senior"), (120000, "unspecified")}

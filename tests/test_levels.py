@@ -104,3 +104,14 @@ def test_figures_that_cover_every_level(text, spans):
     from pipeline.levels import spans_all_levels
 
     assert spans_all_levels(text) is spans
+
+
+@pytest.mark.parametrize(
+    "text, names",
+    [("Senior engineers", True), ("| Role | Junior | Mid |", True), ("with 3-5 years", True),
+     ("The average salary for AI engineers in the US", False), ("for experienced professionals", False)],
+)
+def test_whether_a_text_names_a_level(text, names):
+    from pipeline.levels import names_a_level
+
+    assert names_a_level(text) is names
