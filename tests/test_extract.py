@@ -48,16 +48,27 @@ def test_prices_fees_and_revenue_never_become_salaries(settings):
     assert [(s.amount_min, s.currency) for s in day] == [(550, "GBP")]
 
 
-def test_a_figure_the_model_calls_pay_but_sits_in_fee_words_is_dropped(settings, fake_llm):
-    """The model's word is checked: 'exam fee' next to a figure overrides a careless 'pay'."""
+def readings_rewritten(**fields):
+    """A responder that answers like the reader, then sets `fields` on every figure reading; a tuple value
+    gives the n-th figure (in tag order) the n-th item."""
 
-    def careless(request):
+    def respond(request):
         args = answer(request)
-        for reading in args.get("figures", {}).values():
-            reading["kind"] = "pay"
+        tags = sorted(args.get("figures", {}), key=lambda tag: int(tag[1:]))
+        for n, tag in enumerate(tags):
+            for name, value in fields.items():
+                if not isinstance(value, tuple):
+                    args["figures"][tag][name] = value
+                elif n < len(value):
+                    args["figures"][tag][name] = value[n]
         return tool_call_reply(tool_name(request), args)
 
-    fake_llm.responder = careless
+    return respond
+
+
+def test_a_figure_the_model_calls_pay_but_sits_in_fee_words_is_dropped(settings, fake_llm):
+    """The model's word is checked: 'exam fee' next to a figure overrides a careless 'pay'."""
+    fake_llm.responder = readings_rewritten(kind="pay")
     result = extract_stage.extract(article("small-salary-table.html", settings), make_client(settings), settings)
     assert 100 not in {s.amount_min for s in result.salaries}
     assert len(result.salaries) == 3
@@ -222,32 +233,16 @@ def test_one_reading_model_per_shape_of_tags_ready_for_instructor_as_is():
 
 
 def test_a_figure_for_all_levels_gets_no_level_whatever_the_model_says(settings, fake_llm):
-    def says_staff(request):
-        args = answer(request)
-        for reading in args.get("figures", {}).values():
-            reading["level"] = "staff"
-        return tool_call_reply(tool_name(request), args)
-
-    fake_llm.responder = says_staff
+    fake_llm.responder = readings_rewritten(level="staff")
     text = "Pay in our survey\nAcross all levels, the median base salary in our US sample was $163,500.\n"
     result = extract_stage.extract(Article(source="all.txt", text=text, kind="text"), make_client(settings), settings)
     assert [(s.level.value, s.amount_min) for s in result.salaries] == [("unspecified", 163500)]
 
 
-def _levels_in_tag_order(*levels):
-    def respond(request):
-        args = answer(request)
-        for tag, level in zip(sorted(args.get("figures", {}), key=lambda t: int(t[1:])), levels):
-            args["figures"][tag]["level"] = level
-        return tool_call_reply(tool_name(request), args)
-
-    return respond
-
-
 def test_the_model_picks_among_levels_the_text_names_but_never_invents_one(settings, fake_llm):
     text = ("Pay by level\nRole | Junior | Senior\nML engineer | $90,000 | $150,000\n"
             "Overview\nThe average salary for AI engineers in the US exceeds $120,000 annually.\n")
-    fake_llm.responder = _levels_in_tag_order("junior", "senior", "staff")
+    fake_llm.responder = readings_rewritten(level=("junior", "senior", "staff"))
     result = extract_stage.extract(Article(source="lv.txt", text=text, kind="text"), make_client(settings), settings)
     assert {(s.amount_min, s.level.value) for s in result.salaries} == {
         (90000, "junior"), (150000, "senior"), (120000, "unspecified")}

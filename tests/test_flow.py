@@ -7,8 +7,6 @@ Prefect's test harness.
 from __future__ import annotations
 
 import sqlite3
-import threading
-import time
 from dataclasses import replace
 
 import pytest
@@ -20,6 +18,7 @@ from flows.ingest import MAX_DOCUMENT_WORKERS, Outcome, Runtime, document_worker
 from tests.benchmarks.scale import write_corpus
 from tests.conftest import PAGES, SECRET_KEY
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.overlap import Overlap
 from tests.fakes.reader import reader
 
 
@@ -71,44 +70,32 @@ def test_more_documents_run_than_llm_slots_but_boundedly(settings, concurrency, 
 
 
 def test_the_prefect_flow_runs_at_most_document_workers_sources_at_once(settings, monkeypatch, prefect_harness):
-    running, most, lock = 0, 0, threading.Lock()
+    running = Overlap()
 
     def one_source(source, runtime, run_id):
-        nonlocal running, most
-        with lock:
-            running += 1
-            most = max(most, running)
-        time.sleep(0.02)  # overlap, so an unbounded runner would show more than the limit at once
-        with lock:
-            running -= 1
-        return Outcome(source=source, status="failed", stage="test")
+        with running:
+            return Outcome(source=source, status="failed", stage="test")
 
     monkeypatch.setattr(flows.ingest, "process_source", one_source)
     monkeypatch.setattr(flows.ingest, "document_workers", lambda _settings: 2)
     sources = [f"source-{i}" for i in range(8)]
     summary = ingest_flow(sources, database_url=settings.database_url, trigger="test")
     assert [o.source for o in summary.outcomes] == sources
-    assert 1 <= most <= 2
+    assert 1 <= running.most <= 2
 
 
 def test_no_more_model_calls_at_once_than_llm_concurrency(settings, tmp_path):
-    calling, most, lock = 0, 0, threading.Lock()
+    calling = Overlap()
 
     def slow_reader(request):
-        nonlocal calling, most
-        with lock:
-            calling += 1
-            most = max(most, calling)
-        time.sleep(0.02)  # overlap, so calls that were not bounded would show more than the limit at once
-        with lock:
-            calling -= 1
-        return reader(request)
+        with calling:
+            return reader(request)
 
     sources = [str(p) for p in write_corpus(tmp_path / "docs", 12)]
     with FakeOpenAI(slow_reader) as fake:
         summary = run(replace(settings, llm_base_url=fake.base_url, llm_concurrency=2), sources)
     assert {o.status for o in summary.outcomes} == {"ok"} and fake.count == 12
-    assert 1 <= most <= 2
+    assert 1 <= calling.most <= 2
 
 
 def test_local_files_folders_and_text_formats(settings):

@@ -274,18 +274,13 @@ def test_the_slot_client_bounds_calls_in_flight_and_times_only_its_own_call():
     import httpx
 
     from pipeline.llm import SlotClient
+    from tests.fakes.overlap import Overlap
 
-    in_flight, peak, guard = 0, 0, threading.Lock()
+    in_flight = Overlap(hold=0.2)
 
     def model(request):
-        nonlocal in_flight, peak
-        with guard:
-            in_flight += 1
-            peak = max(peak, in_flight)
-        time.sleep(0.2)
-        with guard:
-            in_flight -= 1
-        return httpx.Response(200, json={})
+        with in_flight:
+            return httpx.Response(200, json={})
 
     client = SlotClient(threading.Semaphore(1), transport=httpx.MockTransport(model))
     held, walls = {}, {}
@@ -300,6 +295,6 @@ def test_the_slot_client_bounds_calls_in_flight_and_times_only_its_own_call():
         thread.start()
     for thread in threads:
         thread.join()
-    assert peak == 1
+    assert in_flight.most == 1
     assert max(walls.values()) >= 0.6  # the last one waited for the other two
     assert all(0.2 <= seconds < 0.39 for seconds in held.values())  # but only its own call is model time
