@@ -25,7 +25,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, create_model, model_validator
 
-from pipeline.chunk import Chunk, Line, chunk_text
+from pipeline.chunk import Chunk, Line, chunk_text, relevant, split_lines
 from pipeline.errors import ExtractError
 from pipeline.ground import MARKER, locate, normalize_with_map
 from pipeline.levels import detect_pay_basis, detect_period, names_a_level, parse_level, spans_all_levels
@@ -179,8 +179,10 @@ def addresses_model(text: str) -> bool:
     return _ADDRESSES_MODEL.search(text) is not None
 
 
-def _line_around(text: str, money: Money) -> str:
-    return text[text.rfind("\n", 0, money.start) + 1 : (text.find("\n", money.end) + 1 or len(text) + 1) - 1]
+def _steering(text: str, money: list[Money]) -> list[Money]:
+    """The money figures that sit in lines addressed to a model."""
+    lines = [line for line in split_lines(text) if addresses_model(line.text)]
+    return [m for m in money if any(relevant(line, [m.start]) for line in lines)]
 
 
 def _tag_line(text: str, line: Line, figures: list[Figure]) -> str:
@@ -462,7 +464,7 @@ def extract(article: Article, llm, settings) -> Extraction:
     with a reason), so recall lost anywhere on the way is visible.
     """
     money = scan_money(article.text)
-    steering = [m for m in money if addresses_model(_line_around(article.text, m))]
+    steering = _steering(article.text, money)
     plans = plan_chunks(article, [m for m in money if m not in steering], settings.chunk_chars)
     folded = normalize_with_map(article.text)
     usage = Usage()
