@@ -1,9 +1,11 @@
-"""The ingest flow: one task chain per source (load → clean → extract → ground → save), one ledger row per run.
+"""The ingest flow: one task per source (load → clean → extract → ground → save), one ledger row per run.
 
-The same flow serves `kb ingest` (trigger "backfill") and scheduled deployments (trigger "schedule"). Tasks
-only wrap `pipeline/` functions; retries sit on the two kinds of I/O that can fail transiently (fetching and
-LLM calls — the latter inside the extract stage, which honours `Retry-After`). A failing source is recorded
-with its stage and reason and never fails the others.
+The same flow serves `kb ingest` (trigger "backfill") and scheduled deployments (trigger "schedule"). A
+source's stages are plain calls of `pipeline/` functions inside its one task: a Prefect task run costs several
+milliseconds of bookkeeping, as much as a stage's own work, and the `attempts` ledger already records the
+stage and reason of every failure. Retries sit on the two kinds of I/O that can fail transiently (fetching
+and LLM calls — the latter inside the extract stage, which honours `Retry-After`). A failing source is
+recorded with its stage and reason and never fails the others.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pipeline.errors import FetchError, KBError
 from pipeline.llm import make_client
 from pipeline.retry import Attempts, retry
 from pipeline.settings import Settings
-from schemas.documents import Article, Extraction, GroundedExtraction, Page
+from schemas.documents import Page
 
 TASK_OPTIONS = dict(cache_policy=NO_CACHE, persist_result=False, log_prints=False)
 MAX_DOCUMENT_WORKERS = 32  # past this, more threads in one process only contend for the GIL and the database
@@ -41,8 +43,7 @@ MAX_DOCUMENT_WORKERS = 32  # past this, more threads in one process only contend
 FETCH_DELAYS = (1.0, 4.0)  # two more tries for timeouts, 429 and 5xx; a 429's Retry-After wins
 
 
-@task(name="load", **TASK_OPTIONS)
-def load_task(source: str, settings: Settings, attempts: Attempts) -> Page:
+def load(source: str, settings: Settings, attempts: Attempts) -> Page:
     """Read a file or fetch a URL, retrying only what can pass (network errors, 429, 5xx)."""
     return retry(
         lambda: fetch_stage.load(source, settings),
@@ -51,26 +52,6 @@ def load_task(source: str, settings: Settings, attempts: Attempts) -> Page:
         delays=FETCH_DELAYS,
         attempts=attempts,
     )
-
-
-@task(name="clean", **TASK_OPTIONS)
-def clean_task(page: Page) -> Article:
-    return clean_stage.clean(page)
-
-
-@task(name="extract", **TASK_OPTIONS)
-def extract_task(article: Article, runtime: "Runtime") -> Extraction:
-    return extract_stage.extract(article, runtime.llm(), runtime.settings)  # calls bounded by runtime.llm_slot
-
-
-@task(name="ground", **TASK_OPTIONS)
-def ground_task(article: Article, extraction: Extraction) -> GroundedExtraction:
-    return ground_stage.ground(article, extraction)
-
-
-@task(name="save", **TASK_OPTIONS)
-def save_task(article: Article, grounded: GroundedExtraction, runtime: "Runtime", run_id: int):
-    return save_stage.save(runtime.engine, article, grounded, runtime.extractor(), run_id)
 
 
 @dataclass
@@ -153,30 +134,25 @@ def _redacted(message: str | None, secret: str | None) -> str | None:
     return message.replace(secret, "[redacted]") if message and secret else message
 
 
-def _call(stage_task, *args):
-    """Inside a flow run each stage is a Prefect task; outside one (unit tests, benchmarks) its plain function."""
-    return stage_task(*args) if FlowRunContext.get() else stage_task.fn(*args)
-
-
 def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome) -> None:
     attempts = Attempts()
     try:
-        page = _call(load_task, source, runtime.settings, attempts)
+        page = load(source, runtime.settings, attempts)
     finally:
         outcome.attempts = attempts.count
-    article = _call(clean_task, page)
+    article = clean_stage.clean(page)
     extractor = runtime.extractor()
     done = save_stage.latest_extraction(runtime.engine, article.source, article.content_hash, extractor.id)
     if done is not None:
         outcome.document_id, outcome.change = save_stage.touch_document(runtime.engine, article)
         outcome.status = "unchanged"
         return
-    extraction = _call(extract_task, article, runtime)
+    extraction = extract_stage.extract(article, runtime.llm(), runtime.settings)  # calls bounded by llm_slot
     outcome.prompt_tokens = extraction.stats.prompt_tokens
     outcome.completion_tokens = extraction.stats.completion_tokens
     outcome.llm_seconds = extraction.stats.llm_seconds
-    grounded = _call(ground_task, article, extraction)
-    saved = _call(save_task, article, grounded, runtime, run_id)
+    grounded = ground_stage.ground(article, extraction)
+    saved = save_stage.save(runtime.engine, article, grounded, runtime.extractor(), run_id)
     outcome.status, outcome.document_id, outcome.records = "ok", saved.document_id, saved.counts
     outcome.change = saved.document
 

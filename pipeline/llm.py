@@ -28,6 +28,37 @@ EMBEDDED_BASE_URL = "http://embedded.invalid/v1"  # never resolved: the transpor
 NO_KEY = "not-needed"  # Ollama, vLLM and llama.cpp servers accept any key; openai refuses an empty one
 
 
+def _check_async_validators_once() -> None:
+    """Make instructor's refusal of async validators walk each response model class once, not on every call.
+
+    instructor 1.17 walks the whole response model (every field, every base class) seven times per request to
+    refuse `async_field_validator`s; for career-kb's chunk schema that was ~1.5 ms of every call with an instant
+    model. A class that passed once passes again (career-kb's response models are built once per shape and
+    never changed), so the result is kept per class; anything that is not a class is checked every time.
+    """
+    from instructor.v2.core import patch
+    from instructor.v2.validation import async_validators
+
+    check = async_validators.reject_async_validators
+    if getattr(check, "kb_once", False):
+        return
+    passed: set[type] = set()
+
+    def reject_async_validators(response_model) -> None:
+        if isinstance(response_model, type) and response_model in passed:
+            return
+        check(response_model)
+        if isinstance(response_model, type):
+            passed.add(response_model)
+
+    reject_async_validators.kb_once = True
+    async_validators.reject_async_validators = reject_async_validators  # found there by instructor's local imports
+    patch.reject_async_validators = reject_async_validators  # imported by name at patch.py's top
+
+
+_check_async_validators_once()
+
+
 @dataclass(frozen=True)
 class LLM:
     """What extraction needs to call a model: the client, the model name to send, and the context size."""
