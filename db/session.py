@@ -24,6 +24,14 @@ _SQLITE_WRITERS: dict[str, threading.RLock] = {}
 _SQLITE_WRITERS_GUARD = threading.Lock()
 
 
+def share_writer_lock(engine: Engine, lock) -> None:
+    """Make this process's writers of `engine`'s SQLite database queue on `lock`: a multiprocessing lock shared
+    with the other processes of a run (flows.workers), so that they too queue instead of meeting the busy handler."""
+    if engine.dialect.name == "sqlite":
+        with _SQLITE_WRITERS_GUARD:
+            _SQLITE_WRITERS[str(engine.url)] = lock
+
+
 def _process_writer_lock(engine: Engine):
     if engine.dialect.name != "sqlite":
         return nullcontext()  # PostgreSQL's advisory lock queues waiters itself

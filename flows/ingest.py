@@ -24,6 +24,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
 from db.engine import init_db, make_engine
+from flows.workers import WorkerPool, process_count
 from pipeline import clean as clean_stage
 from pipeline import extract as extract_stage
 from pipeline import fetch as fetch_stage
@@ -109,8 +110,10 @@ class Outcome(BaseModel):
     attempts: int = 1
 
 
-def process_source(source: str, runtime: Runtime, run_id: int) -> Outcome:
-    """One source through every stage; any failure becomes a recorded Outcome, never an exception."""
+def process_source(source: str, runtime: Runtime, run_id: int, *, report: bool = True) -> Outcome:
+    """One source through every stage; any failure becomes a recorded Outcome, never an exception.
+
+    `report=False` leaves the progress line to the caller (a worker process's parent reports for it)."""
     started = datetime.now(timezone.utc)
     outcome = Outcome(source=source, status="failed")
     try:
@@ -119,14 +122,25 @@ def process_source(source: str, runtime: Runtime, run_id: int) -> Outcome:
         outcome.stage, outcome.error = exc.stage, exc.reason
     except Exception as exc:  # an unexpected bug in one source must not lose the others; it is recorded
         outcome.stage, outcome.error = "internal", f"{type(exc).__name__}: {exc}"[:500]
+    record_outcome(outcome, runtime, run_id, started)
+    if report:
+        report_outcome(outcome)
+    return outcome
+
+
+def record_outcome(outcome: Outcome, runtime: Runtime, run_id: int, started: datetime) -> None:
+    """The source's `attempts` ledger row, its error without the API key."""
     outcome.error = _redacted(outcome.error, runtime.settings.llm_api_key)
     save_stage.record_attempt(
-        runtime.engine, run_id, source, outcome.status, outcome.stage, outcome.error, outcome.attempts,
+        runtime.engine, run_id, outcome.source, outcome.status, outcome.stage, outcome.error, outcome.attempts,
         outcome.prompt_tokens, outcome.completion_tokens, outcome.llm_seconds, started,
         datetime.now(timezone.utc), document_id=outcome.document_id,
     )
-    logging.getLogger(PROGRESS_LOGGER).info("%s %s", outcome.status, source, extra={"outcome": outcome})
-    return outcome
+
+
+def report_outcome(outcome: Outcome) -> None:
+    """The progress line of a finished source (`kb ingest` prints it; see pipeline.console)."""
+    logging.getLogger(PROGRESS_LOGGER).info("%s %s", outcome.status, outcome.source, extra={"outcome": outcome})
 
 
 def _redacted(message: str | None, secret: str | None) -> str | None:
@@ -176,6 +190,7 @@ class RunSummary(BaseModel):
     run_id: int
     outcomes: list[Outcome]
     seconds: float
+    worker_peak_rss_mb: list[float] = []  # each worker process's peak memory, when the run used them
 
     @property
     def failed(self) -> list[Outcome]:
@@ -235,8 +250,14 @@ def run_sources(sources: list[str], runtime: Runtime, trigger: str) -> RunSummar
     context = FlowRunContext.get()
     flow_run_id = str(context.flow_run.id) if context and context.flow_run else None
     run_id = save_stage.start_run(runtime.engine, trigger, flow_run_id=flow_run_id)
-    workers = document_workers(runtime.settings)
-    if FlowRunContext.get() and isinstance(context.task_runner, ThreadPoolTaskRunner):
+    workers, worker_rss = document_workers(runtime.settings), []
+    in_this_process = not FlowRunContext.get() or isinstance(context.task_runner, ThreadPoolTaskRunner)
+    processes = process_count(runtime.settings, len(sources)) if in_this_process else 1
+    if processes > 1:  # a large run: worker processes; documents are then not Prefect tasks (see flows.workers)
+        with WorkerPool(runtime.settings, processes, -(-workers // processes), llm_slots(runtime.settings)) as pool:
+            outcomes = pool.run(sources, run_id, runtime)
+        worker_rss = pool.peak_rss_mb
+    elif FlowRunContext.get() and isinstance(context.task_runner, ThreadPoolTaskRunner):
         outcomes = _submit_bounded(sources, runtime, run_id, workers)
     elif FlowRunContext.get():  # other runners may run tasks in other processes, and bound them themselves
         futures = [document_task.submit(source, runtime.settings, run_id) for source in sources]
@@ -245,7 +266,8 @@ def run_sources(sources: list[str], runtime: Runtime, trigger: str) -> RunSummar
         with ThreadPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(lambda source: process_source(source, runtime, run_id), sources))
     save_stage.finish_run(runtime.engine, run_id, "completed", **_totals(outcomes))
-    return RunSummary(run_id=run_id, outcomes=outcomes, seconds=round(time.perf_counter() - started, 2))
+    seconds = round(time.perf_counter() - started, 2)
+    return RunSummary(run_id=run_id, outcomes=outcomes, seconds=seconds, worker_peak_rss_mb=worker_rss)
 
 
 def _submit_bounded(sources: list[str], runtime: Runtime, run_id: int, limit: int) -> list[Outcome]:

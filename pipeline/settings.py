@@ -24,6 +24,7 @@ class Settings:
     llm_max_retries: int = 2  # re-asks after a validation error
     llm_timeout: float = 120.0
     llm_concurrency: int = 4
+    processes: int | None = None  # worker processes for large runs; None: one per core (see flows.workers)
     home: Path = Path.home() / ".cache" / "career-kb"
     allow_private_urls: bool = False
     fetch_timeout: float = 20.0
@@ -49,6 +50,7 @@ class Settings:
             llm_api_key=api_key,
             llm_model=model,
             llm_concurrency=int(env.get("KB_LLM_CONCURRENCY") or cls.llm_concurrency),
+            processes=int(env["KB_PROCESSES"]) if env.get("KB_PROCESSES") else None,
             home=Path(env["KB_HOME"]) if env.get("KB_HOME") else cls.home,
             allow_private_urls=_flag(env.get("KB_ALLOW_PRIVATE_URLS")),
         )

@@ -1,0 +1,198 @@
+"""Worker processes for large runs: documents spread over one process per core, model slots shared.
+
+Everything career-kb does around a model call (parsing HTML, building and validating requests, saving) is Python
+and holds the interpreter lock, so one process of threads uses one core however many threads it has. A large
+run therefore goes to `processes` workers of `threads` threads each. All of them take sources from one queue
+(a worker with a backlog never waits while another idles) and share one cross-process semaphore of model slots,
+so `KB_LLM_CONCURRENCY` still bounds the calls in flight across the whole run. Each worker opens its own engine
+on the same database; the parent keeps the run's ledger row and prints each source's progress line.
+
+A worker that dies (killed, out of memory) loses only the sources it was working on: each is recorded as
+failed at stage "internal" with the exit code, a replacement worker is started and the queue goes on.
+
+Workers fork from a server process that has imported career-kb once (multiprocessing's "forkserver"), which
+is safe in a process with threads (Prefect's, the engine's) and costs the import only once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from multiprocessing import forkserver
+import threading
+from datetime import datetime, timezone
+from multiprocessing.connection import wait
+
+from db.engine import make_engine
+from db.session import share_writer_lock
+from pipeline.settings import Settings
+
+MIN_SOURCES_PER_PROCESS = 25  # below this many sources per worker, starting workers costs more than it saves
+MAX_PROCESSES = 8
+QUIET_SECONDS = 5.0  # how long the parent waits for a message before it checks on its workers anyway
+_PRELOAD = ["flows.ingest"]
+
+
+def process_count(settings: Settings, sources: int) -> int:
+    """How many worker processes a run of `sources` gets: 1 (work in this process) for the embedded model,
+    which lives in one process, and for runs too small to be worth it; else KB_PROCESSES, by default the cores."""
+    if settings.uses_embedded_model:
+        return 1
+    wanted = settings.processes if settings.processes is not None else min(os.cpu_count() or 1, MAX_PROCESSES)
+    wanted = max(1, min(wanted, sources // MIN_SOURCES_PER_PROCESS if settings.processes is None else sources))
+    return wanted
+
+
+def warm_up(settings: Settings, sources: int) -> None:
+    """Start the fork server (it imports career-kb once, a few seconds) in the background when a run of
+    `sources` will use worker processes, so that the import overlaps other start-up work."""
+    if process_count(settings, sources) > 1:
+        _context()
+        forkserver.ensure_running()
+
+
+def _context():
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+class WorkerPool:
+    """`processes` worker processes of `threads` threads each; `run()` works one list of sources through them.
+
+    Use as a context manager (or call `close()`): workers are daemons and stop when the block ends.
+    """
+
+    def __init__(self, settings: Settings, processes: int, threads: int, slots: int):
+        self._context = _context()
+        self.settings, self.threads = settings, threads
+        self._slot = self._context.BoundedSemaphore(slots)
+        self._tasks = self._context.Queue()
+        self._results, self._sender = self._context.Pipe(duplex=False)
+        self._send_lock = self._context.Lock()
+        self._write_lock = self._context.RLock()
+        self._workers: dict[int, multiprocessing.process.BaseProcess] = {}
+        self.peak_rss_mb: list[float] = []  # of each worker, read when the pool closes
+        for _ in range(processes):
+            self._start_worker()
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def pids(self) -> list[int]:
+        return list(self._workers)
+
+    def _start_worker(self) -> None:
+        process = self._context.Process(
+            target=_serve,
+            args=(self.settings, self._slot, self._write_lock, self._tasks, self._sender, self._send_lock, self.threads),
+            daemon=True,
+            name="kb-worker",
+        )
+        process.start()
+        self._workers[process.pid] = process
+
+    def run(self, sources: list[str], run_id: int, runtime) -> list:
+        """Every source's Outcome, in the order given; progress lines are reported here as sources finish.
+
+        `runtime` is the parent's: the ledger rows of sources lost with a dead worker are written with it."""
+        from flows.ingest import Outcome, record_outcome, report_outcome
+
+        share_writer_lock(runtime.engine, self._write_lock)  # this process's ledger writes queue with theirs
+        for index, source in enumerate(sources):
+            self._tasks.put((index, source, run_id))
+        outcomes: dict[int, Outcome] = {}
+        working: dict[int, tuple[int, datetime]] = {}  # source index → (worker pid, when it was taken)
+        deaths = 0
+        while len(outcomes) < len(sources):
+            ready = wait([self._results, *(p.sentinel for p in self._workers.values())], timeout=QUIET_SECONDS)
+            self._receive(working, outcomes)  # first: what a dead worker sent before it died still counts
+            lost: list[tuple[int, str, datetime]] = []
+            for pid, process in list(self._workers.items()):
+                if not process.is_alive():
+                    deaths += 1
+                    why = f"the worker process working on it exited (code {process.exitcode})"
+                    lost += [(i, why, started) for i, (owner, started) in working.items() if owner == pid]
+                    del self._workers[pid]
+                    self._start_worker()
+            if not ready and deaths and not working and self._tasks.empty():
+                # A worker died between taking a source and saying so: nothing is queued or running, yet
+                # sources are missing. They were lost with it.
+                why, now = "lost with a worker process that exited", datetime.now(timezone.utc)
+                lost += [(i, why, now) for i in range(len(sources)) if i not in outcomes]
+            for index, why, started in lost:
+                working.pop(index, None)
+                outcomes[index] = Outcome(source=sources[index], status="failed", stage="internal", error=why)
+                record_outcome(outcomes[index], runtime, run_id, started)
+                report_outcome(outcomes[index])
+        return [outcomes[index] for index in range(len(sources))]
+
+    def _receive(self, working: dict, outcomes: dict) -> None:
+        """Take every message the workers have sent: a source taken (by which pid), or its Outcome."""
+        from flows.ingest import Outcome, report_outcome
+
+        while self._results.poll():
+            kind, index, value = self._results.recv()
+            if kind == "taken":
+                working[index] = (value, datetime.now(timezone.utc))
+                continue
+            working.pop(index, None)
+            outcomes[index] = Outcome.model_validate(value)
+            report_outcome(outcomes[index])
+
+    def close(self) -> None:
+        """Ask every worker thread to stop, wait briefly, then end whatever is left."""
+        self.peak_rss_mb = [mb for pid in self._workers if (mb := _peak_rss_mb(pid)) is not None]
+        for _ in range(len(self._workers) * self.threads):
+            self._tasks.put(None)
+        for process in self._workers.values():
+            process.join(timeout=10)
+            if process.is_alive():
+                process.terminate()
+        self._workers.clear()
+        self._tasks.close()
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """A live process's peak resident memory (Linux's VmHWM), in MB; None where /proc does not say."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _serve(settings: Settings, slot, write_lock, tasks, sender, send_lock, threads: int) -> None:
+    """A worker process: `threads` threads taking (index, source, run_id) from `tasks` until a None."""
+    from flows.ingest import Runtime, process_source
+    from pipeline.console import PROGRESS_LOGGER
+
+    logging.getLogger(PROGRESS_LOGGER).disabled = True  # the parent prints progress, once
+    runtime = Runtime(settings=settings, engine=make_engine(settings.database_url), llm_slot=slot)
+    share_writer_lock(runtime.engine, write_lock)
+
+    def send(message: tuple) -> None:
+        with send_lock:
+            sender.send(message)
+
+    def work() -> None:
+        while (item := tasks.get()) is not None:
+            index, source, run_id = item
+            send(("taken", index, os.getpid()))
+            outcome = process_source(source, runtime, run_id, report=False)
+            send(("done", index, outcome.model_dump()))
+
+    pool = [threading.Thread(target=work, name=f"kb-worker-{n}") for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    runtime.engine.dispose()

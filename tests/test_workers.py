@@ -1,0 +1,124 @@
+"""Large runs in worker processes (flows.workers): the same rows as one process, model slots shared across
+processes, progress reported once per source, and a killed worker losing only the sources it was working on.
+
+Workers fork from a server process that imports career-kb once per test session (~5 s, paid by the first test).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from db.query import run_readonly
+from flows.ingest import Runtime, run_sources
+from flows.workers import MIN_SOURCES_PER_PROCESS, WorkerPool, process_count
+from pipeline.console import PROGRESS_LOGGER
+from pipeline.save import start_run
+from pipeline.settings import Settings
+from tests.benchmarks.scale import write_corpus
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.overlap import Overlap
+from tests.fakes.reader import reader
+
+ENDPOINT = Settings(llm_base_url="http://127.0.0.1:9/v1", llm_api_key="k", llm_model="m")
+CONTENT = {
+    "v_salaries": "select source, level, amount_min, amount_max, currency, period, quote, char_start from v_salaries",
+    "v_skills": "select source, skill, as_written, quote, char_start from v_skills",
+    "v_certifications": "select source, certification, quote, char_start from v_certifications",
+    "v_money": "select source, quote, char_start, use, reason, amount_min from v_money",
+    "v_attempts": "select source, status, stage from v_attempts",
+}
+
+
+def content(settings: Settings) -> dict[str, list[tuple]]:
+    """Every public view's rows without ids, sorted: what must not depend on how documents were spread."""
+    return {view: sorted(map(tuple, run_readonly(settings.database_url, sql).rows)) for view, sql in CONTENT.items()}
+
+
+@pytest.mark.parametrize(
+    "changes, sources, expected",
+    [
+        (dict(), 10, 1),  # too few sources per worker: one process
+        (dict(), 4 * MIN_SOURCES_PER_PROCESS, min(os.cpu_count() or 1, 4)),
+        (dict(processes=3), 2, 2),  # asked for explicitly: never more workers than sources
+        (dict(processes=3), 500, 3),
+        (dict(llm_base_url=None, llm_api_key=None, llm_model="local:qwen-1.5b", processes=4), 500, 1),
+    ],
+)
+def test_how_many_worker_processes_a_run_gets(changes, sources, expected):
+    assert process_count(replace(ENDPOINT, **changes), sources) == expected
+
+
+def test_worker_processes_store_the_same_rows_as_one_process(settings, tmp_path, caplog):
+    sources = [str(p) for p in write_corpus(tmp_path / "docs", 12)]
+    one = replace(settings, database_url=f"sqlite:///{tmp_path / 'one.sqlite'}", processes=1)
+    two = replace(settings, database_url=f"sqlite:///{tmp_path / 'two.sqlite'}", processes=2)
+    with FakeOpenAI(reader) as fake:
+        single = run_sources(sources, Runtime.create(replace(one, llm_base_url=fake.base_url)), "test")
+        with caplog.at_level(logging.INFO, logger=PROGRESS_LOGGER):
+            spread = run_sources(sources, Runtime.create(replace(two, llm_base_url=fake.base_url)), "test")
+    assert [o.source for o in spread.outcomes] == sources  # in the order given, whoever finished first
+    assert [o.status for o in spread.outcomes] == ["ok"] * 12 and single.failed == []
+    assert sorted(r.outcome.source for r in caplog.records if hasattr(r, "outcome")) == sorted(sources)
+    assert len(spread.worker_peak_rss_mb) == 2 and all(mb > 20 for mb in spread.worker_peak_rss_mb)
+    assert single.worker_peak_rss_mb == []
+    same, spread_rows = content(one), content(two)
+    assert sum(map(len, same.values())) > 12 * 5
+    assert spread_rows == same
+
+
+def test_model_slots_bound_calls_across_all_worker_processes(settings, tmp_path):
+    """Two processes of several threads each, two slots: never more than two requests at the model at once."""
+    overlap = Overlap(hold=0.15)
+
+    def slow_reader(request):
+        with overlap:
+            return reader(request)
+
+    sources = [str(p) for p in write_corpus(tmp_path / "docs", 8)]
+    with FakeOpenAI(slow_reader) as fake:
+        bounded = replace(settings, llm_base_url=fake.base_url, llm_concurrency=2, processes=2)
+        summary = run_sources(sources, Runtime.create(bounded), "test")
+    assert summary.failed == []
+    assert overlap.most == 2  # both slots were used, and never a third
+
+
+def test_a_killed_worker_loses_only_the_sources_it_was_working_on(settings, tmp_path):
+    """A worker killed mid-call: its source is recorded as failed with the reason, a new worker takes the
+    rest of the queue, and the run completes."""
+    calls = threading.Semaphore(0)
+    release = threading.Event()
+
+    def held_reader(request):
+        calls.release()
+        release.wait(20)
+        return reader(request)
+
+    sources = [str(p) for p in write_corpus(tmp_path / "docs", 6)]
+    with FakeOpenAI(held_reader) as fake:
+        spread = replace(settings, llm_base_url=fake.base_url, llm_concurrency=2, processes=2)
+        runtime = Runtime.create(spread)
+        run_id = start_run(runtime.engine, "test")
+        with WorkerPool(spread, processes=2, threads=1, slots=2) as pool:
+            result: list = []
+            runner = threading.Thread(target=lambda: result.extend(pool.run(sources, run_id, runtime)))
+            runner.start()
+            assert calls.acquire(timeout=60) and calls.acquire(timeout=20), "both workers should be at the model"
+            victim = pool.pids[0]
+            os.kill(victim, signal.SIGKILL)
+            time.sleep(0.5)
+            release.set()
+            runner.join(60)
+    assert not runner.is_alive()
+    failed = [o for o in result if o.status == "failed"]
+    assert len(failed) == 1 and failed[0].stage == "internal"
+    assert "exited (code -9)" in failed[0].error
+    assert [o.status for o in result].count("ok") == 5
+    ledger = run_readonly(spread.database_url, f"select status, stage, error from v_attempts where run_id = {run_id}")
+    assert sorted(r[0] for r in ledger.rows) == ["failed"] + ["ok"] * 5
