@@ -66,10 +66,12 @@ class Runtime:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def create(cls, settings: Settings) -> "Runtime":
+    def create(cls, settings: Settings, llm_slot=None) -> "Runtime":
+        """`llm_slot`: a semaphore shared with other processes; by default one of this process's own."""
         engine = make_engine(settings.database_url)
         init_db(engine)
-        return cls(settings=settings, engine=engine, llm_slot=threading.BoundedSemaphore(llm_slots(settings)))
+        slot = llm_slot if llm_slot is not None else threading.BoundedSemaphore(llm_slots(settings))
+        return cls(settings=settings, engine=engine, llm_slot=slot)
 
     def llm(self):
         """The LLM client, created once and only when a document actually needs extracting."""
@@ -216,8 +218,22 @@ def worker_runtime(settings: Settings) -> Runtime:
     with _WORKER_LOCK:
         runtime = _WORKER_RUNTIMES.get(settings.database_url)
         if runtime is None or runtime.settings != settings:
-            runtime = _WORKER_RUNTIMES[settings.database_url] = Runtime.create(settings)
+            runtime = _WORKER_RUNTIMES[settings.database_url] = Runtime.create(settings, _cluster_slots(settings))
         return runtime
+
+
+def _cluster_slots(settings: Settings):
+    """On a Dask worker: the model slots as one semaphore of the whole cluster (Dask's own, kept by its
+    scheduler), named after the endpoint and model, so that KB_LLM_CONCURRENCY bounds the calls of every worker
+    together rather than of each worker process. None anywhere else."""
+    try:
+        from distributed import Semaphore, get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return None
+    name = f"career-kb-llm:{settings.llm_base_url}:{settings.llm_model}"
+    return Semaphore(max_leases=llm_slots(settings), name=name)
 
 
 def flow_for(task_runner: str = "threads", dask_address: str | None = None):

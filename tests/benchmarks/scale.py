@@ -6,7 +6,8 @@ Prints one table; every figure is set against its limit (ratio = figure / limit;
 throughput where ≥ 1 is). Measures, in one run:
   overhead     per-document time of run_sources (pages served on 127.0.0.1 and the model answered instantly by
                FakeOpenAI + reader, both from processes of their own) vs bare fetch + trafilatura.extract + one
-               SQLite insert on the same pages
+               SQLite insert on the same pages; run_sources uses worker processes as `kb ingest` would for 200
+               sources (KB_PROCESSES, default one per core), started once before anything is timed
   concurrency  wall time with a 0.2 s model and KB_LLM_CONCURRENCY=8 vs calls × 0.2 s / 8, twice: with the fake
                model server in a thread of this process (its HTTP handling competes for the GIL with the
                pipeline), and in a forked process of its own (as a real model server would be)
@@ -15,7 +16,8 @@ throughput where ≥ 1 is). Measures, in one run:
   incremental  a second run over the unchanged 200 pages: model calls and wall time vs the first run
   growth       one database filled to --big documents (default 1,000; 10,000 takes ~4 minutes): documents per
                second of its last 1,000 vs its first 1,000
-  memory       peak RSS of the process after 1,000 and after --big documents
+  memory       peak RSS after 1,000 and after --big documents: this process's plus, for runs in worker
+               processes, the sum of their peaks
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import trafilatura  # noqa: E402
 
 from db.query import run_readonly  # noqa: E402
 from flows.ingest import Runtime, run_sources  # noqa: E402
+from flows.workers import WorkerPool, process_count  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 from tests.fakes.http_pages import PageServer  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenAIProcess  # noqa: E402
@@ -99,6 +102,9 @@ def settings_for(fake: FakeOpenAI, database: Path, **changes) -> Settings:
     return replace(base, **changes)
 
 
+WORKER_RSS: list[float] = []  # the summed peak RSS of each run's worker processes, in MB
+
+
 def backfill(settings: Settings, sources: list[str]) -> tuple[float, int]:
     """Wall seconds of one run_sources over `sources` (engine creation excluded) and how many failed."""
     runtime = Runtime.create(settings)
@@ -106,7 +112,18 @@ def backfill(settings: Settings, sources: list[str]) -> tuple[float, int]:
     summary = run_sources(sources, runtime, "backfill")
     seconds = time.perf_counter() - started
     runtime.engine.dispose()
+    WORKER_RSS.append(sum(summary.worker_peak_rss_mb))
     return seconds, len(summary.failed)
+
+
+def start_workers(settings: Settings) -> float:
+    """Seconds to start worker processes the first time in this process (the fork server imports career-kb
+    once); like engine creation and Prefect's start, a cost per process, not per document, so it is paid here
+    before anything is timed."""
+    started = time.perf_counter()
+    with WorkerPool(settings, processes=2, threads=1, slots=1):
+        pass  # closing waits for both workers to start, then to stop
+    return time.perf_counter() - started
 
 
 def bare_baseline(urls: list[str], database: Path) -> float:
@@ -184,13 +201,17 @@ class Bench:
             urls = [f"{site.base_url}/{p.name}" for p in paths]
             bare = bare_baseline(urls, self.work / "bare.sqlite") / pages
             settings = settings_for(fake, self.work / "overhead.sqlite")
+            processes = process_count(settings, pages)
+            start = start_workers(settings)
             first, failed = backfill(settings, urls)
             calls = fake.count
             second, _ = backfill(settings, urls)
             again = fake.count - calls
         per_doc = first / pages
         self.add("overhead: run_sources per doc", per_doc * 1000, 2 * bare * 1000, "ms",
-                 f"= {per_doc / bare:.2f}× bare fetch+trafilatura+insert ({bare * 1000:.1f} ms/doc); limit 2×; {calls} fake calls; {failed} failed")
+                 f"= {per_doc / bare:.2f}× bare fetch+trafilatura+insert ({bare * 1000:.1f} ms/doc); limit 2×; "
+                 f"{processes} worker process(es); {calls} fake calls; {failed} failed")
+        self.rows.append(("worker processes: first start", f"{start:.2f} s", "", "", "", "once per process, before timing"))
         self.add("incremental: LLM calls, rerun", again, 0, "calls", f"first run made {calls}")
         self.add("incremental: wall, rerun vs first", second, first, "s", f"{pages} unchanged pages")
 
@@ -228,7 +249,8 @@ class Bench:
         with FakeOpenAIProcess(reader) as fake:
             settings = settings_for(fake, self.work / "growth.sqlite")
             first, failed = backfill(settings, paths[:small])
-            rss_small = _peak_rss_mb()
+            runs_before = len(WORKER_RSS) - 1
+            rss_small = _peak_rss_mb() + WORKER_RSS[-1]
             middle, last = (0.0, 0), (first, 0)
             if big > 2 * small:
                 middle = backfill(settings, paths[small : big - small])
@@ -236,7 +258,7 @@ class Bench:
                 last = backfill(settings, paths[max(small, big - small) :])
             failed += middle[1] + last[1]
             middle, last = middle[0], last[0]
-        rss_big = _peak_rss_mb()
+        rss_big = _peak_rss_mb() + max(WORKER_RSS[runs_before:])  # the largest run's workers, at their peaks
         done = run_readonly(settings.database_url, "select count(*) from v_documents").rows[0][0]
         rate_first, rate_last = small / first, small / last
         print(f"  growth: {done:,} documents stored; first {small:,} at {rate_first:.1f} docs/s, last {small:,} at "
