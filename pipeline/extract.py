@@ -12,6 +12,7 @@ model as a validation error, and dropped (and counted) if the re-asks do not fix
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import hashlib
 import json
@@ -23,7 +24,7 @@ import instructor
 import openai
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, create_model, model_validator
+from pydantic import BaseModel, Field, StringConstraints, create_model, model_validator
 
 from pipeline.chunk import Chunk, Line, chunk_text, relevant, split_lines
 from pipeline.errors import ExtractError
@@ -108,10 +109,16 @@ class ChunkPlan:
     figures: list[Figure] = field(default_factory=list)
 
 
-def _check_quotes(reading: BaseModel, info: ValidationInfo) -> BaseModel:
+# The article a reading is checked against, set around each model call by `read_chunk`. Not instructor's
+# `context=`: instructor renders every message as a Jinja template when given one, which would eat the
+# article's own "{{ … }}" and "{% … %}" (prompt-engineering articles are full of them) or fail on a stray one.
+_QUOTE_CHECK: contextvars.ContextVar[dict | None] = contextvars.ContextVar("kb_quote_check", default=None)
+
+
+def _check_quotes(reading: BaseModel) -> BaseModel:
     """Re-ask when a quote is not in the article; on the last attempt drop the bad items instead."""
-    ctx = info.context or {}
-    if "article" not in ctx:
+    ctx = _QUOTE_CHECK.get()
+    if ctx is None:
         return reading
     ctx["validations"] = ctx.get("validations", 0) + 1
     bad = []
@@ -249,15 +256,18 @@ def read_chunk(llm, plan: ChunkPlan, article: Article, settings, usage: Usage, f
 
     def call():
         ctx["validations"] = 0
-        return llm.client.chat.completions.create_with_completion(
-            model=llm.model,
-            response_model=response_model,
-            messages=messages,
-            max_retries=settings.llm_max_retries,
-            context=ctx,
-            temperature=0,
-            max_tokens=_max_tokens(plan),
-        )
+        checking = _QUOTE_CHECK.set(ctx)  # validation runs in this thread, inside the call
+        try:
+            return llm.client.chat.completions.create_with_completion(
+                model=llm.model,
+                response_model=response_model,
+                messages=messages,
+                max_retries=settings.llm_max_retries,
+                temperature=0,
+                max_tokens=_max_tokens(plan),
+            )
+        finally:
+            _QUOTE_CHECK.reset(checking)
 
     clock = llm.model_seconds or time.perf_counter  # time with the model, not queued for a free slot
     started = clock()

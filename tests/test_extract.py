@@ -246,3 +246,18 @@ def test_the_model_picks_among_levels_the_text_names_but_never_invents_one(setti
     result = extract_stage.extract(Article(source="lv.txt", text=text, kind="text"), make_client(settings), settings)
     assert {(s.amount_min, s.level.value) for s in result.salaries} == {
         (90000, "junior"), (150000, "senior"), (120000, "unspecified")}
+
+
+TEMPLATE_SYNTAX = """Prompt engineer pay in 2026
+A senior prompt engineer earns $150,000 to $190,000 a year writing templates like {{ user_question }} and {% if context %}{{ context }}{% endif %}; an unclosed {% block tag or a stray {{ brace is ordinary text too.
+"""
+
+
+def test_article_text_reaches_the_model_verbatim_even_when_it_looks_like_a_template(settings, fake_llm):
+    """instructor renders messages as Jinja templates when given a context; the article must not be rendered."""
+    doc = Article(source="jinja.txt", text=TEMPLATE_SYNTAX, kind="text")
+    extraction = extract_stage.extract(doc, make_client(settings), settings)
+    sent = next(m["content"] for m in fake_llm.requests[0]["messages"] if m["role"] == "user")
+    for verbatim in ("{{ user_question }}", "{% if context %}{{ context }}{% endif %}", "{% block tag", "{{ brace"):
+        assert verbatim in sent
+    assert salaries_of(extraction) == {("senior", 150000, 190000, "USD", "year")}
