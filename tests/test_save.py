@@ -253,6 +253,23 @@ def test_a_run_is_recorded_from_start_to_finish(engine):
     assert rows(engine, "SELECT run_id FROM extractions") == [{"run_id": run_id}]
 
 
+def test_an_undone_save_leaves_its_extractor_to_the_next(engine):
+    with pytest.raises(StorageError, match="could not save"):
+        save(engine, article(), extraction(), V1, run_id=999)  # no such run: the extraction row breaks a key
+    assert counts(engine) == dict.fromkeys(TABLES, 0)
+    save(engine, article(), extraction(), V1)  # the extractor of the undone save was not remembered as stored
+    assert rows(engine, "SELECT id FROM extractors") == [{"id": V1.id}]
+
+
+def test_each_database_gets_its_own_extractor_row(engine, tmp_path):
+    save(engine, article(), extraction(), V1)
+    other = make_engine(f"sqlite:///{tmp_path / 'other.sqlite'}")
+    init_db(other)
+    save(other, article(), extraction(), V1)
+    assert rows(other, "SELECT id FROM extractors") == [{"id": V1.id}]
+    other.dispose()
+
+
 def test_runs_left_running_become_interrupted(engine):
     stale, done = start_run(engine, "backfill"), start_run(engine, "schedule")
     finish_run(engine, done, "completed")
