@@ -68,6 +68,24 @@ class SaveResult(BaseModel):
     counts: dict[str, int]  # records written, by kind ('salary', 'skill', 'certification', 'claim')
 
 
+class LedgerEntry(BaseModel):
+    """The `attempts` row of a source that `save` (or `touch_document`) writes in its own transaction: one commit
+    per document instead of two. The status, the document and the finish time come from that write."""
+
+    run_id: int
+    source: str  # as the run was given it, which is not always the article's source
+    started: datetime
+    attempts: int = 1
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_seconds: float = 0.0
+
+    def values(self, status: AttemptStatus, document_id: int) -> dict:
+        """The row's column values, for the save that ends with `status` on `document_id`."""
+        return {**self.model_dump(), "started": utc(self.started), "finished": utcnow(), "status": status,
+                "stage": None, "error": None, "document_id": document_id}
+
+
 # Statements built once: SQLAlchemy then reuses their compiled form, where a statement built per call costs more
 # to build and to look up in the cache than the database takes to run it. Values travel as bound parameters.
 _METADATA = ("url", "canonical_url", "title", "author", "published", "kind", "fetched_at")
@@ -119,28 +137,34 @@ def save(
     grounded: GroundedExtraction,
     extractor: ExtractorVersion,
     run_id: int | None = None,
+    ledger: LedgerEntry | None = None,
 ) -> SaveResult:
-    """Upsert the document, extractor and extraction and write every record, all in one transaction.
-    Ungrounded records are refused before anything is written."""
+    """Upsert the document, extractor and extraction and write every record, all in one transaction; with a
+    `ledger` entry, the source's 'ok' attempt row too. Ungrounded records are refused before anything is written."""
     _refuse_any_ungrounded(article, grounded)
     with _writing(engine, "save", article.source) as connection:
         document_id, state = _upsert_document(connection, article)
         _ensure_extractor(connection, engine, extractor)
         extraction_id, created = _upsert_extraction(connection, document_id, state, extractor.id, run_id, grounded)
         counts = _insert_records(connection, extraction_id, grounded)
+        if ledger is not None:
+            connection.execute(_INSERT_ATTEMPT, ledger.values("ok", document_id))
     _STORED_EXTRACTORS.setdefault(engine, set()).add(extractor.id)
     return SaveResult(
         document_id=document_id, extraction_id=extraction_id, created=created, document=state, counts=counts
     )
 
 
-def touch_document(engine: Engine, article: Article) -> tuple[int, str]:
-    """Record a fetch of text that needs no new extraction: refresh its metadata and fetch time.
+def touch_document(engine: Engine, article: Article, ledger: LedgerEntry | None = None) -> tuple[int, str]:
+    """Record a fetch of text that needs no new extraction: refresh its metadata and fetch time (and, with a
+    `ledger` entry, write the source's 'unchanged' attempt row in the same transaction).
 
     Keeps "latest document of a source" right when a page changes back to text already stored (A → B → A).
     """
     with _writing(engine, "save", article.source) as connection:
         document_id, state = _upsert_document(connection, article)
+        if ledger is not None:
+            connection.execute(_INSERT_ATTEMPT, ledger.values("unchanged", document_id))
         return document_id, state
 
 
