@@ -14,6 +14,7 @@ import socket
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -126,9 +127,18 @@ _FIND_ALIASES = select(EntityAlias.entity_id, EntityAlias.alias).where(
 _INSERT_ALIASES = insert(EntityAlias)
 _INSERT_ATTEMPT = insert(Attempt).returning(Attempt.id)
 
-# Extractor ids known to be stored, per engine. An `extractors` row is never deleted, so once a save that saw or
-# wrote it has committed, later saves of this process need not look for it. Only committed rows are remembered.
-_STORED_EXTRACTORS: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
+
+@dataclass
+class _Committed:
+    """Rows of one database that this process saw committed and that career-kb never changes or deletes, so later
+    saves need not look for them: extractors by id, and for each mention (kind, name as written) its entity's id,
+    whose alias row of that wording exists too. Filled only after a save commits; it grows with the vocabulary."""
+
+    extractors: set[str] = field(default_factory=set)
+    mentions: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+_COMMITTED: weakref.WeakKeyDictionary[Engine, _Committed] = weakref.WeakKeyDictionary()
 
 
 def save(
@@ -142,14 +152,17 @@ def save(
     """Upsert the document, extractor and extraction and write every record, all in one transaction; with a
     `ledger` entry, the source's 'ok' attempt row too. Ungrounded records are refused before anything is written."""
     _refuse_any_ungrounded(article, grounded)
+    committed = _COMMITTED.setdefault(engine, _Committed())
     with _writing(engine, "save", article.source) as connection:
         document_id, state = _upsert_document(connection, article)
-        _ensure_extractor(connection, engine, extractor)
+        _ensure_extractor(connection, committed, extractor)
         extraction_id, created = _upsert_extraction(connection, document_id, state, extractor.id, run_id, grounded)
-        counts = _insert_records(connection, extraction_id, grounded)
+        entity_ids = _entity_ids(connection, committed, grounded)
+        counts = _insert_records(connection, extraction_id, grounded, entity_ids)
         if ledger is not None:
             connection.execute(_INSERT_ATTEMPT, ledger.values("ok", document_id))
-    _STORED_EXTRACTORS.setdefault(engine, set()).add(extractor.id)
+    committed.extractors.add(extractor.id)
+    committed.mentions.update(entity_ids)
     return SaveResult(
         document_id=document_id, extraction_id=extraction_id, created=created, document=state, counts=counts
     )
@@ -307,9 +320,9 @@ def _upsert_document(connection: Connection, article: Article) -> tuple[int, str
     return existing.id, "unchanged"
 
 
-def _ensure_extractor(connection: Connection, engine: Engine, extractor: ExtractorVersion) -> None:
+def _ensure_extractor(connection: Connection, committed: _Committed, extractor: ExtractorVersion) -> None:
     """Store the extractor's row unless this process already saw it committed (or finds it stored)."""
-    if extractor.id in _STORED_EXTRACTORS.get(engine, ()):
+    if extractor.id in committed.extractors:
         return
     if connection.execute(_FIND_EXTRACTOR, {"extractor_id": extractor.id}).first() is None:
         connection.execute(_INSERT_EXTRACTOR, {**extractor.model_dump(), "id": extractor.id})
@@ -337,10 +350,11 @@ def _upsert_extraction(
     return extraction_id, False
 
 
-def _insert_records(connection: Connection, extraction_id: int, grounded: GroundedExtraction) -> dict[str, int]:
+def _insert_records(
+    connection: Connection, extraction_id: int, grounded: GroundedExtraction, entity_ids: dict[tuple[str, str], int]
+) -> dict[str, int]:
     """Every record (skills and credentials linked to their entities), then every money amount's account: one
     INSERT per table. Only the tables whose rows an amount points at send their new ids back."""
-    entity_ids = _entity_ids(connection, {(i.kind, i.record.name) for i in grounded.records if i.kind in ENTITY_KINDS})
     linked = {amount.record for amount in grounded.amounts if amount.record is not None}
     indexes: dict[str, list[int]] = {kind: [] for kind in RECORD_TABLES}
     for index, item in enumerate(grounded.records):
@@ -374,9 +388,19 @@ def _insert_many(connection: Connection, table, values: list[dict], ids: bool = 
     return list(connection.execute(_INSERT_RETURNING_IDS[table], values).scalars())
 
 
-def _entity_ids(connection: Connection, mentions: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """(kind, name as written) → entity id, creating missing entities and aliases; two queries per save when
-    every entity is known, and an INSERT for whatever is new."""
+def _entity_ids(
+    connection: Connection, committed: _Committed, grounded: GroundedExtraction
+) -> dict[tuple[str, str], int]:
+    """(kind, name as written) → entity id for every skill and credential mentioned; wordings this process has not
+    seen committed are looked up, with their entities and aliases created where missing."""
+    mentions = {(item.kind, item.record.name) for item in grounded.records if item.kind in ENTITY_KINDS}
+    known = {mention: committed.mentions[mention] for mention in mentions if mention in committed.mentions}
+    return known | _look_up_entities(connection, mentions - known.keys())
+
+
+def _look_up_entities(connection: Connection, mentions: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(kind, name as written) → entity id, creating missing entities and aliases; two queries when every entity
+    and alias exists, and an INSERT for whatever is new."""
     refs = {(kind, name): resolve(kind, name) for kind, name in mentions}
     if not refs:
         return {}

@@ -275,7 +275,9 @@ def test_a_ledger_entry_that_cannot_be_written_undoes_the_whole_save(engine):
     with pytest.raises(StorageError, match="could not save"):
         save(engine, article(), extraction(), V1, ledger=orphan)
     assert counts(engine) == dict.fromkeys(TABLES, 0)
-    assert rows(engine, "SELECT * FROM attempts") == []
+    assert rows(engine, "SELECT * FROM attempts") == rows(engine, "SELECT * FROM entities") == []
+    save(engine, article(), extraction(), V1)  # the undone save's entities were not remembered as stored
+    assert rows(engine, "SELECT skill, as_written FROM v_skills") == [{"skill": "Python", "as_written": "Python"}]
 
 
 def test_an_undone_save_leaves_its_extractor_to_the_next(engine):
@@ -286,12 +288,14 @@ def test_an_undone_save_leaves_its_extractor_to_the_next(engine):
     assert rows(engine, "SELECT id FROM extractors") == [{"id": V1.id}]
 
 
-def test_each_database_gets_its_own_extractor_row(engine, tmp_path):
+def test_each_database_gets_its_own_extractor_entities_and_aliases(engine, tmp_path):
     save(engine, article(), extraction(), V1)
     other = make_engine(f"sqlite:///{tmp_path / 'other.sqlite'}")
     init_db(other)
     save(other, article(), extraction(), V1)
     assert rows(other, "SELECT id FROM extractors") == [{"id": V1.id}]
+    assert rows(other, "SELECT entity, alias FROM v_entity_aliases WHERE kind = 'skill'") == [
+        {"entity": "Python", "alias": "Python"}]
     other.dispose()
 
 
