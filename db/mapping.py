@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pydantic import BaseModel
 from sqlmodel import SQLModel
 
-from db.models import CertificationRow, ClaimRow, Document, Entity, ExtractionRow, MoneyRow, SalaryRow, SkillRow
+from db.models import CertificationRow, ClaimRow, Document, ExtractionRow, MoneyRow, SalaryRow, SkillRow
 from pipeline.resolve import EntityRef
 from schemas.documents import Article, ExtractionStats, Grounded, MoneyAmount, Provenance
 from schemas.records import RECORD_TYPES
@@ -33,8 +33,13 @@ def utc(moment: datetime) -> datetime:
 
 
 def article_row(article: Article) -> Document:
+    return Document(**article_values(article))
+
+
+def article_values(article: Article) -> dict:
+    """The column values of `article_row` (every column but the id), for a Core INSERT or UPDATE."""
     fields = article.model_dump(exclude={"fetched_at"})
-    return Document(**fields, fetched_at=utc(article.fetched_at), content_hash=article.content_hash)
+    return {**fields, "fetched_at": utc(article.fetched_at), "content_hash": article.content_hash}
 
 
 def article_from_row(row: Document) -> Article:
@@ -62,8 +67,9 @@ def record_values(grounded: Grounded, extraction_id: int, entity_id: int | None 
 ENTITY_KINDS = ("skill", "certification")
 
 
-def entity_row(ref: EntityRef) -> Entity:
-    return Entity(kind=ref.kind, key=ref.key, name=ref.name, category=ref.category, issuer=ref.issuer)
+def entity_values(ref: EntityRef) -> dict:
+    """The column values of a new entity (every column but the id)."""
+    return {"kind": ref.kind, "key": ref.key, "name": ref.name, "category": ref.category, "issuer": ref.issuer}
 
 
 def money_values(amount: MoneyAmount, extraction_id: int, record_id: int | None, record_kind: str | None) -> dict:

@@ -118,13 +118,15 @@ def process_source(source: str, runtime: Runtime, run_id: int, *, report: bool =
     `report=False` leaves the progress line to the caller (a worker process's parent reports for it)."""
     started = datetime.now(timezone.utc)
     outcome = Outcome(source=source, status="failed")
+    recorded = False
     try:
-        _run_stages(source, runtime, run_id, outcome)
+        recorded = _run_stages(source, runtime, run_id, outcome, started)
     except KBError as exc:
         outcome.stage, outcome.error = exc.stage, exc.reason
     except Exception as exc:  # an unexpected bug in one source must not lose the others; it is recorded
         outcome.stage, outcome.error = "internal", f"{type(exc).__name__}: {exc}"[:500]
-    record_outcome(outcome, runtime, run_id, started)
+    if not recorded:  # a saved or unchanged source's row was written with its document
+        record_outcome(outcome, runtime, run_id, started)
     if report:
         report_outcome(outcome)
     return outcome
@@ -150,7 +152,8 @@ def _redacted(message: str | None, secret: str | None) -> str | None:
     return message.replace(secret, "[redacted]") if message and secret else message
 
 
-def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome) -> None:
+def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, started: datetime) -> bool:
+    """Fill `outcome`; True once the save stage has written the source's attempt row in its own transaction."""
     attempts = Attempts()
     try:
         page = load(source, runtime.settings, attempts)
@@ -160,17 +163,27 @@ def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome) ->
     extractor = runtime.extractor()
     done = save_stage.latest_extraction(runtime.engine, article.source, article.content_hash, extractor.id)
     if done is not None:
-        outcome.document_id, outcome.change = save_stage.touch_document(runtime.engine, article)
+        ledger = _ledger_entry(source, run_id, started, outcome)
+        outcome.document_id, outcome.change = save_stage.touch_document(runtime.engine, article, ledger)
         outcome.status = "unchanged"
-        return
+        return True
     extraction = extract_stage.extract(article, runtime.llm(), runtime.settings)  # calls bounded by llm_slot
     outcome.prompt_tokens = extraction.stats.prompt_tokens
     outcome.completion_tokens = extraction.stats.completion_tokens
     outcome.llm_seconds = extraction.stats.llm_seconds
     grounded = ground_stage.ground(article, extraction)
-    saved = save_stage.save(runtime.engine, article, grounded, runtime.extractor(), run_id)
+    ledger = _ledger_entry(source, run_id, started, outcome)
+    saved = save_stage.save(runtime.engine, article, grounded, runtime.extractor(), run_id, ledger)
     outcome.status, outcome.document_id, outcome.records = "ok", saved.document_id, saved.counts
     outcome.change = saved.document
+    return True
+
+
+def _ledger_entry(source: str, run_id: int, started: datetime, outcome: Outcome) -> save_stage.LedgerEntry:
+    """The attempt row of a source that reached the save stage, for the save to write with the document."""
+    spent = dict(prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens,
+                 llm_seconds=outcome.llm_seconds)
+    return save_stage.LedgerEntry(run_id=run_id, source=source, started=started, attempts=outcome.attempts, **spent)
 
 
 def _totals(outcomes: list[Outcome]) -> dict:

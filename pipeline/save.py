@@ -11,19 +11,29 @@ from __future__ import annotations
 
 import os
 import socket
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, delete, insert, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, select
 
-from db.mapping import ENTITY_KINDS, RECORD_TABLES, article_row, entity_row, extraction_stats, money_values, record_values, utc
+from db.mapping import (
+    ENTITY_KINDS,
+    RECORD_TABLES,
+    article_values,
+    entity_values,
+    extraction_stats,
+    money_values,
+    record_values,
+    utc,
+)
 from db.models import Attempt, Document, Entity, EntityAlias, ExtractionRow, Extractor, MoneyRow, Run
-from db.session import write_session
+from db.session import write_connection
 from pipeline.errors import StorageError
 from pipeline.resolve import resolve
 from schemas.documents import Article, Grounded, GroundedExtraction, MoneyAmount, sha256_text, utcnow
@@ -59,54 +69,130 @@ class SaveResult(BaseModel):
     counts: dict[str, int]  # records written, by kind ('salary', 'skill', 'certification', 'claim')
 
 
+class LedgerEntry(BaseModel):
+    """The `attempts` row of a source that `save` (or `touch_document`) writes in its own transaction: one commit
+    per document instead of two. The status, the document and the finish time come from that write."""
+
+    run_id: int
+    source: str  # as the run was given it, which is not always the article's source
+    started: datetime
+    attempts: int = 1
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_seconds: float = 0.0
+
+    def values(self, status: AttemptStatus, document_id: int) -> dict:
+        """The row's column values, for the save that ends with `status` on `document_id`."""
+        return {**self.model_dump(), "started": utc(self.started), "finished": utcnow(), "status": status,
+                "stage": None, "error": None, "document_id": document_id}
+
+
+# Statements built once: SQLAlchemy then reuses their compiled form, where a statement built per call costs more
+# to build and to look up in the cache than the database takes to run it. Values travel as bound parameters.
+_METADATA = ("url", "canonical_url", "title", "author", "published", "kind", "fetched_at")
+_DOCUMENT_OF_SOURCE = (  # this source's row with this text if there is one, else any row of the source
+    select(Document.id, Document.content_hash, *(Document.__table__.c[name] for name in _METADATA))
+    .where(Document.source == bindparam("source"))
+    .order_by((Document.content_hash == bindparam("content_hash")).desc())
+    .limit(1)
+)
+_INSERT_DOCUMENT = insert(Document).returning(Document.id)
+_UPDATE_DOCUMENT = update(Document).where(Document.id == bindparam("document_id"))
+_LATEST_EXTRACTION = (
+    select(ExtractionRow.id)
+    .join(Document, Document.id == ExtractionRow.document_id)
+    .where(Document.source == bindparam("source"), Document.content_hash == bindparam("content_hash"))
+    .where(ExtractionRow.extractor_id == bindparam("extractor_id"), ExtractionRow.status == "ok")
+)
+_FIND_EXTRACTOR = select(Extractor.id).where(Extractor.id == bindparam("extractor_id"))
+_INSERT_EXTRACTOR = insert(Extractor)
+_FIND_EXTRACTION = select(ExtractionRow.id).where(
+    ExtractionRow.document_id == bindparam("document_id"), ExtractionRow.extractor_id == bindparam("extractor_id")
+)
+_INSERT_EXTRACTION = insert(ExtractionRow).returning(ExtractionRow.id)
+_UPDATE_EXTRACTION = update(ExtractionRow).where(ExtractionRow.id == bindparam("extraction_id"))
+_DELETE_RECORDS = tuple(  # amounts first: they point at salaries and credentials
+    delete(table).where(table.extraction_id == bindparam("extraction_id"))
+    for table in (MoneyRow, *RECORD_TABLES.values())
+)
+_INSERT = {table: insert(table) for table in (*RECORD_TABLES.values(), MoneyRow)}
+_INSERT_RETURNING_IDS = {  # the new ids in the order of the parameters (RETURNING, SQLite ≥ 3.35)
+    table: insert(table).returning(table.id, sort_by_parameter_order=True) for table in RECORD_TABLES.values()
+}
+_FIND_ENTITIES = select(Entity.kind, Entity.key, Entity.id).where(Entity.key.in_(bindparam("keys", expanding=True)))
+_INSERT_ENTITIES = insert(Entity).returning(Entity.id, sort_by_parameter_order=True)
+_FIND_ALIASES = select(EntityAlias.entity_id, EntityAlias.alias).where(
+    EntityAlias.entity_id.in_(bindparam("entity_ids", expanding=True))
+)
+_INSERT_ALIASES = insert(EntityAlias)
+_INSERT_ATTEMPT = insert(Attempt).returning(Attempt.id)
+
+
+@dataclass
+class _Committed:
+    """Rows of one database that this process saw committed and that career-kb never changes or deletes, so later
+    saves need not look for them: extractors by id, and for each mention (kind, name as written) its entity's id,
+    whose alias row of that wording exists too. Filled only after a save commits; it grows with the vocabulary."""
+
+    extractors: set[str] = field(default_factory=set)
+    mentions: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+_COMMITTED: weakref.WeakKeyDictionary[Engine, _Committed] = weakref.WeakKeyDictionary()
+
+
 def save(
     engine: Engine,
     article: Article,
     grounded: GroundedExtraction,
     extractor: ExtractorVersion,
     run_id: int | None = None,
+    ledger: LedgerEntry | None = None,
 ) -> SaveResult:
-    """Upsert the document, extractor and extraction and write every record, all in one transaction."""
-    with _writing(engine, "save", article.source) as session:
-        document, state = _upsert_document(session, article)
-        if session.get(Extractor, extractor.id) is None:
-            session.add(Extractor(**extractor.model_dump(), id=extractor.id))
-        extraction, created = _upsert_extraction(session, document.id, extractor.id, run_id, grounded)
-        counts = _insert_records(session, article, extraction.id, grounded)
-        return SaveResult(
-            document_id=document.id, extraction_id=extraction.id, created=created, document=state, counts=counts
-        )
+    """Upsert the document, extractor and extraction and write every record, all in one transaction; with a
+    `ledger` entry, the source's 'ok' attempt row too. Ungrounded records are refused before anything is written."""
+    _refuse_any_ungrounded(article, grounded)
+    committed = _COMMITTED.setdefault(engine, _Committed())
+    with _writing(engine, "save", article.source) as connection:
+        document_id, state = _upsert_document(connection, article)
+        _ensure_extractor(connection, committed, extractor)
+        extraction_id, created = _upsert_extraction(connection, document_id, state, extractor.id, run_id, grounded)
+        entity_ids = _entity_ids(connection, committed, grounded)
+        counts = _insert_records(connection, extraction_id, grounded, entity_ids)
+        if ledger is not None:
+            connection.execute(_INSERT_ATTEMPT, ledger.values("ok", document_id))
+    committed.extractors.add(extractor.id)
+    committed.mentions.update(entity_ids)
+    return SaveResult(
+        document_id=document_id, extraction_id=extraction_id, created=created, document=state, counts=counts
+    )
 
 
-def touch_document(engine: Engine, article: Article) -> tuple[int, str]:
-    """Record a fetch of text that needs no new extraction: refresh its metadata and fetch time.
+def touch_document(engine: Engine, article: Article, ledger: LedgerEntry | None = None) -> tuple[int, str]:
+    """Record a fetch of text that needs no new extraction: refresh its metadata and fetch time (and, with a
+    `ledger` entry, write the source's 'unchanged' attempt row in the same transaction).
 
     Keeps "latest document of a source" right when a page changes back to text already stored (A → B → A).
     """
-    with _writing(engine, "save", article.source) as session:
-        document, state = _upsert_document(session, article)
-        return document.id, state
+    with _writing(engine, "save", article.source) as connection:
+        document_id, state = _upsert_document(connection, article)
+        if ledger is not None:
+            connection.execute(_INSERT_ATTEMPT, ledger.values("unchanged", document_id))
+        return document_id, state
 
 
 def latest_extraction(engine: Engine, source: str, content_hash: str, extractor_id: str) -> int | None:
     """The id of the successful extraction of this exact text by this extractor, if one exists."""
-    query = (
-        select(ExtractionRow.id)
-        .join(Document, Document.id == ExtractionRow.document_id)
-        .where(Document.source == source, Document.content_hash == content_hash)
-        .where(ExtractionRow.extractor_id == extractor_id, ExtractionRow.status == "ok")
-    )
-    with _reading(engine, "look up extractions", source) as session:
-        return session.exec(query).first()
+    wanted = {"source": source, "content_hash": content_hash, "extractor_id": extractor_id}
+    with _reading(engine, "look up extractions", source) as connection:
+        return connection.execute(_LATEST_EXTRACTION, wanted).scalar()
 
 
 def start_run(engine: Engine, trigger: Trigger, flow_run_id: str | None = None) -> int:
     """Record a new run in state 'running' and return its id."""
-    with _writing(engine, "start a run") as session:
-        run = Run(trigger=trigger, flow_run_id=flow_run_id, pid=os.getpid(), host=socket.gethostname())
-        session.add(run)
-        session.flush()
-        return run.id
+    run = dict(trigger=trigger, flow_run_id=flow_run_id, pid=os.getpid(), host=socket.gethostname())
+    with _writing(engine, "start a run") as connection:
+        return connection.execute(insert(Run).returning(Run.id), run).scalar_one()
 
 
 def finish_run(
@@ -126,12 +212,10 @@ def finish_run(
     """Close a run with its final status and totals."""
     totals = dict(sources_seen=sources_seen, new=new, changed=changed, unchanged=unchanged, failed=failed)
     spent = dict(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, llm_seconds=llm_seconds)
-    with _writing(engine, "finish a run") as session:
-        run = session.get(Run, run_id)
-        if run is None:
+    closing = update(Run).where(Run.id == run_id).values(**totals, **spent, status=status, finished=utcnow())
+    with _writing(engine, "finish a run") as connection:
+        if connection.execute(closing).rowcount == 0:
             raise StorageError(f"no run with id {run_id}")
-        run.sqlmodel_update({**totals, **spent, "status": status, "finished": utcnow()})
-        session.add(run)
 
 
 def record_attempt(
@@ -153,11 +237,9 @@ def record_attempt(
     fields = dict(run_id=run_id, source=source, status=status, stage=stage, error=error, attempts=attempts)
     spent = dict(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, llm_seconds=llm_seconds)
     times = dict(started=utc(started or utcnow()), finished=utc(finished or utcnow()))
-    with _writing(engine, "record an attempt", source) as session:
-        attempt = Attempt(**fields, **spent, **times, document_id=document_id)
-        session.add(attempt)
-        session.flush()
-        return attempt.id
+    row = {**fields, **spent, **times, "document_id": document_id}
+    with _writing(engine, "record an attempt", source) as connection:
+        return connection.execute(_INSERT_ATTEMPT, row).scalar_one()
 
 
 def mark_interrupted_runs(engine: Engine, *, started_before: datetime | None = None) -> int:
@@ -168,15 +250,15 @@ def mark_interrupted_runs(engine: Engine, *, started_before: datetime | None = N
     recorded before pids were (pid NULL) count as interrupted, unless they started after `started_before`.
     """
     host = socket.gethostname()
-    with _writing(engine, "mark interrupted runs") as session:
-        running = session.exec(select(Run.id, Run.pid, Run.host, Run.started).where(Run.status == "running")).all()
+    with _writing(engine, "mark interrupted runs") as connection:
+        running = connection.execute(select(Run.id, Run.pid, Run.host, Run.started).where(Run.status == "running"))
         dead = [run_id for run_id, pid, on, started in running
                 if (pid is None and (started_before is None or utc(started) < utc(started_before)))
                 or (pid is not None and on == host and not _alive(pid))]
         if not dead:
             return 0
         query = update(Run).where(Run.id.in_(dead)).values(status="interrupted", finished=utcnow())
-        return session.connection().execute(query).rowcount
+        return connection.execute(query).rowcount
 
 
 def _alive(pid: int) -> bool:
@@ -191,21 +273,26 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def _session(engine: Engine, doing: str, source: str | None, *, write: bool) -> Iterator[Session]:
-    """A session (a locked write transaction, or a plain read) whose database errors become StorageError."""
+def _storage_errors(doing: str, source: str | None) -> Iterator[None]:
+    """Database errors (the commit's too) become StorageError."""
     try:
-        with write_session(engine) if write else Session(engine) as session:
-            yield session
+        yield
     except SQLAlchemyError as error:
         raise StorageError(f"could not {doing}: {_reason(error)}", source=source) from error
 
 
-def _writing(engine: Engine, doing: str, source: str | None = None):
-    return _session(engine, doing, source, write=True)
+@contextmanager
+def _writing(engine: Engine, doing: str, source: str | None = None) -> Iterator[Connection]:
+    """A locked write transaction (see `db.session`): it commits when the block ends, else rolls back."""
+    with _storage_errors(doing, source), write_connection(engine) as connection:
+        yield connection
 
 
-def _reading(engine: Engine, doing: str, source: str | None = None):
-    return _session(engine, doing, source, write=False)
+@contextmanager
+def _reading(engine: Engine, doing: str, source: str | None = None) -> Iterator[Connection]:
+    """A plain connection for reads (no writer lock)."""
+    with _storage_errors(doing, source), engine.connect() as connection:
+        yield connection
 
 
 def _reason(error: SQLAlchemyError) -> str:
@@ -213,54 +300,62 @@ def _reason(error: SQLAlchemyError) -> str:
     return str(getattr(error, "orig", None) or error).strip()
 
 
-def _upsert_document(session: Session, article: Article) -> tuple[Document, str]:
-    """The row for this source and text (its metadata refreshed from the newest fetch) and what it was."""
-    row = article_row(article)
-    same_text = Document.source == row.source, Document.content_hash == row.content_hash
-    existing = session.exec(select(Document).where(*same_text)).first()
-    if existing is None:
-        known_source = session.exec(select(Document.id).where(Document.source == row.source)).first()
-        session.add(row)
-        session.flush()
-        return row, "new" if known_source is None else "changed"
-    if row.fetched_at >= utc(existing.fetched_at):
-        metadata = ("url", "canonical_url", "title", "author", "published", "kind", "fetched_at")
-        existing.sqlmodel_update(row.model_dump(include=set(metadata)))
-        session.add(existing)
-    return existing, "unchanged"
+def _upsert_document(connection: Connection, article: Article) -> tuple[int, str]:
+    """The id of the row for this source and text (its metadata refreshed from the newest fetch) and what it was.
+
+    One query answers both "is this text stored" and "is this source known". Only metadata that changed is
+    written: an UPDATE naming `title` would make the search index re-read the whole text.
+    """
+    row = article_values(article)
+    wanted = {"source": row["source"], "content_hash": row["content_hash"]}
+    existing = connection.execute(_DOCUMENT_OF_SOURCE, wanted).first()
+    if existing is None or existing.content_hash != row["content_hash"]:
+        document_id = connection.execute(_INSERT_DOCUMENT, row).scalar_one()
+        return document_id, "new" if existing is None else "changed"
+    if row["fetched_at"] >= utc(existing.fetched_at):
+        stored = existing._mapping
+        changed = {name: row[name] for name in _METADATA if row[name] != stored[name]}
+        if changed:
+            connection.execute(_UPDATE_DOCUMENT, {**changed, "document_id": existing.id})
+    return existing.id, "unchanged"
+
+
+def _ensure_extractor(connection: Connection, committed: _Committed, extractor: ExtractorVersion) -> None:
+    """Store the extractor's row unless this process already saw it committed (or finds it stored)."""
+    if extractor.id in committed.extractors:
+        return
+    if connection.execute(_FIND_EXTRACTOR, {"extractor_id": extractor.id}).first() is None:
+        connection.execute(_INSERT_EXTRACTOR, {**extractor.model_dump(), "id": extractor.id})
 
 
 def _upsert_extraction(
-    session: Session, document_id: int, extractor_id: str, run_id: int | None, grounded: GroundedExtraction
-) -> tuple[ExtractionRow, bool]:
-    """The extraction for this document and extractor, emptied of its old records if it already existed."""
-    row = session.exec(
-        select(ExtractionRow).where(
-            ExtractionRow.document_id == document_id, ExtractionRow.extractor_id == extractor_id
-        )
-    ).first()
-    created = row is None
-    if created:
-        row = ExtractionRow(document_id=document_id, extractor_id=extractor_id)
-    else:
-        for table in (MoneyRow, *RECORD_TABLES.values()):  # amounts first: they point at salaries and credentials
-            session.connection().execute(delete(table).where(table.extraction_id == row.id))
-    row.sqlmodel_update({**extraction_stats(grounded.stats), "run_id": run_id, "created_at": utcnow(), "status": "ok"})
-    session.add(row)
-    session.flush()
-    return row, created
+    connection: Connection,
+    document_id: int,
+    document: str,
+    extractor_id: str,
+    run_id: int | None,
+    grounded: GroundedExtraction,
+) -> tuple[int, bool]:
+    """The extraction for this document and extractor, emptied of its old records if it already existed.
+
+    A document that was not stored before this save ("new", "changed") cannot have one: no need to look."""
+    values = {**extraction_stats(grounded.stats), "run_id": run_id, "created_at": utcnow(), "status": "ok"}
+    keys = {"document_id": document_id, "extractor_id": extractor_id}
+    extraction_id = connection.execute(_FIND_EXTRACTION, keys).scalar() if document == "unchanged" else None
+    if extraction_id is None:
+        return connection.execute(_INSERT_EXTRACTION, {**values, **keys}).scalar_one(), True
+    for statement in _DELETE_RECORDS:
+        connection.execute(statement, {"extraction_id": extraction_id})
+    connection.execute(_UPDATE_EXTRACTION, {**values, "extraction_id": extraction_id})
+    return extraction_id, False
 
 
 def _insert_records(
-    session: Session, article: Article, extraction_id: int, grounded: GroundedExtraction
+    connection: Connection, extraction_id: int, grounded: GroundedExtraction, entity_ids: dict[tuple[str, str], int]
 ) -> dict[str, int]:
     """Every record (skills and credentials linked to their entities), then every money amount's account: one
-    multi-row INSERT per table; the ids of salaries and credentials come back for the amounts that point at them."""
-    for item in grounded.records:
-        _refuse_ungrounded(article, item)
-    for amount in grounded.amounts:
-        _refuse_misplaced(article, amount)
-    entity_ids = _entity_ids(session, {(i.kind, i.record.name) for i in grounded.records if i.kind in ENTITY_KINDS})
+    INSERT per table. Only the tables whose rows an amount points at send their new ids back."""
+    linked = {amount.record for amount in grounded.amounts if amount.record is not None}
     indexes: dict[str, list[int]] = {kind: [] for kind in RECORD_TABLES}
     for index, item in enumerate(grounded.records):
         indexes[item.kind].append(index)
@@ -268,9 +363,10 @@ def _insert_records(
     for kind, positions in indexes.items():
         values = [record_values(grounded.records[i], extraction_id, _entity_of(entity_ids, grounded.records[i]))
                   for i in positions]
-        row_ids |= dict(zip(positions, _insert_many(session, RECORD_TABLES[kind], values)))
+        ids = _insert_many(connection, RECORD_TABLES[kind], values, ids=not linked.isdisjoint(positions))
+        row_ids |= dict(zip(positions, ids))
     money = [money_values(a, extraction_id, row_ids.get(a.record), _kind_of(grounded, a.record)) for a in grounded.amounts]
-    _insert_many(session, MoneyRow, money, ids=False)
+    _insert_many(connection, MoneyRow, money, ids=False)
     return {kind: len(positions) for kind, positions in indexes.items()}
 
 
@@ -282,40 +378,56 @@ def _kind_of(grounded: GroundedExtraction, index: int | None) -> str | None:
     return grounded.records[index].kind if index is not None else None
 
 
-def _insert_many(session: Session, table, values: list[dict], ids: bool = True) -> list[int]:
-    """One multi-row INSERT; the new rows' ids in the order of `values` when asked (RETURNING, SQLite ≥ 3.35)."""
+def _insert_many(connection: Connection, table, values: list[dict], ids: bool = True) -> list[int]:
+    """One INSERT of many rows; the new rows' ids in the order of `values` when asked."""
     if not values:
         return []
     if not ids:
-        session.connection().execute(insert(table), values)
+        connection.execute(_INSERT[table], values)
         return []
-    statement = insert(table).returning(table.id, sort_by_parameter_order=True)
-    return list(session.connection().execute(statement, values).scalars())
+    return list(connection.execute(_INSERT_RETURNING_IDS[table], values).scalars())
 
 
-def _entity_ids(session: Session, mentions: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """(kind, name as written) → entity id, creating missing entities and aliases; three queries per save."""
+def _entity_ids(
+    connection: Connection, committed: _Committed, grounded: GroundedExtraction
+) -> dict[tuple[str, str], int]:
+    """(kind, name as written) → entity id for every skill and credential mentioned; wordings this process has not
+    seen committed are looked up, with their entities and aliases created where missing."""
+    mentions = {(item.kind, item.record.name) for item in grounded.records if item.kind in ENTITY_KINDS}
+    known = {mention: committed.mentions[mention] for mention in mentions if mention in committed.mentions}
+    return known | _look_up_entities(connection, mentions - known.keys())
+
+
+def _look_up_entities(connection: Connection, mentions: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(kind, name as written) → entity id, creating missing entities and aliases; two queries when every entity
+    and alias exists, and an INSERT for whatever is new."""
     refs = {(kind, name): resolve(kind, name) for kind, name in mentions}
     if not refs:
         return {}
     keys = {(ref.kind, ref.key) for ref in refs.values()}
-    found = session.exec(select(Entity).where(Entity.key.in_({key for _, key in keys}))).all()
-    by_key = {(e.kind, e.key): e for e in found if (e.kind, e.key) in keys}
-    missing = {key: entity_row(ref) for ref in refs.values() if (key := (ref.kind, ref.key)) not in by_key}
-    session.add_all(missing.values())
-    session.flush()
-    by_key |= missing
-    ids = {written: by_key[(ref.kind, ref.key)].id for written, ref in refs.items()}
-    _add_aliases(session, {(ids[written], " ".join(written[1].split())) for written in refs})
+    found = connection.execute(_FIND_ENTITIES, {"keys": sorted({key for _, key in keys})})
+    by_key = {(kind, key): entity_id for kind, key, entity_id in found if (kind, key) in keys}
+    missing = {key: entity_values(ref) for ref in refs.values() if (key := (ref.kind, ref.key)) not in by_key}
+    if missing:
+        by_key |= zip(missing, connection.execute(_INSERT_ENTITIES, list(missing.values())).scalars())
+    ids = {written: by_key[(ref.kind, ref.key)] for written, ref in refs.items()}
+    _add_aliases(connection, {(ids[written], " ".join(written[1].split())) for written in refs})
     return ids
 
 
-def _add_aliases(session: Session, wanted: set[tuple[int, str]]) -> None:
-    entity_ids = {entity_id for entity_id, _ in wanted}
-    have = session.exec(
-        select(EntityAlias.entity_id, EntityAlias.alias).where(EntityAlias.entity_id.in_(entity_ids))
-    ).all()
-    session.add_all(EntityAlias(entity_id=e, alias=a) for e, a in wanted - set(map(tuple, have)))
+def _add_aliases(connection: Connection, wanted: set[tuple[int, str]]) -> None:
+    have = connection.execute(_FIND_ALIASES, {"entity_ids": sorted({entity_id for entity_id, _ in wanted})})
+    new = wanted - {(entity_id, alias) for entity_id, alias in have}
+    if new:
+        connection.execute(_INSERT_ALIASES, [{"entity_id": e, "alias": a} for e, a in new])
+
+
+def _refuse_any_ungrounded(article: Article, grounded: GroundedExtraction) -> None:
+    """StorageError for the first record or money amount that is not exactly its span of the article text."""
+    for item in grounded.records:
+        _refuse_ungrounded(article, item)
+    for amount in grounded.amounts:
+        _refuse_misplaced(article, amount)
 
 
 def _refuse_misplaced(article: Article, amount: MoneyAmount) -> None:

@@ -119,6 +119,19 @@ def test_a_failing_source_is_recorded_and_the_others_are_stored(settings, site):
     assert rows(settings, "select count(*) as n from v_salaries")[0]["n"] == 3
 
 
+def test_every_source_gets_one_attempt_row_per_run_whatever_became_of_it(settings):
+    good, bad = str(PAGES / "small-salary-table.html"), str(PAGES / "missing.html")
+    for _ in range(2):  # ok, then unchanged: both written by the save stage with the document
+        run(settings, [good, bad])
+    attempts = rows(settings, "select run_id, source, status, document_id, prompt_tokens from attempts")
+    ledger = {(r["run_id"], r["source"]): r for r in attempts}
+    assert len(ledger) == len(attempts) == 4
+    assert {key: r["status"] for key, r in ledger.items()} == {
+        (1, good): "ok", (1, bad): "failed", (2, good): "unchanged", (2, bad): "failed"}
+    assert ledger[1, good]["document_id"] == ledger[2, good]["document_id"] is not None
+    assert ledger[1, good]["prompt_tokens"] > 0 and ledger[2, good]["prompt_tokens"] == 0
+
+
 def test_an_unchanged_rerun_makes_no_llm_call_and_changed_content_is_extracted_again(settings, llm_env, tmp_path):
     page = tmp_path / "notes.md"
     page.write_text("# Pay\nJunior engineers earn $80,000 to $95,000 a year.\n", encoding="utf-8")

@@ -21,12 +21,14 @@ from pipeline.errors import StorageError
 from pipeline.ground import link_amount
 from pipeline.save import (
     ExtractorVersion,
+    LedgerEntry,
     finish_run,
     latest_extraction,
     mark_interrupted_runs,
     record_attempt,
     save,
     start_run,
+    touch_document,
 )
 from schemas.documents import (
     Article,
@@ -251,6 +253,50 @@ def test_a_run_is_recorded_from_start_to_finish(engine):
         {"source": SOURCE, "status": "ok", "stage": None, "error": None},
     ]
     assert rows(engine, "SELECT run_id FROM extractions") == [{"run_id": run_id}]
+
+
+def test_a_ledger_entry_is_written_with_the_save_and_the_touch(engine):
+    run_id = start_run(engine, "test")
+    entry = LedgerEntry(run_id=run_id, source="as given", started=T0, attempts=2, prompt_tokens=900)
+    saved = save(engine, article(), extraction(), V1, run_id, entry)
+    touched, _ = touch_document(engine, article(fetched_at=T0 + timedelta(days=1)), entry)
+    attempts = rows(engine, "SELECT source, status, document_id, attempts, prompt_tokens, stage, error FROM attempts "
+                            "ORDER BY id")
+    assert attempts == [
+        {"source": "as given", "status": status, "document_id": saved.document_id, "attempts": 2,
+         "prompt_tokens": 900, "stage": None, "error": None}
+        for status in ("ok", "unchanged")
+    ]
+    assert touched == saved.document_id
+
+
+def test_a_ledger_entry_that_cannot_be_written_undoes_the_whole_save(engine):
+    orphan = LedgerEntry(run_id=999, source=SOURCE, started=T0)  # no such run: the attempt row breaks a key
+    with pytest.raises(StorageError, match="could not save"):
+        save(engine, article(), extraction(), V1, ledger=orphan)
+    assert counts(engine) == dict.fromkeys(TABLES, 0)
+    assert rows(engine, "SELECT * FROM attempts") == rows(engine, "SELECT * FROM entities") == []
+    save(engine, article(), extraction(), V1)  # the undone save's entities were not remembered as stored
+    assert rows(engine, "SELECT skill, as_written FROM v_skills") == [{"skill": "Python", "as_written": "Python"}]
+
+
+def test_an_undone_save_leaves_its_extractor_to_the_next(engine):
+    with pytest.raises(StorageError, match="could not save"):
+        save(engine, article(), extraction(), V1, run_id=999)  # no such run: the extraction row breaks a key
+    assert counts(engine) == dict.fromkeys(TABLES, 0)
+    save(engine, article(), extraction(), V1)  # the extractor of the undone save was not remembered as stored
+    assert rows(engine, "SELECT id FROM extractors") == [{"id": V1.id}]
+
+
+def test_each_database_gets_its_own_extractor_entities_and_aliases(engine, tmp_path):
+    save(engine, article(), extraction(), V1)
+    other = make_engine(f"sqlite:///{tmp_path / 'other.sqlite'}")
+    init_db(other)
+    save(other, article(), extraction(), V1)
+    assert rows(other, "SELECT id FROM extractors") == [{"id": V1.id}]
+    assert rows(other, "SELECT entity, alias FROM v_entity_aliases WHERE kind = 'skill'") == [
+        {"entity": "Python", "alias": "Python"}]
+    other.dispose()
 
 
 def test_runs_left_running_become_interrupted(engine):
