@@ -173,7 +173,7 @@ def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, st
     outcome.llm_seconds = extraction.stats.llm_seconds
     grounded = ground_stage.ground(article, extraction)
     ledger = _ledger_entry(source, run_id, started, outcome)
-    saved = save_stage.save(runtime.engine, article, grounded, runtime.extractor(), run_id, ledger)
+    saved = save_stage.save(runtime.engine, article, grounded, extractor, run_id, ledger)
     outcome.status, outcome.document_id, outcome.records = "ok", saved.document_id, saved.counts
     outcome.change = saved.document
     return True

@@ -11,7 +11,8 @@ A worker that dies (killed, out of memory) loses only the sources it was working
 failed at stage "internal" with the exit code, a replacement worker is started and the queue goes on.
 
 Workers fork from a server process that has imported career-kb once (multiprocessing's "forkserver"), which
-is safe in a process with threads (Prefect's, the engine's) and costs the import only once per process.
+is safe in a process with threads (Prefect's, the engine's) and costs the import only once per process; the
+server also runs `flows.warm` before forking, so no worker pays a first document's one-time costs (~1 s).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pipeline.settings import Settings
 MIN_SOURCES_PER_PROCESS = 25  # below this many sources per worker, starting workers costs more than it saves
 MAX_PROCESSES = 8
 QUIET_SECONDS = 5.0  # how long the parent waits for a message before it checks on its workers anyway
-_PRELOAD = ["flows.ingest"]
+_PRELOAD = ["flows.ingest", "flows.warm"]
 
 
 def process_count(settings: Settings, sources: int) -> int:
@@ -178,6 +179,7 @@ def _serve(settings: Settings, slot, write_lock, tasks, sender, send_lock, threa
     logging.getLogger(PROGRESS_LOGGER).disabled = True  # the parent prints progress, once
     runtime = Runtime(settings=settings, engine=make_engine(settings.database_url), llm_slot=slot)
     share_writer_lock(runtime.engine, write_lock)
+    runtime.llm(), runtime.extractor()  # made once here, before the threads would all wait for the first one
 
     def send(message: tuple) -> None:
         with send_lock:

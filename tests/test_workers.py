@@ -122,3 +122,16 @@ def test_a_killed_worker_loses_only_the_sources_it_was_working_on(settings, tmp_
     assert [o.status for o in result].count("ok") == 5
     ledger = run_readonly(spread.database_url, f"select status, stage, error from v_attempts where run_id = {run_id}")
     assert sorted(r[0] for r in ledger.rows) == ["failed"] + ["ok"] * 5
+
+
+def test_the_fork_servers_warm_up_leaves_reading_models_and_tool_schemas_built(tmp_path, monkeypatch):
+    """What `flows.warm` does before workers are forked, so that none of them does it on its first document;
+    in memory only: it writes nothing where it runs."""
+    from flows import warm
+    from pipeline.extract import reading_model
+
+    monkeypatch.chdir(tmp_path)
+    reading_model.cache_clear()
+    warm.warm()
+    assert reading_model.cache_info().currsize == 9  # 0 to 8 figures
+    assert list(tmp_path.iterdir()) == []

@@ -221,6 +221,7 @@ class Bench:
         server = FakeOpenAI if fake_in == "thread" else FakeOpenAIProcess
         with server(reader, latency=LATENCY) as fake:
             settings = settings_for(fake, self.work / f"concurrency-{fake_in}.sqlite", llm_concurrency=CONCURRENCY)
+            start_workers(settings)  # once per process; a no-op cost after the first
             seconds, failed = backfill(settings, [str(p) for p in paths])
             calls = fake.count
         ideal = calls * LATENCY / CONCURRENCY

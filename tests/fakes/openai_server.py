@@ -149,7 +149,8 @@ class FakeOpenAI:
     """A loopback OpenAI-compatible server in a background thread; a context manager.
 
     `base_url` is what to hand the openai client. `requests` holds every parsed chat-completions body in arrival
-    order; `count` is how many arrived. `latency` is added to every chat completion (on top of a reply's delay).
+    order; `count` is how many arrived. `latency` is added to every chat completion (on top of a reply's delay),
+    counted from the request's arrival, so the fake's own handling is inside it, as a fixed-latency server's is.
     """
 
     def __init__(self, responder: Responder | None = None, *, latency: float = 0.0,
@@ -306,6 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(error_reply(404, f"no route GET {self.path}"))
 
     def do_POST(self) -> None:
+        received = time.monotonic()  # a fixed latency counts from here: the fake's own parsing is part of it
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         if self.path.split("?")[0].rstrip("/") != "/v1/chat/completions":
@@ -319,7 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         fake._record(body, {k.lower(): v for k, v in self.headers.items()})
         reply = fake._reply_to(body)
-        if fake._sleep(fake.latency + reply.delay):
+        if fake._sleep(fake.latency + reply.delay - (time.monotonic() - received)):
             self._send(reply)
         else:
             self.close_connection = True
