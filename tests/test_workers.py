@@ -61,6 +61,7 @@ def test_worker_processes_store_the_same_rows_as_one_process(settings, tmp_path,
     two = replace(settings, database_url=f"sqlite:///{tmp_path / 'two.sqlite'}", processes=2)
     with FakeOpenAI(reader) as fake:
         single = run_sources(sources, Runtime.create(replace(one, llm_base_url=fake.base_url)), "test")
+        caplog.clear()  # only the spread run's progress lines, whatever an earlier test left the logger's level at
         with caplog.at_level(logging.INFO, logger=PROGRESS_LOGGER):
             spread = run_sources(sources, Runtime.create(replace(two, llm_base_url=fake.base_url)), "test")
     assert [o.source for o in spread.outcomes] == sources  # in the order given, whoever finished first
