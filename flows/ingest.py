@@ -35,6 +35,7 @@ from pipeline.errors import FetchError, KBError
 from pipeline.llm import make_client
 from pipeline.retry import Attempts, retry
 from pipeline.settings import Settings
+from pipeline.turn import Turn, released
 from schemas.documents import Page
 
 TASK_OPTIONS = dict(cache_policy=NO_CACHE, persist_result=False, log_prints=False)
@@ -45,14 +46,16 @@ FETCH_DELAYS = (1.0, 4.0)  # two more tries for timeouts, 429 and 5xx; a 429's R
 
 
 def load(source: str, settings: Settings, attempts: Attempts) -> Page:
-    """Read a file or fetch a URL, retrying only what can pass (network errors, 429, 5xx)."""
-    return retry(
-        lambda: fetch_stage.load(source, settings),
-        retryable=lambda exc: isinstance(exc, FetchError) and exc.retryable,
-        wait_hint=lambda exc: getattr(exc, "retry_after", None),
-        delays=FETCH_DELAYS,
-        attempts=attempts,
-    )
+    """Read a file or fetch a URL, retrying only what can pass (network errors, 429, 5xx); a wait for the
+    network, so without the thread's turn (pipeline.turn)."""
+    with released():
+        return retry(
+            lambda: fetch_stage.load(source, settings),
+            retryable=lambda exc: isinstance(exc, FetchError) and exc.retryable,
+            wait_hint=lambda exc: getattr(exc, "retry_after", None),
+            delays=FETCH_DELAYS,
+            attempts=attempts,
+        )
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Runtime:
     llm_slot: threading.BoundedSemaphore
     _llm: object = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    turn: Turn = field(default_factory=Turn)  # one document's Python work at a time (pipeline.turn)
 
     @classmethod
     def create(cls, settings: Settings, llm_slot=None) -> "Runtime":
@@ -119,14 +123,15 @@ def process_source(source: str, runtime: Runtime, run_id: int, *, report: bool =
     started = datetime.now(timezone.utc)
     outcome = Outcome(source=source, status="failed")
     recorded = False
-    try:
-        recorded = _run_stages(source, runtime, run_id, outcome, started)
-    except KBError as exc:
-        outcome.stage, outcome.error = exc.stage, exc.reason
-    except Exception as exc:  # an unexpected bug in one source must not lose the others; it is recorded
-        outcome.stage, outcome.error = "internal", f"{type(exc).__name__}: {exc}"[:500]
-    if not recorded:  # a saved or unchanged source's row was written with its document
-        record_outcome(outcome, runtime, run_id, started)
+    with runtime.turn.held():
+        try:
+            recorded = _run_stages(source, runtime, run_id, outcome, started)
+        except KBError as exc:
+            outcome.stage, outcome.error = exc.stage, exc.reason
+        except Exception as exc:  # an unexpected bug in one source must not lose the others; it is recorded
+            outcome.stage, outcome.error = "internal", f"{type(exc).__name__}: {exc}"[:500]
+        if not recorded:  # a saved or unchanged source's row was written with its document
+            record_outcome(outcome, runtime, run_id, started)
     if report:
         report_outcome(outcome)
     return outcome

@@ -19,6 +19,7 @@ import openai
 
 from pipeline import embedded
 from pipeline.settings import Settings
+from pipeline.turn import released
 
 MODE = instructor.Mode.TOOLS
 # In-process, JSON_SCHEMA sends the schema as a response_format grammar only; TOOLS would also render the whole
@@ -86,7 +87,7 @@ class SlotClient(httpx.Client):
         self._held = threading.local()
 
     def send(self, request: httpx.Request, **kwargs) -> httpx.Response:
-        with self.slot:
+        with released(), self.slot:  # the thread's turn (pipeline.turn) is free while it waits for the model
             started = time.perf_counter()
             try:
                 response = super().send(request, **kwargs)
