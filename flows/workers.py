@@ -8,7 +8,9 @@ so `KB_LLM_CONCURRENCY` still bounds the calls in flight across the whole run. E
 on the same database; the parent keeps the run's ledger row and prints each source's progress line.
 
 A worker that dies (killed, out of memory) loses only the sources it was working on: each is recorded as
-failed at stage "internal" with the exit code, a replacement worker is started and the queue goes on.
+failed at stage "internal" with the exit code. It may have died holding a model slot or a lock, so the pool
+starts over with fresh workers and fresh slots and locks; the sources the other workers had in progress are
+worked on again from the start (saving is idempotent), and the queue goes on.
 
 Workers fork from a server process that has imported career-kb once (multiprocessing's "forkserver"), which
 is safe in a process with threads (Prefect's, the engine's) and costs the import only once per process; the
@@ -67,15 +69,20 @@ class WorkerPool:
 
     def __init__(self, settings: Settings, processes: int, threads: int, slots: int):
         self._context = _context()
-        self.settings, self.threads = settings, threads
-        self._slot = self._context.BoundedSemaphore(slots)
+        self.settings, self.processes, self.threads, self.slots = settings, processes, threads, slots
+        self._workers: dict[int, multiprocessing.process.BaseProcess] = {}
+        self.peak_rss_mb: list[float] = []  # of each worker, read when the pool closes
+        self._start_workers()
+
+    def _start_workers(self) -> None:
+        """A fresh set of workers, with fresh shared slots, locks and queues: a worker killed while it held a
+        model slot, the SQLite writer lock or the message lock would otherwise hold it for ever."""
+        self._slot = self._context.BoundedSemaphore(self.slots)
         self._tasks = self._context.Queue()
         self._results, self._sender = self._context.Pipe(duplex=False)
         self._send_lock = self._context.Lock()
         self._write_lock = self._context.RLock()
-        self._workers: dict[int, multiprocessing.process.BaseProcess] = {}
-        self.peak_rss_mb: list[float] = []  # of each worker, read when the pool closes
-        for _ in range(processes):
+        for _ in range(self.processes):
             self._start_worker()
 
     def __enter__(self) -> "WorkerPool":
@@ -109,28 +116,29 @@ class WorkerPool:
             self._tasks.put((index, source, run_id))
         outcomes: dict[int, Outcome] = {}
         working: dict[int, tuple[int, datetime]] = {}  # source index → (worker pid, when it was taken)
-        deaths = 0
         while len(outcomes) < len(sources):
-            ready = wait([self._results, *(p.sentinel for p in self._workers.values())], timeout=QUIET_SECONDS)
+            wait([self._results, *(p.sentinel for p in self._workers.values())], timeout=QUIET_SECONDS)
             self._receive(working, outcomes)  # first: what a dead worker sent before it died still counts
-            lost: list[tuple[int, str, datetime]] = []
-            for pid, process in list(self._workers.items()):
-                if not process.is_alive():
-                    deaths += 1
-                    why = f"the worker process working on it exited (code {process.exitcode})"
-                    lost += [(i, why, started) for i, (owner, started) in working.items() if owner == pid]
-                    del self._workers[pid]
-                    self._start_worker()
-            if not ready and deaths and not working and self._tasks.empty():
-                # A worker died between taking a source and saying so: nothing is queued or running, yet
-                # sources are missing. They were lost with it.
-                why, now = "lost with a worker process that exited", datetime.now(timezone.utc)
-                lost += [(i, why, now) for i in range(len(sources)) if i not in outcomes]
-            for index, why, started in lost:
-                working.pop(index, None)
-                outcomes[index] = Outcome(source=sources[index], status="failed", stage="internal", error=why)
-                record_outcome(outcomes[index], runtime, run_id, started)
-                report_outcome(outcomes[index])
+            dead = {pid: p.exitcode for pid, p in self._workers.items() if not p.is_alive()}
+            if not dead:
+                continue
+            for index, (owner, started) in list(working.items()):
+                if owner in dead:
+                    del working[index]
+                    why = f"the worker process working on it exited (code {dead[owner]})"
+                    outcomes[index] = Outcome(source=sources[index], status="failed", stage="internal", error=why)
+                    record_outcome(outcomes[index], runtime, run_id, started)
+                    report_outcome(outcomes[index])
+            # The dead worker may have died holding a shared slot or lock: start over with fresh ones. The other
+            # workers' sources in progress are taken up again from the start (saving is idempotent).
+            self._stop(terminate=True)
+            self._receive(working, outcomes)
+            working.clear()
+            self._start_workers()
+            share_writer_lock(runtime.engine, self._write_lock)
+            for index in range(len(sources)):
+                if index not in outcomes:
+                    self._tasks.put((index, sources[index], run_id))
         return [outcomes[index] for index in range(len(sources))]
 
     def _receive(self, working: dict, outcomes: dict) -> None:
@@ -149,12 +157,18 @@ class WorkerPool:
     def close(self) -> None:
         """Ask every worker thread to stop, wait briefly, then end whatever is left."""
         self.peak_rss_mb = [mb for pid in self._workers if (mb := _peak_rss_mb(pid)) is not None]
-        for _ in range(len(self._workers) * self.threads):
-            self._tasks.put(None)
+        self._stop(terminate=False)
+
+    def _stop(self, terminate: bool) -> None:
+        if not terminate:
+            for _ in range(len(self._workers) * self.threads):
+                self._tasks.put(None)
         for process in self._workers.values():
+            if terminate:
+                process.terminate()
             process.join(timeout=10)
             if process.is_alive():
-                process.terminate()
+                process.kill()
         self._workers.clear()
         self._tasks.close()
 

@@ -90,9 +90,10 @@ def test_model_slots_bound_calls_across_all_worker_processes(settings, tmp_path)
     assert overlap.most == 2  # both slots were used, and never a third
 
 
-def test_a_killed_worker_loses_only_the_sources_it_was_working_on(settings, tmp_path):
-    """A worker killed mid-call: its source is recorded as failed with the reason, a new worker takes the
-    rest of the queue, and the run completes."""
+@pytest.mark.parametrize("slots, killed", [(2, 1), (1, 2)])
+def test_killed_workers_lose_only_the_sources_they_were_working_on(settings, tmp_path, slots, killed):
+    """Workers killed mid-call: their sources are recorded as failed with the reason, fresh workers take the rest
+    of the queue, and the run completes, even when a killed worker held the only model slot (slots=1)."""
     calls = threading.Semaphore(0)
     release = threading.Event()
 
@@ -103,26 +104,32 @@ def test_a_killed_worker_loses_only_the_sources_it_was_working_on(settings, tmp_
 
     sources = [str(p) for p in write_corpus(tmp_path / "docs", 6)]
     with FakeOpenAI(held_reader) as fake:
-        spread = replace(settings, llm_base_url=fake.base_url, llm_concurrency=2, processes=2)
+        spread = replace(settings, llm_base_url=fake.base_url, llm_concurrency=slots, processes=2)
         runtime = Runtime.create(spread)
         run_id = start_run(runtime.engine, "test")
-        with WorkerPool(spread, processes=2, threads=1, slots=2) as pool:
+        with WorkerPool(spread, processes=2, threads=1, slots=slots) as pool:
             result: list = []
             runner = threading.Thread(target=lambda: result.extend(pool.run(sources, run_id, runtime)))
             runner.start()
-            assert calls.acquire(timeout=60) and calls.acquire(timeout=20), "both workers should be at the model"
-            victim = pool.pids[0]
-            os.kill(victim, signal.SIGKILL)
+            for _ in range(slots):
+                assert calls.acquire(timeout=60), "every slot should be in use at the model"
+            time.sleep(0.5)  # with one slot, the other worker has taken its source and waits for the slot
+            for victim in pool.pids[:killed]:
+                os.kill(victim, signal.SIGKILL)
             time.sleep(0.5)
             release.set()
             runner.join(60)
-    assert not runner.is_alive()
+    assert not runner.is_alive(), "the run hung"
     failed = [o for o in result if o.status == "failed"]
-    assert len(failed) == 1 and failed[0].stage == "internal"
-    assert "exited (code -9)" in failed[0].error
-    assert [o.status for o in result].count("ok") == 5
-    ledger = run_readonly(spread.database_url, f"select status, stage, error from v_attempts where run_id = {run_id}")
-    assert sorted(r[0] for r in ledger.rows) == ["failed"] + ["ok"] * 5
+    # Killing two at once, the pool may restart after the first death and end the second itself (its source is
+    # then worked again, not lost): one or two lost, never more than were killed. The holder of the only slot is
+    # among them, so without fresh slots the run would hang.
+    assert 1 <= len(failed) <= killed and {o.stage for o in failed} == {"internal"}
+    assert all("exited (code -9)" in o.error for o in failed)
+    assert [o.status for o in result].count("ok") == 6 - len(failed)
+    ledger = run_readonly(spread.database_url, f"select source, status from v_attempts where run_id = {run_id}")
+    assert {source for source, status in ledger.rows if status == "failed"} == {o.source for o in failed}
+    assert {source for source, status in ledger.rows if status == "ok"} == {o.source for o in result if o.status == "ok"}
 
 
 def test_the_fork_servers_warm_up_leaves_reading_models_and_tool_schemas_built(tmp_path, monkeypatch):
