@@ -125,12 +125,13 @@ def process_source(source: str, runtime: Runtime, run_id: int, *, report: bool =
     recorded = False
     with runtime.turn.held():
         try:
-            recorded = _run_stages(source, runtime, run_id, outcome, started)
+            _run_stages(source, runtime, run_id, outcome, started)
+            recorded = True  # a saved or unchanged source's row was written with its document
         except KBError as exc:
             outcome.stage, outcome.error = exc.stage, exc.reason
         except Exception as exc:  # an unexpected bug in one source must not lose the others; it is recorded
             outcome.stage, outcome.error = "internal", f"{type(exc).__name__}: {exc}"[:500]
-        if not recorded:  # a saved or unchanged source's row was written with its document
+        if not recorded:
             record_outcome(outcome, runtime, run_id, started)
     if report:
         report_outcome(outcome)
@@ -157,8 +158,8 @@ def _redacted(message: str | None, secret: str | None) -> str | None:
     return message.replace(secret, "[redacted]") if message and secret else message
 
 
-def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, started: datetime) -> bool:
-    """Fill `outcome`; True once the save stage has written the source's attempt row in its own transaction."""
+def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, started: datetime) -> None:
+    """Fill `outcome`; on return the save stage has written the source's attempt row in its own transaction."""
     attempts = Attempts()
     try:
         page = load(source, runtime.settings, attempts)
@@ -171,7 +172,7 @@ def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, st
         ledger = _ledger_entry(source, run_id, started, outcome)
         outcome.document_id, outcome.change = save_stage.touch_document(runtime.engine, article, ledger)
         outcome.status = "unchanged"
-        return True
+        return
     extraction = extract_stage.extract(article, runtime.llm(), runtime.settings)  # calls bounded by llm_slot
     outcome.prompt_tokens = extraction.stats.prompt_tokens
     outcome.completion_tokens = extraction.stats.completion_tokens
@@ -181,7 +182,6 @@ def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, st
     saved = save_stage.save(runtime.engine, article, grounded, extractor, run_id, ledger)
     outcome.status, outcome.document_id, outcome.records = "ok", saved.document_id, saved.counts
     outcome.change = saved.document
-    return True
 
 
 def _ledger_entry(source: str, run_id: int, started: datetime, outcome: Outcome) -> save_stage.LedgerEntry:
@@ -285,15 +285,15 @@ def run_sources(sources: list[str], runtime: Runtime, trigger: str) -> RunSummar
     flow_run_id = str(context.flow_run.id) if context and context.flow_run else None
     run_id = save_stage.start_run(runtime.engine, trigger, flow_run_id=flow_run_id)
     workers, worker_rss = document_workers(runtime.settings), []
-    in_this_process = not FlowRunContext.get() or isinstance(context.task_runner, ThreadPoolTaskRunner)
-    processes = process_count(runtime.settings, len(sources)) if in_this_process else 1
+    threads_runner = context is not None and isinstance(context.task_runner, ThreadPoolTaskRunner)
+    processes = process_count(runtime.settings, len(sources)) if context is None or threads_runner else 1
     if processes > 1:  # a large run: worker processes; documents are then not Prefect tasks (see flows.workers)
         with WorkerPool(runtime.settings, processes, -(-workers // processes), llm_slots(runtime.settings)) as pool:
             outcomes = pool.run(sources, run_id, runtime)
         worker_rss = pool.peak_rss_mb
-    elif FlowRunContext.get() and isinstance(context.task_runner, ThreadPoolTaskRunner):
+    elif threads_runner:
         outcomes = _submit_bounded(sources, runtime, run_id, workers)
-    elif FlowRunContext.get():  # other runners may run tasks in other processes, and bound them themselves
+    elif context is not None:  # other runners may run tasks in other processes, and bound them themselves
         futures = [document_task.submit(source, runtime.settings, run_id) for source in sources]
         outcomes = [future.result() for future in futures]
     else:

@@ -42,9 +42,9 @@ def process_count(settings: Settings, sources: int) -> int:
     which lives in one process, and for runs too small to be worth it; else KB_PROCESSES, by default the cores."""
     if settings.uses_embedded_model:
         return 1
-    wanted = settings.processes if settings.processes is not None else min(os.cpu_count() or 1, MAX_PROCESSES)
-    wanted = max(1, min(wanted, sources // MIN_SOURCES_PER_PROCESS if settings.processes is None else sources))
-    return wanted
+    if settings.processes is not None:
+        return max(1, min(settings.processes, sources))
+    return max(1, min(os.cpu_count() or 1, MAX_PROCESSES, sources // MIN_SOURCES_PER_PROCESS))
 
 
 def warm_up(settings: Settings, sources: int) -> None:
