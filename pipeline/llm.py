@@ -8,6 +8,9 @@ TOOLS also renders the schema into the prompt, JSON_SCHEMA does not, which is fa
 
 from __future__ import annotations
 
+import functools
+import os
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -135,4 +138,22 @@ def _clock(http: httpx.Client | None) -> Callable[[], float] | None:
 
 
 def _http_client(slot: threading.Semaphore | None, **kwargs) -> httpx.Client:
+    if "transport" not in kwargs:
+        kwargs["verify"] = _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
     return SlotClient(slot, **kwargs) if slot is not None else httpx.Client(**kwargs)
+
+
+@functools.cache
+def _tls_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    """The certificate-verifying TLS context of model clients, built once per CA setting: httpx builds one per
+    client by default, loading the CA bundle (~20 ms a client, paid again by every worker process).
+
+    SSL_CERT_FILE, then SSL_CERT_DIR, then certifi's bundle, the order httpx itself follows.
+    """
+    import certifi
+
+    if cafile:
+        return ssl.create_default_context(cafile=cafile)
+    if capath:
+        return ssl.create_default_context(capath=capath)
+    return ssl.create_default_context(cafile=certifi.where())

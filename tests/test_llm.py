@@ -129,6 +129,26 @@ def test_no_endpoint_or_a_local_model_makes_the_embedded_client(env):
     assert str(llm.client.client.base_url) == "http://embedded.invalid/v1/"
 
 
+def test_model_clients_share_one_tls_context_and_honour_ssl_cert_file(monkeypatch, tmp_path):
+    """Building a TLS context loads the CA bundle (~20 ms); every model client of a process shares one, and a CA
+    file or folder given the way httpx reads it (SSL_CERT_FILE, SSL_CERT_DIR) is still the one used."""
+    import threading
+
+    from pipeline.llm import _tls_context
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    settings = Settings.from_env({"KB_LLM_BASE_URL": "http://127.0.0.1:9/v1", "KB_LLM_MODEL": "m"})
+    before = _tls_context.cache_info()
+    make_client(settings, slot=threading.BoundedSemaphore(1))
+    make_client(settings, slot=threading.BoundedSemaphore(1))
+    after = _tls_context.cache_info()
+    assert after.hits + after.misses - before.hits - before.misses == 2 and after.hits > before.hits
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
+    with pytest.raises(FileNotFoundError):
+        make_client(settings, slot=threading.BoundedSemaphore(1))
+
+
 def test_the_api_key_never_shows_in_reprs():
     settings = Settings.from_env({"KB_LLM_API_KEY": SECRET})
     llm = make_client(settings, open_embedded=_no_embedded)
