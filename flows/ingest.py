@@ -24,7 +24,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
 from db.engine import init_db, make_engine
-from flows.workers import WorkerPool, process_count
+from flows.workers import process_count, take_pool
 from pipeline import clean as clean_stage
 from pipeline import extract as extract_stage
 from pipeline import fetch as fetch_stage
@@ -92,6 +92,13 @@ class Runtime:
 def llm_slots(settings: Settings) -> int:
     """How many model calls may run at once: one for the in-process model, else the configured concurrency."""
     return 1 if settings.uses_embedded_model else max(1, settings.llm_concurrency)
+
+
+def worker_shape(settings: Settings, sources: int) -> tuple[int, int, int]:
+    """How a run of `sources` is spread: (worker processes, document threads in each, model slots in all).
+    One process is this one: no worker processes are started (see flows.workers)."""
+    processes = process_count(settings, sources)
+    return processes, -(-document_workers(settings) // processes), llm_slots(settings)
 
 
 def document_workers(settings: Settings) -> int:
@@ -286,10 +293,15 @@ def run_sources(sources: list[str], runtime: Runtime, trigger: str) -> RunSummar
     run_id = save_stage.start_run(runtime.engine, trigger, flow_run_id=flow_run_id)
     workers, worker_rss = document_workers(runtime.settings), []
     threads_runner = context is not None and isinstance(context.task_runner, ThreadPoolTaskRunner)
-    processes = process_count(runtime.settings, len(sources)) if context is None or threads_runner else 1
-    if processes > 1:  # a large run: worker processes; documents are then not Prefect tasks (see flows.workers)
-        with WorkerPool(runtime.settings, processes, -(-workers // processes), llm_slots(runtime.settings)) as pool:
+    shape = worker_shape(runtime.settings, len(sources)) if context is None or threads_runner else (1, 0, 0)
+    if shape[0] > 1:  # a large run: worker processes; documents are then not Prefect tasks (see flows.workers)
+        pool = take_pool(runtime.settings, *shape)
+        try:
             outcomes = pool.run(sources, run_id, runtime)
+        except BaseException:
+            pool.close()
+            raise
+        pool.close(wait=False)  # every outcome is in: the run need not wait for the processes to exit
         worker_rss = pool.peak_rss_mb
     elif threads_runner:
         outcomes = _submit_bounded(sources, runtime, run_id, workers)

@@ -22,8 +22,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from multiprocessing import forkserver
+import sys
 import threading
+from multiprocessing import forkserver
+import time
 from datetime import datetime, timezone
 from multiprocessing.connection import wait
 
@@ -35,6 +37,10 @@ MIN_SOURCES_PER_PROCESS = 25  # below this many sources per worker, starting wor
 MAX_PROCESSES = 8
 QUIET_SECONDS = 5.0  # how long the parent waits for a message before it checks on its workers anyway
 _PRELOAD = ["flows.ingest", "flows.warm"]
+# A thread back from the model (or waiting to send to it) needs the interpreter lock while the thread with the
+# turn (pipeline.turn) computes; it gets it within this many seconds. Python's default, 5 ms, delayed each slot's
+# release and the next request by ~4 ms a call (measured: 100 calls, 8 slots, median handoff 4.0 → 2.6 ms).
+SWITCH_INTERVAL = 0.0005
 
 
 def process_count(settings: Settings, sources: int) -> int:
@@ -47,12 +53,63 @@ def process_count(settings: Settings, sources: int) -> int:
     return max(1, min(os.cpu_count() or 1, MAX_PROCESSES, sources // MIN_SOURCES_PER_PROCESS))
 
 
-def warm_up(settings: Settings, sources: int) -> None:
-    """Start the fork server (it imports career-kb once, a few seconds) in the background when a run of
-    `sources` will use worker processes, so that the import overlaps other start-up work."""
-    if process_count(settings, sources) > 1:
-        _context()
-        forkserver.ensure_running()
+class _Preparation:
+    """A pool being started in the background for a run to come (see `prepare`)."""
+
+    def __init__(self, settings: Settings, sources: int):
+        self.pool: WorkerPool | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, args=(settings, sources), daemon=True, name="kb-prepare")
+        self._thread.start()
+
+    def _start(self, settings: Settings, sources: int) -> None:
+        from flows.ingest import worker_shape
+
+        try:
+            self.pool = WorkerPool(settings, *worker_shape(settings, sources))
+        except BaseException as exc:  # noqa: BLE001 - kept for the run, which starts its own pool instead
+            self.error = exc
+
+    def result(self) -> "WorkerPool | None":
+        self._thread.join()
+        return self.pool
+
+
+_prepared: list[_Preparation] = []  # at most one: the pool `prepare` started and no run has taken yet
+_prepared_lock = threading.Lock()
+
+
+def prepare(settings: Settings, sources: int, *, wait: bool = False) -> None:
+    """Start the worker processes a run of `sources` will use, in the background, so that the run finds them
+    ready: `kb ingest` does this while Prefect starts. Nothing happens for a run that needs no workers.
+
+    `wait`: return once every worker has its engine and model client and waits for sources.
+    """
+    if process_count(settings, sources) <= 1:
+        return
+    _context()
+    forkserver.ensure_running()  # the fork server's import starts now, alongside whatever this process does next
+    preparation = _Preparation(settings, sources)
+    with _prepared_lock:
+        stale, _prepared[:] = list(_prepared), [preparation]
+    for old in stale:
+        if (pool := old.result()) is not None:
+            pool.close()
+    if wait and (pool := preparation.result()) is not None:
+        pool.wait_ready()
+
+
+def take_pool(settings: Settings, processes: int, threads: int, slots: int) -> "WorkerPool":
+    """The pool `prepare` started, when it was for these settings and this shape; else a new one."""
+    with _prepared_lock:
+        preparations, _prepared[:] = list(_prepared), []
+    for preparation in preparations:
+        pool = preparation.result()
+        if pool is not None and pool.settings == settings and pool.shape == (processes, threads, slots):
+            return pool
+        if pool is not None:
+            pool.close()
+    return WorkerPool(settings, processes, threads, slots)
 
 
 def _context():
@@ -71,6 +128,7 @@ class WorkerPool:
         self._context = _context()
         self.settings, self.processes, self.threads, self.slots = settings, processes, threads, slots
         self._workers: dict[int, multiprocessing.process.BaseProcess] = {}
+        self._ready: set[int] = set()  # pids of workers that said they wait for sources
         self.peak_rss_mb: list[float] = []  # of each worker, read when the pool closes
         self._start_workers()
 
@@ -94,6 +152,21 @@ class WorkerPool:
     @property
     def pids(self) -> list[int]:
         return list(self._workers)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.processes, self.threads, self.slots
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Return once every worker is ready for sources (its engine and model client made); a worker that exits
+        first, or a start slower than `timeout` seconds, is an error."""
+        deadline = time.monotonic() + timeout
+        while len(self._ready) < len(self._workers):
+            if not wait([self._results, *(p.sentinel for p in self._workers.values())], deadline - time.monotonic()):
+                raise TimeoutError(f"worker processes not ready after {timeout:.0f} s")
+            if dead := {pid: p.exitcode for pid, p in self._workers.items() if not p.is_alive()}:
+                raise RuntimeError(f"worker processes exited before they were ready: {dead}")
+            self._receive({}, {})
 
     def _start_worker(self) -> None:
         process = self._context.Process(
@@ -147,6 +220,9 @@ class WorkerPool:
 
         while self._results.poll():
             kind, index, value = self._results.recv()
+            if kind == "ready":
+                self._ready.add(value)
+                continue
             if kind == "taken":
                 working[index] = (value, datetime.now(timezone.utc))
                 continue
@@ -154,10 +230,15 @@ class WorkerPool:
             outcomes[index] = Outcome.model_validate(value)
             report_outcome(outcomes[index])
 
-    def close(self) -> None:
-        """Ask every worker thread to stop, wait briefly, then end whatever is left."""
+    def close(self, wait: bool = True) -> None:
+        """Ask every worker thread to stop, wait briefly, then end whatever is left. `wait=False`: the waiting
+        is done by a thread of its own, so that a run that has all its outcomes need not wait for processes
+        to exit (~25 ms for two)."""
         self.peak_rss_mb = [mb for pid in self._workers if (mb := _peak_rss_mb(pid)) is not None]
-        self._stop(terminate=False)
+        if wait:
+            self._stop(terminate=False)
+        else:
+            threading.Thread(target=self._stop, args=(False,), daemon=True, name="kb-worker-stop").start()
 
     def _stop(self, terminate: bool) -> None:
         if not terminate:
@@ -170,6 +251,7 @@ class WorkerPool:
             if process.is_alive():
                 process.kill()
         self._workers.clear()
+        self._ready.clear()
         self._tasks.close()
 
 
@@ -191,13 +273,17 @@ def _serve(settings: Settings, slot, write_lock, tasks, sender, send_lock, threa
     from pipeline.console import PROGRESS_LOGGER
 
     logging.getLogger(PROGRESS_LOGGER).disabled = True  # the parent prints progress, once
+    sys.setswitchinterval(SWITCH_INTERVAL)
     runtime = Runtime(settings=settings, engine=make_engine(settings.database_url), llm_slot=slot)
     share_writer_lock(runtime.engine, write_lock)
     runtime.llm(), runtime.extractor()  # made once here, before the threads would all wait for the first one
+    runtime.engine.connect().close()  # the first connection (and its pragmas), kept in the engine's pool
 
     def send(message: tuple) -> None:
         with send_lock:
             sender.send(message)
+
+    send(("ready", -1, os.getpid()))
 
     def work() -> None:
         while (item := tasks.get()) is not None:

@@ -68,9 +68,9 @@ def ingest(sources: tuple[str, ...], from_file: str | None, db: str | None, quie
         raise click.UsageError("no sources given: pass files, folders or URLs, or --from FILE")
     settings = _settings(db)
     if task_runner == "threads":
-        from flows.workers import warm_up
+        from flows.workers import prepare
 
-        warm_up(settings, len(expanded))  # a large run's worker processes get ready while Prefect starts
+        prepare(settings, len(expanded))  # a large run's worker processes get ready while Prefect starts
     with progress_listener(len(expanded), quiet=quiet):
         summary = _run_flow(expanded, settings, task_runner, dask_address)
     print_summary(summary, settings)

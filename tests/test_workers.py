@@ -17,7 +17,8 @@ import pytest
 
 from db.query import run_readonly
 from flows.ingest import Runtime, run_sources
-from flows.workers import MIN_SOURCES_PER_PROCESS, WorkerPool, process_count
+import flows.workers
+from flows.workers import MIN_SOURCES_PER_PROCESS, WorkerPool, prepare, process_count
 from pipeline.console import PROGRESS_LOGGER
 from pipeline.save import start_run
 from pipeline.settings import Settings
@@ -72,6 +73,38 @@ def test_worker_processes_store_the_same_rows_as_one_process(settings, tmp_path,
     same, spread_rows = content(one), content(two)
     assert sum(map(len, same.values())) > 12 * 5
     assert spread_rows == same
+
+
+def test_a_run_takes_the_worker_processes_prepared_for_it_and_only_those(settings, tmp_path, monkeypatch):
+    """`prepare` (kb ingest calls it while Prefect starts) starts a run's workers ahead of it; the run takes
+    them when they were started for its settings and shape, and otherwise stops them and starts its own."""
+    sources = [str(p) for p in write_corpus(tmp_path / "docs", 6)]
+    started: list[WorkerPool] = []
+    original_init = WorkerPool.__init__
+
+    def counted_init(pool, *args, **kwargs):
+        started.append(pool)
+        original_init(pool, *args, **kwargs)
+
+    monkeypatch.setattr(WorkerPool, "__init__", counted_init)
+    with FakeOpenAI(reader) as fake:
+        spread = replace(settings, llm_base_url=fake.base_url, processes=2)
+        prepare(replace(spread, processes=None), len(sources))  # 6 sources: too few for workers by default
+        assert flows.workers._prepared == [] and started == []
+        prepare(spread, len(sources), wait=True)
+        assert len(started) == 1 and len(started[0].pids) == 2
+        summary = run_sources(sources, Runtime.create(spread), "test")
+        assert [o.status for o in summary.outcomes] == ["ok"] * 6 and len(started) == 1  # taken, not started
+
+        other = replace(spread, database_url=f"sqlite:///{tmp_path / 'other.sqlite'}")
+        prepare(spread, len(sources), wait=True)  # prepared for the first database, not the one run next
+        stale = started[-1]._workers.copy()
+        summary = run_sources(sources, Runtime.create(other), "test")
+    assert [o.status for o in summary.outcomes] == ["ok"] * 6 and len(started) == 3
+    for process in stale.values():
+        process.join(timeout=10)
+        assert not process.is_alive(), "the workers prepared for another run were left running"
+    assert flows.workers._prepared == []
 
 
 def test_model_slots_bound_calls_across_all_worker_processes(settings, tmp_path):
