@@ -296,8 +296,13 @@ def _spaced_text(element: lxml.html.HtmlElement) -> str:
 
 
 def _date_params(page: Page) -> dict:
-    """htmldate settings; the newest allowed date is the fetch date, not today, so clean() is repeatable."""
-    return {"original_date": True, "extensive_search": True, "max_date": page.fetched_at.strftime("%Y-%m-%d")}
+    """htmldate settings; the newest allowed date is the fetch date, not today, so clean() is repeatable.
+
+    The publication date is read from the page's markup (meta tags, JSON-LD, <time>, elements marked as dates or
+    bylines, the URL), not searched for in its running text, where "by March 3, 2024, teams had…" would be taken
+    for it. That search was also a fifth of the clean stage's time (~0.5 of 2.9 ms a page).
+    """
+    return {"original_date": True, "extensive_search": False, "max_date": page.fetched_at.strftime("%Y-%m-%d")}
 
 
 def _canonical(tree: lxml.html.HtmlElement, page: Page) -> str | None:

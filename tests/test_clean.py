@@ -155,6 +155,16 @@ def test_local_html_without_url_has_no_canonical_url():
     assert (article.source, article.url, article.canonical_url) == ("saved/page.html", None, None)
 
 
+@pytest.mark.parametrize(
+    ("body", "published"),
+    [("<p class='byline'>Published March 3, 2024 by Ana Ruiz</p>", "2024-03-03"),
+     ("<p>By March 3, 2024, most teams had moved their first models into production.</p>", None)],
+    ids=["byline", "date-in-a-sentence"],
+)
+def test_the_publication_date_comes_from_markup_not_from_a_sentence(body, published):
+    assert clean(page(article_html(body))).published == published
+
+
 def test_date_after_the_fetch_is_not_taken_as_the_publication_date():
     head = "<meta property='article:published_time' content='2031-01-01'>"
     fetched = Page(source="s", url=URL, body=article_html("", head=head).encode(), content_type="text/html",
