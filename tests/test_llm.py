@@ -129,6 +129,26 @@ def test_no_endpoint_or_a_local_model_makes_the_embedded_client(env):
     assert str(llm.client.client.base_url) == "http://embedded.invalid/v1/"
 
 
+def test_requests_are_those_instructor_over_openais_own_create_would_send():
+    """career-kb's client posts chat requests itself (pipeline.llm._chat_poster, skipping openai's walk of the body);
+    the server must get the same body and the same credentials as from instructor.from_openai, and the answer
+    must come back as the same validated model."""
+    from tests.fakes.openai_server import FakeOpenAI, tool_call_reply
+
+    with FakeOpenAI(lambda request: tool_call_reply("Pay", CANNED)) as fake:
+        settings = Settings.from_env({"KB_LLM_BASE_URL": fake.base_url, "KB_LLM_API_KEY": SECRET, "KB_LLM_MODEL": "m"})
+        ours = ask(make_client(settings, open_embedded=_no_embedded), max_tokens=300, temperature=0)
+        stock = openai.OpenAI(base_url=fake.base_url, api_key=SECRET, max_retries=0, timeout=settings.llm_timeout)
+        theirs = ask(LLM(instructor.from_openai(stock, mode=instructor.Mode.TOOLS), "m", "endpoint"), max_tokens=300,
+                     temperature=0)
+        (body, stock_body), (headers, stock_headers) = fake.requests, fake.request_headers
+    assert ours.model_dump() == theirs.model_dump() == CANNED
+    assert body == stock_body and body["tools"][0]["function"]["name"] == "Pay" and body["max_tokens"] == 300
+    same = ("authorization", "content-type", "accept", "user-agent", "x-stainless-read-timeout")
+    assert {k: headers.get(k) for k in same} == {k: stock_headers.get(k) for k in same}
+    assert headers["authorization"] == f"Bearer {SECRET}"
+
+
 def test_model_clients_share_one_tls_context_and_honour_ssl_cert_file(monkeypatch, tmp_path):
     """Building a TLS context loads the CA bundle (~20 ms); every model client of a process shares one, and a CA
     file or folder given the way httpx reads it (SSL_CERT_FILE, SSL_CERT_DIR) is still the one used."""
