@@ -301,7 +301,7 @@ def run_sources(sources: list[str], runtime: Runtime, trigger: str) -> RunSummar
         except BaseException:
             pool.close()
             raise
-        pool.close(wait=False)  # every outcome is in: the run need not wait for the processes to exit
+        pool.close(block=False)  # every outcome is in: the run need not wait for the processes to exit
         worker_rss = pool.peak_rss_mb
     elif threads_runner:
         outcomes = _submit_bounded(sources, runtime, run_id, workers)

@@ -15,6 +15,8 @@ worked on again from the start (saving is idempotent), and the queue goes on.
 Workers fork from a server process that has imported career-kb once (multiprocessing's "forkserver"), which
 is safe in a process with threads (Prefect's, the engine's) and costs the import only once per process; the
 server also runs `flows.warm` before forking, so no worker pays a first document's one-time costs (~1 s).
+`prepare` starts a run's workers ahead of it (`kb ingest` does so while Prefect starts); the run takes them if
+they were started for its settings and shape (`take_pool`), so it begins with workers ready for sources.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ import multiprocessing
 import os
 import sys
 import threading
-from multiprocessing import forkserver
 import time
 from datetime import datetime, timezone
+from multiprocessing import forkserver
 from multiprocessing.connection import wait
 
 from db.engine import make_engine
@@ -58,7 +60,6 @@ class _Preparation:
 
     def __init__(self, settings: Settings, sources: int):
         self.pool: WorkerPool | None = None
-        self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._start, args=(settings, sources), daemon=True, name="kb-prepare")
         self._thread.start()
 
@@ -67,8 +68,8 @@ class _Preparation:
 
         try:
             self.pool = WorkerPool(settings, *worker_shape(settings, sources))
-        except BaseException as exc:  # noqa: BLE001 - kept for the run, which starts its own pool instead
-            self.error = exc
+        except Exception:  # noqa: BLE001 - the run then starts its own pool, which reports what is wrong
+            self.pool = None
 
     def result(self) -> "WorkerPool | None":
         self._thread.join()
@@ -230,12 +231,12 @@ class WorkerPool:
             outcomes[index] = Outcome.model_validate(value)
             report_outcome(outcomes[index])
 
-    def close(self, wait: bool = True) -> None:
-        """Ask every worker thread to stop, wait briefly, then end whatever is left. `wait=False`: the waiting
+    def close(self, block: bool = True) -> None:
+        """Ask every worker thread to stop, wait briefly, then end whatever is left. `block=False`: the waiting
         is done by a thread of its own, so that a run that has all its outcomes need not wait for processes
         to exit (~25 ms for two)."""
         self.peak_rss_mb = [mb for pid in self._workers if (mb := _peak_rss_mb(pid)) is not None]
-        if wait:
+        if block:
             self._stop(terminate=False)
         else:
             threading.Thread(target=self._stop, args=(False,), daemon=True, name="kb-worker-stop").start()

@@ -14,8 +14,9 @@ throughput where ≥ 1 is). Measures, in one run:
   tokens       characters sent to the model (messages + tool schema) vs the article texts + one fixed prompt
                per document, on fixtures/pages (tokens ~ chars / 4 on both sides, so the ratio is of chars)
   incremental  a second run over the unchanged 200 pages: model calls and wall time vs the first run
-  growth       one database filled to --big documents (default 1,000; 10,000 takes ~4 minutes): documents per
-               second of its last 1,000 vs its first 1,000
+  growth       one database filled to --big minus 1,000 documents (default --big 1,000: none), then 1,000 new
+               documents into a new empty database and into the full one, taking turns three times: the medians
+               of their documents per second
   memory       peak RSS after 1,000 and after --big documents: this process's plus, for runs in worker
                processes, the sum of their peaks
 """
@@ -248,33 +249,41 @@ class Bench:
         self.add("tokens: sent vs article + 1 prompt", sent / 4, budget / 4, "tok",
                  f"{len(requests)} requests over {len(texts)} docs; fixed prompt ≈ {fixed // 4} tok (chars/4)")
 
-    def growth(self, small: int, big: int) -> None:
-        """One database filled to `big` documents: the rate of its first `small` documents (empty database) vs its
-        last `small` (a database of big - small), and peak RSS after each. The model runs in its own process."""
-        paths = [str(p) for p in write_corpus(self.work / "growth", big)]
+    def growth(self, small: int, big: int, rounds: int = 3) -> None:
+        """Whether time per document grows with the database: one database is filled to `big - small` documents,
+        then `small` new documents go, in turn, into a new empty database and into the full one, `rounds` times
+        each; the medians of their documents per second are compared (taking turns, a slow spell of this shared
+        machine cannot fall on one side only). Peak RSS is read after the first empty run and after all."""
+        paths = [str(p) for p in write_corpus(self.work / "growth", big + (rounds - 1) * small)]
+        fill = paths[: max(0, big - small)]
+        empty_rates, full_rates, failed = [], [], 0
         with FakeOpenAIProcess(reader) as fake:
-            settings = settings_for(fake, self.work / "growth.sqlite")
-            first, failed = backfill(settings, paths[:small])
-            runs_before = len(WORKER_RSS) - 1
-            rss_small = _peak_rss_mb() + WORKER_RSS[-1]
-            middle, last = (0.0, 0), (first, 0)
-            if big > 2 * small:
-                middle = backfill(settings, paths[small : big - small])
-            if big > small:
-                last = backfill(settings, paths[max(small, big - small) :])
-            failed += middle[1] + last[1]
-            middle, last = middle[0], last[0]
-        rss_big = _peak_rss_mb() + max(WORKER_RSS[runs_before:])  # the largest run's workers, at their peaks
-        done = run_readonly(settings.database_url, "select count(*) from v_documents").rows[0][0]
-        rate_first, rate_last = small / first, small / last
-        print(f"  growth: {done:,} documents stored; first {small:,} at {rate_first:.1f} docs/s, last {small:,} at "
-              f"{rate_last:.1f} docs/s; {big:,} in {first + middle + last:.0f} s", flush=True)
-        self.add(f"growth: docs/s, first {small:,} (empty DB)", rate_first, rate_first, "docs/s", "reference", True)
-        self.add(f"growth: docs/s, last {small:,} (DB of {big - small:,})", rate_last, 0.8 * rate_first, "docs/s",
-                 f"limit: ≥ 80% of the first {small:,}; {done:,} documents stored, {failed} failed", True)
-        self.add(f"memory: peak RSS after {big:,} vs after {small:,}", rss_big, 1.2 * rss_small, "MB",
+            full = settings_for(fake, self.work / "growth.sqlite")
+            if fill:
+                failed += backfill(full, fill)[1]
+            rss_small = None
+            for round_ in range(rounds):
+                batch = paths[len(fill) + round_ * small : len(fill) + (round_ + 1) * small]
+                seconds, lost = backfill(settings_for(fake, self.work / f"growth-empty-{round_}.sqlite"), batch)
+                empty_rates.append(small / seconds)
+                rss_small = rss_small or _peak_rss_mb() + WORKER_RSS[-1]
+                seconds, more = backfill(full, batch)
+                full_rates.append(small / seconds)
+                failed += lost + more
+        rss_big = _peak_rss_mb() + max(WORKER_RSS)
+        done = run_readonly(full.database_url, "select count(*) from v_documents").rows[0][0]
+        rate_first, rate_last = statistics.median(empty_rates), statistics.median(full_rates)
+        rates = lambda values: "/".join(f"{v:.0f}" for v in values)  # noqa: E731
+        print(f"  growth: {done:,} documents in the full database; {small:,} documents at {rates(empty_rates)} docs/s "
+              f"into an empty one, {rates(full_rates)} into the full one", flush=True)
+        self.add(f"growth: docs/s, {small:,} into an empty DB", rate_first, rate_first, "docs/s",
+                 f"reference: median of {rounds} ({rates(empty_rates)})", True)
+        self.add(f"growth: docs/s, {small:,} into a DB of {big - small:,}+", rate_last, 0.8 * rate_first, "docs/s",
+                 f"limit: ≥ 80% of the empty DB's; median of {rounds} ({rates(full_rates)}), taking turns with it; "
+                 f"{done:,} documents at the end, {failed} failed", True)
+        self.add(f"memory: peak RSS after {done:,} vs after {small:,}", rss_big, 1.2 * rss_small, "MB",
                  f"{rss_small:.0f} MB after {small:,}; limit: within 20% (bounded, not growing with N)")
-        self.add(f"memory: peak RSS after {big:,} docs", rss_big, RSS_LIMIT_MB, "MB", "budget for a small worker")
+        self.add(f"memory: peak RSS after {done:,} docs", rss_big, RSS_LIMIT_MB, "MB", "budget for a small worker")
 
     def print(self) -> None:
         header = ("measure", "figure", "limit", "ratio", "", "note")
