@@ -194,7 +194,7 @@ def fetch_url(url: str, settings: Settings, *, resolve: Resolver | None = None,
     or None; default `address_category`) make up the private-address policy, skipped entirely when
     settings.allow_private_urls is set; both are seams for tests and deployments.
     """
-    with httpx.Client(headers={"User-Agent": USER_AGENT, "Accept": ACCEPT}, verify=_tls_context(),
+    with httpx.Client(headers={"User-Agent": USER_AGENT, "Accept": ACCEPT}, verify=tls_context(),
                       follow_redirects=False, trust_env=False) as client:
         job = _Fetch(url, settings, resolve or resolve_host, refusal or address_category,
                      time.monotonic() + settings.fetch_timeout)
@@ -208,11 +208,17 @@ def fetch_url(url: str, settings: Settings, *, resolve: Resolver | None = None,
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """The certificate-verifying TLS context, built once: loading the CA bundle costs ~0.1 s per client.
+def tls_context(cafile: str | None = None, capath: str | None = None) -> ssl.SSLContext:
+    """A certificate-verifying TLS context, built once per CA setting: loading the CA bundle costs 20–100 ms,
+    which httpx pays for every client it makes unless given a context. Page fetches use certifi's bundle; model
+    clients pass SSL_CERT_FILE / SSL_CERT_DIR when set, as httpx itself would (pipeline.llm).
 
     A shared, never-mutated context (not a client) keeps fetch_url free of module-global connection state.
     """
+    if cafile:
+        return ssl.create_default_context(cafile=cafile)
+    if capath:
+        return ssl.create_default_context(capath=capath)
     return ssl.create_default_context(cafile=certifi.where())
 
 

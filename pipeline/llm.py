@@ -8,9 +8,7 @@ TOOLS also renders the schema into the prompt, JSON_SCHEMA does not, which is fa
 
 from __future__ import annotations
 
-import functools
 import os
-import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from openai._base_client import make_request_options  # the options chat.complet
 from openai.types.chat import ChatCompletion
 
 from pipeline import embedded
+from pipeline.fetch import tls_context
 from pipeline.settings import Settings
 from pipeline.turn import released
 
@@ -137,7 +136,8 @@ def make_client(
 
 def _instructor(client: openai.OpenAI, mode: instructor.Mode) -> instructor.Instructor:
     """instructor over `client`, as `instructor.from_openai` makes it, with chat requests sent by `_chat_poster`."""
-    return instructor.Instructor(client=client, create=instructor.patch(create=_chat_poster(client), mode=mode), mode=mode)
+    create = instructor.patch(create=_chat_poster(client), mode=mode)
+    return instructor.Instructor(client=client, create=create, mode=mode)
 
 
 def _chat_poster(client: openai.OpenAI) -> Callable[..., ChatCompletion]:
@@ -167,22 +167,7 @@ def _clock(http: httpx.Client | None) -> Callable[[], float] | None:
 
 
 def _http_client(slot: threading.Semaphore | None, **kwargs) -> httpx.Client:
-    if "transport" not in kwargs:
-        kwargs["verify"] = _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    if "transport" not in kwargs:  # one TLS context per process, not one per client (~20 ms each)
+        kwargs["verify"] = tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
     return SlotClient(slot, **kwargs) if slot is not None else httpx.Client(**kwargs)
 
-
-@functools.cache
-def _tls_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
-    """The certificate-verifying TLS context of model clients, built once per CA setting: httpx builds one per
-    client by default, loading the CA bundle (~20 ms a client, paid again by every worker process).
-
-    SSL_CERT_FILE, then SSL_CERT_DIR, then certifi's bundle, the order httpx itself follows.
-    """
-    import certifi
-
-    if cafile:
-        return ssl.create_default_context(cafile=cafile)
-    if capath:
-        return ssl.create_default_context(capath=capath)
-    return ssl.create_default_context(cafile=certifi.where())
