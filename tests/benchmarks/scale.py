@@ -209,15 +209,15 @@ class Bench:
                 firsts.append(seconds)
                 failed, calls = failed + lost, fake.count - calls
             processes = process_count(settings, pages)
-            first = firsts[-1]
+            first, before = firsts[-1], fake.count
             second, _ = backfill(settings, urls)  # the last round's database again, its pages unchanged
-            again = fake.count - calls * rounds
+            again = fake.count - before
         bare, per_doc = statistics.median(bares), statistics.median(firsts) / pages
         spread = lambda values, scale: "/".join(f"{v * scale:.1f}" for v in values)  # noqa: E731
         self.add("overhead: run_sources per doc", per_doc * 1000, 2 * bare * 1000, "ms",
                  f"= {per_doc / bare:.2f}× bare fetch+trafilatura+insert ({bare * 1000:.1f} ms/doc); limit 2×; "
                  f"medians of {rounds} alternating rounds (career-kb {spread(firsts, 1000 / pages)}, bare "
-                 f"{spread(bares, 1000)} ms/doc); {processes} worker process(es); {calls} fake calls a round; "
+                 f"{spread(bares, 1000)} ms/doc); {processes} worker process(es); {calls} fake calls in the last round; "
                  f"{failed} failed")
         self.add("incremental: LLM calls, rerun", again, 0, "calls", f"first run made {calls}")
         self.add("incremental: wall, rerun vs first", second, first, "s", f"{pages} unchanged pages")
