@@ -69,15 +69,23 @@ class _Preparation:
         try:
             self.pool = WorkerPool(settings, *worker_shape(settings, sources))
         except Exception:  # noqa: BLE001 - the run then starts its own pool, which reports what is wrong
-            self.pool = None
+            pass
 
     def result(self) -> "WorkerPool | None":
         self._thread.join()
         return self.pool
 
 
-_prepared: list[_Preparation] = []  # at most one: the pool `prepare` started and no run has taken yet
+_prepared: _Preparation | None = None  # the pool `prepare` started and no run has taken yet
 _prepared_lock = threading.Lock()
+
+
+def _swap_prepared(preparation: _Preparation | None) -> "WorkerPool | None":
+    """Put `preparation` in the slot; the pool of the one it replaces (waited for), if any."""
+    global _prepared
+    with _prepared_lock:
+        old, _prepared = _prepared, preparation
+    return old.result() if old is not None else None
 
 
 def prepare(settings: Settings, sources: int, *, wait: bool = False) -> None:
@@ -91,25 +99,19 @@ def prepare(settings: Settings, sources: int, *, wait: bool = False) -> None:
     _context()
     forkserver.ensure_running()  # the fork server's import starts now, alongside whatever this process does next
     preparation = _Preparation(settings, sources)
-    with _prepared_lock:
-        stale, _prepared[:] = list(_prepared), [preparation]
-    for old in stale:
-        if (pool := old.result()) is not None:
-            pool.close()
+    if (stale := _swap_prepared(preparation)) is not None:
+        stale.close()
     if wait and (pool := preparation.result()) is not None:
         pool.wait_ready()
 
 
 def take_pool(settings: Settings, processes: int, threads: int, slots: int) -> "WorkerPool":
     """The pool `prepare` started, when it was for these settings and this shape; else a new one."""
-    with _prepared_lock:
-        preparations, _prepared[:] = list(_prepared), []
-    for preparation in preparations:
-        pool = preparation.result()
-        if pool is not None and pool.settings == settings and pool.shape == (processes, threads, slots):
-            return pool
-        if pool is not None:
-            pool.close()
+    pool = _swap_prepared(None)
+    if pool is not None and pool.settings == settings and pool.shape == (processes, threads, slots):
+        return pool
+    if pool is not None:
+        pool.close()
     return WorkerPool(settings, processes, threads, slots)
 
 

@@ -170,4 +170,3 @@ def _http_client(slot: threading.Semaphore | None, **kwargs) -> httpx.Client:
     if "transport" not in kwargs:  # one TLS context per process, not one per client (~20 ms each)
         kwargs["verify"] = tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
     return SlotClient(slot, **kwargs) if slot is not None else httpx.Client(**kwargs)
-

@@ -90,7 +90,7 @@ def test_a_run_takes_the_worker_processes_prepared_for_it_and_only_those(setting
     with FakeOpenAI(reader) as fake:
         spread = replace(settings, llm_base_url=fake.base_url, processes=2)
         prepare(replace(spread, processes=None), len(sources))  # 6 sources: too few for workers by default
-        assert flows.workers._prepared == [] and started == []
+        assert flows.workers._prepared is None and started == []
         prepare(spread, len(sources), wait=True)
         assert len(started) == 1 and len(started[0].pids) == 2
         summary = run_sources(sources, Runtime.create(spread), "test")
@@ -104,7 +104,7 @@ def test_a_run_takes_the_worker_processes_prepared_for_it_and_only_those(setting
     for process in stale.values():
         process.join(timeout=10)
         assert not process.is_alive(), "the workers prepared for another run were left running"
-    assert flows.workers._prepared == []
+    assert flows.workers._prepared is None
 
 
 def test_model_slots_bound_calls_across_all_worker_processes(settings, tmp_path):
