@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field, StringConstraints, create_model, model_va
 
 from pipeline.chunk import Chunk, Line, chunk_text, relevant, split_lines
 from pipeline.errors import ExtractError
-from pipeline.ground import MARKER, locate, normalize_with_map
+from pipeline.ground import MARKER, FoldedText, locate
 from pipeline.levels import detect_pay_basis, detect_period, names_a_level, parse_level, spans_all_levels
 from pipeline.mentions import (
     find_certifications,
@@ -244,7 +244,7 @@ def _is_overflow(exc: BaseException) -> bool:
     return isinstance(exc, openai.BadRequestError) and "context length" in str(exc).lower()
 
 
-def read_chunk(llm, plan: ChunkPlan, article: Article, settings, usage: Usage, folded) -> BaseModel:
+def read_chunk(llm, plan: ChunkPlan, article: Article, settings, usage: Usage, folded: FoldedText) -> BaseModel:
     """One constrained model call for one chunk, with re-asks on bad quotes and retries on transient errors."""
     response_model = reading_model(tuple(f.tag for f in plan.figures))
     ctx = {"article": article.text, "folded": folded, "max_retries": settings.llm_max_retries}
@@ -476,7 +476,7 @@ def extract(article: Article, llm, settings) -> Extraction:
     money = scan_money(article.text)
     steering = _steering(article.text, money)
     plans = plan_chunks(article, [m for m in money if m not in steering], settings.chunk_chars)
-    folded = normalize_with_map(article.text)
+    folded = FoldedText(article.text)
     usage = Usage()
     out = Extraction()
     seen: set = set()

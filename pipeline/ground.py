@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.money import amounts_agree
+from pipeline.money import is_written, written_amounts
 from schemas.documents import (
     Article,
     Extraction,
@@ -84,15 +84,32 @@ def normalize(text: str) -> str:
     return normalize_with_map(text)[0].strip()
 
 
-def locate(text: str, quote: str, *, folded: tuple[str, list[int]] | None = None) -> Provenance | None:
-    """Where `quote` sits in `text` (exact, else normalised), as the article's own slice; None if nowhere."""
+class FoldedText:
+    """`normalize_with_map(text)`, worked out on first use and kept: most quotes are found verbatim and never
+    need it, and one article's quotes share it."""
+
+    __slots__ = ("text", "_folded")
+
+    def __init__(self, text: str):
+        self.text = text
+        self._folded: tuple[str, list[int]] | None = None
+
+    def get(self) -> tuple[str, list[int]]:
+        if self._folded is None:
+            self._folded = normalize_with_map(self.text)
+        return self._folded
+
+
+def locate(text: str, quote: str, *, folded: FoldedText | None = None) -> Provenance | None:
+    """Where `quote` sits in `text` (exact, else normalised), as the article's own slice; None if nowhere.
+    `folded` is the text's FoldedText, to share its folding between the quotes of one article."""
     quote = MARKER.sub("", quote).strip()
     if not quote:
         return None
     start = text.find(quote)
     if start >= 0:
         return Provenance(quote=quote, char_start=start, char_end=start + len(quote), match="exact")
-    norm_text, offsets = folded or normalize_with_map(text)
+    norm_text, offsets = (folded or FoldedText(text)).get()
     needle = normalize(quote)
     pos = norm_text.find(needle) if needle else -1
     if pos < 0:
@@ -104,7 +121,7 @@ def locate(text: str, quote: str, *, folded: tuple[str, list[int]] | None = None
 def ground(article: Article, extraction: Extraction) -> GroundedExtraction:
     """Attach provenance to every record of `extraction`; drop and count the ones whose quote is not there or
     does not state the record's numbers; link each money amount to the record it is a bound or cost of."""
-    folded = normalize_with_map(article.text)
+    folded = FoldedText(article.text)
     stats = extraction.stats.model_copy()
     records: list[Grounded] = []
     for kind, items in (
@@ -129,8 +146,10 @@ def ground(article: Article, extraction: Extraction) -> GroundedExtraction:
 
 def numbers_in_quote(record, quote: str) -> bool:
     """Value↔quote agreement: every stored amount (salary bounds, a credential's cost) is written in the quote."""
-    values = [getattr(record, name, None) for name in ("amount_min", "amount_max", "cost_amount")]
-    return all(amounts_agree(value, quote) for value in values if value is not None)
+    values = [value for name in ("amount_min", "amount_max", "cost_amount")
+              if (value := getattr(record, name, None)) is not None]
+    written = written_amounts(quote) if values else []  # one scan of the quote for all of its record's values
+    return all(is_written(value, written) for value in values)
 
 
 _LINKS = {MoneyUse.salary: "salary", MoneyUse.certification_cost: "certification"}

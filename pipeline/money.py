@@ -428,8 +428,17 @@ def scan_money(text: str) -> list[Money]:
 
 def amounts_agree(value: float, quote: str) -> bool:
     """True when `value` is one of the amounts (a bound or a point) written in `quote`, within 0.5 %."""
-    amounts = [x for m in scan_money(quote) for x in (m.amount_min, m.amount_max) if x is not None]
-    return any(math.isclose(value, amount, rel_tol=0.005) for amount in amounts)
+    return is_written(value, written_amounts(quote))
+
+
+def written_amounts(text: str) -> list[float]:
+    """Every amount written in `text`: the bounds of its ranges and its single figures."""
+    return [x for m in scan_money(text) for x in (m.amount_min, m.amount_max) if x is not None]
+
+
+def is_written(value: float, written: list[float]) -> bool:
+    """True when `value` is one of `written` (see `written_amounts`) within 0.5 %."""
+    return any(math.isclose(value, amount, rel_tol=0.005) for amount in written)
 
 
 def detect_period(text: str) -> Period | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.ground import _normalize_char_by_char, ground, locate, normalize_with_map
+import pipeline.ground as ground_module
+from pipeline.ground import FoldedText, _normalize_char_by_char, ground, locate, normalize_with_map
 from schemas.documents import Article, Extraction, MoneyAmount, MoneyUse
 from schemas.records import Certification, Claim, Salary, Skill
 
@@ -41,6 +42,28 @@ def test_ground_drops_and_counts_what_it_cannot_place():
     assert [g.kind for g in grounded.records] == ["skill"]
     assert grounded.records[0].record.quote == "Senior engineers earn"
     assert grounded.stats.dropped_ungrounded == 1
+
+
+def test_the_text_is_folded_once_per_article_and_only_when_a_quote_needs_it(monkeypatch):
+    folds = []
+
+    def counted(text):
+        folds.append(text)
+        return normalize_with_map(text)
+
+    monkeypatch.setattr(ground_module, "normalize_with_map", counted)
+    article = Article(source="t.txt", text=TEXT, kind="text")
+    exact = [Skill(name="Negotiation", category="soft", quote="Senior engineers earn")]
+    ground(article, Extraction(skills=exact))
+    assert folds == []  # every quote was found as written (nor was any quote folded)
+    folded = [Skill(name=name, category="soft", quote=quote)
+              for name, quote in (("a", "senior engineers EARN"), ("b", "a year in London."), ("c", "not there"))]
+    grounded = ground(article, Extraction(skills=exact + folded))
+    assert folds.count(TEXT) == 1  # three quotes needed the folded text; it was made once
+    assert [g.provenance.match for g in grounded.records] == ["exact", "normalized", "normalized"]
+    shared = FoldedText(TEXT)
+    assert locate(TEXT, "SENIOR engineers", folded=shared) is not None and shared.get() is shared.get()
+    assert folds.count(TEXT) == 2
 
 
 # ---- value↔quote agreement and the money account ------------------------------------------------------------
