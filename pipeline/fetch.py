@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import heapq
 import ipaddress
+import itertools
+import logging
 import os
 import socket
 import ssl
@@ -28,6 +31,7 @@ from pipeline.settings import Settings
 from pipeline.sources import is_url
 from schemas.documents import Page
 
+LOG = logging.getLogger(__name__)
 USER_AGENT = "career-kb/0.1"
 ACCEPT = "text/html,application/xhtml+xml,text/markdown;q=0.9,text/plain;q=0.9,*/*;q=0.1"
 ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -134,6 +138,69 @@ class _Fetch:
                           source=self.source, retryable=True)
 
 
+class _Alarms:
+    """Calls each callback at its monotonic deadline, from one daemon thread per process (started on first use);
+    a fetch's deadline is one heap entry here rather than a Timer thread of its own (~0.15 ms to start).
+
+    Cancelled entries stay in the heap until they reach its top: at most one per fetch started within the last
+    fetch_timeout seconds."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._heap: list[list] = []  # [deadline, sequence number, callback or None once cancelled]
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def set(self, deadline: float, callback: Callable[[], None]) -> list:
+        """Call `callback` at `deadline` (time.monotonic()) unless the returned alarm is cancelled first."""
+        alarm = [deadline, next(self._order), callback]
+        with self._wake:
+            heapq.heappush(self._heap, alarm)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._ring, name="kb-fetch-deadlines", daemon=True)
+                self._thread.start()
+            if self._heap[0] is alarm:
+                self._wake.notify()
+        return alarm
+
+    def cancel(self, alarm: list) -> None:
+        with self._wake:
+            alarm[2] = None
+
+    def _ring(self) -> None:
+        with self._wake:
+            while True:
+                while self._heap and self._heap[0][2] is None:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                left = self._heap[0][0] - time.monotonic()
+                if left > 0:
+                    self._wake.wait(left)
+                    continue
+                callback = heapq.heappop(self._heap)[2]
+                self._wake.release()  # a callback may take its time (socket shutdowns); others may set alarms
+                try:
+                    callback()
+                except Exception:  # the thread must outlive one bad callback, or no later deadline would fire
+                    LOG.exception("a fetch deadline's callback failed")
+                finally:
+                    self._wake.acquire()
+
+
+_ALARMS = _Alarms()
+
+
+def _new_alarms_in_child() -> None:
+    # A forked child has no alarm thread, and the condition's lock may have been held by a parent thread.
+    global _ALARMS
+    _ALARMS = _Alarms()
+
+
+os.register_at_fork(after_in_child=_new_alarms_in_child)
+
+
 class _ConnectionGuard:
     """Watches each connection a fetch opens, through httpx's "trace" request extension.
 
@@ -147,15 +214,14 @@ class _ConnectionGuard:
         self.expired = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(0.0, job.deadline - time.monotonic()), self._expire)
-        self._timer.daemon = True
+        self._alarm: list | None = None
 
     def __enter__(self) -> "_ConnectionGuard":
-        self._timer.start()
+        self._alarm = _ALARMS.set(self.job.deadline, self._expire)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._timer.cancel()
+        _ALARMS.cancel(self._alarm)
 
     def __call__(self, event: str, info: dict) -> None:
         if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):

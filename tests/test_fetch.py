@@ -15,7 +15,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from pipeline.errors import FetchError, SourceError
-from pipeline.fetch import USER_AGENT, address_category, fetch_url, load, parse_retry_after, read_file, resolve_host
+from pipeline.fetch import (
+    USER_AGENT,
+    _Alarms,
+    address_category,
+    fetch_url,
+    load,
+    parse_retry_after,
+    read_file,
+    resolve_host,
+)
 from pipeline.settings import Settings
 
 HTML = "<html><head><title>Ok</title></head><body><p>Salaries for ML engineers — café.</p></body></html>"
@@ -432,3 +441,30 @@ def test_read_file_refuses_a_fifo_instead_of_blocking(tmp_path):
     with pytest.raises(SourceError) as caught:
         read_file(str(fifo), FAST)
     assert caught.value.reason == "not a regular file"
+
+
+def test_deadline_alarms_ring_in_order_once_and_not_when_cancelled():
+    alarms = _Alarms()  # a process's deadlines share one thread of this kind
+    rang: list[str] = []
+    done = threading.Event()
+    now = time.monotonic()
+
+    def ring(name):
+        def callback():
+            rang.append(name)
+            if name == "last":
+                done.set()
+            if name == "broken":
+                raise RuntimeError("a callback that fails must not stop the later ones")
+        return callback
+
+    alarms.set(now + 0.20, ring("last"))
+    alarms.set(now + 0.05, ring("broken"))
+    cancelled = alarms.set(now + 0.02, ring("cancelled"))
+    alarms.set(now + 0.10, ring("second"))
+    alarms.cancel(cancelled)
+    assert done.wait(5)
+    assert rang == ["broken", "second", "last"]
+    assert time.monotonic() - now >= 0.20
+    threads = [t for t in threading.enumerate() if t.name == "kb-fetch-deadlines"]
+    assert len(threads) >= 1 and all(t.daemon for t in threads)
