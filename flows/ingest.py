@@ -123,16 +123,18 @@ class Outcome(BaseModel):
     attempts: int = 1
 
 
-def process_source(source: str, runtime: Runtime, run_id: int, *, report: bool = True) -> Outcome:
+def process_source(source: str, runtime: Runtime, run_id: int, *, report: bool = True, new: bool = False) -> Outcome:
     """One source through every stage; any failure becomes a recorded Outcome, never an exception.
 
-    `report=False` leaves the progress line to the caller (a worker process's parent reports for it)."""
+    `report=False` leaves the progress line to the caller (a worker process's parent reports for it). `new`: the
+    run found nothing stored for this source when it began, so there is no extraction to reuse and no need to
+    look for one (should a concurrent run store one meanwhile, this source's save replaces its records)."""
     started = datetime.now(timezone.utc)
     outcome = Outcome(source=source, status="failed")
     recorded = False
     with runtime.turn.held():
         try:
-            _run_stages(source, runtime, run_id, outcome, started)
+            _run_stages(source, runtime, run_id, outcome, started, new)
             recorded = True  # a saved or unchanged source's row was written with its document
         except KBError as exc:
             outcome.stage, outcome.error = exc.stage, exc.reason
@@ -165,7 +167,7 @@ def _redacted(message: str | None, secret: str | None) -> str | None:
     return message.replace(secret, "[redacted]") if message and secret else message
 
 
-def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, started: datetime) -> None:
+def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, started: datetime, new: bool) -> None:
     """Fill `outcome`; on return the save stage has written the source's attempt row in its own transaction."""
     attempts = Attempts()
     try:
@@ -174,7 +176,9 @@ def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, st
         outcome.attempts = attempts.count
     article = clean_stage.clean(page)
     extractor = runtime.extractor()
-    done = save_stage.latest_extraction(runtime.engine, article.source, article.content_hash, extractor.id)
+    done = None
+    if not (new and article.source == source):  # the run looked the source up as given
+        done = save_stage.latest_extraction(runtime.engine, article.source, article.content_hash, extractor.id)
     if done is not None:
         ledger = _ledger_entry(source, run_id, started, outcome)
         outcome.document_id, outcome.change = save_stage.touch_document(runtime.engine, article, ledger)
@@ -225,11 +229,11 @@ class RunSummary(BaseModel):
 
 
 @task(name="document", **TASK_OPTIONS)
-def document_task(source: str, runtime: "Runtime | Settings", run_id: int) -> Outcome:
+def document_task(source: str, runtime: "Runtime | Settings", run_id: int, new: bool = False) -> Outcome:
     """One source; on a Dask worker `runtime` arrives as the (picklable) settings and the worker's own is used."""
     if isinstance(runtime, Settings):
         runtime = worker_runtime(runtime)
-    return process_source(source, runtime, run_id)
+    return process_source(source, runtime, run_id, new=new)
 
 
 # The worker-process cache: a Runtime holds an engine and locks, which cannot travel to a Dask worker process,
@@ -291,39 +295,42 @@ def run_sources(sources: list[str], runtime: Runtime, trigger: str) -> RunSummar
     context = FlowRunContext.get()
     flow_run_id = str(context.flow_run.id) if context and context.flow_run else None
     run_id = save_stage.start_run(runtime.engine, trigger, flow_run_id=flow_run_id)
+    new = set(sources) - save_stage.stored_sources(runtime.engine, sources)
     workers, worker_rss = document_workers(runtime.settings), []
     threads_runner = context is not None and isinstance(context.task_runner, ThreadPoolTaskRunner)
     shape = worker_shape(runtime.settings, len(sources)) if context is None or threads_runner else (1, 0, 0)
     if shape[0] > 1:  # a large run: worker processes; documents are then not Prefect tasks (see flows.workers)
         pool = take_pool(runtime.settings, *shape)
         try:
-            outcomes = pool.run(sources, run_id, runtime)
+            outcomes = pool.run(sources, run_id, runtime, new)
         except BaseException:
             pool.close()
             raise
         pool.close(block=False)  # every outcome is in: the run need not wait for the processes to exit
         worker_rss = pool.peak_rss_mb
     elif threads_runner:
-        outcomes = _submit_bounded(sources, runtime, run_id, workers)
+        outcomes = _submit_bounded(sources, runtime, run_id, workers, new)
     elif context is not None:  # other runners may run tasks in other processes, and bound them themselves
-        futures = [document_task.submit(source, runtime.settings, run_id) for source in sources]
+        futures = [document_task.submit(source, runtime.settings, run_id, source in new) for source in sources]
         outcomes = [future.result() for future in futures]
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(lambda source: process_source(source, runtime, run_id), sources))
+            outcomes = list(
+                pool.map(lambda source: process_source(source, runtime, run_id, new=source in new), sources)
+            )
     save_stage.finish_run(runtime.engine, run_id, "completed", **_totals(outcomes))
     seconds = round(time.perf_counter() - started, 2)
     return RunSummary(run_id=run_id, outcomes=outcomes, seconds=seconds, worker_peak_rss_mb=worker_rss)
 
 
-def _submit_bounded(sources: list[str], runtime: Runtime, run_id: int, limit: int) -> list[Outcome]:
+def _submit_bounded(sources: list[str], runtime: Runtime, run_id: int, limit: int, new: set[str]) -> list[Outcome]:
     """One document task per source, at most `limit` running: Prefect's thread pool is unbounded by default
     and would start a thread for every source at once."""
     gate = threading.BoundedSemaphore(limit)
     futures = []
     for source in sources:
         gate.acquire()
-        future = document_task.submit(source, runtime, run_id)
+        future = document_task.submit(source, runtime, run_id, source in new)
         future.add_done_callback(lambda _: gate.release())
         futures.append(future)
     return [future.result() for future in futures]

@@ -181,15 +181,16 @@ class WorkerPool:
         process.start()
         self._workers[process.pid] = process
 
-    def run(self, sources: list[str], run_id: int, runtime) -> list:
+    def run(self, sources: list[str], run_id: int, runtime, new: set[str] = frozenset()) -> list:
         """Every source's Outcome, in the order given; progress lines are reported here as sources finish.
 
-        `runtime` is the parent's: the ledger rows of sources lost with a dead worker are written with it."""
+        `runtime` is the parent's: the ledger rows of sources lost with a dead worker are written with it.
+        `new`: the sources the run found nothing stored for (see flows.ingest.process_source)."""
         from flows.ingest import Outcome, record_outcome, report_outcome
 
         share_writer_lock(runtime.engine, self._write_lock)  # this process's ledger writes queue with theirs
         for index, source in enumerate(sources):
-            self._tasks.put((index, source, run_id))
+            self._tasks.put((index, source, run_id, source in new))
         outcomes: dict[int, Outcome] = {}
         working: dict[int, tuple[int, datetime]] = {}  # source index → (worker pid, when it was taken)
         while len(outcomes) < len(sources):
@@ -214,7 +215,7 @@ class WorkerPool:
             share_writer_lock(runtime.engine, self._write_lock)
             for index in range(len(sources)):
                 if index not in outcomes:
-                    self._tasks.put((index, sources[index], run_id))
+                    self._tasks.put((index, sources[index], run_id, False))  # its lost worker may have saved it
         return [outcomes[index] for index in range(len(sources))]
 
     def _receive(self, working: dict, outcomes: dict) -> None:
@@ -271,7 +272,7 @@ def _peak_rss_mb(pid: int) -> float | None:
 
 
 def _serve(settings: Settings, slot, write_lock, tasks, sender, send_lock, threads: int) -> None:
-    """A worker process: `threads` threads taking (index, source, run_id) from `tasks` until a None."""
+    """A worker process: `threads` threads taking (index, source, run_id, new) from `tasks` until a None."""
     from flows.ingest import Runtime, process_source
     from pipeline.console import PROGRESS_LOGGER
 
@@ -290,9 +291,9 @@ def _serve(settings: Settings, slot, write_lock, tasks, sender, send_lock, threa
 
     def work() -> None:
         while (item := tasks.get()) is not None:
-            index, source, run_id = item
+            index, source, run_id, new = item
             send(("taken", index, os.getpid()))
-            outcome = process_source(source, runtime, run_id, report=False)
+            outcome = process_source(source, runtime, run_id, report=False, new=new)
             send(("done", index, outcome.model_dump()))
 
     pool = [threading.Thread(target=work, name=f"kb-worker-{n}") for n in range(threads)]

@@ -104,6 +104,8 @@ _LATEST_EXTRACTION = (
     .where(Document.source == bindparam("source"), Document.content_hash == bindparam("content_hash"))
     .where(ExtractionRow.extractor_id == bindparam("extractor_id"), ExtractionRow.status == "ok")
 )
+_STORED_SOURCES = select(Document.source).distinct().where(Document.source.in_(bindparam("sources", expanding=True)))
+STORED_SOURCES_BATCH = 500  # sources per query: well under SQLite's and PostgreSQL's parameter limits
 _FIND_EXTRACTOR = select(Extractor.id).where(Extractor.id == bindparam("extractor_id"))
 _INSERT_EXTRACTOR = insert(Extractor)
 _FIND_EXTRACTION = select(ExtractionRow.id).where(
@@ -186,6 +188,16 @@ def latest_extraction(engine: Engine, source: str, content_hash: str, extractor_
     wanted = {"source": source, "content_hash": content_hash, "extractor_id": extractor_id}
     with _reading(engine, "look up extractions", source) as connection:
         return connection.execute(_LATEST_EXTRACTION, wanted).scalar()
+
+
+def stored_sources(engine: Engine, sources: list[str]) -> set[str]:
+    """Those of `sources` that have any document stored, in one query per STORED_SOURCES_BATCH sources."""
+    found: set[str] = set()
+    with _reading(engine, "look up sources") as connection:
+        for first in range(0, len(sources), STORED_SOURCES_BATCH):
+            batch = sources[first : first + STORED_SOURCES_BATCH]
+            found.update(connection.execute(_STORED_SOURCES, {"sources": batch}).scalars())
+    return found
 
 
 def start_run(engine: Engine, trigger: Trigger, flow_run_id: str | None = None) -> int:

@@ -72,7 +72,7 @@ def test_more_documents_run_than_llm_slots_but_boundedly(settings, concurrency, 
 def test_the_prefect_flow_runs_at_most_document_workers_sources_at_once(settings, monkeypatch, prefect_harness):
     running = Overlap()
 
-    def one_source(source, runtime, run_id):
+    def one_source(source, runtime, run_id, new=False):
         with running:
             return Outcome(source=source, status="failed", stage="test")
 
@@ -149,6 +149,32 @@ def test_an_unchanged_rerun_makes_no_llm_call_and_changed_content_is_extracted_a
     assert [tuple(r.values()) for r in ledger] == [(1, 0, 0), (0, 0, 1), (0, 1, 0)]
     history = sqlite3.connect(tmp_path / "kb.sqlite").execute("select count(*) from extractions").fetchone()[0]
     assert history == 2  # the first extraction is kept as history
+
+
+def test_sources_new_to_the_run_skip_the_extraction_lookup_and_a_meanwhile_stored_copy_is_replaced(
+    settings, llm_env, tmp_path, monkeypatch
+):
+    pages = []
+    for name, low in (("a.md", 80_000), ("b.md", 90_000)):
+        pages.append(tmp_path / name)
+        pages[-1].write_text(f"# Pay\nJunior engineers earn ${low:,} to ${low + 15_000:,} a year.\n", encoding="utf-8")
+    looked_up = []
+    lookup = flows.ingest.save_stage.latest_extraction
+    monkeypatch.setattr(flows.ingest.save_stage, "latest_extraction",
+                        lambda engine, source, *rest: looked_up.append(source) or lookup(engine, source, *rest))
+    run(settings, [str(pages[0])])
+    assert looked_up == []  # nothing stored for it when the run began: no extraction to look for
+    second = run(settings, [str(p) for p in pages])
+    assert looked_up == [str(pages[0])]  # only the source stored before this run
+    assert [o.status for o in second.outcomes] == ["unchanged", "ok"]
+    # A run that found nothing stored, while another run stored the same text meanwhile: records replaced, not doubled.
+    runtime = Runtime.create(settings)
+    run_id = flows.ingest.save_stage.start_run(runtime.engine, "test")
+    again = flows.ingest.process_source(str(pages[1]), runtime, run_id, report=False, new=True)
+    assert again.status == "ok" and again.change == "unchanged"
+    salaries = rows(settings, "select source, amount_min from v_salaries order by source")
+    assert [(r["source"], r["amount_min"]) for r in salaries] == [(str(pages[0]), 80000), (str(pages[1]), 90000)]
+    assert len(looked_up) == 1
 
 
 def test_the_api_key_is_not_stored_anywhere_in_the_database(settings, site, tmp_path):
