@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, text
 from sqlmodel import Session
+
+from pipeline.turn import released
 
 BEGIN_OPTION = "kb_sqlite_begin"  # execution option read by db.engine's SQLite "begin" listener
 WRITE_LOCK_KEY = 0x6B62_0001  # any constant bigint shared by every career-kb writer
@@ -34,20 +36,37 @@ def share_writer_lock(engine: Engine, lock) -> None:
 
 def _process_writer_lock(engine: Engine):
     if engine.dialect.name != "sqlite":
-        return nullcontext()  # PostgreSQL's advisory lock queues waiters itself
+        return None  # PostgreSQL's advisory lock queues waiters itself
     with _SQLITE_WRITERS_GUARD:
         return _SQLITE_WRITERS.setdefault(str(engine.url), threading.RLock())
 
 
 @contextmanager
+def _holding(lock) -> Iterator[None]:
+    """Hold `lock` (a threading or multiprocessing lock, or None for none). Waiting for it, the thread gives up its
+    turn (pipeline.turn), as it does for every wait, so that the process's other documents go on meanwhile."""
+    if lock is None:
+        yield
+        return
+    if not lock.acquire(False):  # positional: multiprocessing locks call it `block`, threading ones `blocking`
+        with released():
+            lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
 def write_connection(engine: Engine) -> Iterator[Connection]:
     """A connection inside a transaction that holds the writer lock; commits on success, else rolls back."""
-    with _process_writer_lock(engine), engine.connect() as connection:
+    with _holding(_process_writer_lock(engine)), engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             connection.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         with connection.begin():
             if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+                with released():  # a wait for the other writers, as above
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
             yield connection
 
 

@@ -4,7 +4,8 @@ Python runs one thread at a time anyway (the interpreter lock), but threads that
 take turns every few milliseconds, so that every document in a process advances at once and slowly: the first
 request to the model leaves only when most documents have been read and cleaned, and every switch costs time.
 A turn is held for a document's stretches of Python work and given up whenever the thread waits — for the
-model (`pipeline.llm.SlotClient`), for a page (`flows.ingest.load`), between retries (`pause`) — so documents
+model (`pipeline.llm.SlotClient`), for a page (`flows.ingest.load`), for the database's writer lock
+(`db.session.write_connection`), between retries (`pause`) — so documents
 advance one after another while as many as before are in flight with the model.
 """
 

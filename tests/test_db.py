@@ -6,6 +6,7 @@ import ast
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -260,3 +261,47 @@ def test_writers_of_one_process_queue_on_one_lock_per_sqlite_database(tmp_path):
         lock.release()
     for engine in (one, same, other):
         engine.dispose()
+
+
+def test_a_writer_waiting_for_the_lock_gives_up_its_turn_meanwhile(tmp_path):
+    import threading
+
+    from db.session import write_connection
+    from pipeline.turn import Turn
+
+    engine, turn = make_engine(f"sqlite:///{tmp_path / 'kb.sqlite'}"), Turn()
+    order: list[str] = []
+    writing, waiting = threading.Event(), threading.Event()
+    done_writing = threading.Event()
+
+    def first_writer():  # holds the writer lock until the other document has had the turn
+        with write_connection(engine) as connection:
+            connection.execute(text("CREATE TABLE t (x INTEGER)"))
+            writing.set()
+            done_writing.wait(5)
+            order.append("first writer commits")
+
+    def second_writer():
+        writing.wait(5)
+        with turn.held():
+            waiting.set()
+            with write_connection(engine) as connection:  # waits for the first writer, without the turn
+                connection.execute(text("INSERT INTO t VALUES (1)"))
+                order.append("second writer writes")
+
+    def other_document():
+        waiting.wait(5)
+        time.sleep(0.05)  # the second writer is now waiting for the lock
+        with turn.held():  # would wait for the second writer, and it for the first: never, before this fix
+            order.append("other document works")
+        done_writing.set()
+
+    threads = [threading.Thread(target=f) for f in (first_writer, second_writer, other_document)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert order == ["other document works", "first writer commits", "second writer writes"]
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 1
+    engine.dispose()
