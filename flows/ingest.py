@@ -66,6 +66,7 @@ class Runtime:
     engine: object
     llm_slot: threading.BoundedSemaphore
     _llm: object = None
+    _extractor: save_stage.ExtractorVersion | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     turn: Turn = field(default_factory=Turn)  # one document's Python work at a time (pipeline.turn)
 
@@ -85,8 +86,13 @@ class Runtime:
             return self._llm
 
     def extractor(self) -> save_stage.ExtractorVersion:
-        schema_hash, prompt_version, model = extract_stage.extractor_fingerprint(self.settings.llm_model)
-        return save_stage.ExtractorVersion(schema_hash=schema_hash, prompt_version=prompt_version, model=model)
+        """What this runtime's extractions are made by (fixed by its settings), made once."""
+        if self._extractor is None:
+            schema_hash, prompt_version, model = extract_stage.extractor_fingerprint(self.settings.llm_model)
+            self._extractor = save_stage.ExtractorVersion(
+                schema_hash=schema_hash, prompt_version=prompt_version, model=model
+            )
+        return self._extractor
 
 
 def llm_slots(settings: Settings) -> int:
