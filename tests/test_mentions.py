@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import random
+import re
+from pathlib import Path
+
 import pytest
 
-from pipeline.mentions import find_certifications, find_claims, find_employer, find_region, find_skills
+from pipeline.clean import normalize_text
+from pipeline.mentions import (
+    _SKILL_AFTER,
+    _SKILL_BEFORE,
+    _SKILL_RE,
+    SKILL_ALIASES,
+    SKILLS,
+    find_certifications,
+    find_claims,
+    find_employer,
+    find_region,
+    find_skills,
+    literal_trie,
+)
 from pipeline.resolve import resolve
 
 
@@ -106,3 +123,31 @@ def test_role(texts, role):
     from pipeline.mentions import find_role
 
     assert find_role(*texts) == role
+
+
+def test_a_literal_trie_matches_the_longest_word_that_fits_like_the_plain_alternation():
+    words = {"go", "gold", "golang", "r", "rust", "c", "c++", "c#"}
+    trie = re.compile(r"(?<!\w)(" + literal_trie(words) + r")(?![\w+#])")
+    flat = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")(?![\w+#])")
+    text = "go gold golang goldfish gol r rust rusty c c++ c# c+ golangx go+"
+    assert [m.span() for m in trie.finditer(text)] == [m.span() for m in flat.finditer(text)]
+    assert trie.findall(text) == ["go", "gold", "golang", "r", "rust", "c", "c++", "c#"]
+
+
+def test_the_skill_pattern_finds_what_the_plain_alternation_of_every_name_finds():
+    names = sorted([*SKILLS, *SKILL_ALIASES], key=len, reverse=True)
+    flat = re.compile(_SKILL_BEFORE + "|".join(map(re.escape, names)) + _SKILL_AFTER, re.IGNORECASE)
+    rng = random.Random(7)
+    pieces = [*names, "the", "and", "-", "+", "#", "&", "/", ",", ".", "x", "2"]
+    pages = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
+    texts = [normalize_text(p.read_text(encoding="utf-8")) for p in pages.glob("*")]
+    assert len(texts) >= 5
+    for _ in range(300):  # names glued, cut, re-cased and stuck to punctuation, where the edges decide
+        words = [rng.choice(pieces) for _ in range(30)]
+        words = [w.upper() if rng.random() < 0.2 else w[: rng.randint(1, len(w))] if rng.random() < 0.1 else w
+                 for w in words]
+        texts.append("".join(w + rng.choice(["", " ", " ", "-", ".", "++"]) for w in words))
+    for text in texts:
+        assert [(m.span(), m.group(1)) for m in _SKILL_RE.finditer(text)] == [
+            (m.span(), m.group(1)) for m in flat.finditer(text)
+        ]
