@@ -273,14 +273,24 @@ def fetch_url(url: str, settings: Settings, *, resolve: Resolver | None = None,
                 raise _transport_error(exc, job, guard) from exc
 
 
-@functools.cache
+_TLS_CONTEXTS = threading.Lock()
+
+
 def tls_context(cafile: str | None = None, capath: str | None = None) -> ssl.SSLContext:
     """A certificate-verifying TLS context, built once per CA setting: loading the CA bundle costs 20–100 ms,
     which httpx pays for every client it makes unless given a context. Page fetches use certifi's bundle; model
     clients pass SSL_CERT_FILE / SSL_CERT_DIR when set, as httpx itself would (pipeline.llm).
 
-    A shared, never-mutated context (not a client) keeps fetch_url free of module-global connection state.
+    A shared, never-mutated context (not a client) keeps fetch_url free of module-global connection state. Built
+    under a lock: a worker's threads all fetch their first page at once, and each built its own (measured: the
+    first pages of a run came 100–200 ms late). Worker processes inherit it built (flows/warm.py).
     """
+    with _TLS_CONTEXTS:
+        return _tls_context(cafile, capath)
+
+
+@functools.cache
+def _tls_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
     if cafile:
         return ssl.create_default_context(cafile=cafile)
     if capath:

@@ -24,6 +24,7 @@ from pipeline.fetch import (
     parse_retry_after,
     read_file,
     resolve_host,
+    tls_context,
 )
 from pipeline.settings import Settings
 
@@ -468,3 +469,27 @@ def test_deadline_alarms_ring_in_order_once_and_not_when_cancelled():
     assert time.monotonic() - now >= 0.20
     threads = [t for t in threading.enumerate() if t.name == "kb-fetch-deadlines"]
     assert len(threads) >= 1 and all(t.daemon for t in threads)
+
+
+def test_threads_asking_at_once_for_a_tls_context_share_the_one_built(monkeypatch):
+    import ssl
+
+    import pipeline.fetch as fetch_module
+
+    built = []
+
+    def slow_context(**kwargs):  # loading a CA bundle takes ~20 ms: room for every thread to ask meanwhile
+        built.append(kwargs)
+        time.sleep(0.05)
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+    fetch_module._tls_context.cache_clear()
+    monkeypatch.setattr(fetch_module.ssl, "create_default_context", slow_context)
+    got: list = []
+    threads = [threading.Thread(target=lambda: got.append(tls_context())) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    fetch_module._tls_context.cache_clear()  # the next caller builds a real one again
+    assert len(built) == 1 and len(got) == 8 and all(context is got[0] for context in got)

@@ -154,15 +154,15 @@ def test_model_clients_share_one_tls_context_and_honour_ssl_cert_file(monkeypatc
     file or folder given the way httpx reads it (SSL_CERT_FILE, SSL_CERT_DIR) is still the one used."""
     import threading
 
-    from pipeline.fetch import tls_context
+    from pipeline.fetch import _tls_context
 
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     settings = Settings.from_env({"KB_LLM_BASE_URL": "http://127.0.0.1:9/v1", "KB_LLM_MODEL": "m"})
-    before = tls_context.cache_info()
+    before = _tls_context.cache_info()
     make_client(settings, slot=threading.BoundedSemaphore(1))
     make_client(settings, slot=threading.BoundedSemaphore(1))
-    after = tls_context.cache_info()
+    after = _tls_context.cache_info()
     assert after.hits + after.misses - before.hits - before.misses == 2 and after.hits > before.hits
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
     with pytest.raises(FileNotFoundError):
