@@ -4,43 +4,85 @@ trafilatura's and htmldate's first parse, pydantic schemas of the reading models
 and SQLite dialect, the TLS contexts of page fetches and model clients). Measured: ~1 s per worker process on
 its first document, then ~25 ms a document.
 
-Nothing leaves this module: no network (the client is made, never called), no file (the database is in memory).
+Nothing leaves this module: no network (the model is answered by an in-memory transport, no page is fetched), no
+file (the database is in memory).
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 import threading
 
+import httpx
+
 from pipeline.clean import clean
-from pipeline.extract import extractor_fingerprint, reading_model
+from pipeline.extract import extract, extractor_fingerprint, reading_model
 from pipeline.fetch import tls_context
 from pipeline.ground import ground
 from pipeline.llm import make_client
-from pipeline.save import ExtractorVersion, save
+from pipeline.save import ExtractorVersion, SaveResult, save
 from pipeline.settings import Settings
-from schemas.documents import Extraction, Page
+from schemas.documents import Page
 
-_PAGE = b"""<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>
-<p>A senior ML engineer earns $150,000 to $190,000 a year, we read in a table:</p>
-<table><tr><th>Level</th><th>Pay</th></tr><tr><td>Senior</td><td>$150,000</td></tr></table>
-</article></body></html>"""
+_PAGE = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Warm-up pay notes</title>
+<meta name="author" content="Warm Up"><meta property="article:published_time" content="2026-01-05">
+</head>
+<body><nav><a href="/">Home</a></nav><article><h1>What ML engineers earn</h1>
+<p>By 2026, about 40% more postings asked for PyTorch and SQL than a year before.</p>
+<h2>Pay by level</h2>
+<table><tr><th>Level</th><th>Base pay (per year)</th></tr>
+<tr><td>Junior</td><td>$95,000 &ndash; $120,000</td></tr><tr><td>Senior</td><td>$150K-$190K</td></tr></table>
+<ul><li>Python and Kubernetes</li><li>vector databases</li></ul>
+<p>The AWS Certified Machine Learning Engineer exam costs $150. In Bangalore a senior engineer earns
+&#8377;30&ndash;45 LPA.</p></article><footer>&copy; Warm Up</footer></body></html>"""
 _ENDPOINT = Settings(database_url="sqlite://", llm_base_url="http://127.0.0.1:9/v1", llm_api_key="warm", llm_model="warm")
+_TAG = re.compile(r"\[(M\d+)\]")
 
 
-def warm() -> None:
+def _tool_call(request: httpx.Request) -> httpx.Response:
+    """A model that reads every tagged figure as pay, through the reading tool: an answer for `extract`."""
+    body = json.loads(request.content)
+    prompt = " ".join(str(m.get("content") or "") for m in body["messages"])
+    figures = {tag: {"kind": "pay"} for tag in dict.fromkeys(_TAG.findall(prompt))}
+    call = {"id": "call_warm", "type": "function",
+            "function": {"name": body["tools"][0]["function"]["name"],
+                         "arguments": json.dumps({"figures": figures} if figures else {})}}
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    return httpx.Response(200, json={
+        "id": "warm", "object": "chat.completion", "created": 0, "model": "warm",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": message}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    })
+
+
+def warm() -> SaveResult:
+    """One article through clean, extract (its model answered in memory), ground and save (into memory)."""
     from db.engine import init_db, make_engine
 
-    extractor_fingerprint(_ENDPOINT.llm_model)  # its schema hash is computed once per process
-    llm = make_client(_ENDPOINT, slot=threading.BoundedSemaphore(1))  # built as a worker's is: its TLS context too
-    assert llm.client.chat.completions is not None  # openai makes its resources (and imports them) on first use
+    slot = threading.BoundedSemaphore(1)
+    make_client(_ENDPOINT, slot=slot)  # built as a worker builds its own: the model clients' TLS context too
     tls_context()  # the one page fetches use: loading a CA bundle takes each process ~20 ms
     for figures in range(0, 9):  # the reading models of up to 8 figures, and the tool schemas instructor sends
         assert reading_model(tuple(f"M{n}" for n in range(1, figures + 1))).openai_schema
-    article = clean(Page(source="warm-up.html", body=_PAGE, content_type="text/html"))
+    # A URL with a port: courlan reads its domain the long way, which loads its public-suffix list (~40 ms, once
+    # per process); every page from a host with a port (a local or intranet server) would otherwise pay it first.
+    article = clean(Page(source="http://127.0.0.1:9/warm-up", url="http://127.0.0.1:9/warm-up", body=_PAGE,
+                         content_type="text/html"))
+    llm = make_client(_ENDPOINT, slot=slot, transport=httpx.MockTransport(_tool_call))
+    extraction = extract(article, llm, _ENDPOINT)
     engine = make_engine(_ENDPOINT.database_url)
     init_db(engine)
-    save(engine, article, ground(article, Extraction()), ExtractorVersion(schema_hash="warm", prompt_version="warm", model="warm"))
-    engine.dispose()
+    schema_hash, prompt_version, model = extractor_fingerprint(_ENDPOINT.llm_model)
+    extractor = ExtractorVersion(schema_hash=schema_hash, prompt_version=prompt_version, model=model)
+    try:
+        return save(engine, article, ground(article, extraction), extractor)
+    finally:
+        engine.dispose()
 
 
-warm()
+try:
+    warm()
+except Exception:  # a warm-up is an optimisation: workers still run without it (tests/test_workers.py runs it)
+    logging.getLogger(__name__).warning("warm-up of the worker processes failed", exc_info=True)

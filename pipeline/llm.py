@@ -111,8 +111,10 @@ def make_client(
     *,
     slot: threading.Semaphore | None = None,
     open_embedded: Callable[[Settings], embedded.EmbeddedTransport] = embedded.open_embedded,
+    transport: httpx.BaseTransport | None = None,
 ) -> LLM:
-    """The LLM client `settings` ask for; with `slot`, its requests share that bound on calls in flight.
+    """The LLM client `settings` ask for; with `slot`, its requests share that bound on calls in flight;
+    with `transport`, an endpoint's requests go through it instead of the network (flows/warm.py).
 
     Example: `make_client(Settings.from_env()).client.create(...)`. openai's own retries are off: the
     orchestration layer retries, honouring 429 Retry-After.
@@ -123,7 +125,11 @@ def make_client(
         client = openai.OpenAI(base_url=EMBEDDED_BASE_URL, api_key="embedded", max_retries=0, http_client=http)
         return LLM(_instructor(client, EMBEDDED_MODE), transport.model, "embedded", transport.n_ctx,
                    _clock(http))
-    http = _http_client(slot, timeout=settings.llm_timeout, follow_redirects=True) if slot is not None else None
+    http = None
+    if transport is not None:
+        http = _http_client(slot, transport=transport, timeout=settings.llm_timeout)
+    elif slot is not None:
+        http = _http_client(slot, timeout=settings.llm_timeout, follow_redirects=True)
     client = openai.OpenAI(
         base_url=settings.llm_base_url,
         api_key=settings.llm_api_key or NO_KEY,

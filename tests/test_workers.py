@@ -165,14 +165,30 @@ def test_killed_workers_lose_only_the_sources_they_were_working_on(settings, tmp
     assert {source for source, status in ledger.rows if status == "ok"} == {o.source for o in result if o.status == "ok"}
 
 
-def test_the_fork_servers_warm_up_leaves_reading_models_and_tool_schemas_built(tmp_path, monkeypatch):
-    """What `flows.warm` does before workers are forked, so that none of them does it on its first document;
-    in memory only: it writes nothing where it runs."""
+def test_the_fork_servers_warm_up_runs_one_article_through_every_stage_in_memory(tmp_path, monkeypatch):
+    """What `flows.warm` does before workers are forked, so that none of them does it on its first document:
+    an article cleaned, read by a model answered in memory, grounded and saved; no network, no file written."""
+    import socket
+
+    import certifi
+
     from flows import warm
     from pipeline.extract import reading_model
+    from pipeline.fetch import _tls_context
 
+    def no_network(*args, **kwargs):
+        raise AssertionError("the warm-up must not open a connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())  # model clients' CA file, page fetches' is certifi's own
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
     reading_model.cache_clear()
-    warm.warm()
-    assert reading_model.cache_info().currsize == 9  # 0 to 8 figures
+    _tls_context.cache_clear()
+    saved = warm.warm()
+    assert reading_model.cache_info().currsize >= 9  # 0 to 8 figures, and the warm page's own shape
+    assert _tls_context.cache_info().currsize == 2  # page fetches' and model clients'
+    _tls_context.cache_clear()  # built under this test's SSL_CERT_FILE
+    assert saved.created and saved.counts["salary"] == 3 and saved.counts["certification"] == 1
+    assert saved.counts["skill"] >= 3 and saved.counts["claim"] == 1
     assert list(tmp_path.iterdir()) == []
