@@ -6,8 +6,9 @@ Prints one table; every figure is set against its limit (ratio = figure / limit;
 throughput where ≥ 1 is). Measures, in one run:
   overhead     per-document time of run_sources (pages served on 127.0.0.1 and the model answered instantly by
                FakeOpenAI + reader, both from processes of their own) vs bare fetch + trafilatura.extract + one
-               SQLite insert on the same pages; run_sources uses worker processes as `kb ingest` would for 200
-               sources (KB_PROCESSES, default one per core), started once before anything is timed
+               SQLite insert on the same pages, taking turns five times: the medians; run_sources uses worker
+               processes as `kb ingest` would for 200 sources (KB_PROCESSES, default one per core), started
+               before each run's clock
   concurrency  wall time with a 0.2 s model and KB_LLM_CONCURRENCY=8 vs calls × 0.2 s / 8, twice: with the fake
                model server in a thread of this process (its HTTP handling competes for the GIL with the
                pipeline), and in a forked process of its own (as a real model server would be)
@@ -193,7 +194,7 @@ class Bench:
         ok = ratio >= 1 if higher_is_better else ratio <= 1
         self.rows.append((measure, f"{figure:,.3f} {unit}", f"{limit:,.3f} {unit}", f"{ratio:.2f}×", "ok" if ok else "OVER", note))
 
-    def overhead_and_incremental(self, pages: int = 200, rounds: int = 3) -> None:
+    def overhead_and_incremental(self, pages: int = 200, rounds: int = 5) -> None:
         """Both servers in processes of their own, as real web and model servers are: what is timed is career-kb.
         The bare baseline and career-kb take turns, `rounds` times each, each time on a new database; the
         medians are compared (the baseline alone moved between 4.2 and 7.8 ms a page from one run to the next)."""
