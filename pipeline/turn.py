@@ -5,8 +5,8 @@ take turns every few milliseconds, so that every document in a process advances 
 request to the model leaves only when most documents have been read and cleaned, and every switch costs time.
 A turn is held for a document's stretches of Python work and given up whenever the thread waits — for the
 model (`pipeline.llm.SlotClient`), for a page (`flows.ingest.load`), for the database's writer lock
-(`db.session.write_connection`), between retries (`pause`) — so documents
-advance one after another while as many as before are in flight with the model.
+(`db.session.write_connection`), between retries (`pause`) — so documents advance one after another while as
+many as before are in flight with the model.
 """
 
 from __future__ import annotations
