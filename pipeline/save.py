@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.mapping import (
@@ -121,6 +121,7 @@ _INSERT = {table: insert(table) for table in (*RECORD_TABLES.values(), MoneyRow)
 _INSERT_RETURNING_IDS = {  # the new ids in the order of the parameters (RETURNING, SQLite ≥ 3.35)
     table: insert(table).returning(table.id, sort_by_parameter_order=True) for table in RECORD_TABLES.values()
 }
+_MAX_ID = {table: select(func.max(table.id)) for table in RECORD_TABLES.values()}
 _FIND_ENTITIES = select(Entity.kind, Entity.key, Entity.id).where(Entity.key.in_(bindparam("keys", expanding=True)))
 _INSERT_ENTITIES = insert(Entity).returning(Entity.id, sort_by_parameter_order=True)
 _FIND_ALIASES = select(EntityAlias.entity_id, EntityAlias.alias).where(
@@ -397,6 +398,12 @@ def _insert_many(connection: Connection, table, values: list[dict], ids: bool = 
     if not ids:
         connection.execute(_INSERT[table], values)
         return []
+    if connection.dialect.name == "sqlite" and len(values) > 2:
+        # On SQLite, RETURNING ids in the rows' order means one INSERT per row. This transaction holds the writer
+        # lock (BEGIN IMMEDIATE), so the ids SQLite would give, one past the largest, can be given here instead.
+        first = (connection.execute(_MAX_ID[table]).scalar() or 0) + 1
+        connection.execute(_INSERT[table], [{**row, "id": first + n} for n, row in enumerate(values)])
+        return list(range(first, first + len(values)))
     return list(connection.execute(_INSERT_RETURNING_IDS[table], values).scalars())
 
 

@@ -427,3 +427,34 @@ def test_mentions_in_different_documents_and_words_share_one_entity_and_keep_the
     assert sorted(a["alias"] for a in aliases) == ["Python", "python"] and {a["entity"] for a in aliases} == {"Python"}
     assert rows(engine, "SELECT skill, n_sources, n_mentions FROM v_skill_index") == [
         {"skill": "Python", "n_sources": 2, "n_mentions": 2}]
+
+
+def test_many_salaries_go_in_one_insert_and_each_amount_points_at_its_own_row(engine):
+    from sqlalchemy import event
+
+    body = "Level | Pay\n" + "\n".join(f"{level} | ${low:,} – ${low + 20000:,}" for level, low in
+                                      (("Junior", 90000), ("Mid", 120000), ("Senior", 150000), ("Staff", 190000)))
+    records, amounts = [], []
+    for line in body.splitlines()[1:]:
+        level, written = line.split(" | ")
+        low = int(written.split(" – ")[0].strip("$").replace(",", ""))
+        records.append(ground(body, "salary", level=level.lower(), amount_min=low, amount_max=low + 20000,
+                              quote=line, role=None, region=None))
+    for item in records:
+        written = item.record.quote.split(" | ")[1]
+        start = body.index(written)
+        amount = MoneyAmount(char_start=start, char_end=start + len(written), text=written, currency="USD",
+                             amount_min=item.record.amount_min, amount_max=item.record.amount_max, use=MoneyUse.salary)
+        amounts.append(link_amount(amount, records))
+    inserts = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: inserts.append(statement)
+                 if statement.startswith("INSERT INTO salaries") else None)
+    for _ in range(2):  # the second save replaces the rows: ids are given again after the delete
+        save(engine, article(body), GroundedExtraction(records=records, amounts=amounts), V1)
+    assert len(inserts) == 2  # one per save, for four rows (one a row, RETURNING their ids, before)
+    money = rows(engine, "SELECT m.quote AS amount, s.quote AS salary FROM v_money m "
+                         "JOIN v_salaries s ON s.salary_id = m.salary_id ORDER BY m.char_start")
+    assert [(m["amount"], m["salary"]) for m in money] == [(r.record.quote.split(" | ")[1], r.record.quote)
+                                                          for r in records]
+    assert len(rows(engine, "SELECT * FROM salaries")) == 4
