@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 
 import httpx
@@ -21,7 +20,7 @@ import httpx
 from pipeline.clean import clean
 from pipeline.extract import extract, extractor_fingerprint, reading_model
 from pipeline.fetch import tls_context
-from pipeline.ground import ground
+from pipeline.ground import MARKER, ground
 from pipeline.llm import make_client
 from pipeline.save import ExtractorVersion, SaveResult, save
 from pipeline.settings import Settings
@@ -39,14 +38,14 @@ _PAGE = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Wa
 <p>The AWS Certified Machine Learning Engineer exam costs $150. In Bangalore a senior engineer earns
 &#8377;30&ndash;45 LPA.</p></article><footer>&copy; Warm Up</footer></body></html>"""
 _ENDPOINT = Settings(database_url="sqlite://", llm_base_url="http://127.0.0.1:9/v1", llm_api_key="warm", llm_model="warm")
-_TAG = re.compile(r"\[(M\d+)\]")
 
 
 def _tool_call(request: httpx.Request) -> httpx.Response:
     """A model that reads every tagged figure as pay, through the reading tool: an answer for `extract`."""
     body = json.loads(request.content)
     prompt = " ".join(str(m.get("content") or "") for m in body["messages"])
-    figures = {tag: {"kind": "pay"} for tag in dict.fromkeys(_TAG.findall(prompt))}
+    tags = (marker.group().strip()[1:-1] for marker in MARKER.finditer(prompt))  # "[M3] " → "M3"
+    figures = {tag: {"kind": "pay"} for tag in dict.fromkeys(tags)}
     call = {"id": "call_warm", "type": "function",
             "function": {"name": body["tools"][0]["function"]["name"],
                          "arguments": json.dumps({"figures": figures} if figures else {})}}
