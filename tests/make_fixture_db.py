@@ -3,7 +3,7 @@
 The migration tests upgrade these files, so every schema career-kb ever shipped stays upgradable. Run it from the
 commit whose schema you want to keep (it uses only the CLI and the fake model server, which every commit has):
 
-    PREFECT_SERVER_ANALYTICS_ENABLED=false python3 -m uv run python tests/make_fixture_db.py fixtures/db/kb-COMMIT.sqlite
+    python3 -m uv run python tests/make_fixture_db.py fixtures/db/kb-COMMIT.sqlite
 """
 
 from __future__ import annotations
@@ -16,9 +16,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.update(PREFECT_HOME=tempfile.mkdtemp(prefix="kb-prefect-"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                  PREFECT_LOGGING_LEVEL="WARNING", KB_ALLOW_PRIVATE_URLS="1", KB_LLM_MODEL="fake-model",
-                  KB_LLM_API_KEY="sk-fixture", KB_PROCESSES="1")
+os.environ.update(
+    PREFECT_HOME=tempfile.mkdtemp(prefix="kb-prefect-"),
+    PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    PREFECT_LOGGING_LEVEL="WARNING",
+    KB_ALLOW_PRIVATE_URLS="1",
+    KB_LLM_MODEL="fake-model",
+    KB_LLM_API_KEY="sk-fixture",
+    KB_PROCESSES="1",
+)
 
 from click.testing import CliRunner  # noqa: E402
 
@@ -39,7 +45,9 @@ def make(out: Path) -> None:
         os.environ["KB_LLM_BASE_URL"] = fake.base_url
         ingest = runner.invoke(main, ["ingest", "fixtures/pages", "--db", str(work), "--quiet"])
     print(ingest.output)
-    watch = runner.invoke(main, ["sources", "add", "https://example.org/ai-salaries", "--every", "1d", "--db", str(work)])
+    watch = runner.invoke(
+        main, ["sources", "add", "https://example.org/ai-salaries", "--every", "1d", "--db", str(work)]
+    )
     if watch.exit_code:
         raise SystemExit(f"kb sources add failed: {watch.output}")
     # One compact file with the WAL folded in (VACUUM INTO writes a rollback-journal database).

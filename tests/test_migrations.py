@@ -41,9 +41,11 @@ def schema(engine: Engine) -> dict[str, object]:
     """Tables with their columns, indexes, foreign keys and triggers: what two databases must share."""
     inspector = inspect(engine)
     tables = {
-        name: (sorted(c["name"] for c in inspector.get_columns(name)),
-               sorted(i["name"] for i in inspector.get_indexes(name)),
-               sorted((tuple(f["constrained_columns"]), f["referred_table"]) for f in inspector.get_foreign_keys(name)))
+        name: (
+            sorted(c["name"] for c in inspector.get_columns(name)),
+            sorted(i["name"] for i in inspector.get_indexes(name)),
+            sorted((tuple(f["constrained_columns"]), f["referred_table"]) for f in inspector.get_foreign_keys(name)),
+        )
         for name in inspector.get_table_names()
     }
     with engine.connect() as connection:
@@ -94,7 +96,8 @@ def test_a_database_of_an_older_career_kb_upgrades_with_its_rows_intact(fixture,
     assert init_db(engine)  # at least one revision applied
     after = table_rows(path)
     assert {name: rows for name, rows in after.items() if name != "alembic_version"} == {
-        name: rows for name, rows in before.items() if name != "_migrations"}
+        name: rows for name, rows in before.items() if name != "_migrations"
+    }
     assert sum(map(len, after.values())) > 100
     assert schema(engine) == schema(fresh)
     assert model_diffs(engine) == []
@@ -120,7 +123,7 @@ def make_m001_database(path: Path) -> None:
     tables = fixture.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
     for name, sql in tables:
         if not name.startswith(LATER_TABLES):
-            head, body = sql[:sql.index("(") + 1], sql[sql.index("(") + 1:sql.rindex(")")]
+            head, body = sql[: sql.index("(") + 1], sql[sql.index("(") + 1 : sql.rindex(")")]
             parts = [part for part in body.split(", \n") if not part.strip().startswith(LATER_COLUMNS)]
             old.execute(head + ", \n".join(parts) + ")")
             columns = ", ".join(f'"{row[1]}"' for row in old.execute(f"PRAGMA table_info({name})"))

@@ -18,7 +18,15 @@ from tests.fakes.pg import PostgresCluster, find_bin
 
 pytestmark = pytest.mark.skipif(find_bin() is None, reason="PostgreSQL server binaries (initdb, pg_ctl) not installed")
 
-ID_COLUMNS = {"salary_id", "mention_id", "claim_id", "document_id", "entity_id", "amount_id", "certification_mention_id"}
+ID_COLUMNS = {
+    "salary_id",
+    "mention_id",
+    "claim_id",
+    "document_id",
+    "entity_id",
+    "amount_id",
+    "certification_mention_id",
+}
 COMPARED_VIEWS = (*RECORD_VIEWS.values(), "v_money", "v_entity_aliases")
 
 
@@ -95,9 +103,11 @@ def test_postgresql_gets_the_newest_revision_and_adopts_a_database_made_before_a
     with engine.begin() as connection:  # what career-kb before Alembic left: its own ledger, no alembic_version
         connection.exec_driver_sql("DROP TABLE alembic_version")
         connection.exec_driver_sql("CREATE TABLE _migrations (name VARCHAR(200) PRIMARY KEY, applied_at VARCHAR(40))")
-        connection.exec_driver_sql("INSERT INTO _migrations VALUES ('m001_initial', '2026-11-29'), "
-                                   "('m002_run_owner', '2026-11-29'), ('m003_search', '2026-11-29'), "
-                                   "('m004_entities_and_money', '2026-11-29')")
+        connection.exec_driver_sql(
+            "INSERT INTO _migrations VALUES ('m001_initial', '2026-11-29'), "
+            "('m002_run_owner', '2026-11-29'), ('m003_search', '2026-11-29'), "
+            "('m004_entities_and_money', '2026-11-29')"
+        )
     assert init_db(engine) == ALL_REVISIONS
     assert [s.source for s in list_sources(engine)] == ["https://example.org/ai-salaries"]
     assert model_diffs(engine) == []

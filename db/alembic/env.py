@@ -15,7 +15,8 @@ from db.migrations import include_name
 if context.is_offline_mode():
     raise RuntimeError("career-kb migrations run online only: use db.migrations.migrate(engine)")
 
-context.configure(connection=context.config.attributes["connection"], target_metadata=SQLModel.metadata,
-                  include_name=include_name)
+context.configure(
+    connection=context.config.attributes["connection"], target_metadata=SQLModel.metadata, include_name=include_name
+)
 with context.begin_transaction():  # joins the caller's transaction: it commits the schema and alembic_version together
     context.run_migrations()

@@ -34,9 +34,11 @@ TZ = sa.DateTime(timezone=True)
 def _grounded(name: str, *columns: sa.Column) -> sa.Table:
     """A record table: the span columns every grounded record has, then the record's own columns."""
     return sa.Table(
-        name, META,
-        sa.Column("extraction_id", sa.Integer, sa.ForeignKey("extractions.id", ondelete="CASCADE"), nullable=False,
-                  index=True),
+        name,
+        META,
+        sa.Column(
+            "extraction_id", sa.Integer, sa.ForeignKey("extractions.id", ondelete="CASCADE"), nullable=False, index=True
+        ),
         sa.Column("quote", sa.Text, nullable=False),
         sa.Column("char_start", sa.Integer, nullable=False),
         sa.Column("char_end", sa.Integer, nullable=False),
@@ -50,12 +52,16 @@ def _grounded(name: str, *columns: sa.Column) -> sa.Table:
 
 def _tokens(*extra: sa.Column) -> list[sa.Column]:
     names = ("prompt_tokens", "completion_tokens")
-    return [*extra, *(sa.Column(n, sa.Integer, nullable=False) for n in names),
-            sa.Column("llm_seconds", sa.Float, nullable=False)]
+    return [
+        *extra,
+        *(sa.Column(n, sa.Integer, nullable=False) for n in names),
+        sa.Column("llm_seconds", sa.Float, nullable=False),
+    ]
 
 
 sa.Table(
-    "documents", META,
+    "documents",
+    META,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("source", sa.String, nullable=False),
     *(sa.Column(name, sa.String) for name in ("url", "canonical_url", "title", "author", "published")),
@@ -67,7 +73,8 @@ sa.Table(
     sa.Index("ix_documents_source_fetched_at", "source", "fetched_at"),
 )
 sa.Table(
-    "entities", META,
+    "entities",
+    META,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("kind", sa.String, nullable=False),
     sa.Column("key", sa.String, nullable=False),
@@ -78,13 +85,15 @@ sa.Table(
     sa.UniqueConstraint("kind", "key", name="uq_entities_kind_key"),
 )
 sa.Table(
-    "extractors", META,
+    "extractors",
+    META,
     sa.Column("id", sa.String(32), primary_key=True),
     *(sa.Column(name, sa.String, nullable=False) for name in ("schema_hash", "prompt_version", "model")),
     sa.Column("created_at", TZ, nullable=False),
 )
 sa.Table(
-    "runs", META,
+    "runs",
+    META,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("trigger", sa.String, nullable=False),
     sa.Column("started", TZ, nullable=False),
@@ -99,7 +108,8 @@ sa.Table(
     sa.CheckConstraint("\"status\" IN ('running', 'completed', 'failed', 'interrupted')", name="ck_runs_status"),
 )
 sa.Table(
-    "sources", META,
+    "sources",
+    META,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("source", sa.String, nullable=False, unique=True),
     sa.Column("every_seconds", sa.Integer),
@@ -107,7 +117,8 @@ sa.Table(
     sa.Column("added_at", TZ, nullable=False),
 )
 sa.Table(
-    "attempts", META,
+    "attempts",
+    META,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False, index=True),
     sa.Column("source", sa.String, nullable=False),
@@ -121,14 +132,16 @@ sa.Table(
     sa.CheckConstraint("\"status\" IN ('ok', 'unchanged', 'failed')", name="ck_attempts_status"),
 )
 sa.Table(
-    "entity_aliases", META,
+    "entity_aliases",
+    META,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("entity_id", sa.Integer, sa.ForeignKey("entities.id"), nullable=False, index=True),
     sa.Column("alias", sa.String, nullable=False),
     sa.UniqueConstraint("entity_id", "alias", name="uq_entity_aliases_entity_alias"),
 )
 sa.Table(
-    "extractions", META,
+    "extractions",
+    META,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id"), nullable=False, index=True),
     sa.Column("extractor_id", sa.String(32), sa.ForeignKey("extractors.id"), nullable=False, index=True),
@@ -136,8 +149,10 @@ sa.Table(
     sa.Column("created_at", TZ, nullable=False),
     sa.Column("status", sa.String, nullable=False),
     *_tokens(sa.Column("llm_calls", sa.Integer, nullable=False)),
-    *(sa.Column(n, sa.Integer, nullable=False)
-      for n in ("retries", "dropped_ungrounded", "dropped_invalid", "not_pay")),
+    *(
+        sa.Column(n, sa.Integer, nullable=False)
+        for n in ("retries", "dropped_ungrounded", "dropped_invalid", "not_pay")
+    ),
     sa.UniqueConstraint("document_id", "extractor_id", name="uq_extractions_document_extractor"),
     sa.CheckConstraint("\"status\" IN ('ok', 'failed')", name="ck_extractions_status"),
 )
@@ -172,10 +187,12 @@ _grounded(
     sa.Column("entity_id", sa.Integer, sa.ForeignKey("entities.id"), index=True),
 )
 sa.Table(
-    "money_amounts", META,
+    "money_amounts",
+    META,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("extraction_id", sa.Integer, sa.ForeignKey("extractions.id", ondelete="CASCADE"), nullable=False,
-              index=True),
+    sa.Column(
+        "extraction_id", sa.Integer, sa.ForeignKey("extractions.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     sa.Column("char_start", sa.Integer, nullable=False),
     sa.Column("char_end", sa.Integer, nullable=False),
     sa.Column("quote", sa.String, nullable=False),
@@ -188,8 +205,9 @@ sa.Table(
     sa.Column("reason", sa.String, nullable=False),
     sa.Column("salary_id", sa.Integer, sa.ForeignKey("salaries.id")),
     sa.Column("certification_id", sa.Integer, sa.ForeignKey("certification_mentions.id")),
-    sa.CheckConstraint("\"use\" IN ('salary', 'certification_cost', 'not_pay', 'unaccounted')",
-                       name="ck_money_amounts_use"),
+    sa.CheckConstraint(
+        "\"use\" IN ('salary', 'certification_cost', 'not_pay', 'unaccounted')", name="ck_money_amounts_use"
+    ),
 )
 
 # Columns that pre-Alembic migrations added to tables that already existed: (table, column, DDL type).
