@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, create_engine
 
 from db.session import write_connection
 
@@ -70,12 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m db.migrations", description="Draft a new Alembic revision.")
     parser.add_argument("action", choices=["revision"])
     parser.add_argument("message")
-    parser.add_argument("--db", required=True, help="a database at the head revision (a SQLite path or a URL)")
+    parser.add_argument("--db", required=True, help="a scratch database (a SQLite path or a URL): upgraded first")
     args = parser.parse_args(argv)
-    from db.engine import init_db, make_engine
-
-    engine = make_engine(args.db if "://" in args.db else f"sqlite:///{args.db}")
-    init_db(engine)
+    engine = create_engine(args.db if "://" in args.db else f"sqlite:///{args.db}")
+    migrate(engine)
     draft_revision(engine, args.message)
 
 
