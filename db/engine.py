@@ -31,7 +31,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def init_db(engine: Engine) -> list[str]:
-    """Apply missing migrations, then (re)create the views. Safe on every start, and from two processes."""
+    """Upgrade to the newest Alembic revision, then (re)create the views; return the revisions applied.
+
+    Safe on every start, and from two processes (the upgrade holds the writer lock)."""
     from db.migrations import migrate
     from db.views import ensure_views
 

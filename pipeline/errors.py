@@ -71,3 +71,9 @@ class StorageError(KBError):
     """The database refused a write or a query."""
 
     stage = "save"
+
+
+class SettingsError(KBError):
+    """An environment variable career-kb reads has a value it cannot use; the message names the variable."""
+
+    stage = "settings"

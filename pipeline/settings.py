@@ -1,16 +1,22 @@
-"""One settings object, read from the environment once and passed explicitly to every stage."""
+"""One settings object, read from the environment once and passed explicitly to every stage.
+
+`Variables` says which variables are read and how they parse, `Environment` (pydantic-settings) reads them;
+`Settings` is the frozen value the stages receive, with the tuning defaults no variable sets. Tests build a
+`Settings` directly or `replace` it.
+"""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.errors import SettingsError
+
 DEFAULT_LOCAL_MODEL = "local:qwen-1.5b"
-
-
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+DEFAULT_ENDPOINT_MODEL = "gpt-4o-mini"
 
 
 @dataclass(frozen=True)
@@ -38,28 +44,60 @@ class Settings:
         return self.llm_model.startswith("local:") or not (self.llm_base_url or self.llm_api_key)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
-        env = dict(os.environ if env is None else env)
-        base_url = env.get("KB_LLM_BASE_URL") or None
-        api_key = env.get("KB_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None
-        endpoint = bool(base_url or api_key)
-        model = env.get("KB_LLM_MODEL") or ("gpt-4o-mini" if endpoint else DEFAULT_LOCAL_MODEL)
-        values = dict(
-            database_url=env.get("KB_DATABASE_URL") or cls.database_url,
-            llm_base_url=base_url,
-            llm_api_key=api_key,
-            llm_model=model,
-            llm_concurrency=int(env.get("KB_LLM_CONCURRENCY") or cls.llm_concurrency),
-            processes=int(env["KB_PROCESSES"]) if env.get("KB_PROCESSES") else None,
-            home=Path(env["KB_HOME"]) if env.get("KB_HOME") else cls.home,
-            allow_private_urls=_flag(env.get("KB_ALLOW_PRIVATE_URLS")),
-        )
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        """The settings the environment (or `env`, a mapping standing in for it) asks for; `overrides` win."""
+        values = read_environment(env).model_dump(exclude_none=True)
+        if not values.get("llm_model"):  # an endpoint without a model name gets a small hosted model
+            endpoint = values.get("llm_base_url") or values.get("llm_api_key")
+            values["llm_model"] = DEFAULT_ENDPOINT_MODEL if endpoint else DEFAULT_LOCAL_MODEL
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
-    def with_database(self, db: str | None) -> "Settings":
+    def with_database(self, db: str | None) -> Settings:
         """`--db PATH` (a file) or a SQLAlchemy URL."""
         if not db:
             return self
         url = db if "://" in db else f"sqlite:///{Path(db).expanduser()}"
         return replace(self, database_url=url)
+
+
+class Variables(BaseModel):
+    """The environment variables career-kb reads (README, Configuration), each under its own name; unset or
+    empty means the default of `Settings`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    database_url: str | None = Field(None, validation_alias="KB_DATABASE_URL")
+    llm_base_url: str | None = Field(None, validation_alias="KB_LLM_BASE_URL")
+    llm_api_key: str | None = Field(None, validation_alias=AliasChoices("KB_LLM_API_KEY", "OPENAI_API_KEY"), repr=False)
+    llm_model: str | None = Field(None, validation_alias="KB_LLM_MODEL")
+    llm_concurrency: int | None = Field(None, validation_alias="KB_LLM_CONCURRENCY", ge=1)
+    processes: int | None = Field(None, validation_alias="KB_PROCESSES", ge=1)
+    home: Path | None = Field(None, validation_alias="KB_HOME")
+    allow_private_urls: bool | None = Field(None, validation_alias="KB_ALLOW_PRIVATE_URLS")
+
+
+class Environment(Variables, BaseSettings):
+    """`Variables` read from the process environment by pydantic-settings."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, extra="ignore", frozen=True)
+
+
+def read_environment(env: dict[str, str] | None = None) -> Variables:
+    """Parse the process environment (or `env`); a value that does not parse is a SettingsError naming it."""
+    try:
+        if env is None:
+            return Environment()
+        return Variables.model_validate({name: value for name, value in env.items() if value})  # `env` alone
+    except ValidationError as exc:
+        problems = "; ".join(f"{error['loc'][0]}: {error['msg']} (got {error['input']!r})" for error in exc.errors())
+        raise SettingsError(f"bad environment variable: {problems}") from None
+
+
+def environment_variables() -> list[str]:
+    """Every variable read, in the order of the fields: what the README's Configuration table must list."""
+    names = []
+    for info in Variables.model_fields.values():
+        alias = info.validation_alias
+        names += alias.choices if isinstance(alias, AliasChoices) else [alias]
+    return names

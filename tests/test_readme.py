@@ -40,3 +40,47 @@ def test_every_readme_query_runs_and_returns_rows(sql, settings, demo_db):
     assert result.columns
     if "status = 'failed'" not in sql:  # the demo run has no failures to show
         assert result.rows, sql
+
+
+# --- the README's tables say what the code does -------------------------------------------------------------
+
+
+def readme_table(first_header: str) -> list[list[str]]:
+    """The body rows of the README table whose first column is headed `first_header`, split into cells."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return rows
+
+
+def test_the_configuration_table_lists_exactly_the_variables_settings_reads():
+    from pipeline.settings import environment_variables
+
+    cells = " ".join(cell for row in readme_table("variable") for cell in row)
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", cells))
+    assert documented == set(environment_variables())
+
+
+def test_the_commands_table_lists_exactly_the_cli_commands():
+    import click
+
+    from pipeline.cli import main
+
+    commands = set()
+    for name, command in main.commands.items():
+        subcommands = command.commands if isinstance(command, click.Group) else {}
+        commands |= {f"{name} {sub}" for sub in subcommands} or {name}
+    usages = [usage for row in readme_table("command") for usage in re.findall(r"`kb ([^`]*)`", row[0])]
+    documented = {" ".join(re.match(r"[a-z ]*[a-z]", usage).group().split()) for usage in usages}
+    assert documented == commands
+
+
+def test_the_views_table_lists_every_view_with_its_columns():
+    from db.views import VIEW_COLUMNS
+
+    documented = {row[0].strip("`"): tuple(c.strip() for c in row[1].split(",")) for row in readme_table("view")}
+    assert documented == VIEW_COLUMNS

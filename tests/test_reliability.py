@@ -405,23 +405,6 @@ def test_a_start_leaves_live_and_other_hosts_runs_alone(settings):
     assert statuses == {live: "running", elsewhere: "running", killed: "interrupted"}
 
 
-def test_the_run_owner_migration_adds_its_columns_to_an_old_database(tmp_path):
-    from db.engine import init_db, make_engine
-    from db.migrations import MIGRATIONS
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE runs (id INTEGER PRIMARY KEY, trigger VARCHAR, status VARCHAR)")
-    (m002,) = [fn for fn in MIGRATIONS if fn.__name__ == "m002_run_owner"]
-    with engine.begin() as connection:
-        m002(connection)
-        m002(connection)  # idempotent
-        columns = [row[1] for row in connection.exec_driver_sql("PRAGMA table_info(runs)")]
-    assert columns[-2:] == ["pid", "host"]
-    fresh = make_engine(f"sqlite:///{tmp_path / 'new.sqlite'}")
-    assert "m002_run_owner" in init_db(fresh)
-
-
 # --- hostile pages ------------------------------------------------------------------------------------------
 
 HOSTILE = str(PAGES / "hostile-page.html")

@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
-from db import migrations
 from db.engine import init_db, make_engine
 from pipeline.cli import main
 from pipeline.errors import StorageError
@@ -75,16 +74,6 @@ def test_saving_again_replaces_index_rows_instead_of_adding(engine, url):
         indexed = connection.exec_driver_sql("SELECT COUNT(*) FROM search_index WHERE kind = 'skill'").scalar()
         stored = connection.exec_driver_sql("SELECT COUNT(*) FROM skill_mentions").scalar()
     assert indexed == stored == 4  # two skills in each source, not four in A
-
-
-def test_the_migration_indexes_rows_that_were_there_before_it(engine, monkeypatch):
-    before = [fn for fn in migrations.MIGRATIONS if fn is not migrations.m003_search]
-    monkeypatch.setattr(migrations, "MIGRATIONS", before)
-    init_db(engine)
-    url = build(engine)
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*before, migrations.m003_search])
-    assert "m003_search" in init_db(engine)
-    assert [h.source for h in search(url, "voucher")] == [B]
 
 
 def test_words_are_quoted_for_fts5_and_an_empty_query_is_refused():
