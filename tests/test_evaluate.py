@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from db import kinds as registry
 from db.engine import init_db, make_engine
 from pipeline.cli import main
 from pipeline.evaluate import (
@@ -37,7 +38,6 @@ from pipeline.save import ExtractorVersion, save
 from pipeline.ground import link_amount
 from pipeline.money import scan_money
 from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, MoneyAmount, MoneyUse, Provenance
-from schemas.records import RECORD_TYPES
 
 
 def gold_salary(bounds, currency=("USD",), period="year", **attributes) -> GoldSalary:
@@ -369,7 +369,7 @@ EXAM_AS_PAY = ("salary", dict(level="unspecified", currency="USD", amount_min=10
 def grounded(kind: str, fields: dict) -> Grounded:
     start = DOC_TEXT.index(fields["quote"])
     span = Provenance(quote=fields["quote"], char_start=start, char_end=start + len(fields["quote"]))
-    return Grounded(kind=kind, record=RECORD_TYPES[kind](**fields), provenance=span)
+    return Grounded(kind=kind, record=registry.kind(kind).model(**fields), provenance=span)
 
 
 @pytest.fixture
