@@ -69,8 +69,8 @@ def kind(name: str) -> RecordKind:
 
 def register(new: RecordKind) -> RecordKind:
     """Add a kind to the registry, after checking that it fits beside the others; returns it."""
-    for problem in _problems(new):
-        raise ValueError(f"cannot register record kind {new.name!r}: {problem}")
+    if problems := _problems(new):
+        raise ValueError(f"cannot register record kind {new.name!r}: {'; '.join(problems)}")
     _KINDS[new.name] = new
     return new
 
@@ -89,7 +89,7 @@ def _problems(new: RecordKind) -> list[str]:
                                    ("table", new.table_name, other.table_name),
                                    ("search code", new.search_code, other.search_code)):
             if mine == theirs:
-                problems.append(f"its {what} {mine!r} is already {other.name!r}'s")
+                problems.append(f"its {what} {mine!r} is taken by kind {other.name!r}")
     if new.search_code not in SEARCH_CODES:
         problems.append(f"search code {new.search_code} is not one of {SEARCH_CODES.start}-{SEARCH_CODES.stop - 1}")
     if "quote" not in new.model.model_fields:

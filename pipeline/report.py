@@ -59,19 +59,20 @@ def write_report(database_url: str, out: str | Path) -> list[Path]:
     out = Path(out)
     (out / "docs").mkdir(parents=True, exist_ok=True)
     documents = _rows(database_url, "SELECT document_id, source, title, text FROM v_documents ORDER BY document_id")
-    marks = {d["document_id"]: marks_for(database_url, d["document_id"]) for d in documents}
+    marks = marks_by_document(database_url)
     placed = {(number, m.anchor) for number, ms in marks.items() for m in place(ms)}
     pages = {out / "index.html": index_page(database_url, documents, placed),
              out / "evidence.html": evidence_page(database_url, placed)}
     for document in documents:
-        pages[out / "docs" / f"{document['document_id']}.html"] = document_page(document, marks[document["document_id"]])
+        number = document["document_id"]
+        pages[out / "docs" / f"{number}.html"] = document_page(document, marks.get(number, []))
     for path, page in pages.items():
         path.write_text(page, encoding="utf-8")
     return list(pages)
 
 
-def _rows(database_url: str, sql: str, params: tuple = ()) -> list[dict]:
-    result = run_readonly(database_url, sql, params)
+def _rows(database_url: str, sql: str) -> list[dict]:
+    result = run_readonly(database_url, sql)
     return [dict(zip(result.columns, row)) for row in result.rows]
 
 
@@ -246,16 +247,17 @@ def _scale(chart: Chart, top: float) -> Callable[[float], float]:
 
 # --- document pages ---------------------------------------------------------------------------------------------
 
-def marks_for(database_url: str, document_id: int) -> list[Mark]:
-    """Every record of one document, of every registered kind, as a Mark in text order."""
+def marks_by_document(database_url: str) -> dict[int, list[Mark]]:
+    """Every record of every registered kind as a Mark, by document, in text order (one query per kind)."""
     details = _ENV.get_template("details.html.j2").module
-    marks = []
+    marks: dict[int, list[Mark]] = {}
     for k in kinds():
-        for row in _rows(database_url, f"SELECT * FROM {k.view.name} WHERE document_id = ?", (document_id,)):
-            about = getattr(details, k.name, None)
+        about = getattr(details, k.name, None)
+        for row in _rows(database_url, f"SELECT * FROM {k.view.name}"):
             text = about(row) if about else describe(k, row)
-            marks.append(Mark(k.name, row[k.id_column], row["char_start"], row["char_end"], row["quote"], text))
-    return sorted(marks, key=lambda m: (m.start, -(m.end - m.start)))
+            mark = Mark(k.name, row[k.id_column], row["char_start"], row["char_end"], row["quote"], text)
+            marks.setdefault(row["document_id"], []).append(mark)
+    return {number: sorted(ms, key=lambda m: (m.start, -(m.end - m.start))) for number, ms in marks.items()}
 
 
 def describe(k: RecordKind, row: dict) -> str:
