@@ -21,6 +21,7 @@ from db.models import GroundedRow
 from db.viewsql import record_view
 from pipeline.cli import main
 from pipeline.errors import StorageError
+from pipeline.evaluate import GoldDocument, Ratio, read_kb, score_document
 from pipeline.report import write_report
 from pipeline.save import ExtractorVersion, save
 from pipeline.search import search
@@ -160,6 +161,14 @@ def test_a_registered_kinds_view_can_be_exported(url, blank_engine):
                                        "--db", blank_engine.url.database])
     assert result.exit_code == 0, result.output
     assert result.stdout.count('"tool": ') == 2
+
+
+def test_kb_eval_checks_the_grounding_of_a_registered_kind_and_matches_names_by_each_kinds_rule(url):
+    snapshot = read_kb(url)
+    [document] = snapshot.documents
+    score = score_document(GoldDocument(source=article().source, skills=["python", "Rust"]), document, snapshot)
+    assert score.grounding == Ratio(hits=3, total=3)  # two tool prices and a skill
+    assert (score.skills, score.missed_skills) == (Ratio(hits=1, total=2), ["Rust"])
 
 
 def test_a_clashing_kind_is_refused_with_the_reason(tool_price):
