@@ -223,7 +223,8 @@ def test_chromium_renders_the_index_and_a_highlighted_document(report, tmp_path)
     (biggest,) = rows(report["settings"], "select document_id from v_salaries group by document_id "
                                           "order by count(*) desc limit 1")
     document = report["out"] / "docs" / f"{biggest['document_id']}.html"
-    for name, page in (("index", report["out"] / "index.html"), ("doc", document)):
+    for name, page in (("index", report["out"] / "index.html"), ("evidence", report["out"] / "evidence.html"),
+                       ("doc", document)):
         png = tmp_path / f"{name}.png"
         chromium(tmp_path, f"--screenshot={png}", page.as_uri())
         assert png.is_file() and png.stat().st_size > 10_000, name
