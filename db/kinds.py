@@ -67,6 +67,11 @@ def kind(name: str) -> RecordKind:
         raise ValueError(f"{name!r} is not a registered record kind; known: {', '.join(_KINDS)}") from None
 
 
+def list_caps() -> dict[str, int]:
+    """Most items the model may list per excerpt, by the kind's list name ('skills': 10): the extract stage's caps."""
+    return {k.plural: k.list_cap for k in kinds() if k.list_cap is not None}
+
+
 def register(new: RecordKind) -> RecordKind:
     """Add a kind to the registry, after checking that it fits beside the others; returns it."""
     if problems := _problems(new):

@@ -2,8 +2,8 @@
 
 Each view is declared once as (column, expression) pairs (`db.viewsql.View`), so `view_columns()` (used by tests,
 export and the README) can never disagree with the SQL. Record kinds' views are declared with their kind in
-`db.kinds`; the documents, runs, aggregate and money views are declared here. The SQL is plain enough for SQLite, PostgreSQL and Datasette alike:
-no custom functions, only CTEs, joins and ROW_NUMBER().
+`db.kinds`; the documents, runs, aggregate and money views are declared here. The SQL is plain enough for
+SQLite, PostgreSQL and Datasette alike: no custom functions, only CTEs, joins and ROW_NUMBER().
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from sqlalchemy import Engine
 from db.kinds import ensure_kinds, kinds
 from db.session import write_connection
 from db.viewsql import ENTITY, LATEST, LATEST_DOCUMENTS, SPAN, View, cols, records_of
-
 
 # The aggregate views below read the same latest rows as the record views. Every aggregate row can be traced
 # back to its quotes by joining on its grouping columns: v_salary_by_level to v_salary_evidence on (level, region,

@@ -1,6 +1,7 @@
 """Export a public view as CSV, JSON Lines or Parquet: the views are the only thing that leaves the database.
 
-Only names in `db.views.view_columns()` are accepted (registered record kinds' views too), so an export is always the documented, stable shape.
+Only names in `db.views.view_columns()` are accepted (registered record kinds' views too), so an export is
+always the documented, stable shape.
 Parquet needs pyarrow, which career-kb does not depend on; without it the export is refused with the reason.
 """
 

@@ -54,6 +54,14 @@ class Evidence:
     records: list[dict] = field(default_factory=list)  # view rows with an `href` to the record's quote
 
 
+@dataclass
+class PayGroup(Evidence):
+    """A row of v_salary_by_level (yearly), with `open_ended` when its highest figure has no upper end."""
+
+    row: dict = field(default_factory=dict)
+    open_ended: bool = False
+
+
 def write_report(database_url: str, out: str | Path) -> list[Path]:
     """Write index.html, evidence.html and docs/<document_id>.html under `out`; the paths written, index first."""
     out = Path(out)
@@ -61,8 +69,9 @@ def write_report(database_url: str, out: str | Path) -> list[Path]:
     documents = _rows(database_url, "SELECT document_id, source, title, text FROM v_documents ORDER BY document_id")
     marks = marks_by_document(database_url)
     placed = {(number, m.anchor) for number, ms in marks.items() for m in place(ms)}
-    pages = {out / "index.html": index_page(database_url, documents, placed),
-             out / "evidence.html": evidence_page(database_url, placed)}
+    indexes = read_indexes(database_url, placed)
+    pages = {out / "index.html": index_page(database_url, documents, indexes),
+             out / "evidence.html": _render("evidence.html.j2", indexes=indexes)}
     for document in documents:
         number = document["document_id"]
         pages[out / "docs" / f"{number}.html"] = document_page(document, marks.get(number, []))
@@ -115,29 +124,34 @@ _ENV.filters.update(money=money, pay=pay, cost=_cost)
 
 # --- index page -------------------------------------------------------------------------------------------------
 
-def index_page(database_url: str, documents: list[dict], placed: set[tuple[int, str]] = frozenset()) -> str:
-    """The overview: documents with record counts, the salary chart, the certification and skill indexes."""
-    counts = {(row["document_id"], row["kind"]): row["n"] for row in _rows(database_url, _counts_sql(kinds()))}
+@dataclass
+class Indexes:
+    """The index page's salary groups, certifications and skills, each with the records behind it."""
+
+    pay: list[PayGroup]
+    certifications: list[tuple[dict, Evidence]]  # a v_certification_index row and its mentions
+    skills: list[tuple[dict, Evidence]]  # a v_skill_index row and its mentions
+
+
+def read_indexes(database_url: str, placed: set[tuple[int, str]]) -> Indexes:
+    """The aggregate views' rows and, for each, the records (with links to their quotes) behind it."""
     certifications = _rows(database_url, "SELECT * FROM v_certification_index ORDER BY n_sources DESC, certification")
     skills = _rows(database_url, "SELECT * FROM v_skill_index ORDER BY n_sources DESC, n_mentions DESC, skill")
-    return _render(
-        "index.html.j2", documents=documents, counts=counts, chart=salary_chart(pay_groups(database_url, placed)),
-        certifications=zip(certifications, _certification_evidence(database_url, certifications, placed)),
-        skills=zip(skills, _skill_evidence(database_url, skills, placed)),
-    )
+    return Indexes(pay_groups(database_url, placed),
+                   list(zip(certifications, _certification_evidence(database_url, certifications, placed))),
+                   list(zip(skills, _skill_evidence(database_url, skills, placed))))
+
+
+def index_page(database_url: str, documents: list[dict], indexes: Indexes) -> str:
+    """The overview: documents with record counts, the salary chart, the certification and skill indexes."""
+    counts = {(row["document_id"], row["kind"]): row["n"] for row in _rows(database_url, _counts_sql(kinds()))}
+    return _render("index.html.j2", documents=documents, counts=counts, chart=salary_chart(indexes.pay),
+                   indexes=indexes)
 
 
 def _counts_sql(registered: Iterable[RecordKind]) -> str:
     return " UNION ALL ".join(f"SELECT document_id, '{k.name}' AS kind, count(*) AS n FROM {k.view.name} "
                               "GROUP BY document_id" for k in registered)
-
-
-@dataclass
-class PayGroup(Evidence):
-    """A row of v_salary_by_level (yearly), with `open_ended` when its highest figure has no upper end."""
-
-    row: dict = field(default_factory=dict)
-    open_ended: bool = False
 
 
 def pay_groups(database_url: str, placed: set[tuple[int, str]]) -> list[PayGroup]:
@@ -151,10 +165,14 @@ def pay_groups(database_url: str, placed: set[tuple[int, str]]) -> list[PayGroup
         key = (row["level"], row["region"], row["currency"])
         behind = [_linked(f, "salary", f["salary_id"], placed) for f in figures
                   if (f["level"], f["region"], f["currency"]) == key]
-        top = [f for f in behind if (f["amount_max"] if f["amount_max"] is not None else f["amount_min"]) == row["high"]]
+        top = [f for f in behind if _upper(f) == row["high"]]
         title = f"{row['level']} · {row['region']} · {row['currency']} per year"
         result.append(PayGroup(f"pay-{n}", title, behind, row=row, open_ended=any(f["open_ended"] for f in top)))
     return result
+
+
+def _upper(figure: dict):
+    return figure["amount_max"] if figure["amount_max"] is not None else figure["amount_min"]
 
 
 def _certification_evidence(database_url: str, index: list[dict], placed: set[tuple[int, str]]) -> list[Evidence]:
@@ -179,15 +197,6 @@ def _linked(row: dict, kind: str, record_id: int, placed: set[tuple[int, str]]) 
     anchor = f"{kind}-{record_id}"
     target = anchor if (row["document_id"], anchor) in placed else f"item-{anchor}"
     return {**row, "href": f"docs/{row['document_id']}.html#{target}"}
-
-
-def evidence_page(database_url: str, placed: set[tuple[int, str]] = frozenset()) -> str:
-    """Every salary group, certification and skill of the index with the records and quotes behind it."""
-    certifications = _rows(database_url, "SELECT * FROM v_certification_index ORDER BY n_sources DESC, certification")
-    skills = _rows(database_url, "SELECT * FROM v_skill_index ORDER BY n_sources DESC, n_mentions DESC, skill")
-    return _render("evidence.html.j2", pay=pay_groups(database_url, placed),
-                   certifications=_certification_evidence(database_url, certifications, placed),
-                   skills=_skill_evidence(database_url, skills, placed))
 
 
 @dataclass(frozen=True)
@@ -231,7 +240,8 @@ def salary_chart(groups: list[PayGroup]) -> Chart:
         top = max(g.row["high"] for g in block) or 1
         scale = _scale(chart, top)
         y += 26
-        rows = [ChartRow(g, y + i * chart.row_h, *(scale(g.row[name]) for name in _BOUNDS)) for i, g in enumerate(block)]
+        rows = [ChartRow(g, y + i * chart.row_h, *(scale(g.row[name]) for name in _BOUNDS))
+                for i, g in enumerate(block)]
         chart.blocks.append((currency, money(top), y - 6, rows))
         y += chart.row_h * len(block)
     chart.height = y + 8

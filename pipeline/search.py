@@ -1,8 +1,9 @@
 """Full-text search over the knowledge base: document texts, quotes and claims, one ranked hit per document.
 
-The index (`search_index`, created by migration `m003_search` and kept in step by triggers) holds every version
-ever stored; hits are joined to the public views so that only the latest document of each source and its latest
-extraction's records are found. SQLite ranks with FTS5's bm25, PostgreSQL with ts_rank; both mark the matched
+The index (`search_index`, created by migration `m003_search` and kept in step by triggers; a record kind
+registered since gets its triggers from `db.kinds.ensure_kinds`) holds every version ever stored; hits are
+joined to the public views of every registered kind so that only the latest document of each source and its
+latest extraction's records are found. SQLite ranks with FTS5's bm25, PostgreSQL with ts_rank; both mark the matched
 words in the snippet with « ».
 """
 

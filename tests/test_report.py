@@ -121,7 +121,7 @@ def test_the_index_lists_every_document_with_a_page_and_charts_every_yearly_sala
     for document in rows(report["settings"], "select document_id, title from v_documents"):
         assert f"docs/{document['document_id']}.html" in page.links
         assert (report["out"] / "docs" / f"{document['document_id']}.html").is_file()
-        assert document["title"] in html.unescape(index)  # escaped (markupsafe writes         assert html.escape(document["title"]) in index#39; for quotes)
+        assert document["title"] in html.unescape(index)  # escaped: markupsafe writes &#39; for a quote
     yearly = rows(report["settings"], "select level from v_salary_by_level where period = 'year'")
     assert index.count('<g class="salary-row"') == len(yearly) > 5
     assert "<svg" in index and "Certifications" in index and "Skills" in index
@@ -150,10 +150,10 @@ def test_chart_bars_and_index_rows_link_to_the_records_and_quotes_behind_them(re
 
 def test_open_ended_figures_keep_their_plus(report):
     index = (report["out"] / "index.html").read_text(encoding="utf-8")
-    open_top = rows(report["settings"], "select amount_min from v_salaries where open_ended and amount_max is null "
-                                        "and period = 'year' and amount_min = (select max(high) from v_salary_by_level g "
-                                        "where g.level = v_salaries.level and g.currency = v_salaries.currency "
-                                        "and g.region = coalesce(v_salaries.region, 'unspecified'))")
+    open_top = rows(report["settings"], "select amount_min from v_salaries s where open_ended and amount_max is null "
+                                        "and period = 'year' and amount_min = (select max(high) from v_salary_by_level "
+                                        "g where g.level = s.level and g.currency = s.currency "
+                                        "and g.region = coalesce(s.region, 'unspecified'))")
     assert open_top and index.count('data-open-ended="true"') == len(open_top)
     for figure in open_top:
         assert f"{figure['amount_min']:,.0f}+ (" in index  # "240,000+", not "240,000–240,000"
