@@ -97,11 +97,16 @@ def _problems(new: RecordKind) -> list[str]:
                 problems.append(f"its {what} {mine!r} is taken by kind {other.name!r}")
     if new.search_code not in SEARCH_CODES:
         problems.append(f"search code {new.search_code} is not one of {SEARCH_CODES.start}-{SEARCH_CODES.stop - 1}")
+    if not new.name.isidentifier():  # it is written into SQL, CSS classes and anchors
+        problems.append("its name must be a Python identifier such as tool_price")
     if "quote" not in new.model.model_fields:
         problems.append(f"{new.model.__name__} has no quote field")
+    columns = set(new.table.__table__.columns.keys())
     needed = (set(new.model.model_fields) - {"quote"}) | set(GroundedRow.model_fields)
-    if missing := sorted(needed - set(new.table.__table__.columns.keys())):
+    if missing := sorted(needed - columns):
         problems.append(f"table {new.table_name} has no column for {', '.join(missing)}")
+    if unknown := sorted(set(new.search_fields) - columns):
+        problems.append(f"search fields {', '.join(unknown)} are not columns of {new.table_name}")
     return problems
 
 

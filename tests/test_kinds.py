@@ -184,12 +184,14 @@ def test_a_clashing_kind_is_refused_with_the_reason(tool_price):
     assert [k.name for k in registry.kinds()][-1] == "tool_price"
 
 
-def test_a_kind_whose_table_lacks_a_field_is_refused():
+def test_a_kind_that_does_not_fit_its_table_is_refused():
     class Priced(ToolPrice):
         vendor: str
 
-    with pytest.raises(ValueError, match="has no column for vendor"):
-        registry.register(registry.RecordKind(**{**vars(TOOL_PRICE), "model": Priced}))
+    with pytest.raises(ValueError, match="has no column for vendor; search fields vendor are not columns"):
+        registry.register(registry.RecordKind(**{**vars(TOOL_PRICE), "model": Priced, "search_fields": ("vendor",)}))
+    with pytest.raises(ValueError, match="must be a Python identifier"):
+        registry.register(registry.RecordKind(**{**vars(TOOL_PRICE), "name": "tool price"}))
 
 
 def test_saving_an_unregistered_kind_is_refused(blank_engine):
