@@ -11,17 +11,11 @@ from datetime import datetime, timezone
 from pydantic import BaseModel
 from sqlmodel import SQLModel
 
-from db.models import CertificationRow, ClaimRow, Document, ExtractionRow, MoneyRow, SalaryRow, SkillRow
+from db.kinds import kind
+from db.models import Document, ExtractionRow
 from pipeline.resolve import EntityRef
 from schemas.documents import Article, ExtractionStats, Grounded, MoneyAmount, Provenance
-from schemas.records import RECORD_TYPES
 
-RECORD_TABLES: dict[str, type[SQLModel]] = {
-    "salary": SalaryRow,
-    "skill": SkillRow,
-    "certification": CertificationRow,
-    "claim": ClaimRow,
-}
 _SPAN_FIELDS = ("quote", "char_start", "char_end", "match")
 
 
@@ -49,7 +43,7 @@ def article_from_row(row: Document) -> Article:
 
 def record_row(grounded: Grounded, extraction_id: int, entity_id: int | None = None) -> SQLModel:
     """The row for one grounded record; `verified` says the span was checked against the article text."""
-    return RECORD_TABLES[grounded.kind](**record_values(grounded, extraction_id, entity_id))
+    return kind(grounded.kind).table(**record_values(grounded, extraction_id, entity_id))
 
 
 def record_values(grounded: Grounded, extraction_id: int, entity_id: int | None = None) -> dict:
@@ -59,12 +53,9 @@ def record_values(grounded: Grounded, extraction_id: int, entity_id: int | None 
     """
     fields = grounded.record.model_dump(mode="json", exclude={"quote"})
     span = grounded.provenance.model_dump(include=set(_SPAN_FIELDS))
-    if grounded.kind in ENTITY_KINDS:
+    if kind(grounded.kind).entity:
         fields["entity_id"] = entity_id
     return {**fields, **span, "extraction_id": extraction_id, "verified": True}
-
-
-ENTITY_KINDS = ("skill", "certification")
 
 
 def entity_values(ref: EntityRef) -> dict:
@@ -80,11 +71,11 @@ def money_values(amount: MoneyAmount, extraction_id: int, record_id: int | None,
     return {**fields, **links, "quote": amount.text, "extraction_id": extraction_id}
 
 
-def grounded_from_row(kind: str, row: SQLModel) -> Grounded:
-    record_type: type[BaseModel] = RECORD_TYPES[kind]
+def grounded_from_row(name: str, row: SQLModel) -> Grounded:
+    record_type: type[BaseModel] = kind(name).model
     record = record_type(**row.model_dump(include=set(record_type.model_fields) - {"quote"}), quote=row.quote)
     provenance = Provenance(**row.model_dump(include=set(_SPAN_FIELDS)))
-    return Grounded(kind=kind, record=record, provenance=provenance)
+    return Grounded(kind=name, record=record, provenance=provenance)
 
 
 def extraction_stats(stats: ExtractionStats) -> dict[str, int | float]:

@@ -136,8 +136,10 @@ class ExtractionRow(SQLModel, table=True):
     not_pay: int = 0
 
 
-class _Grounded(SQLModel):
-    """Columns every record table shares: its extraction and the verified span of the article text."""
+class GroundedRow(SQLModel):
+    """Columns every record table shares: its extraction and the verified span of the article text.
+
+    A record kind's table subclasses it (see `db.kinds`)."""
 
     extraction_id: int = Field(foreign_key="extractions.id", ondelete="CASCADE", index=True)
     quote: str = Field(sa_type=Text)
@@ -147,7 +149,7 @@ class _Grounded(SQLModel):
     match: str = "exact"
 
 
-class SalaryRow(_Grounded, table=True):
+class SalaryRow(GroundedRow, table=True):
     __tablename__ = "salaries"
     __table_args__ = (_one_of("salaries", "match", MATCHES),)
 
@@ -194,7 +196,7 @@ class EntityAlias(SQLModel, table=True):
     alias: str
 
 
-class SkillRow(_Grounded, table=True):
+class SkillRow(GroundedRow, table=True):
     __tablename__ = "skill_mentions"
     __table_args__ = (_one_of("skill_mentions", "match", MATCHES),)
 
@@ -204,7 +206,7 @@ class SkillRow(_Grounded, table=True):
     entity_id: int | None = Field(default=None, foreign_key="entities.id", index=True)
 
 
-class CertificationRow(_Grounded, table=True):
+class CertificationRow(GroundedRow, table=True):
     __tablename__ = "certification_mentions"
     __table_args__ = (_one_of("certification_mentions", "match", MATCHES),)
 
@@ -216,7 +218,7 @@ class CertificationRow(_Grounded, table=True):
     cost_currency: str | None = None
 
 
-class ClaimRow(_Grounded, table=True):
+class ClaimRow(GroundedRow, table=True):
     __tablename__ = "claims"
     __table_args__ = (_one_of("claims", "match", MATCHES),)
 

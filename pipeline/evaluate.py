@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError, computed_field, field_va
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from db.kinds import kinds
 from db.query import run_readonly
 from pipeline.console import print_table
 from pipeline.errors import KBError
@@ -28,8 +29,15 @@ from schemas.records import Level, Period
 
 BOUND_TOLERANCE = 0.01  # a stored bound matches a gold bound within 1 %
 ATTRIBUTES = ("level", "years", "region", "employer")
-RECORD_VIEWS = ("v_salaries", "v_certifications", "v_skills", "v_claims")
-SCORED_VIEWS = (*RECORD_VIEWS, "v_money")
+
+
+def record_views() -> tuple[str, ...]:
+    """The public view of every registered record kind: grounding is checked over all of them."""
+    return tuple(k.view.name for k in kinds())
+
+
+def scored_views() -> tuple[str, ...]:
+    return (*record_views(), "v_money")
 
 
 # ---- the gold format ---------------------------------------------------------------------------------------
@@ -144,6 +152,11 @@ def skills_match(a: str, b: str) -> bool:
     if not small or (len(small) == 1 and len(small[0]) <= 2):
         return False
     return any(large[i : i + len(small)] == small for i in range(len(large) - len(small) + 1))
+
+
+# The name rules a record kind can name as its `matcher` (db.kinds): gold names are compared with its view's
+# `name_column` by this rule.
+MATCHERS = {"credential": certs_match, "skill": skills_match}
 
 
 # ---- salaries: the match rule and the attributes -----------------------------------------------------------
@@ -350,7 +363,7 @@ class Snapshot:
     costs: dict[int, dict]
 
     def of(self, view: str, document_id: int) -> list[dict]:
-        return self.records[view].get(document_id, [])
+        return self.records.get(view, {}).get(document_id, [])
 
 
 def _rows(database_url: str, sql: str) -> list[dict]:
@@ -361,7 +374,7 @@ def _rows(database_url: str, sql: str) -> list[dict]:
 def read_kb(database_url: str) -> Snapshot:
     """Everything scoring needs, in a handful of read-only queries."""
     records = {}
-    for view in SCORED_VIEWS:
+    for view in scored_views():
         grouped: dict[int, list[dict]] = {}
         for row in _rows(database_url, f"select * from {view} order by char_start"):
             grouped.setdefault(row["document_id"], []).append(row)
@@ -410,13 +423,10 @@ def score_document(gold: GoldDocument, document: dict | None, snapshot: Snapshot
     """One gold document's figures; a document missing from the DB scores zero on everything it should hold."""
     score = DocumentScore(source=gold.source)
     doc_id = document["document_id"] if document else None
-    rows = {view: snapshot.of(view, doc_id) for view in SCORED_VIEWS}
+    rows = {view: snapshot.of(view, doc_id) for view in scored_views()}
     stored = [StoredSalary.model_validate(row) for row in rows["v_salaries"]]
     _score_salaries(score, gold, stored)
-    certs = [row["certification"] for row in rows["v_certifications"]]
-    skills = [row["skill"] for row in rows["v_skills"]]
-    score.certifications, score.missed_certifications = _recall(gold.certifications, certs, certs_match)
-    score.skills, score.missed_skills = _recall(gold.skills, skills, skills_match)
+    _score_names(score, gold, rows)
     if document is not None:
         score.db_source = document["source"]
         _score_integrity(score, document["text"], rows, stored)
@@ -443,6 +453,17 @@ def _score_salaries(score: DocumentScore, gold: GoldDocument, stored: list[Store
     score.forbidden_hits = [_stored_figure(s) for s in stored if is_forbidden(s, gold.forbidden)]
 
 
+def _score_names(score: DocumentScore, gold: GoldDocument, rows: dict[str, list[dict]]) -> None:
+    """Recall of every kind with a name rule whose names the gold format lists (certifications, skills)."""
+    for k in kinds():
+        if k.matcher is None or k.plural not in GoldDocument.model_fields:
+            continue
+        found = [row[k.name_column] for row in rows[k.view.name]]
+        recall, missed = _recall(getattr(gold, k.plural), found, MATCHERS[k.matcher])
+        setattr(score, k.plural, recall)
+        setattr(score, f"missed_{k.plural}", missed)
+
+
 def _recall(wanted: list[str], found: list[str], same) -> tuple[Ratio, list[str]]:
     missed = [name for name in wanted if not any(same(name, other) for other in found)]
     return Ratio(hits=len(wanted) - len(missed), total=len(wanted)), missed
@@ -451,7 +472,7 @@ def _recall(wanted: list[str], found: list[str], same) -> tuple[Ratio, list[str]
 def _score_integrity(score: DocumentScore, text: str, rows: dict[str, list[dict]],
                      stored: list[StoredSalary]) -> None:
     """Grounding over every record view, value↔quote agreement of salaries and costs, the money account."""
-    spans = [row for view in RECORD_VIEWS for row in rows[view]]
+    spans = [row for view in record_views() for row in rows[view]]
     grounded = sum(text[row["char_start"] : row["char_end"]] == row["quote"] for row in spans)
     score.grounding = Ratio(hits=grounded, total=len(spans))
     stated = [(s.bounds, s.quote) for s in stored] + [

@@ -1,6 +1,7 @@
 """Export a public view as CSV, JSON Lines or Parquet: the views are the only thing that leaves the database.
 
-Only names in `db.views.VIEW_COLUMNS` are accepted, so an export is always the documented, stable shape.
+Only names in `db.views.view_columns()` are accepted (registered record kinds' views too), so an export is
+always the documented, stable shape.
 Parquet needs pyarrow, which career-kb does not depend on; without it the export is refused with the reason.
 """
 
@@ -11,7 +12,7 @@ import json
 from typing import Literal, TextIO
 
 from db.query import run_readonly
-from db.views import VIEW_COLUMNS
+from db.views import view_columns
 from pipeline.errors import KBError
 
 Format = Literal["csv", "jsonl", "parquet"]
@@ -24,8 +25,9 @@ class ExportError(KBError):
 
 def read_view(database_url: str, view: str):
     """Columns and rows of one public view (read-only); ExportError for any other name."""
-    if view not in VIEW_COLUMNS:
-        raise ExportError(f"{view!r} is not a public view; choose one of: {', '.join(VIEW_COLUMNS)}")
+    public = view_columns()
+    if view not in public:
+        raise ExportError(f"{view!r} is not a public view; choose one of: {', '.join(public)}")
     return run_readonly(database_url, f'SELECT * FROM "{view}"')
 
 

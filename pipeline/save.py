@@ -9,6 +9,7 @@ are ever stored. Also here: the run bookkeeping the flows need (runs, attempts, 
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import weakref
@@ -19,12 +20,11 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Delete, Engine, Insert, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from db.kinds import kind, kinds
 from db.mapping import (
-    ENTITY_KINDS,
-    RECORD_TABLES,
     article_values,
     entity_values,
     extraction_stats,
@@ -37,7 +37,6 @@ from db.session import write_connection
 from pipeline.errors import StorageError
 from pipeline.resolve import resolve
 from schemas.documents import Article, Grounded, GroundedExtraction, MoneyAmount, sha256_text, utcnow
-from schemas.records import RECORD_TYPES
 
 Trigger = Literal["backfill", "schedule", "test"]
 RunStatus = Literal["running", "completed", "failed", "interrupted"]
@@ -113,15 +112,34 @@ _FIND_EXTRACTION = select(ExtractionRow.id).where(
 )
 _INSERT_EXTRACTION = insert(ExtractionRow).returning(ExtractionRow.id)
 _UPDATE_EXTRACTION = update(ExtractionRow).where(ExtractionRow.id == bindparam("extraction_id"))
-_DELETE_RECORDS = tuple(  # amounts first: they point at salaries and credentials
-    delete(table).where(table.extraction_id == bindparam("extraction_id"))
-    for table in (MoneyRow, *RECORD_TABLES.values())
-)
-_INSERT = {table: insert(table) for table in (*RECORD_TABLES.values(), MoneyRow)}
-_INSERT_RETURNING_IDS = {  # the new ids in the order of the parameters (RETURNING, SQLite ≥ 3.35)
-    table: insert(table).returning(table.id, sort_by_parameter_order=True) for table in RECORD_TABLES.values()
-}
-_MAX_ID = {table: select(func.max(table.id)) for table in RECORD_TABLES.values()}
+
+
+
+@dataclass(frozen=True)
+class _TableStatements:
+    """The statements that write one record table (or money_amounts), built once per table."""
+
+    delete: Delete
+    insert: Insert
+    insert_returning_ids: Insert  # the new ids in the order of the parameters (RETURNING, SQLite ≥ 3.35)
+    max_id: Select
+
+
+@functools.cache
+def _statements(table) -> _TableStatements:
+    return _TableStatements(
+        delete(table).where(table.extraction_id == bindparam("extraction_id")),
+        insert(table),
+        insert(table).returning(table.id, sort_by_parameter_order=True),
+        select(func.max(table.id)),
+    )
+
+
+def _record_tables() -> list:
+    """Money amounts first, then every registered kind's table: amounts point at salaries and credentials."""
+    return [MoneyRow, *(k.table for k in kinds())]
+
+
 _FIND_ENTITIES = select(Entity.kind, Entity.key, Entity.id).where(Entity.key.in_(bindparam("keys", expanding=True)))
 _INSERT_ENTITIES = insert(Entity).returning(Entity.id, sort_by_parameter_order=True)
 _FIND_ALIASES = select(EntityAlias.entity_id, EntityAlias.alias).where(
@@ -357,8 +375,8 @@ def _upsert_extraction(
     extraction_id = connection.execute(_FIND_EXTRACTION, keys).scalar() if document == "unchanged" else None
     if extraction_id is None:
         return connection.execute(_INSERT_EXTRACTION, {**values, **keys}).scalar_one(), True
-    for statement in _DELETE_RECORDS:
-        connection.execute(statement, {"extraction_id": extraction_id})
+    for table in _record_tables():
+        connection.execute(_statements(table).delete, {"extraction_id": extraction_id})
     connection.execute(_UPDATE_EXTRACTION, {**values, "extraction_id": extraction_id})
     return extraction_id, False
 
@@ -369,22 +387,22 @@ def _insert_records(
     """Every record (skills and credentials linked to their entities), then every money amount's account: one
     INSERT per table. Only the tables whose rows an amount points at send their new ids back."""
     linked = {amount.record for amount in grounded.amounts if amount.record is not None}
-    indexes: dict[str, list[int]] = {kind: [] for kind in RECORD_TABLES}
+    indexes: dict[str, list[int]] = {k.name: [] for k in kinds()}
     for index, item in enumerate(grounded.records):
         indexes[item.kind].append(index)
     row_ids: dict[int, int] = {}
-    for kind, positions in indexes.items():
+    for name, positions in indexes.items():
         values = [record_values(grounded.records[i], extraction_id, _entity_of(entity_ids, grounded.records[i]))
                   for i in positions]
-        ids = _insert_many(connection, RECORD_TABLES[kind], values, ids=not linked.isdisjoint(positions))
+        ids = _insert_many(connection, kind(name).table, values, ids=not linked.isdisjoint(positions))
         row_ids |= dict(zip(positions, ids))
     money = [money_values(a, extraction_id, row_ids.get(a.record), _kind_of(grounded, a.record)) for a in grounded.amounts]
     _insert_many(connection, MoneyRow, money, ids=False)
-    return {kind: len(positions) for kind, positions in indexes.items()}
+    return {name: len(positions) for name, positions in indexes.items()}
 
 
 def _entity_of(entity_ids: dict[tuple[str, str], int], item: Grounded) -> int | None:
-    return entity_ids.get((item.kind, item.record.name)) if item.kind in ENTITY_KINDS else None
+    return entity_ids.get((item.kind, item.record.name)) if kind(item.kind).entity else None
 
 
 def _kind_of(grounded: GroundedExtraction, index: int | None) -> str | None:
@@ -396,15 +414,15 @@ def _insert_many(connection: Connection, table, values: list[dict], ids: bool = 
     if not values:
         return []
     if not ids:
-        connection.execute(_INSERT[table], values)
+        connection.execute(_statements(table).insert, values)
         return []
     if connection.dialect.name == "sqlite" and len(values) > 2:
         # On SQLite, RETURNING ids in the rows' order means one INSERT per row. This transaction holds the writer
         # lock (BEGIN IMMEDIATE), so the ids SQLite would give, one past the largest, can be given here instead.
-        first = (connection.execute(_MAX_ID[table]).scalar() or 0) + 1
-        connection.execute(_INSERT[table], [{**row, "id": first + n} for n, row in enumerate(values)])
+        first = (connection.execute(_statements(table).max_id).scalar() or 0) + 1
+        connection.execute(_statements(table).insert, [{**row, "id": first + n} for n, row in enumerate(values)])
         return list(range(first, first + len(values)))
-    return list(connection.execute(_INSERT_RETURNING_IDS[table], values).scalars())
+    return list(connection.execute(_statements(table).insert_returning_ids, values).scalars())
 
 
 def _entity_ids(
@@ -412,7 +430,7 @@ def _entity_ids(
 ) -> dict[tuple[str, str], int]:
     """(kind, name as written) → entity id for every skill and credential mentioned; wordings this process has not
     seen committed are looked up, with their entities and aliases created where missing."""
-    mentions = {(item.kind, item.record.name) for item in grounded.records if item.kind in ENTITY_KINDS}
+    mentions = {(item.kind, item.record.name) for item in grounded.records if kind(item.kind).entity}
     known = {mention: committed.mentions[mention] for mention in mentions if mention in committed.mentions}
     return known | _look_up_entities(connection, mentions - known.keys())
 
@@ -461,7 +479,11 @@ def _refuse_misplaced(article: Article, amount: MoneyAmount) -> None:
 def _refuse_ungrounded(article: Article, item: Grounded) -> None:
     """StorageError unless the record is of its declared kind and its quote is exactly its span of the text."""
     span = item.provenance
-    if not isinstance(item.record, RECORD_TYPES[item.kind]):
+    try:
+        model = kind(item.kind).model
+    except ValueError as error:
+        raise StorageError(str(error), source=article.source) from None
+    if not isinstance(item.record, model):
         found = type(item.record).__name__
         raise StorageError(f"a {item.kind} record holds a {found}", source=article.source)
     if not span.quote or span.char_end > len(article.text) or not span.verify(article.text):

@@ -1,8 +1,9 @@
 """Full-text search over the knowledge base: document texts, quotes and claims, one ranked hit per document.
 
-The index (`search_index`, created by migration `m003_search` and kept in step by triggers) holds every version
-ever stored; hits are joined to the public views so that only the latest document of each source and its latest
-extraction's records are found. SQLite ranks with FTS5's bm25, PostgreSQL with ts_rank; both mark the matched
+The index (`search_index`, created by migration `m003_search` and kept in step by triggers; a record kind
+registered since gets its triggers from `db.kinds.ensure_kinds`) holds every version ever stored; hits are
+joined to the public views of every registered kind so that only the latest document of each source and its
+latest extraction's records are found. SQLite ranks with FTS5's bm25, PostgreSQL with ts_rank; both mark the matched
 words in the snippet with « ».
 """
 
@@ -16,40 +17,42 @@ from urllib.parse import quote
 from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
+from db.kinds import kinds
 from db.query import run_readonly
 from pipeline.errors import StorageError
 
 MARK_START, MARK_END = "«", "»"
 
-# What is live: the latest documents and the records of their latest extractions, by kind and id.
-_LIVE = """live AS (
-    SELECT 'document' AS kind, document_id AS record_id FROM v_documents
-    UNION ALL SELECT 'salary', salary_id FROM v_salaries
-    UNION ALL SELECT 'skill', mention_id FROM v_skills
-    UNION ALL SELECT 'certification', mention_id FROM v_certifications
-    UNION ALL SELECT 'claim', claim_id FROM v_claims
-)"""
 _JOIN_LIVE = """SELECT h.kind, h.document_id, d.source, d.title, h.snippet, h.score
 FROM hits h
 JOIN live l ON l.kind = h.kind AND l.record_id = h.record_id
 JOIN v_documents d ON d.document_id = h.document_id
 ORDER BY h.score, h.document_id"""
-_SQLITE = f"""WITH hits AS (
+_SQLITE_HITS = f"""WITH hits AS (
     SELECT kind, CAST(record_id AS INTEGER) AS record_id, CAST(document_id AS INTEGER) AS document_id,
         snippet(search_index, 0, '{MARK_START}', '{MARK_END}', '…', 16) AS snippet, bm25(search_index) AS score
     FROM search_index WHERE search_index MATCH ?
-),
-{_LIVE}
-{_JOIN_LIVE}"""
-_POSTGRES = f"""WITH q AS (SELECT plainto_tsquery('english', %s) AS query),
+)"""
+_POSTGRES_HITS = f"""WITH q AS (SELECT plainto_tsquery('english', %s) AS query),
 hits AS (
     SELECT s.kind, s.record_id, s.document_id, -ts_rank(s.tsv, q.query) AS score,
         ts_headline('english', s.body, q.query,
             'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=24, MinWords=10, MaxFragments=1') AS snippet
     FROM search_index s, q WHERE s.tsv @@ q.query
-),
-{_LIVE}
-{_JOIN_LIVE}"""
+)"""
+
+
+def _live() -> str:
+    """What is live: the latest documents and the records of their latest extractions, by kind and id (every
+    registered kind, through its public view)."""
+    records = "".join(f"\n    UNION ALL SELECT '{k.name}', {k.id_column} FROM {k.view.name}" for k in kinds())
+    return f"live AS (\n    SELECT 'document' AS kind, document_id AS record_id FROM v_documents{records}\n)"
+
+
+def search_sql(dialect: str) -> str:
+    """The search query for `dialect` ('sqlite' or 'postgresql'), over every registered record kind."""
+    hits = _POSTGRES_HITS if dialect == "postgresql" else _SQLITE_HITS
+    return f"{hits},\n{_live()}\n{_JOIN_LIVE}"
 
 
 class Hit(BaseModel):
@@ -68,9 +71,9 @@ def search(database_url: str, query: str, limit: int = 10) -> list[Hit]:
     words = _words(query)
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":
-        rows = run_readonly(database_url, _POSTGRES, (" ".join(words),)).rows
+        rows = run_readonly(database_url, search_sql("postgresql"), (" ".join(words),)).rows
     else:
-        rows = _sqlite_rows(url.database, _SQLITE, (fts5_query(query),))
+        rows = _sqlite_rows(url.database, search_sql("sqlite"), (fts5_query(query),))
     return _by_document(rows, limit)
 
 

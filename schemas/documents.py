@@ -7,11 +7,9 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializeAsAny
 
 from schemas.records import Certification, Claim, FigureKind, Period, Salary, Skill
-
-Record = Salary | Skill | Certification | Claim
 
 
 def utcnow() -> datetime:
@@ -64,10 +62,13 @@ class Provenance(BaseModel):
 
 
 class Grounded(BaseModel):
-    """A record with its provenance; only grounded records are ever stored."""
+    """A record with its provenance; only grounded records are ever stored.
 
-    kind: Literal["salary", "skill", "certification", "claim"]
-    record: Record
+    `kind` names a registered record kind (see `db.kinds`) and `record` is that kind's model; the save stage refuses
+    a kind that is not registered or a record of another model."""
+
+    kind: str = Field(min_length=1)
+    record: SerializeAsAny[BaseModel]
     provenance: Provenance
 
 

@@ -125,14 +125,6 @@ class Claim(BaseModel):
     quote: str = Field(description="The exact words of the article that make it, copied verbatim")
 
 
-RECORD_TYPES: dict[str, type[BaseModel]] = {
-    "salary": Salary,
-    "skill": Skill,
-    "certification": Certification,
-    "claim": Claim,
-}
-
-
 class FigureKind(str, Enum):
     pay = "pay"
     price = "price"

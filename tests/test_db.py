@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
+from db import kinds as registry
 from db.engine import init_db, make_engine
-from db.mapping import RECORD_TABLES, article_from_row, article_row, grounded_from_row, record_row, record_values
+from db.mapping import article_from_row, article_row, grounded_from_row, record_row, record_values
 from db.migrations import head_revision
 from db.query import run_readonly, single_statement
 from db.views import VIEW_COLUMNS, ensure_views
 from pipeline.errors import StorageError
 from schemas.documents import Article, Grounded, Provenance
-from schemas.records import RECORD_TYPES
 
 TEXT = "Senior AI engineers earn $180,000 a year; Python helps; AWS ML Specialty costs $300; demand doubled."
 RECORDS = {
@@ -48,7 +48,7 @@ def grounded(kind: str) -> Grounded:
     fields = RECORDS[kind]
     start = TEXT.index(fields["quote"])
     span = Provenance(quote=fields["quote"], char_start=start, char_end=start + len(fields["quote"]))
-    return Grounded(kind=kind, record=RECORD_TYPES[kind](**fields), provenance=span)
+    return Grounded(kind=kind, record=registry.kind(kind).model(**fields), provenance=span)
 
 
 def test_make_engine_creates_the_directory_and_sets_the_pragmas(tmp_path):
@@ -100,13 +100,13 @@ def test_views_need_no_custom_functions(engine, db_url):
     connection.close()
 
 
-@pytest.mark.parametrize("kind", sorted(RECORD_TYPES))
+@pytest.mark.parametrize("kind", [k.name for k in registry.kinds()])
 def test_record_tables_hold_every_schema_field_and_the_span(kind):
-    columns = set(RECORD_TABLES[kind].__table__.columns.keys())
-    assert set(RECORD_TYPES[kind].model_fields) | {"char_start", "char_end", "verified", "match"} <= columns
+    columns = set(registry.kind(kind).table.__table__.columns.keys())
+    assert set(registry.kind(kind).model.model_fields) | {"char_start", "char_end", "verified", "match"} <= columns
 
 
-@pytest.mark.parametrize("kind", sorted(RECORD_TYPES))
+@pytest.mark.parametrize("kind", [k.name for k in registry.kinds()])
 def test_record_rows_round_trip_with_plain_string_values(kind):
     original = grounded(kind)
     row = record_row(original, extraction_id=7)
@@ -115,10 +115,10 @@ def test_record_rows_round_trip_with_plain_string_values(kind):
     assert grounded_from_row(kind, row) == original
 
 
-@pytest.mark.parametrize("kind", sorted(RECORD_TYPES))
+@pytest.mark.parametrize("kind", [k.name for k in registry.kinds()])
 def test_record_values_fill_every_column_but_the_id_as_the_row_does(kind):
     values = record_values(grounded(kind), extraction_id=7)
-    assert set(values) == set(RECORD_TABLES[kind].__table__.columns.keys()) - {"id"}
+    assert set(values) == set(registry.kind(kind).table.__table__.columns.keys()) - {"id"}
     assert values == record_row(grounded(kind), extraction_id=7).model_dump(exclude={"id"})
 
 

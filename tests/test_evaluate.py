@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from db import kinds as registry
 from db.engine import init_db, make_engine
 from pipeline.cli import main
 from pipeline.evaluate import (
-    SCORED_VIEWS,
     Floors,
     GoldDocument,
     GoldSalary,
@@ -30,6 +30,7 @@ from pipeline.evaluate import (
     resolve_source,
     salary_matches,
     score_document,
+    scored_views,
     skills_match,
     unaccounted_money,
 )
@@ -37,7 +38,6 @@ from pipeline.save import ExtractorVersion, save
 from pipeline.ground import link_amount
 from pipeline.money import scan_money
 from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, MoneyAmount, MoneyUse, Provenance
-from schemas.records import RECORD_TYPES
 
 
 def gold_salary(bounds, currency=("USD",), period="year", **attributes) -> GoldSalary:
@@ -131,7 +131,7 @@ def money_row(written: str, use: str, reason: str = "") -> dict:
 
 
 def score(gold: GoldDocument, salaries=(), certifications=(), skills=(), money=()):
-    records = {view: {} for view in SCORED_VIEWS}
+    records = {view: {} for view in scored_views()}
     records["v_money"][1] = list(money)
     records["v_salaries"][1] = list(salaries)
     records["v_certifications"][1] = list(certifications)
@@ -197,7 +197,7 @@ def test_a_quote_off_its_span_or_without_the_value_is_counted():
 
 
 def test_a_document_missing_from_the_database_scores_zero_on_what_it_should_hold():
-    result = score_document(GOLD, None, Snapshot([], {view: {} for view in SCORED_VIEWS}, {}))
+    result = score_document(GOLD, None, Snapshot([], {view: {} for view in scored_views()}, {}))
     assert result.db_source is None
     assert (result.salaries.recall, result.salaries.f1, result.certifications.rate) == (0.0, 0.0, 0.0)
     assert result.grounding.rate is None
@@ -369,7 +369,7 @@ EXAM_AS_PAY = ("salary", dict(level="unspecified", currency="USD", amount_min=10
 def grounded(kind: str, fields: dict) -> Grounded:
     start = DOC_TEXT.index(fields["quote"])
     span = Provenance(quote=fields["quote"], char_start=start, char_end=start + len(fields["quote"]))
-    return Grounded(kind=kind, record=RECORD_TYPES[kind](**fields), provenance=span)
+    return Grounded(kind=kind, record=registry.kind(kind).model(**fields), provenance=span)
 
 
 @pytest.fixture

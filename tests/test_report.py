@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from db.query import run_readonly
 from flows.ingest import Runtime, run_sources
 from pipeline.cli import main
-from pipeline.report import Mark, fragment_link, highlight, place
+from pipeline.report import Mark, PayGroup, fragment_link, highlight, place, salary_chart
 from tests.conftest import PAGES
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,6 +62,35 @@ class Page(HTMLParser):
             self._open = None
 
 
+class Evidence(HTMLParser):
+    """evidence.html: the id of each section, and each listed record as (section id, link, quote)."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.sections: list[str] = []
+        self.records: list[dict] = []
+        self._in_quote = False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section":
+            self.sections.append(attrs["id"])
+        elif tag == "li":
+            self.records.append({"section": self.sections[-1], "quote": "", "href": None})
+        elif tag == "q":
+            self._in_quote = True
+        elif tag == "a" and attrs.get("class") == "record":
+            self.records[-1]["href"] = attrs["href"]
+
+    def handle_data(self, data):
+        if self._in_quote:
+            self.records[-1]["quote"] += data
+
+    def handle_endtag(self, tag):
+        self._in_quote = self._in_quote and tag != "q"
+
+
 def rows(settings, sql: str) -> list[dict]:
     result = run_readonly(settings.database_url, sql)
     return [dict(zip(result.columns, row)) for row in result.rows]
@@ -92,11 +121,48 @@ def test_the_index_lists_every_document_with_a_page_and_charts_every_yearly_sala
     for document in rows(report["settings"], "select document_id, title from v_documents"):
         assert f"docs/{document['document_id']}.html" in page.links
         assert (report["out"] / "docs" / f"{document['document_id']}.html").is_file()
-        assert html.escape(document["title"]) in index
+        assert document["title"] in html.unescape(index)  # escaped: markupsafe writes &#39; for a quote
     yearly = rows(report["settings"], "select level from v_salary_by_level where period = 'year'")
     assert index.count('<g class="salary-row"') == len(yearly) > 5
     assert "<svg" in index and "Certifications" in index and "Skills" in index
     assert "<script" not in index  # the hostile note's title is shown as text
+
+
+def test_chart_bars_and_index_rows_link_to_the_records_and_quotes_behind_them(report):
+    index = Page((report["out"] / "index.html").read_text(encoding="utf-8"))
+    evidence = Evidence((report["out"] / "evidence.html").read_text(encoding="utf-8"))
+    targets = [link.split("#")[1] for link in index.links if link.startswith("evidence.html#")]
+    yearly = rows(report["settings"], "select level from v_salary_by_level where period = 'year'")
+    certifications = rows(report["settings"], "select certification from v_certification_index")
+    skills = rows(report["settings"], "select skill from v_skill_index")
+    assert sorted(targets) == sorted(evidence.sections)
+    assert len(targets) == len(yearly) + len(certifications) + len(skills)
+    quotes = {(kind, r["id"]): r for kind, sql in RECORD_SQL.items() for r in rows(report["settings"], sql)}
+    for record in evidence.records:  # each listed quote is its record's, and the link opens that record
+        document, anchor = record["href"].removeprefix("docs/").split(".html#")
+        kind, record_id = anchor.removeprefix("item-").rsplit("-", 1)
+        stored = quotes[(kind, int(record_id))]
+        assert (stored["document_id"], stored["quote"]) == (int(document), record["quote"])
+        assert anchor in {m["id"] for m in document_page(report, int(document)).marks} or anchor.startswith("item-")
+    behind_pay = [r for r in evidence.records if r["section"].startswith("pay-")]
+    assert len(behind_pay) == len(rows(report["settings"], "select 1 from v_salary_evidence where period = 'year'"))
+
+
+def test_open_ended_figures_keep_their_plus(report):
+    index = (report["out"] / "index.html").read_text(encoding="utf-8")
+    open_top = rows(report["settings"], "select amount_min from v_salaries s where open_ended and amount_max is null "
+                                        "and period = 'year' and amount_min = (select max(high) from v_salary_by_level "
+                                        "g where g.level = s.level and g.currency = s.currency "
+                                        "and g.region = coalesce(s.region, 'unspecified'))")
+    assert open_top and index.count('data-open-ended="true"') == len(open_top)
+    for figure in open_top:
+        assert f"{figure['amount_min']:,.0f}+ (" in index  # "240,000+", not "240,000–240,000"
+    row = {"level": "staff", "region": "US", "currency": "USD", "low": 240000, "high": 240000, "median_low": 240000,
+           "median_high": 240000, "n_sources": 1, "n_figures": 1}
+    [(_, _, _, [bar])] = salary_chart([PayGroup("pay-1", "staff", row=row, open_ended=True)]).blocks
+    assert bar.numbers == "240,000+ (1 src, 1 fig)"
+    [(_, _, _, [bar])] = salary_chart([PayGroup("pay-1", "staff", row=row | {"low": 200000})]).blocks
+    assert bar.numbers == "200,000–240,000 (1 src, 1 fig)"
 
 
 def test_document_pages_mark_exactly_the_stored_quotes(report):
@@ -157,7 +223,8 @@ def test_chromium_renders_the_index_and_a_highlighted_document(report, tmp_path)
     (biggest,) = rows(report["settings"], "select document_id from v_salaries group by document_id "
                                           "order by count(*) desc limit 1")
     document = report["out"] / "docs" / f"{biggest['document_id']}.html"
-    for name, page in (("index", report["out"] / "index.html"), ("doc", document)):
+    for name, page in (("index", report["out"] / "index.html"), ("evidence", report["out"] / "evidence.html"),
+                       ("doc", document)):
         png = tmp_path / f"{name}.png"
         chromium(tmp_path, f"--screenshot={png}", page.as_uri())
         assert png.is_file() and png.stat().st_size > 10_000, name

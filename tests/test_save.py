@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from db import kinds as registry
 from db.engine import init_db, make_engine
-from db.mapping import RECORD_TABLES
 from db.views import RECORD_VIEWS, VIEW_COLUMNS
 from pipeline.errors import StorageError
 from pipeline.ground import link_amount
@@ -39,7 +39,6 @@ from schemas.documents import (
     MoneyUse,
     Provenance,
 )
-from schemas.records import RECORD_TYPES
 
 SOURCE = "https://example.com/ai-engineer-pay"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -59,7 +58,7 @@ RECORDS = {
 }
 V1 = ExtractorVersion(schema_hash="s1", prompt_version="p1", model="test-model")
 V2 = ExtractorVersion(schema_hash="s1", prompt_version="p2", model="test-model")
-TABLES = ["documents", "extractors", "extractions", *(table.__tablename__ for table in RECORD_TABLES.values())]
+TABLES = ["documents", "extractors", "extractions", *(table.__tablename__ for table in (k.table for k in registry.kinds()))]
 
 
 @pytest.fixture
@@ -77,7 +76,7 @@ def ground(body: str, kind: str, **changes) -> Grounded:
     quote = fields["quote"]
     start = body.index(quote)
     span = Provenance(quote=quote, char_start=start, char_end=start + len(quote))
-    return Grounded(kind=kind, record=RECORD_TYPES[kind](**fields), provenance=span)
+    return Grounded(kind=kind, record=registry.kind(kind).model(**fields), provenance=span)
 
 
 def extraction(body: str = TEXT_V1, kinds=tuple(RECORDS), **stats) -> GroundedExtraction:
@@ -178,7 +177,7 @@ def test_a_newer_extractor_supersedes_the_older_in_the_views(engine):
     assert len(rows(engine, "SELECT * FROM v_claims")) == 1
 
 
-@pytest.mark.parametrize("kind", sorted(RECORD_TYPES))
+@pytest.mark.parametrize("kind", [k.name for k in registry.kinds()])
 def test_an_ungrounded_record_is_refused_and_nothing_is_written(engine, kind):
     grounded = extraction()
     grounded.records.append(ungrounded(kind))
@@ -187,7 +186,7 @@ def test_an_ungrounded_record_is_refused_and_nothing_is_written(engine, kind):
     assert counts(engine) == dict.fromkeys(TABLES, 0)
 
 
-@pytest.mark.parametrize("kind", sorted(RECORD_TYPES))
+@pytest.mark.parametrize("kind", [k.name for k in registry.kinds()])
 def test_a_refused_resave_keeps_the_records_already_stored(engine, kind):
     save(engine, article(), extraction(), V1)
     before = counts(engine)

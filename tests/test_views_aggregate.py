@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
+from db import kinds as registry
 from db.engine import init_db
 from db.views import VIEW_COLUMNS
 from pipeline.save import ExtractorVersion, save
 from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, Provenance
-from schemas.records import RECORD_TYPES
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 V1 = ExtractorVersion(schema_hash="s1", prompt_version="p1", model="test-model")
@@ -98,7 +98,7 @@ def extraction(source: str, body: str | None = None) -> GroundedExtraction:
             continue
         start = body.index(fields["quote"])
         span = Provenance(quote=fields["quote"], char_start=start, char_end=start + len(fields["quote"]))
-        records.append(Grounded(kind=kind, record=RECORD_TYPES[kind](**fields), provenance=span))
+        records.append(Grounded(kind=kind, record=registry.kind(kind).model(**fields), provenance=span))
     return GroundedExtraction(records=records, stats=ExtractionStats())
 
 
