@@ -26,7 +26,7 @@ SCALE_WORDS = {
     1_000: r"\dk\b|\bk\b|thousand|['’]000\b|\b000s\b|\btys\b",
     10_000: r"万|만",
     100_000: r"lakh|\bLPA\b",
-    1_000_000: r"million|\bmn\b|\d\s?m\b",
+    1_000_000: r"million|\bmn\b|\d\s?m\b|\bjuta\b|\bjt\b",
     10_000_000: r"crore|\bcr\b",
     100_000_000: r"億|억",
     1_000_000_000: r"billion|\bbn\b",
@@ -52,6 +52,11 @@ def _page(doc: dict) -> str:
     return (FIXTURES / doc["source"]).read_text(encoding="utf-8")
 
 
+def _is_group(digits: str, separator: str) -> bool:
+    """Three digits after any thousands separator, or two after a comma (Indian grouping: "18,00,000")."""
+    return len(digits) == 3 or (len(digits) == 2 and separator == ",")
+
+
 def _readings(token: str) -> set[float]:
     """Every value a run of digits and separators can stand for: whole groups, a decimal tail, or any stretch."""
     parts, seps = re.split(SEPARATOR, token), SEPARATOR.findall(token)
@@ -60,7 +65,7 @@ def _readings(token: str) -> set[float]:
         whole = parts[i]
         for j in range(i, len(parts)):
             if j > i:
-                if len(parts[j]) != 3 or (j > i + 1 and seps[j - 1] != seps[j - 2]):
+                if not _is_group(parts[j], seps[j - 1]) or (j > i + 1 and seps[j - 1] != seps[j - 2]):
                     break
                 whole += parts[j]
             values.add(float(whole))
@@ -124,6 +129,7 @@ def test_credentials_and_skills_are_named_in_their_page(doc):
 def test_the_reader_of_written_numbers_knows_locale_separators_and_scale_words():
     assert {1_250_000, 12.5} <= amounts_written("1 250 000 or 1.250.000 or 12,5")
     assert 1_250_000 in amounts_written("a salary of 12,5 lakh")
+    assert 1_800_000 in amounts_written("₹18,00,000 a year")
     assert 6_000_000 in amounts_written("年収600万円")
     assert {60_000, 75_000} <= amounts_written("Range (€ thousands): 60–75")
     assert 1_250_000 not in amounts_written("125 000 and 1250")
