@@ -21,16 +21,18 @@ CLAIM_METRICS = {"job_growth", "postings_growth", "salary_growth", "salary_premi
                  "shortage_share", "adoption_share", "hiring_time", "other"}
 
 # A page may write a figure in a unit it states once: "€ thousands" over a column, "12.5 lakh", "600万円".
-# Each word found anywhere on the page lets its numbers stand for the number times the factor.
+# Each word found anywhere on the page (not inside a longer word) lets its numbers stand for the number times
+# the factor ("310k", "$K" and "thousands" alike); a suffix counts only right after a digit ("$1.2M").
 SCALE_WORDS = {
-    1_000: r"\dk\b|\bk\b|thousand|['’]000\b|\b000s\b|\btys\b",
-    10_000: r"万|만",
-    100_000: r"lakh|\bLPA\b",
-    1_000_000: r"million|\bmn\b|\d\s?m\b|\bjuta\b|\bjt\b",
-    10_000_000: r"crore|\bcr\b",
-    100_000_000: r"億|억",
-    1_000_000_000: r"billion|\bbn\b",
+    1_000: ["k", "thousand", "thousands", "'000", "’000", "000s", "tys"],
+    10_000: ["万", "만"],
+    100_000: ["lakh", "lakhs", "LPA"],
+    1_000_000: ["million", "millions", "mn", "juta", "jt"],
+    10_000_000: ["crore", "crores", "cr"],
+    100_000_000: ["億", "억"],
+    1_000_000_000: ["billion", "billions", "bn"],
 }
+SCALE_SUFFIXES = {1_000_000: "m"}
 # Digits joined by thousands separators or a decimal mark: "1,250,000", "1.250.000", "1 250 000", "1'250'000".
 NUMBER = re.compile(r"\d+(?:[.,'’\u00a0\u202f ]\d+)*")
 SEPARATOR = re.compile(r"[.,'’\u00a0\u202f ]")
@@ -74,9 +76,22 @@ def _readings(token: str) -> set[float]:
     return values
 
 
+def _scales(text: str) -> list[int]:
+    """The factors whose words or suffixes the page uses, and 1."""
+    lowered = text.casefold()
+    found = [1]
+    for factor, words in SCALE_WORDS.items():
+        patterns = [rf"(?<![a-z]){re.escape(word.casefold())}(?![a-z])" for word in words]
+        if factor in SCALE_SUFFIXES:
+            patterns.append(rf"\d\s?{SCALE_SUFFIXES[factor]}(?![a-z])")
+        if any(re.search(pattern, lowered) for pattern in patterns):
+            found.append(factor)
+    return found
+
+
 def amounts_written(text: str) -> set[float]:
-    """The numbers a page writes, each also times every scale word the page uses (thousands, lakh, 万, million)."""
-    scales = [1] + [factor for factor, words in SCALE_WORDS.items() if re.search(words, text, re.IGNORECASE)]
+    """The numbers a page writes, each also times every scale the page uses (thousands, lakh, 万, million)."""
+    scales = _scales(text)
     return {value * scale for token in NUMBER.findall(text) for value in _readings(token) for scale in scales}
 
 
@@ -133,3 +148,5 @@ def test_the_reader_of_written_numbers_knows_locale_separators_and_scale_words()
     assert 6_000_000 in amounts_written("年収600万円")
     assert {60_000, 75_000} <= amounts_written("Range (€ thousands): 60–75")
     assert 1_250_000 not in amounts_written("125 000 and 1250")
+    assert 1_200_000 in amounts_written("a $1.2M seed round") and 1_200_000 not in amounts_written("1.2 mm")
+
