@@ -150,3 +150,12 @@ def test_the_reader_of_written_numbers_knows_locale_separators_and_scale_words()
     assert 1_250_000 not in amounts_written("125 000 and 1250")
     assert 1_200_000 in amounts_written("a $1.2M seed round") and 1_200_000 not in amounts_written("1.2 mm")
 
+
+def test_the_bank_holds_at_least_40_pages_400_amounts_and_15_currencies():
+    """Issue 15.1's floor for the whole bank (both writers' gold files together)."""
+    amounts = sum(len(_labelled_numbers(doc)) for doc in DOCUMENTS)
+    currencies = {code for doc in DOCUMENTS for entry in doc["salaries"] + doc.get("optional", [])
+                  for code in entry["currency"]}
+    assert len(DOCUMENTS) >= 40
+    assert amounts >= 400
+    assert len(currencies) >= 15
