@@ -173,6 +173,7 @@ def _has_code(fragment: str) -> bool:
 
 @contextmanager
 def _sqlite_stream(database: str | None, sql: str, params, stop: Stop) -> Iterator[Stream]:
+    """The statement on a read-only connection that refuses writes and asks `stop` whether to go on."""
     path = _sqlite_file(database)
     refusals: list[str] = []
     connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
@@ -261,6 +262,7 @@ def _reads_only(pragma: str | None, argument: str | None) -> bool:
 
 @contextmanager
 def _postgres_stream(url_or_engine: str | Engine, sql: str, params, stop: Stop) -> Iterator[Stream]:
+    """The statement on a connection of its own (from the engine given, or one made for the URL)."""
     owned = isinstance(url_or_engine, str)
     engine = make_engine(url_or_engine) if owned else url_or_engine
     try:
@@ -303,6 +305,7 @@ def _postgres_rolled_back(connection, errors: type[Exception], sql: str, params,
 
 
 def _postgres_rows(first, rows: Iterator, errors: type[Exception], stop: Stop) -> Iterator[tuple]:
+    """The first row again, then the rest, as plain tuples."""
     with _postgres_errors(errors, stop):
         yield from (tuple(row) for row in chain([] if first is None else [first], rows))
 

@@ -239,12 +239,16 @@ def sources_remove(source: str, db: str | None) -> None:
 def serve(db: str | None) -> None:
     """Register the scheduled deployments for the watch list and serve them (needs a Prefect server).
 
+    Says when each run starts and finishes (with its counts); SIGTERM or Ctrl-C stops it.
+
     Example: PREFECT_API_URL=http://127.0.0.1:4200/api kb serve --db kb.sqlite
     """
+    from datetime import datetime
+
     from flows.schedule import serve_watch_list
 
     try:
-        serve_watch_list(_settings(db))
+        serve_watch_list(_settings(db), say=lambda line: click.echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {line}"))
     except KBError as exc:
         raise click.ClickException(exc.reason) from exc
 

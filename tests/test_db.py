@@ -274,6 +274,27 @@ def test_cancelling_interrupts_a_running_statement(engine, db_url):
             list(stream.rows)
 
 
+@pytest.fixture(scope="module")
+def postgres_url():
+    from tests.fakes.pg import PostgresCluster, find_bin
+
+    if find_bin() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not installed")
+    with PostgresCluster() as cluster:
+        yield cluster.url
+
+
+def test_postgres_reads_stream_time_out_and_refuse_writes(postgres_url):
+    with open_readonly(postgres_url, "SELECT g AS n FROM generate_series(1, 100000000) g") as stream:
+        assert stream.columns == ["n"] and list(islice(stream.rows, 3)) == [(1,), (2,), (3,)]
+    assert run_readonly(postgres_url, "SELECT 1 AS one WHERE false") == (["one"], [])
+    assert run_readonly(postgres_url, "SHOW transaction_read_only") == (["transaction_read_only"], [("on",)])
+    with pytest.raises(StorageError, match="timed out after 0.3 s"):
+        run_readonly(postgres_url, "SELECT pg_sleep(5)", timeout=0.3)
+    with pytest.raises(StorageError, match="read-only transaction"):
+        run_readonly(postgres_url, "CREATE TABLE evil (x int)")
+
+
 def test_run_readonly_takes_an_engine_and_parameters(engine):
     assert run_readonly(engine, "SELECT ? + 1 AS n", (41,)) == (["n"], [(42,)])
 
