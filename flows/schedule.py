@@ -116,7 +116,8 @@ class LedgerWatch:
 
     def __init__(self, database_url: str, say: Callable[[str], None], every: float = POLL_SECONDS):
         self.database_url, self.say, self.every = database_url, say, every
-        self.after = max((run["run_id"] for run in self._runs_since(0)), default=0)  # history is not news
+        # Runs before the watch began are history, not news.
+        self.after = run_readonly(database_url, "select coalesce(max(run_id), 0) from v_runs").rows[0][0]
         self.reported: dict[int, str] = {}  # run id -> the status last reported
 
     def follow(self, stop: threading.Event) -> None:
