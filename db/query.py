@@ -1,15 +1,21 @@
-"""Run one user-supplied SQL statement read-only, for `kb query`.
+"""Run one user-supplied SQL statement read-only, for `kb query`, streaming its rows.
 
 SQLite: opened with `mode=ro`, `PRAGMA query_only=ON`, and an authorizer that allows only reads, so that even a
 clever statement cannot write, attach another file or load an extension. PostgreSQL: a READ ONLY transaction that
 is always rolled back. Either way exactly one statement is allowed; refusals raise StorageError with the reason.
+Rows are fetched in batches (SQLite) or streamed by the server (PostgreSQL), so any result fits in memory; a `Stop`
+ends a running statement after a timeout or when cancelled (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import NamedTuple
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote
 
 from sqlalchemy import Engine
@@ -19,11 +25,48 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.engine import make_engine
 from pipeline.errors import StorageError
 
+BATCH_ROWS = 500  # rows fetched from SQLite at a time
+PROGRESS_STEPS = 10_000  # SQLite VM steps between checks of the Stop
+
+
 class Result(NamedTuple):
     """What a query returned: column names and rows (unpacks as a pair)."""
 
     columns: list[str]
     rows: list[tuple]
+
+
+class Stream(NamedTuple):
+    """A running query: its column names and an iterator over its rows, valid while the query is open."""
+
+    columns: list[str]
+    rows: Iterator[tuple]
+
+
+class QueryInterrupted(StorageError):
+    """The statement was cancelled (Ctrl-C) before it finished."""
+
+
+class Stop:
+    """When a running SQLite statement gives up: after `timeout` seconds, or once `cancel()` was called.
+
+    `cancel` only sets a flag, so a signal handler may call it; SQLite asks `due()` every PROGRESS_STEPS steps.
+    """
+
+    def __init__(self, timeout: float | None = None):
+        self.timeout = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    def due(self) -> bool:
+        return self.cancelled or self.expired()
+
 
 # Pragmas that only report: with an argument it names a table or index (or a limit), never a new value.
 _REPORT_PRAGMAS = frozenset(
@@ -36,6 +79,7 @@ _SETTING_PRAGMAS = frozenset(
     "journal_mode user_version schema_version application_id page_count page_size freelist_count encoding "
     "foreign_keys query_only data_version".split()
 )
+_SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"})
 _REFUSED_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"})
 # The authorizer's action codes (sqlite3 reuses some of these numbers for unrelated constants).
 _ACTION_NAMES = {
@@ -49,15 +93,26 @@ _ACTION_NAMES = {
 }
 
 
-def run_readonly(url_or_engine: str | Engine, sql: str, params=None) -> Result:
-    """Column names and rows of one read-only statement. `params` use the driver's own placeholder style."""
+def run_readonly(url_or_engine: str | Engine, sql: str, params=None, *, timeout: float | None = None) -> Result:
+    """Column names and all rows of one read-only statement. `params` use the driver's own placeholder style."""
+    with open_readonly(url_or_engine, sql, params, stop=Stop(timeout)) as stream:
+        return Result(stream.columns, list(stream.rows))
+
+
+@contextmanager
+def open_readonly(url_or_engine: str | Engine, sql: str, params=None, *, stop: Stop | None = None) -> Iterator[Stream]:
+    """One read-only statement as a Stream of rows, open until the block ends (leaving early stops it)."""
     statement = single_statement(sql)
+    stop = stop or Stop()
     url = make_url(url_or_engine if isinstance(url_or_engine, str) else url_or_engine.url)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_readonly(url.database, statement, params)
-    if url.get_backend_name() == "postgresql":
-        return _postgres_readonly(url_or_engine, statement, params)
-    raise _query_error(f"read-only queries are not supported on {url.get_backend_name()}")
+        with _sqlite_stream(url.database, statement, params, stop) as stream:
+            yield stream
+    elif url.get_backend_name() == "postgresql":
+        with _postgres_stream(url_or_engine, statement, params, stop) as stream:
+            yield stream
+    else:
+        raise _query_error(f"read-only queries are not supported on {url.get_backend_name()}")
 
 
 def _query_error(reason: str) -> StorageError:
@@ -116,31 +171,72 @@ def _has_code(fragment: str) -> bool:
     return False
 
 
-def _sqlite_readonly(database: str | None, sql: str, params) -> Result:
-    if not database or database == ":memory:":
-        raise _query_error("read-only queries need a SQLite file, not an in-memory database")
-    path = Path(database).expanduser().resolve()
-    if not path.is_file():
-        raise _query_error(f"no database at {path}")
+@contextmanager
+def _sqlite_stream(database: str | None, sql: str, params, stop: Stop) -> Iterator[Stream]:
+    """The statement on a read-only connection that refuses writes and asks `stop` whether to go on."""
+    path = _sqlite_file(database)
     refusals: list[str] = []
     connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
     try:
         connection.execute("PRAGMA query_only = ON")
         connection.set_authorizer(_authorizer(refusals))
-        cursor = connection.execute(sql, params or ())
-        rows = cursor.fetchall()
-        return Result([column[0] for column in cursor.description or ()], rows)
-    except (sqlite3.Error, sqlite3.Warning) as error:
-        raise _query_error(f"refused: {refusals[0]}" if refusals else str(error)) from error
+        connection.set_progress_handler(stop.due, PROGRESS_STEPS)
+        with _sqlite_errors(refusals, stop):
+            cursor = connection.execute(sql, params or ())
+        yield Stream([column[0] for column in cursor.description or ()], _sqlite_rows(cursor, refusals, stop))
     finally:
         connection.close()
 
 
+def _sqlite_file(database: str | None) -> Path:
+    """The SQLite file to read; StorageError for an in-memory database or a file that does not exist."""
+    if not database or database == ":memory:":
+        raise _query_error("read-only queries need a SQLite file, not an in-memory database")
+    path = Path(database).expanduser().resolve()
+    if not path.is_file():
+        raise _query_error(f"no database at {path}; run kb ingest first")
+    return path
+
+
+def _sqlite_rows(cursor: sqlite3.Cursor, refusals: list[str], stop: Stop) -> Iterator[tuple]:
+    """The rows, fetched a batch at a time so that memory stays flat whatever the result's size."""
+    with _sqlite_errors(refusals, stop):
+        while batch := cursor.fetchmany(BATCH_ROWS):
+            yield from batch
+            if stopped := _stopped(stop):  # a Ctrl-C while the caller was writing rows
+                raise stopped
+
+
+@contextmanager
+def _sqlite_errors(refusals: list[str], stop: Stop) -> Iterator[None]:
+    """sqlite3 errors as StorageError (QueryInterrupted when cancelled), naming the first refusal if any."""
+    try:
+        yield
+    except (sqlite3.Error, sqlite3.Warning) as error:
+        raise _stopped(stop) or _query_error(f"refused: {refusals[0]}" if refusals else str(error)) from error
+
+
+def _stopped(stop: Stop) -> StorageError | None:
+    """The error for a query the Stop ended, or None when it did not end it."""
+    if stop.cancelled:
+        return QueryInterrupted("interrupted", stage="query")
+    if stop.expired():
+        return _query_error(f"timed out after {stop.timeout:g} s")
+    return None
+
+
 def _authorizer(refusals: list[str]):
-    """An sqlite3 authorizer allowing SELECT, reads, functions and read-only pragmas; it notes what it refuses."""
+    """An sqlite3 authorizer allowing SELECT, reads, functions and read-only pragmas; it notes what it refuses.
+
+    SQLite also reports its own schema bookkeeping when a statement first opens a virtual table (an FTS5 index,
+    a table-valued pragma) as an UPDATE of sqlite_master; that is allowed, since a statement of the user's cannot
+    write there (DDL is refused by its own action code, and the file is opened read-only).
+    """
 
     def authorize(action: int, arg1, arg2, _database, _trigger) -> int:
         if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE):
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_UPDATE and arg1 in _SCHEMA_TABLES:
             return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() not in _REFUSED_FUNCTIONS:
             return sqlite3.SQLITE_OK
@@ -154,7 +250,7 @@ def _authorizer(refusals: list[str]):
 
 def _describe(action: int, arg1: str | None, arg2: str | None) -> str:
     name = _ACTION_NAMES.get(action, f"action {action}")
-    if arg1 in ("sqlite_master", "sqlite_schema") and name in ("insert", "update", "delete"):
+    if arg1 in _SCHEMA_TABLES and name in ("insert", "update", "delete"):
         return "changing the schema is not a read"
     return " ".join(str(part) for part in (name, arg1, arg2) if part) + " is not a read"
 
@@ -164,31 +260,62 @@ def _reads_only(pragma: str | None, argument: str | None) -> bool:
     return name in _REPORT_PRAGMAS or (argument is None and name in _SETTING_PRAGMAS)
 
 
-def _postgres_readonly(url_or_engine: str | Engine, sql: str, params) -> Result:
+@contextmanager
+def _postgres_stream(url_or_engine: str | Engine, sql: str, params, stop: Stop) -> Iterator[Stream]:
+    """The statement on a connection of its own (from the engine given, or one made for the URL)."""
     owned = isinstance(url_or_engine, str)
     engine = make_engine(url_or_engine) if owned else url_or_engine
     try:
-        return _postgres_rolled_back(engine, sql, params)
+        connection = engine.raw_connection()
     except SQLAlchemyError as error:
         raise _query_error(f"cannot connect: {error}") from error
+    try:
+        with _postgres_rolled_back(connection, engine.dialect.loaded_dbapi.Error, sql, params, stop) as stream:
+            yield stream
     finally:
+        connection.close()
         if owned:
             engine.dispose()
 
 
-def _postgres_rolled_back(engine: Engine, sql: str, params) -> Result:
-    # A prepared statement cannot hold two commands: a second guard behind `single_statement`, which matters
-    # because a smuggled COMMIT would end the READ ONLY transaction.
-    prepare = {"prepare": True} if engine.dialect.driver == "psycopg" else {}
-    connection = engine.raw_connection()
+@contextmanager
+def _postgres_rolled_back(connection, errors: type[Exception], sql: str, params, stop: Stop) -> Iterator[Stream]:
+    """The statement in a READ ONLY transaction that is always rolled back, its rows streamed by psycopg.
+
+    psycopg's `stream` sends the statement with the extended protocol, which cannot hold two commands: a second
+    guard behind `single_statement`, which matters because a smuggled COMMIT would end the READ ONLY transaction.
+    """
+    cursor = connection.cursor()
+    rows = None
     try:
-        cursor = connection.cursor()
-        cursor.execute("SET TRANSACTION READ ONLY")
-        cursor.execute(sql, params, **prepare)
-        rows = [tuple(row) for row in cursor.fetchall()] if cursor.description else []
-        return Result([column[0] for column in cursor.description or ()], rows)
-    except engine.dialect.loaded_dbapi.Error as error:
-        raise _query_error(str(error).strip()) from error
+        with _postgres_errors(errors, stop):
+            cursor.execute("SET TRANSACTION READ ONLY")
+            if stop.timeout is not None:
+                cursor.execute(f"SET LOCAL statement_timeout = {max(1, round(stop.timeout * 1000))}")
+            rows = cursor.stream(sql, params)
+            first = next(rows, None)
+            if first is None:  # psycopg describes a streamed result only with its first row
+                cursor.execute(sql, params, prepare=True)
+        columns = [column[0] for column in cursor.description or ()]
+        yield Stream(columns, _postgres_rows(first, rows, errors, stop))
     finally:
+        if rows is not None:
+            rows.close()  # psycopg cancels a statement whose rows were not all read
         connection.rollback()
-        connection.close()
+
+
+def _postgres_rows(first, rows: Iterator, errors: type[Exception], stop: Stop) -> Iterator[tuple]:
+    """The first row again, then the rest, as plain tuples."""
+    with _postgres_errors(errors, stop):
+        yield from (tuple(row) for row in chain([] if first is None else [first], rows))
+
+
+@contextmanager
+def _postgres_errors(errors: type[Exception], stop: Stop) -> Iterator[None]:
+    """Driver errors as StorageError; a statement_timeout says it timed out."""
+    try:
+        yield
+    except errors as error:
+        if stop.expired():
+            raise _query_error(f"timed out after {stop.timeout:g} s") from error
+        raise _query_error(str(error).strip()) from error

@@ -5,11 +5,14 @@ Every command's help ends with an example; `tests/test_cli.py` checks that none 
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import islice
 
 import click
 
@@ -63,7 +66,10 @@ def ingest(sources: tuple[str, ...], from_file: str | None, db: str | None, quie
     from pipeline.console import print_summary, progress_listener
     from pipeline.sources import expand_sources
 
-    expanded = expand_sources(sources, from_file)
+    try:
+        expanded = expand_sources(sources, from_file)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
     if not expanded:
         raise click.UsageError("no sources given: pass files, folders or URLs, or --from FILE")
     settings = _settings(db)
@@ -93,28 +99,63 @@ def _run_flow(sources: list[str], settings: Settings, task_runner: str = "thread
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row")
 @click.option("--width", default=60, show_default=True, help="Truncate table cells to this many characters")
-def query(sql: str, db: str | None, as_json: bool, as_csv: bool, width: int) -> None:
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="Stop after this many rows")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Give up after this many seconds")
+def query(sql: str, db: str | None, as_json: bool, as_csv: bool, width: int, limit: int | None,
+          timeout: float | None) -> None:
     """Run one read-only SQL statement against the knowledge base (writes are refused).
 
-    Example: kb query "select level, amount_min, amount_max, currency, quote from v_salaries" --db kb.sqlite
-    """
-    from db.query import run_readonly
-    from pipeline.console import print_table
+    Rows are written as they are read, so any result size is fine with --csv or --json; a table shows the
+    first rows only. Ctrl-C stops a running statement.
 
+    Example: kb query "select level, amount_min, amount_max, currency, period, quote from v_salaries" --db kb.sqlite
+    """
+    from db.query import QueryInterrupted, Stop, open_readonly
+
+    stop = Stop(timeout)
     try:
-        result = run_readonly(_settings(db).database_url, sql)
+        with _ctrl_c_cancels(stop), open_readonly(_settings(db).database_url, sql, stop=stop) as stream:
+            rows = stream.rows if limit is None else islice(stream.rows, limit)
+            _write_rows(stream.columns, rows, "jsonl" if as_json else "csv" if as_csv else "table", width)
+    except (QueryInterrupted, KeyboardInterrupt):
+        click.echo("interrupted", err=True)
+        sys.exit(130)
     except KBError as exc:
         raise click.ClickException(str(exc)) from exc
-    columns, rows = result.columns, result.rows
-    if as_json:
-        for row in rows:
-            click.echo(json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False))
-    elif as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    else:
-        print_table(columns, rows, width=width)
+
+
+@contextmanager
+def _ctrl_c_cancels(stop) -> Iterator[None]:
+    """While the block runs, Ctrl-C also cancels `stop`: SQLite swallows a KeyboardInterrupt raised while it
+    runs a statement, and the cancelled Stop is what ends that statement."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(_signum, _frame):
+        stop.cancel()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _write_rows(columns: list[str], rows: Iterator[tuple], fmt: str, width: int) -> None:
+    """Rows to stdout as they come (CSV, JSON Lines), or the first TABLE_ROWS of them as a table."""
+    from pipeline.console import TABLE_ROWS, print_table
+    from pipeline.export import write_text
+
+    if fmt != "table":
+        write_text(columns, rows, fmt, sys.stdout)
+        return
+    shown = list(islice(rows, TABLE_ROWS + 1))
+    print_table(columns, shown[:TABLE_ROWS], width=width)
+    if len(shown) > TABLE_ROWS:
+        click.echo(f"showing the first {TABLE_ROWS} rows: use --limit, --csv or --json for more", err=True)
 
 
 @main.command()
@@ -132,7 +173,7 @@ def runs(db: str | None, limit: int) -> None:
         "select run_id, trigger, status, started, finished, sources_seen, new, changed, unchanged, failed, "
         f"prompt_tokens, completion_tokens, llm_seconds from v_runs order by run_id desc limit {int(limit)}"
     )
-    result = run_readonly(_settings(db).database_url, sql)
+    result = run_readonly(_existing_database(db), sql)
     print_table(result.columns, result.rows)
 
 
@@ -173,6 +214,7 @@ def sources_list(db: str | None) -> None:
     from pipeline.console import print_table
     from db.watchlist import list_sources
 
+    _existing_database(db)
     rows = [(s.source, s.every_seconds, s.cron, s.added_at) for s in list_sources(_engine(db))]
     print_table(["source", "every_seconds", "cron", "added_at"], rows)
 
@@ -197,12 +239,16 @@ def sources_remove(source: str, db: str | None) -> None:
 def serve(db: str | None) -> None:
     """Register the scheduled deployments for the watch list and serve them (needs a Prefect server).
 
+    Says when each run starts and finishes (with its counts); SIGTERM or Ctrl-C stops it.
+
     Example: PREFECT_API_URL=http://127.0.0.1:4200/api kb serve --db kb.sqlite
     """
+    from datetime import datetime
+
     from flows.schedule import serve_watch_list
 
     try:
-        serve_watch_list(_settings(db))
+        serve_watch_list(_settings(db), say=lambda line: click.echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {line}"))
     except KBError as exc:
         raise click.ClickException(exc.reason) from exc
 
@@ -222,7 +268,8 @@ def server(port: int) -> None:
 
 @main.command("eval")
 @click.option("--gold", "gold_file", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Gold labels (format: shared/gold/README.md)")
+              help="Gold labels: JSON with documents[].source and their salaries (the Gold model in "
+                   "pipeline/evaluate.py)")
 @DB_OPTION
 @click.option("--ingest", is_flag=True, help="Ingest the gold's sources first (a backfill run, no Prefect server)")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every figure to this file")
@@ -249,6 +296,8 @@ def eval_command(gold_file: str, db: str | None, ingest: bool, json_out: str | N
 
             for outcome in run_sources(gold.sources(), Runtime.create(settings), trigger="backfill").failed:
                 click.echo(f"ingest failed: {outcome.source} ({outcome.stage}: {outcome.error})", err=True)
+        else:
+            _existing_database(db)
         report = evaluate(gold, settings.database_url, gold_file)
     except KBError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -329,7 +378,7 @@ def _existing_database(db: str | None) -> str:
     database_url = _settings(db).database_url
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).expanduser().is_file()):
-        raise click.ClickException(f"no database at {url.database}")
+        raise click.ClickException(f"no database at {url.database}; run kb ingest first")
     _engine(db).dispose()  # a database made by an older version gets its newer views and indexes first
     return database_url
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 PROGRESS_LOGGER = "career_kb.progress"
+TABLE_ROWS = 1000  # a table is built whole before it is printed: longer results go out as CSV or JSON
 SAMPLE_SQL = (
     "select level, amount_min, amount_max, currency, period, substr(quote, 1, 70) as quote "
     "from v_salaries order by source, char_start limit 5"

@@ -18,6 +18,8 @@ TEXT_SUFFIXES = frozenset({".html", ".htm", ".txt", ".md", ".markdown"})
 
 # "scheme://" with a scheme of two or more characters, so a Windows drive ("C:\\") is not a URL.
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+://")
+# A `#` comment in a source list: the whole line, or from whitespace before a `#` to the end of the line.
+_COMMENT_RE = re.compile(r"(^|\s)#.*$")
 
 
 def is_url(source: str) -> bool:
@@ -45,18 +47,31 @@ def expand_sources(args: Iterable[str], from_file: str | None = None) -> list[st
 
 
 def read_source_list(path: str) -> list[str]:
-    """The URLs/paths listed in a `--from` file, one per line; blank lines and `#` comment lines skipped.
+    """The URLs/paths listed in a `--from` file, one per line, without blank lines and `#` comments.
 
-    Only whole-line comments are recognised: `#` inside a line may be a URL fragment.
+    A comment is a whole line starting with `#`, or `#` after whitespace at the end of an entry; a `#` inside
+    an entry is kept, since it may be a URL fragment. An entry that is neither a URL nor a path that could be
+    a source is a SourceError naming its line, so a stray word is not ingested as a file.
     """
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise SourceError(f"cannot read source list: {exc.strerror or exc}", source=path) from exc
     except UnicodeDecodeError as exc:
-        raise SourceError("source list is not UTF-8 text", source=path) from exc
-    lines = (line.strip() for line in text.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
+        raise SourceError(f"source list is not UTF-8 text (byte {exc.start})", source=path) from exc
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        entry = _COMMENT_RE.sub("", line).strip()
+        if entry and not _might_be_source(entry):
+            raise SourceError(f"line {number}: {entry!r} is not a file or URL", source=path)
+        if entry:
+            entries.append(entry)
+    return entries
+
+
+def _might_be_source(entry: str) -> bool:
+    """A URL, an existing path, or a path to a text file that the read stage can report missing."""
+    return is_url(entry) or os.path.exists(entry) or Path(entry).suffix.lower() in TEXT_SUFFIXES
 
 
 def _expand_one(entry: str) -> Iterator[str]:

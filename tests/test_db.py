@@ -6,7 +6,9 @@ import ast
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from db import kinds as registry
 from db.engine import init_db, make_engine
 from db.mapping import article_from_row, article_row, grounded_from_row, record_row, record_values
 from db.migrations import head_revision
-from db.query import run_readonly, single_statement
+from db.query import QueryInterrupted, Stop, open_readonly, run_readonly, single_statement
 from db.views import VIEW_COLUMNS, ensure_views
 from pipeline.errors import StorageError
 from schemas.documents import Article, Grounded, Provenance
@@ -151,6 +153,10 @@ REFUSED = {
     "smuggled write": "SELECT 1; DROP TABLE documents",
     "transaction": "BEGIN",
     "vacuum": "VACUUM",
+    "temp table": "CREATE TEMP TABLE scratch (x)",
+    "writable schema": "PRAGMA writable_schema = ON",
+    "schema update": "UPDATE sqlite_master SET sql = 'x' WHERE name = 'documents'",  # SQLite's own refusal
+    "fts write": "INSERT INTO search_index (search_index) VALUES ('rebuild')",
 }
 
 
@@ -158,7 +164,7 @@ REFUSED = {
 def test_run_readonly_refuses_anything_but_reads(engine, db_url, sql):
     with pytest.raises(StorageError) as refused:
         run_readonly(db_url, sql)
-    assert "refused" in str(refused.value) or "one SQL statement" in str(refused.value)
+    assert any(reason in str(refused.value) for reason in ("refused", "one SQL statement", "may not be modified"))
     assert run_readonly(db_url, "PRAGMA journal_mode") == (["journal_mode"], [("wal",)])
     assert "documents" in run_readonly(db_url, "SELECT name FROM sqlite_master WHERE name = 'documents'")[1][0]
 
@@ -170,12 +176,81 @@ ALLOWED = {
     "cte": ("WITH t(x) AS (SELECT 1) SELECT x FROM t", ["x"]),
     "table info": ("PRAGMA table_info(documents)", ["cid", "name", "type", "notnull", "dflt_value", "pk"]),
     "functions": ("SELECT count(*) AS n, substr('abc', 2) AS s FROM v_documents", ["n", "s"]),
+    "fts match": ("SELECT rowid FROM search_index WHERE search_index MATCH 'python'", ["rowid"]),
+    "fts snippet": ("SELECT snippet(search_index, 0, '[', ']', '…', 8) AS s FROM search_index('python')", ["s"]),
+    "table-valued pragma": ("SELECT name FROM pragma_table_info('documents')", ["name"]),
+    "recursive cte": ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n FROM r",
+                      ["n"]),
 }
 
 
 @pytest.mark.parametrize("sql, columns", ALLOWED.values(), ids=ALLOWED.keys())
 def test_run_readonly_allows_reads(engine, db_url, sql, columns):
     assert run_readonly(db_url, sql)[0] == columns
+
+
+def test_virtual_table_reads_return_their_rows(engine, db_url):
+    assert [name for (name,) in run_readonly(db_url, "SELECT name FROM pragma_table_info('documents')").rows] == [
+        column["name"] for column in inspect(engine).get_columns("documents")
+    ]
+    assert run_readonly(db_url, "SELECT count(*) FROM search_index WHERE search_index MATCH 'python'").rows == [(0,)]
+
+
+COUNT_TO = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {}) SELECT n, 'row ' || n FROM r"
+RUNAWAY = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
+
+
+def test_a_big_result_streams_in_constant_memory(engine, db_url):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with open_readonly(db_url, COUNT_TO.format(200_000)) as stream:
+            count = sum(1 for _ in stream.rows)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == 200_000
+    assert peak < 2_000_000  # the rows held at once would take ~30 MB
+
+
+def test_leaving_a_stream_early_stops_the_statement(engine, db_url):
+    with open_readonly(db_url, "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r") as stream:
+        assert [n for n, in islice(stream.rows, 3)] == [1, 2, 3]
+
+
+def test_a_runaway_statement_times_out(engine, db_url):
+    with pytest.raises(StorageError, match="timed out after 0.2 s"):
+        run_readonly(db_url, RUNAWAY, timeout=0.2)
+
+
+def test_cancelling_interrupts_a_running_statement(engine, db_url):
+    stop = Stop()
+    threading.Timer(0.2, stop.cancel).start()
+    with pytest.raises(QueryInterrupted):
+        with open_readonly(db_url, RUNAWAY, stop=stop) as stream:
+            list(stream.rows)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    from tests.fakes.pg import PostgresCluster, find_bin
+
+    if find_bin() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not installed")
+    with PostgresCluster() as cluster:
+        yield cluster.url
+
+
+def test_postgres_reads_stream_time_out_and_refuse_writes(postgres_url):
+    with open_readonly(postgres_url, "SELECT g AS n FROM generate_series(1, 100000000) g") as stream:
+        assert stream.columns == ["n"] and list(islice(stream.rows, 3)) == [(1,), (2,), (3,)]
+    assert run_readonly(postgres_url, "SELECT 1 AS one WHERE false") == (["one"], [])
+    assert run_readonly(postgres_url, "SHOW transaction_read_only") == (["transaction_read_only"], [("on",)])
+    with pytest.raises(StorageError, match="timed out after 0.3 s"):
+        run_readonly(postgres_url, "SELECT pg_sleep(5)", timeout=0.3)
+    with pytest.raises(StorageError, match="read-only transaction"):
+        run_readonly(postgres_url, "CREATE TABLE evil (x int)")
 
 
 def test_run_readonly_takes_an_engine_and_parameters(engine):

@@ -1,8 +1,10 @@
-"""Every SQL example in the README runs, read-only, against a knowledge base built from the demo pages."""
+"""Every SQL example in the README runs, read-only, against a knowledge base built from the demo pages; every
+`kb` command in it finds `kb` when pasted after the quick start and names only options that command has."""
 
 from __future__ import annotations
 
 import re
+import shlex
 
 import pytest
 
@@ -84,3 +86,35 @@ def test_the_views_table_lists_every_view_with_its_columns():
 
     documented = {row[0].strip("`"): tuple(c.strip() for c in row[1].split(",")) for row in readme_table("view")}
     assert documented == VIEW_COLUMNS
+
+
+def readme_kb_commands() -> list[tuple[bool, list[str]]]:
+    """Each `kb` command in a bash block: whether `kb` is found when pasted, and the words after it."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S):
+        activated = False
+        for line in block.splitlines():
+            words = shlex.split(line, comments=True)
+            activated = activated or words[:2] == ["source", ".venv/bin/activate"]
+            if "kb" in words:
+                at = words.index("kb")
+                via_uv = any(words[i : i + 2] == ["uv", "run"] for i in range(at))
+                runnable = activated or via_uv
+                commands.append((runnable, [w for w in words[at + 1 :] if w != "&"]))
+    return commands
+
+
+def test_the_readme_has_kb_commands():
+    assert len(readme_kb_commands()) >= 5
+
+
+@pytest.mark.parametrize("runnable, args", readme_kb_commands(), ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else "")
+def test_every_readme_kb_command_finds_kb_and_names_real_options(runnable, args):
+    from pipeline.cli import main
+
+    assert runnable, f"`kb {' '.join(args)}` needs `python3 -m uv run` or `source .venv/bin/activate` before it"
+    command, words = main, list(args)
+    while hasattr(command, "commands"):
+        command = command.commands[words.pop(0)]
+    known = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    assert [w for w in words if w.startswith("--") and w not in known] == []

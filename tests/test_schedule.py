@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -20,18 +21,20 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from sqlmodel import Session
 
 from db.engine import init_db, make_engine
+from db.models import Run
 from db.query import run_readonly
 from db.watchlist import add_source
-from flows.schedule import deployments, serve_watch_list
+from flows.schedule import LedgerWatch, deployments, serve_watch_list
 from pipeline.cli import main
 from pipeline.errors import KBError
 from tests.conftest import SECRET_KEY
 
 KB = [sys.executable, "-m", "pipeline.cli"]
 SERVER_START_SECONDS = 60  # a fresh server migrates its database first: ~13 s on 2 shared cores
-FIRST_RUNS_SECONDS = 60  # `kb serve` starts, registers, polls, spawns each flow run: ~25 s for two runs
+FIRST_RUNS_SECONDS = 90  # `kb serve` starts, registers, polls, spawns each flow run: ~25 s for two runs idle, 55 s busy
 
 
 # deployments(settings): no server needed ------------------------------------------------------------------------
@@ -99,6 +102,81 @@ def test_kb_serve_without_a_prefect_server_fails_with_a_message_not_a_traceback(
     result = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "kb.sqlite")])
     assert result.exit_code == 1
     assert "PREFECT_API_URL" in result.output and "Traceback" not in result.output
+
+
+# what kb serve says about the runs it serves ---------------------------------------------------------------------
+
+def ledger(settings):
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    return engine
+
+
+def put_run(engine, run_id: int, status: str = "running", **counts) -> None:
+    with Session(engine) as session:
+        row = session.get(Run, run_id) or Run(id=run_id, trigger="schedule")
+        row.status = status
+        for name, value in counts.items():
+            setattr(row, name, value)
+        session.add(row)
+        session.commit()
+
+
+def test_the_watch_says_once_when_each_new_run_starts_and_finishes_with_its_counts(settings):
+    engine = ledger(settings)
+    put_run(engine, 1, "completed")  # before the watch: history, not news
+    said: list[str] = []
+    watch = LedgerWatch(settings.database_url, said.append)
+    put_run(engine, 2)
+    watch.poll()
+    put_run(engine, 3, "completed", sources_seen=2, new=1, unchanged=1)  # started and finished between polls
+    watch.poll()
+    put_run(engine, 2, "failed", sources_seen=1, failed=1)
+    watch.poll()
+    watch.poll()
+    assert said == [
+        "run 2 started (schedule)",
+        "run 3 started (schedule)",
+        "run 3 completed: 2 sources, 1 new, 0 changed, 1 unchanged, 0 failed",
+        "run 2 failed: 1 sources, 0 new, 0 changed, 0 unchanged, 1 failed",
+    ]
+
+
+def test_sigterm_stops_kb_serve_with_one_line_and_exit_0(settings, monkeypatch):
+    """A stand-in for `prefect.serve` gets SIGTERM sent to this process while it serves, then blocks."""
+    ledger(settings)
+    add_source(make_engine(settings.database_url), "https://example.org/a", every="1d")
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+
+    def serving(*found, **options):
+        os.kill(os.getpid(), signal.SIGTERM)
+        threading.Event().wait(30)
+
+    monkeypatch.setattr("prefect.serve", serving)
+    missed: list[int] = []
+    outer = signal.signal(signal.SIGTERM, lambda signum, _frame: missed.append(signum))  # if kb serve took none
+    try:
+        started = time.monotonic()
+        result = CliRunner().invoke(main, ["serve", "--db", settings.database_url])
+    finally:
+        signal.signal(signal.SIGTERM, outer)
+    assert missed == [] and time.monotonic() - started < 20  # kb serve's own handler stopped it
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1].endswith("kb serve stopped") and "Traceback" not in result.output
+
+
+def test_kb_serve_reports_a_failure_of_serving_as_one_line(settings, monkeypatch):
+    ledger(settings)
+    add_source(make_engine(settings.database_url), "https://example.org/a", every="1d")
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+
+    def refused(*found, **options):
+        raise RuntimeError("cannot reach the Prefect API")
+
+    monkeypatch.setattr("prefect.serve", refused)
+    result = CliRunner().invoke(main, ["serve", "--db", settings.database_url])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == "Error: serving stopped: cannot reach the Prefect API"
 
 
 # a real schedule, end to end ------------------------------------------------------------------------------------

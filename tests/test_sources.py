@@ -116,3 +116,27 @@ def test_missing_from_file_is_a_source_error(tmp_path):
         expand_sources([], from_file=missing)
     assert caught.value.source == missing
     assert "cannot read source list" in caught.value.reason
+
+
+def test_from_file_drops_trailing_comments_but_keeps_url_fragments(tmp_path):
+    listing = tmp_path / "sources.txt"
+    listing.write_text("https://example.com/a   # the salary survey\nhttps://example.com/b#pay\t# tabbed\n"
+                       "https://example.com/a\n", encoding="utf-8")
+    assert expand_sources([], from_file=str(listing)) == ["https://example.com/a", "https://example.com/b#pay"]
+
+
+@pytest.mark.parametrize("junk", ["see the links below:", "example.com/page", "TODO"])
+def test_a_junk_line_is_not_a_file_or_url_and_names_its_line(tmp_path, monkeypatch, junk):
+    monkeypatch.chdir(tmp_path)
+    listing = tmp_path / "sources.txt"
+    listing.write_text(f"https://example.com/a\n\n{junk}\n", encoding="utf-8")
+    with pytest.raises(SourceError) as caught:
+        expand_sources([], from_file=str(listing))
+    assert caught.value.reason == f"line 3: {junk!r} is not a file or URL"
+
+
+def test_a_from_file_that_is_not_utf8_is_a_source_error(tmp_path):
+    listing = tmp_path / "sources.txt"
+    listing.write_bytes("https://example.com/caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(SourceError, match="not UTF-8"):
+        expand_sources([], from_file=str(listing))
