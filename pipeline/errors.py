@@ -71,3 +71,10 @@ class StorageError(KBError):
     """The database refused a write or a query."""
 
     stage = "save"
+
+
+class VocabularyError(KBError):
+    """A vocabulary file (pipeline/vocabulary/, KB_VOCABULARY_DIR) that cannot be read or has a bad entry;
+    `source` names the file, the reason the entry."""
+
+    stage = "vocabulary"

@@ -42,6 +42,7 @@ from pipeline.mentions import (
 )
 from pipeline.money import Money, scan_money
 from pipeline.retry import Attempts, retry
+from pipeline.vocab import any_of, vocabulary
 from schemas.documents import Article, Extraction, ExtractionStats, MoneyAmount, MoneyUse
 from schemas.records import (
     Certification,
@@ -66,28 +67,16 @@ SYSTEM_PROMPT = (
 )
 MAX_LIST = {"certifications": 6, "skills": 10, "claims": 4}
 
+# Cue words and thresholds: pipeline/vocabulary/cues.toml and thresholds.toml.
+_CUES = vocabulary().cues
 # Words that mark a figure as something other than pay, and words that mark it as pay.
-_NOT_PAY = re.compile(
-    r"\b(?:exams?|fees?|tuition|courses?|bootcamps?|costs?|costing|priced?|prices|pricing|subscriptions?|"
-    r"revenue|funding|raised|valuation|budget|market|spend|licen[cs]es?|vouchers?|books?|degrees?|"
-    r"programs? cost|enrol+(?:ment)?|per seat|tickets?)\b",
-    re.IGNORECASE,
-)
-_PAY = re.compile(
-    r"salar|\bpay\b|\bpays\b|\bpaid\b|\bearn|compensation|\bwages?\b|\bincome\b|\brates?\b|\bmakes?\b|"
-    r"\bTC\b|\bbase\b|\boffers?\b|\bpackage\b|\bLPA\b|\bCTC\b|per annum|hourly|contract",
-    re.IGNORECASE,
-)
+_NOT_PAY = re.compile(rf"\b{any_of(_CUES.not_pay)}\b", re.IGNORECASE)
+_PAY = re.compile(any_of(_CUES.pay), re.IGNORECASE)
 # Text that addresses a model instead of a reader: a page's attempt to steer extraction. Its lines are never
 # sent to the model and its money is never pay.
-_ADDRESSES_MODEL = re.compile(
-    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+|your\s+)?(?:previous|prior|above|earlier|preceding)\s+"
-    r"(?:instructions|prompts?|rules|directions)|\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:AI|LLMs?|language models?|"
-    r"AI assistants?|chatbots?|assistants?)\b|^\s*SYSTEM\s*:",
-    re.IGNORECASE | re.MULTILINE,
-)
+_ADDRESSES_MODEL = re.compile(any_of(_CUES.steering), re.IGNORECASE | re.MULTILINE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
-_MIN_YEARLY_PAY = 5000.0
+_MIN_YEARLY_PAY = vocabulary().thresholds.min_yearly_pay
 
 
 @dataclass
@@ -531,8 +520,10 @@ def _describe(exc: BaseException) -> str:
 
 
 def extractor_fingerprint(model: str) -> tuple[str, str, str]:
-    """(schema hash, prompt version, model): what makes two extractions of the same text comparable."""
-    return _schema_hash(), PROMPT_VERSION, model
+    """(schema hash, prompt version, model): what makes two extractions of the same text comparable. The
+    schema hash covers the vocabulary too, so a changed word list re-extracts stored documents."""
+    digest = hashlib.sha256(f"{_schema_hash()}:{vocabulary().digest}".encode()).hexdigest()[:16]
+    return digest, PROMPT_VERSION, model
 
 
 @functools.cache
