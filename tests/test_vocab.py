@@ -109,3 +109,15 @@ def test_the_readme_examples_of_a_user_folder_load(tmp_path):
     words = load_vocabulary(BUILT_IN, tmp_path)
     assert words.skills.aliases["data build tool"] == "dbt"
     assert words.certifications.certification[-1].aliases == ["Databricks ML Associate"]
+
+
+def test_kb_stops_with_one_clear_message_on_a_bad_user_vocabulary(tmp_path, monkeypatch, fresh_vocabulary):
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    (tmp_path / "skills.toml").write_text('[skills]\nhobbies = ["chess"]\n', encoding="utf-8")
+    monkeypatch.setenv(vocab.EXTRA_ENV, str(tmp_path))
+    result = CliRunner().invoke(main, ["query", "select 1", "--db", str(tmp_path / "kb.sqlite")])
+    assert result.exit_code == 1
+    assert "skills.toml" in result.output and "'hobbies': not a skill category" in result.output
