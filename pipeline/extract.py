@@ -26,6 +26,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, create_model, model_validator
 
+from pipeline import sentences
 from pipeline.chunk import Chunk, Line, chunk_text, relevant, split_lines
 from pipeline.errors import ExtractError
 from pipeline.ground import MARKER, FoldedText, locate
@@ -75,7 +76,6 @@ _PAY = re.compile(any_of(_CUES.pay), re.IGNORECASE)
 # Text that addresses a model instead of a reader: a page's attempt to steer extraction. Its lines are never
 # sent to the model and its money is never pay.
 _ADDRESSES_MODEL = re.compile(any_of(_CUES.steering), re.IGNORECASE | re.MULTILINE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
 _MIN_YEARLY_PAY = vocabulary().thresholds.min_yearly_pay
 
 
@@ -303,24 +303,16 @@ def _subplan(plan: ChunkPlan, lines: list[Line], text: str) -> ChunkPlan:
 # ----------------------------------------------------------------------------------------- record assembly
 
 
-def sentence_around(line: Line, start: int, end: int) -> tuple[int, int]:
+def sentence_around(text: str, line: Line, start: int, end: int) -> tuple[int, int]:
     """Offsets of the sentence of `line` that holds [start, end); table rows are their own sentence."""
     if line.is_table_row:
         return line.start, line.end
-    s, e = line.start, line.end
-    for match in _SENTENCE_END.finditer(line.text):
-        pos = line.start + match.start()
-        if pos <= start:
-            s = line.start + match.end()
-        elif pos >= end:
-            e = pos
-            break
-    return s, e
+    return sentences.sentence_around(text, start, end)
 
 
 def _clause(text: str, fig: Figure, figures: list[Figure]) -> str:
     """The words that belong to this figure: its sentence, cut at the neighbouring figures of that sentence."""
-    s, e = sentence_around(fig.line, fig.money.start, fig.money.end)
+    s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
     for other in figures:
         if other is fig or other.line.start != fig.line.start:
             continue
@@ -365,7 +357,7 @@ def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Fi
     top = fig.money.amount_max or fig.money.amount_min or 0
     if period is Period.year and top < _MIN_YEARLY_PAY:
         return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": "too small for a yearly salary"})
-    s, e = sentence_around(fig.line, fig.money.start, fig.money.end)
+    s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
     sentence = text[s:e]
     try:
         salary = Salary(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipeline.sentences import split_line
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Certification, Claim, Skill, SkillCategory
 
@@ -62,7 +63,6 @@ def canonical_certification(name: str) -> str:
 # Issuers as written, in the order they are tried: the first a name contains is its issuer.
 _ISSUERS = [(re.compile(rf"\b{re.escape(written.casefold())}\b"), issuer) for written, issuer in _CERTS.issuers.items()]
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?](?=\s|$)|$)", re.MULTILINE)
 _CLAIM_NUMBER = re.compile(any_of(_CUES.claim_numbers), re.I)
 _CLAIM_TOPIC = re.compile(any_of(_CUES.claim_topics), re.I)
 
@@ -180,12 +180,17 @@ def find_certifications(text: str) -> list[Certification]:
 def find_claims(text: str, limit: int = _LIMITS.claim_limit) -> list[Claim]:
     """Sentences that state a number about the market: growth, demand, premiums, shares of postings."""
     claims: list[Claim] = []
-    for match in _SENTENCE.finditer(text):
-        sentence = match.group(0).strip()
-        if _LIMITS.claim_min_chars <= len(sentence) <= _LIMITS.claim_max_chars and _CLAIM_NUMBER.search(sentence) and _CLAIM_TOPIC.search(sentence):
-            claims.append(Claim(statement=sentence, quote=sentence))
-        if len(claims) >= limit:
-            break
+    for line in text.split("\n"):
+        if not _CLAIM_NUMBER.search(line):
+            continue  # only lines that state a number are split into sentences
+        for start, end in split_line(line):
+            sentence = line[start:end]
+            if _LIMITS.claim_min_chars <= len(sentence) <= _LIMITS.claim_max_chars and _CLAIM_NUMBER.search(
+                sentence
+            ) and _CLAIM_TOPIC.search(sentence):
+                claims.append(Claim(statement=sentence, quote=sentence))
+            if len(claims) >= limit:
+                return claims
     return claims
 
 

@@ -27,6 +27,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from pipeline.sentences import sentence_around
 from pipeline.vocab import alternation, vocabulary
 from schemas.records import Period
 
@@ -136,7 +137,6 @@ _COUNT_NOUN = re.compile(
 )
 _ONWARD = re.compile(r"\s+to\b", re.I)
 _BETWEEN = re.compile(rf"\bbetween\s+{_FILLER}$", re.I)
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])|\n")
 _CLAUSE_BREAK = re.compile(r"[.!?;|]\s|\n|\|")
 _LOOKBACK = _LIMITS.lookback_chars  # characters searched before a figure for a qualifier or a period word
 
@@ -256,17 +256,10 @@ def _join(text: str, atoms: list[_Atom], i: int) -> re.Match | None:
 # ---- context: currency, qualifiers, period -----------------------------------------------------------------
 
 
-def _sentence(text: str, pos: int, reach: int = 600) -> str:
-    """The sentence (or table row) around `pos`, at most `reach` characters either side."""
-    lo, hi = max(0, pos - reach), min(len(text), pos + reach)
-    start = max((m.end() for m in _SENTENCE_BREAK.finditer(text, lo, pos)), default=lo)
-    after = _SENTENCE_BREAK.search(text, pos, hi)
-    return text[start : after.start() if after else hi]
-
-
 def _dollar_country(text: str, pos: int) -> str:
     """USD, unless the sentence names exactly one other dollar country and nothing American."""
-    sentence = _sentence(text, pos)
+    start, end = sentence_around(text, pos)
+    sentence = text[start:end]
     if _US_CONTEXT.search(sentence):
         return "USD"
     found = {m.lastgroup for m in _IN_COUNTRY.finditer(sentence)}
