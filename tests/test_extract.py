@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline import extract as extract_stage
+from pipeline import model_call
 from pipeline.clean import clean
 from pipeline.errors import ExtractError
 from pipeline.fetch import read_file
@@ -108,7 +109,7 @@ def test_invalid_json_every_time_fails_the_document_with_a_reason(settings, fake
 
 def test_rate_limit_is_retried_after_the_servers_wait(settings, fake_llm, monkeypatch):
     waits = []
-    monkeypatch.setattr(extract_stage, "retry", _recording_retry(waits))
+    monkeypatch.setattr(model_call, "retry", _recording_retry(waits))
     fake_llm.responder = sequence(rate_limit_reply(retry_after=0.2), reader)
     result = extract_stage.extract(article("small-salary-table.html", settings), make_client(settings), settings)
     assert len(result.salaries) == 3 and waits == [0.2]
