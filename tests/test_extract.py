@@ -262,3 +262,18 @@ def test_article_text_reaches_the_model_verbatim_even_when_it_looks_like_a_templ
     for verbatim in ("{{ user_question }}", "{% if context %}{{ context }}{% endif %}", "{% block tag", "{{ brace"):
         assert verbatim in sent
     assert salaries_of(extraction) == {("senior", 150000, 190000, "USD", "year")}
+
+
+def test_the_money_scan_is_made_once_per_document_and_ground_uses_it(settings, monkeypatch):
+    """extract scans the article once; ground checks each record's numbers against that scan, not a new one."""
+    from pipeline import money
+
+    scanned = []
+    real = money._atoms
+    monkeypatch.setattr(money, "_atoms", lambda text: scanned.append(text) or real(text))
+    doc = article("ai-engineer-salaries-2026.html", settings)
+    grounded = ground(doc, extract_stage.extract(doc, make_client(settings), settings))
+    assert scanned == [doc.text]
+    salaries = [g for g in grounded.records if g.kind == "salary"]
+    assert len(salaries) >= 5 and grounded.stats.dropped_invalid == 0
+    assert all(amounts_agree(g.record.amount_max or g.record.amount_min, g.provenance.quote) for g in salaries)
