@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 
 from pipeline.sentences import sentence_around
-from pipeline.vocab import alternation, vocabulary
+from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Period
 
 
@@ -46,11 +46,11 @@ class Money:
     open_ended: bool
 
 
-# ---- vocabulary (pipeline/vocabulary/currencies.toml, multipliers.toml, periods.toml, thresholds.toml) -------
+# ---- vocabulary (pipeline/vocabulary/: currencies, multipliers, periods, qualifiers, thresholds) ----------
 
 _VOCAB = vocabulary()
 _CURRENCIES, _MULTIPLIER_WORDS, _PERIODS = _VOCAB.currencies, _VOCAB.multipliers, _VOCAB.periods
-_LIMITS = _VOCAB.thresholds
+_LIMITS, _WORDS = _VOCAB.thresholds, _VOCAB.qualifiers
 
 # Currency markers written before or after a number → ISO code. None means "a dollar": USD unless the sentence
 # says otherwise (see _dollar_country).
@@ -94,25 +94,21 @@ _ATOM = re.compile(
     rf"(?P<plus>{_SP}?\+(?!{_SP}?\d))?"
     r"(?:/-)?"  # "Rs. 50,000/-"
 )
-_OVER = r"over|more than|above|upwards of|in excess of"
-_FILLER = r"(?:(?:approximately|approx\.|about|around|roughly|nearly|almost|just|some|~)\s*)?"
+_OVER = any_of(_WORDS.over)
+_FILLER = rf"(?:{any_of(_WORDS.approximately)}\s*)?"
 _RANGE_GAP = re.compile(
     rf"(?P<period>{_SP}*(?:/[a-z]+|per{_SP}+[a-z]+))?"
-    rf"(?:(?P<space>{_SP}*)(?P<dash>[-–—‒−]){_SP}*|\s+(?P<word>to|and|through|till|until)\s+)"
+    rf"(?:(?P<space>{_SP}*)(?P<dash>[-–—‒−]){_SP}*|\s+(?P<word>{any_of(_WORDS.range_words)})\s+)"
     rf"(?:(?P<over>{_OVER})\s+)?{_FILLER}",
     re.I,
 )
 _QUALIFIER = re.compile(
-    r"\b(?:(?P<cap>up\s?to|as high as|as much as|at most|no more than|not more than|maximum of|max\.?|under"
-    r"|below|less than|capped at|tops? out at|topping out at|free to)"
-    rf"|(?P<floor>{_OVER}|exceeds?|exceeding|exceeded|surpass(?:es|ing)?|at least|minimum of|min\.?|north of"
-    r"|start(?:s|ing)? (?:at|from|around)|begin(?:s|ning)? at)|(?P<origin>(?<!up )(?<!down )from)"
-    rf"|(?P<between>between))\s+{_FILLER}$",
+    rf"\b(?:(?P<cap>{any_of(_WORDS.cap_before)})|(?P<floor>{_OVER}|{any_of(_WORDS.floor_before)})"
+    rf"|(?P<origin>(?<!up )(?<!down )from)|(?P<between>between))\s+{_FILLER}$",
     re.I,
 )
 _POSTFIX = re.compile(
-    rf"{_SP}*(?:(?P<floor>or (?:more|higher|above|over)|and (?:up|upwards|above|higher|over))"
-    r"|(?P<cap>or (?:less|lower|under|below)|and (?:under|below)|max(?:imum)?\b))",
+    rf"{_SP}*(?:(?P<floor>{any_of(_WORDS.floor_after)})|(?P<cap>{any_of(_WORDS.cap_after)}))",
     re.I,
 )
 _UNIT = rf"(?:{alternation(_PERIODS.units, edge=False)})s?"
@@ -130,11 +126,7 @@ _PERIOD_ANYWHERE = re.compile(
     rf"|\b(?:{alternation([*_PERIODS.adverbs, *_PERIODS.adverbs_before_only])})",
     re.I,
 )
-_COUNT_NOUN = re.compile(
-    rf"{_SP}*(?:years?|yrs?|months|weeks|days|hours|hrs|people|employees|users|students|engineers|jobs"
-    r"|roles|companies|times|x)\b",
-    re.I,
-)
+_COUNT_NOUN = re.compile(rf"{_SP}*{any_of(_WORDS.count_nouns)}\b", re.I)
 _ONWARD = re.compile(r"\s+to\b", re.I)
 _BETWEEN = re.compile(rf"\bbetween\s+{_FILLER}$", re.I)
 _CLAUSE_BREAK = re.compile(r"[.!?;|]\s|\n|\|")

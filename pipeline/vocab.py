@@ -124,6 +124,17 @@ class Periods(_Section):
         return self
 
 
+class Qualifiers(_Section):
+    over: list[Regex]
+    approximately: list[Regex]
+    range_words: list[Regex]
+    cap_before: list[Regex]
+    floor_before: list[Regex]
+    floor_after: list[Regex]
+    cap_after: list[Regex]
+    count_nouns: list[Regex]
+
+
 class Levels(_Section):
     job_words: list[Regex]
     all_levels: Regex
@@ -214,7 +225,8 @@ class Scoring(_Section):
 
 
 SECTIONS: dict[str, type[_Section]] = {
-    "currencies": Currencies, "multipliers": Multipliers, "periods": Periods, "levels": Levels,
+    "currencies": Currencies, "multipliers": Multipliers, "periods": Periods, "qualifiers": Qualifiers,
+    "levels": Levels,
     "regions": Regions, "skills": Skills, "certifications": Certifications, "cues": Cues,
     "thresholds": Thresholds, "scoring": Scoring,
 }
@@ -228,6 +240,7 @@ class Vocabulary(BaseModel):
     currencies: Currencies
     multipliers: Multipliers
     periods: Periods
+    qualifiers: Qualifiers
     levels: Levels
     regions: Regions
     skills: Skills
