@@ -62,16 +62,15 @@ def read_chunk(llm, plan: ChunkPlan, text: str, settings, usage: Usage, folded: 
     response_model = reading_model(tuple(f.tag for f in plan.figures))
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": EXCERPT_TEMPLATE}]
     attempts = Attempts()
-    check = QuoteCheck(text, folded, settings.llm_max_retries)
+    checks: list[QuoteCheck] = []  # one per attempt: each attempt's re-asks start from zero
 
     def call():
-        nonlocal check
-        check = QuoteCheck(text, folded, settings.llm_max_retries)  # each attempt re-asks from zero
+        checks.append(QuoteCheck(text, folded, settings.llm_max_retries))
         return llm.client.chat.completions.create_with_completion(
             model=llm.model,
             response_model=response_model,
             messages=messages,
-            context=check.context(plan.prompt),
+            context=checks[-1].context(plan.prompt),
             max_retries=settings.llm_max_retries,
             temperature=0,
             max_tokens=_max_tokens(plan),
@@ -83,7 +82,7 @@ def read_chunk(llm, plan: ChunkPlan, text: str, settings, usage: Usage, folded: 
         reading, completion = retry(call, retryable=_retryable, wait_hint=_retry_after, attempts=attempts)
     finally:
         usage.seconds += clock() - started
-    _count(usage, attempts, check, completion)
+    _count(usage, attempts, checks[-1], completion)
     return reading
 
 
