@@ -28,9 +28,9 @@ _YEARS: tuple[tuple[re.Pattern, str], ...] = tuple(
     (re.compile(pattern, re.I), shape)
     for pattern, shape in (
         (rf"\b{_N}\s*(?:[-–—‒−]|to)\s*{_N}\s*\+?\s*{_Y}", "range"),
-        (rf"\b{_N}\s*\+\s*{_Y}|\b{_N}\s*{_Y}\s*(?:\+|or more\b|and (?:above|up|over)\b|plus\b)", "min"),
-        (rf"\b{_N}\s+or\s+more\s+{_Y}|\b(?:at least|minimum of|min\.?|over|more than)\s+{_N}\s*{_Y}", "min"),
-        (rf"(?:\b(?:less than|under|fewer than|up to|below|at most)\s+|<\s*){_N}\s*{_Y}", "max"),
+        (rf"\b{_N}\s*\+\s*{_Y}|\b{_N}\s*{_Y}\s*{any_of(_VOCAB.years_or_more)}", "min"),
+        (rf"\b{_N}\s+or\s+more\s+{_Y}|\b{any_of(_VOCAB.years_at_least)}\s+{_N}\s*{_Y}", "min"),
+        (rf"(?:\b{any_of(_VOCAB.years_at_most)}\s+|<\s*){_N}\s*{_Y}", "max"),
         (rf"\b{_N}\s*{_Y}\s+(?:of\s+)?(?:\w+\s+)?(?:experience|exp)\b", "point"),
     )
 )

@@ -138,6 +138,9 @@ class Qualifiers(_Section):
 class Levels(_Section):
     job_words: list[Regex]
     all_levels: Regex
+    years_at_least: list[Regex]
+    years_or_more: list[Regex]
+    years_at_most: list[Regex]
     word_numbers: dict[str, int]
     level: list[NamedPattern] = Field(min_length=1)
 
