@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from pipeline.vocab import vocabulary
+
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
@@ -89,7 +91,8 @@ def _context(lines: list[Line]) -> list[Line | None]:
     return context
 
 
-_CELL_MAX = 120  # a table cell: a label, a figure, a list of roles or a short description without a full stop
+# A table cell: a label, a figure, a list of roles or a short description without a full stop (thresholds.toml).
+_CELL_MAX = vocabulary().thresholds.table_cell_max_chars
 
 
 def _is_cell(line: Line) -> bool:

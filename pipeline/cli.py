@@ -41,6 +41,12 @@ def main() -> None:
 
     Example: kb ingest fixtures/pages --db kb.sqlite
     """
+    from pipeline.vocab import vocabulary
+
+    try:
+        vocabulary()  # checked before any work, so a bad vocabulary entry is one clear message
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()

@@ -77,3 +77,10 @@ class SettingsError(KBError):
     """An environment variable career-kb reads has a value it cannot use; the message names the variable."""
 
     stage = "settings"
+
+
+class VocabularyError(KBError):
+    """A vocabulary file (pipeline/vocabulary/, KB_VOCABULARY_DIR) that cannot be read or has a bad entry;
+    `source` names the file, the reason the entry."""
+
+    stage = "vocabulary"

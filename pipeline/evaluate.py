@@ -25,6 +25,7 @@ from db.query import run_readonly
 from pipeline.console import print_table
 from pipeline.errors import KBError
 from pipeline.money import amounts_agree, scan_money
+from pipeline.vocab import any_of, vocabulary
 from schemas.records import Level, Period
 
 BOUND_TOLERANCE = 0.01  # a stored bound matches a gold bound within 1 %
@@ -99,19 +100,10 @@ def resolve_source(gold_path: Path, source: str) -> str:
 
 # ---- names: certifications and skills ----------------------------------------------------------------------
 
-_PHRASE_ALIASES = {
-    "retrieval augmented generation": "rag",
-    "large language model": "llm",
-    "large language models": "llm",
-    "natural language processing": "nlp",
-    "amazon web services": "aws",
-    "genai": "generative ai",
-    "gen ai": "generative ai",
-    "k8s": "kubernetes",
-}
-_CERT_NOISE = re.compile(
-    r"\bmicrosoft certified\s*:|\bcertified\b|\bcertifications?\b|\bcertificates?\b|\bassociate\b|\bexam\b"
-)
+# Names that mean the same when scoring (vocabulary/scoring.toml), and the filler words of credential names
+# (vocabulary/certifications.toml, shared with the extractor's matching).
+_PHRASE_ALIASES = vocabulary().scoring.phrase_aliases
+_CERT_NOISE = re.compile(rf"\b{any_of(vocabulary().certifications.filler_words)}\b")
 _EXAM_CODE = re.compile(r"\b([a-z]+)-(\d+)\b")  # "AI-102" is one token, not "ai" and "102"
 _PARENS = re.compile(r"\(([^)]*)\)")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.money import is_written, written_amounts
+from pipeline.money import is_written
 from schemas.documents import (
     Article,
     Extraction,
@@ -120,7 +120,7 @@ def locate(text: str, quote: str, *, folded: FoldedText | None = None) -> Proven
 
 def ground(article: Article, extraction: Extraction) -> GroundedExtraction:
     """Attach provenance to every record of `extraction`; drop and count the ones whose quote is not there or
-    does not state the record's numbers; link each money amount to the record it is a bound or cost of."""
+    does not state the record's numbers (among the extraction's scanned amounts); link each money amount to the record it is a bound or cost of."""
     folded = FoldedText(article.text)
     stats = extraction.stats.model_copy()
     records: list[Grounded] = []
@@ -135,7 +135,7 @@ def ground(article: Article, extraction: Extraction) -> GroundedExtraction:
             if where is None:
                 stats.dropped_ungrounded += 1
                 continue
-            if not numbers_in_quote(record, where.quote):
+            if not numbers_in_quote(record, where, extraction.amounts):
                 stats.dropped_invalid += 1
                 continue
             grounded = record.model_copy(update={"quote": where.quote})
@@ -144,12 +144,18 @@ def ground(article: Article, extraction: Extraction) -> GroundedExtraction:
     return GroundedExtraction(records=records, amounts=amounts, stats=stats)
 
 
-def numbers_in_quote(record, quote: str) -> bool:
-    """Value↔quote agreement: every stored amount (salary bounds, a credential's cost) is written in the quote."""
+def numbers_in_quote(record, where: Provenance, amounts: list[MoneyAmount]) -> bool:
+    """Value↔quote agreement: every stored amount (salary bounds, a credential's cost) is one of the amounts
+    the extract stage's money scan found inside the quote's span (the scan is not made again here)."""
     values = [value for name in ("amount_min", "amount_max", "cost_amount")
               if (value := getattr(record, name, None)) is not None]
-    written = written_amounts(quote) if values else []  # one scan of the quote for all of its record's values
-    return all(is_written(value, written) for value in values)
+    return all(is_written(value, written_in(amounts, where.char_start, where.char_end)) for value in values)
+
+
+def written_in(amounts: list[MoneyAmount], start: int, end: int) -> list[float]:
+    """The bounds of the scanned amounts that lie within text[start:end]."""
+    return [bound for a in amounts if start <= a.char_start and a.char_end <= end
+            for bound in (a.amount_min, a.amount_max) if bound is not None]
 
 
 _LINKS = {MoneyUse.salary: "salary", MoneyUse.certification_cost: "certification"}

@@ -10,62 +10,34 @@ from __future__ import annotations
 import re
 
 from pipeline.money import detect_period
+from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Level, PayBasis
 
 __all__ = ["parse_level", "parse_years", "detect_pay_basis", "detect_period"]
 
-# Ordered from most to least senior: the first that matches wins, so "Senior Staff Engineer" is staff and
-# "junior to mid-level" is mid. "lead" and "staff" need a job word next to them, because "lead teams" and
-# "hospital staff" are not levels.
-_JOB = r"(?:engineers?|developers?|scientists?|architects?|researchers?|data|ml|ai|software|machine|level)"
+_VOCAB = vocabulary().levels  # pipeline/vocabulary/levels.toml
+# Ordered from most to least senior: the first that matches wins.
 _LEVELS: tuple[tuple[Level, re.Pattern], ...] = tuple(
-    (level, re.compile(pattern, re.I))
-    for level, pattern in (
-        (Level.executive, r"\b(?:director|vp|svp|evp|vice[- ]president|head of|chief|c-level|c-suite"
-                          r"|cto|caio|executive(?! summary))\b"),
-        (Level.principal, r"\b(?:principal|distinguished)\b"),
-        (Level.lead, rf"\b(?:tech|team|technical|engineering|ml|ai|project)[- ]lead\b|\blead[- ]{_JOB}\b"
-                     r"|^\W*lead\W*$"),
-        (Level.staff, rf"\bstaff[- ]{_JOB}\b|^\W*staff\W*$"),
-        (Level.senior, r"\bsenior\b|\bsr\b"),
-        (Level.mid, r"\bmid[- ]?(?:level|career)\b|\bmid\b(?!-|\s?(?:size|sized|market|tier|range|point|\d))"
-                    r"|\bintermediate\b"),
-        (Level.junior, r"\bjunior\b|\bjr\b"),
-        (Level.entry, r"(?<!data )\bentry\b|\bnew[- ]grads?\b|\bnew graduates?\b|\bgraduates?\b(?! (?:degree|school|"
-                      r"programs?|studies|certificate))|\bstarting out\b|\bfreshers?\b|\bearly[- ]career\b"),
-        (Level.intern, r"\bintern(?:s|ships?)?\b"),
-    )
+    (Level(level.name), re.compile(_VOCAB.pattern(level), re.I)) for level in _VOCAB.level
 )
-
-_WORD_NUMBERS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
-}
-_N = rf"(\d{{1,2}}(?:\.\d)?|{'|'.join(_WORD_NUMBERS)})"
+_WORD_NUMBERS = {word.lower(): number for word, number in _VOCAB.word_numbers.items()}
+_N = rf"(\d{{1,2}}(?:\.\d)?|{alternation(_WORD_NUMBERS, edge=False)})"
 _Y = r"(?:years?|yrs?)\b"
 # (pattern, which captured numbers are the (min, max) bounds): "range" = (1, 2), "min" = (1, None)...
 _YEARS: tuple[tuple[re.Pattern, str], ...] = tuple(
     (re.compile(pattern, re.I), shape)
     for pattern, shape in (
         (rf"\b{_N}\s*(?:[-–—‒−]|to)\s*{_N}\s*\+?\s*{_Y}", "range"),
-        (rf"\b{_N}\s*\+\s*{_Y}|\b{_N}\s*{_Y}\s*(?:\+|or more\b|and (?:above|up|over)\b|plus\b)", "min"),
-        (rf"\b{_N}\s+or\s+more\s+{_Y}|\b(?:at least|minimum of|min\.?|over|more than)\s+{_N}\s*{_Y}", "min"),
-        (rf"(?:\b(?:less than|under|fewer than|up to|below|at most)\s+|<\s*){_N}\s*{_Y}", "max"),
+        (rf"\b{_N}\s*\+\s*{_Y}|\b{_N}\s*{_Y}\s*{any_of(_VOCAB.years_or_more)}", "min"),
+        (rf"\b{_N}\s+or\s+more\s+{_Y}|\b{any_of(_VOCAB.years_at_least)}\s+{_N}\s*{_Y}", "min"),
+        (rf"(?:\b{any_of(_VOCAB.years_at_most)}\s+|<\s*){_N}\s*{_Y}", "max"),
         (rf"\b{_N}\s*{_Y}\s+(?:of\s+)?(?:\w+\s+)?(?:experience|exp)\b", "point"),
     )
 )
 
-_TOTAL = re.compile(
-    r"\btotal[- ](?:compensation|comp|pay|package|earnings|rewards?)\b|(?-i:\bTC\b)"
-    r"|(?<!not )\b(?:incl\.?|including|includes|inclusive of|with)\s+(?:\w+\s+)?"
-    r"(?:stock|equity|bonus(?:es)?|RSUs?)\b",
-    re.I,
-)
-_BASE = re.compile(
-    r"\bbase[- ](?:salary|salaries|pay|comp(?:ensation)?)\b|\d[kKmM]?\s+base\b"
-    r"|\b(?:excl\.?|excluding|before|not including|without|no)\s+(?:\w+\s+)?(?:stock|equity|bonus(?:es)?|RSUs?)\b",
-    re.I,
-)
+_CUES = vocabulary().cues  # pipeline/vocabulary/cues.toml
+_TOTAL = re.compile(any_of(_CUES.total_pay), re.I)
+_BASE = re.compile(any_of(_CUES.base_pay), re.I)
 
 
 def _number(word: str) -> float:
@@ -96,11 +68,7 @@ def _level_word(text: str) -> Level:
     return next((level for level, pattern in _LEVELS if pattern.search(text)), Level.unspecified)
 
 
-_ALL_LEVELS = re.compile(
-    r"\b(?:across|for|over|of) (?:all|every) (?:levels?|seniorit(?:y|ies)|experience levels?)\b|\ball levels\b|"
-    r"\bregardless of (?:level|seniority|experience)\b",
-    re.IGNORECASE,
-)
+_ALL_LEVELS = re.compile(_VOCAB.all_levels, re.IGNORECASE)
 
 
 def names_a_level(text: str) -> bool:

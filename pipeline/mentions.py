@@ -10,68 +10,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipeline.sentences import split_line
+from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Certification, Claim, Skill, SkillCategory
 
-# name → category; matched case-insensitively on word boundaries. Aliases map to the canonical name.
-SKILLS: dict[str, SkillCategory] = {
-    **dict.fromkeys(
-        ["Python", "Java", "C++", "JavaScript", "TypeScript", "Go", "Rust", "Scala", "SQL", "R", "Julia", "Bash"],
-        SkillCategory.language,
-    ),
-    **dict.fromkeys(
-        ["PyTorch", "TensorFlow", "Keras", "JAX", "scikit-learn", "LangChain", "LangGraph", "LlamaIndex", "CrewAI",
-         "AutoGen", "Hugging Face", "Transformers", "FastAPI", "Spark", "DSPy", "vLLM", "Haystack", "Semantic Kernel"],
-        SkillCategory.framework,
-    ),
-    **dict.fromkeys(
-        ["Docker", "Kubernetes", "Git", "MLflow", "Weights & Biases", "Airflow", "Terraform", "pgvector", "Pinecone",
-         "Qdrant", "Weaviate", "Chroma", "Milvus", "FAISS", "Elasticsearch", "Ollama", "Jupyter", "Databricks",
-         "Snowflake", "vector databases"],
-        SkillCategory.tool,
-    ),
-    **dict.fromkeys(
-        ["AWS", "Azure", "Google Cloud", "GCP", "AWS Bedrock", "Amazon Bedrock", "SageMaker", "Azure AI Foundry",
-         "Azure OpenAI", "Vertex AI", "OpenAI API"],
-        SkillCategory.platform,
-    ),
-    **dict.fromkeys(
-        ["retrieval-augmented generation", "prompt engineering", "fine-tuning", "embeddings", "evaluation",
-         "MLOps", "LLMOps", "CI/CD", "machine learning", "deep learning", "natural language processing",
-         "computer vision", "agentic workflows", "AI agents", "semantic search", "hybrid search", "data engineering",
-         "system design", "statistics", "linear algebra", "guardrails", "observability"],
-        SkillCategory.practice,
-    ),
-    **dict.fromkeys(["communication", "stakeholder management", "product sense", "problem solving"], SkillCategory.soft),
-}
-SKILL_ALIASES = {"rag": "retrieval-augmented generation", "llm evaluation": "evaluation", "evals": "evaluation",
-                 "vector database": "vector databases", "vector db": "vector databases", "k8s": "Kubernetes",
-                 "nlp": "natural language processing", "gcp vertex ai": "Vertex AI", "bedrock": "AWS Bedrock"}
-# Words that case-sensitive short names must appear as (so "go" the verb and "R" the letter stay out).
-_CASE_SENSITIVE = {"Go", "R", "Git", "JAX", "Spark", "Chroma"}
+_VOCAB = vocabulary()  # pipeline/vocabulary/skills.toml, certifications.toml, regions.toml, cues.toml
+_CUES, _LIMITS = _VOCAB.cues, _VOCAB.thresholds
 
-_CERT_WORDS = r"(?:Certified|Certification|Certificate|Associate|Professional|Practitioner|Specialty|Academy|Leader|Expert|Fundamentals)"
-_VENDORS = r"(?:AWS|Amazon|Microsoft|Azure|Google(?: Cloud)?|GCP|NVIDIA|IBM|Oracle|Databricks|Snowflake|DeepLearning\.AI|LangChain|Anthropic|OpenAI|TensorFlow|Hugging Face|Salesforce|Cisco|CompTIA)"
+# name → category; matched case-insensitively on word boundaries. Aliases map to the canonical name.
+SKILLS: dict[str, SkillCategory] = {name: SkillCategory(c) for name, c in _VOCAB.skills.category().items()}
+SKILL_ALIASES: dict[str, str] = dict(_VOCAB.skills.aliases)
+# Words that case-sensitive short names must appear as (so "go" the verb and "R" the letter stay out).
+_CASE_SENSITIVE = frozenset(_VOCAB.skills.case_sensitive)
+
+_CERTS = _VOCAB.certifications
+_CERT_WORDS = rf"(?:{alternation(_CERTS.credential_words, edge=False)})"
+_VENDORS = rf"(?:{alternation(_CERTS.issuers, edge=False)})"
 _CERT = re.compile(
     rf"(?:Microsoft Certified:\s*)?\b{_VENDORS}\b[\w .:/&'’+–-]{{0,50}}\b{_CERT_WORDS}\b(?:\s*[-–:]\s*(?:Associate|Professional|Specialty))?"
     rf"(?:\s*\((?:[A-Z]{{2,4}}-\d{{2,4}}|[A-Z]{{2,5}})\))?"
     rf"|\b{_VENDORS}\b[\w .:/&'’+-]{{0,40}}?\((?:[A-Z]{{2,4}}-\d{{2,4}})\)",
 )
 # canonical credential → other ways articles name it (exam codes included); see `canonical_certification`.
-CERTIFICATIONS: dict[str, tuple[str, ...]] = {
-    "AWS Certified AI Practitioner": ("AWS AI Practitioner", "AIF-C01"),
-    "AWS Certified Machine Learning Engineer – Associate": ("AWS ML Engineer Associate", "MLA-C01",
-                                                            "AWS Machine Learning Engineer Associate"),
-    "AWS Certified Machine Learning – Specialty": ("AWS Machine Learning Specialty", "MLS-C01"),
-    "Microsoft Certified: Azure AI Engineer Associate": ("Azure AI Engineer", "AI-102"),
-    "Microsoft Certified: Azure AI Fundamentals": ("Azure AI Fundamentals", "AI-900"),
-    "Microsoft Certified: Azure Data Scientist Associate": ("Azure Data Scientist", "DP-100"),
-    "Google Cloud Professional Machine Learning Engineer": ("Google Professional Machine Learning Engineer",
-                                                            "GCP Professional ML Engineer"),
-    "Google Cloud Generative AI Leader": ("Google Cloud GenAI Leader", "Google Generative AI Leader"),
-    "NVIDIA-Certified Associate: Generative AI LLMs": ("NVIDIA Generative AI LLMs", "NCA-GENL"),
-    "TensorFlow Developer Certificate": ("TensorFlow Developer",),
-}
-_NOISE = re.compile(r"\b(?:microsoft certified|certified|certification|certificate|exam|associate|the)\b|[^\w\s]", re.I)
+CERTIFICATIONS: dict[str, tuple[str, ...]] = {c.name: tuple(c.aliases) for c in _CERTS.certification}
+_NOISE = re.compile(rf"\b{any_of(_CERTS.filler_words)}\b|[^\w\s]", re.I)
 _EXAM_CODE = re.compile(r"\b([A-Z]{2,4}-[A-Z]?\d{2,3}[A-Z]?\d?)\b")
 
 
@@ -98,42 +60,21 @@ def canonical_certification(name: str) -> str:
     return _CERT_INDEX.get(key, " ".join(name.split()).strip(" -–:"))
 
 
-ISSUERS = {"aws": "AWS", "amazon": "AWS", "microsoft": "Microsoft", "azure": "Microsoft", "google": "Google Cloud",
-           "gcp": "Google Cloud", "nvidia": "NVIDIA", "ibm": "IBM", "oracle": "Oracle", "databricks": "Databricks",
-           "snowflake": "Snowflake", "deeplearning.ai": "DeepLearning.AI", "langchain": "LangChain",
-           "anthropic": "Anthropic", "openai": "OpenAI", "tensorflow": "Google", "hugging face": "Hugging Face"}
+# Issuers as written, in the order they are tried: the first a name contains is its issuer.
+_ISSUERS = [(re.compile(rf"\b{re.escape(written.casefold())}\b"), issuer) for written, issuer in _CERTS.issuers.items()]
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?](?=\s|$)|$)", re.MULTILINE)
-_CLAIM_NUMBER = re.compile(r"\d+(?:\.\d+)?\s?%|\bpercent\b|\b\d+(?:\.\d+)?x\b|\b(?:doubled|tripled|halved)\b", re.I)
-_CLAIM_TOPIC = re.compile(
-    r"demand|growth|grow|earn|premium|increase|rise|rose|jobs?|postings?|openings|hiring|salar|pay|adoption|"
-    r"shortage|more than|higher|faster|companies|employers|market", re.I)
+_CLAIM_NUMBER = re.compile(any_of(_CUES.claim_numbers), re.I)
+_CLAIM_TOPIC = re.compile(any_of(_CUES.claim_topics), re.I)
 
-REGIONS = {
-    "US": r"U\.S\.|US\b|USA|United States|America\b|American|Silicon Valley|San Francisco|New York|Seattle|Bay Area",
-    "UK": r"UK\b|U\.K\.|United Kingdom|Britain|British|London|Manchester|England",
-    "India": r"India\b|Indian|Bengaluru|Bangalore|Hyderabad|Pune|Mumbai|Delhi",
-    "Canada": r"Canada|Canadian|Toronto|Vancouver|Montreal",
-    "Germany": r"Germany|German\b|Berlin|Munich",
-    "Switzerland": r"Switzerland|Swiss|Zurich|Geneva",
-    "Europe": r"Europe\b|European|EU\b",
-    "Asia": r"\bAsia\b|Asian",
-    "Australia": r"Australia|Sydney|Melbourne",
-    "Remote": r"\bremote\b",
+_REGION_RES = {
+    name: re.compile(rf"(?<![\w])(?:{alternation(names)})") for name, names in _VOCAB.regions.regions.items()
 }
-_REGION_RES = {name: re.compile(rf"(?<![\w]){pattern}") for name, pattern in REGIONS.items()}
-_EMPLOYER = re.compile(
-    r"\b(?:big tech|FAANG|MAANG|top (?:AI|tech) (?:companies|labs|firms)|frontier labs?|AI labs?|startups?|"
-    r"scale-?ups?|enterprises?|consultanc(?:y|ies)|IT services(?: firms?)?|product companies|hedge funds?|"
-    r"large public tech companies|big banks?)\b",
-    re.I,
-)
+_EMPLOYER = re.compile(rf"\b{any_of(_CUES.employers)}\b", re.I)
 
-
+_ROLE_LEVELS = frozenset(word.casefold() for word in _CUES.role.levels)
 _ROLE = re.compile(
-    r"\b(?:(?:senior|junior|lead|staff|principal|applied|generative|gen)\s+)?"
-    r"(?:AI|ML|machine learning|LLM|GenAI|MLOps|NLP|computer vision|data|prompt|research|software|AI/ML)\s+"
-    r"(?:engineers?|scientists?|researchers?|architects?|developers?|specialists?)\b",
+    rf"\b(?:(?:{alternation([*_CUES.role.levels, *_CUES.role.qualifiers])})\s+)?"
+    rf"{any_of(_CUES.role.fields)}\s+{any_of(_CUES.role.jobs)}\b",
     re.I,
 )
 
@@ -144,7 +85,7 @@ def find_role(*texts: str) -> str | None:
         match = _ROLE.search(text or "")
         if match:
             words = match.group(0).split()
-            if words[0].casefold() in {"senior", "junior", "lead", "staff", "principal"}:
+            if words[0].casefold() in _ROLE_LEVELS:
                 words = words[1:]  # the level has its own column
             return " ".join(w if w.isupper() else w.lower() for w in words).removesuffix("s")
     return None
@@ -219,8 +160,9 @@ def find_skills(text: str) -> list[Skill]:
 
 
 def issuer_of(name: str) -> str | None:
+    """Who grants a credential, from the first issuer its name contains (certifications.toml)."""
     lower = name.casefold()
-    return next((issuer for key, issuer in ISSUERS.items() if re.search(rf"\b{re.escape(key)}\b", lower)), None)
+    return next((issuer for written, issuer in _ISSUERS if written.search(lower)), None)
 
 
 def find_certifications(text: str) -> list[Certification]:
@@ -235,15 +177,20 @@ def find_certifications(text: str) -> list[Certification]:
     return list(found.values())
 
 
-def find_claims(text: str, limit: int = 12) -> list[Claim]:
+def find_claims(text: str, limit: int = _LIMITS.claim_limit) -> list[Claim]:
     """Sentences that state a number about the market: growth, demand, premiums, shares of postings."""
     claims: list[Claim] = []
-    for match in _SENTENCE.finditer(text):
-        sentence = match.group(0).strip()
-        if 30 <= len(sentence) <= 400 and _CLAIM_NUMBER.search(sentence) and _CLAIM_TOPIC.search(sentence):
-            claims.append(Claim(statement=sentence, quote=sentence))
-        if len(claims) >= limit:
-            break
+    for line in text.split("\n"):
+        if not _CLAIM_NUMBER.search(line):
+            continue  # only lines that state a number are split into sentences
+        for start, end in split_line(line):
+            sentence = line[start:end]
+            if _LIMITS.claim_min_chars <= len(sentence) <= _LIMITS.claim_max_chars and _CLAIM_NUMBER.search(
+                sentence
+            ) and _CLAIM_TOPIC.search(sentence):
+                claims.append(Claim(statement=sentence, quote=sentence))
+            if len(claims) >= limit:
+                return claims
     return claims
 
 

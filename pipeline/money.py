@@ -27,7 +27,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from schemas.records import ISO_CURRENCIES, Period
+from pipeline.sentences import sentence_around
+from pipeline.vocab import alternation, any_of, vocabulary
+from schemas.records import Period
 
 
 @dataclass(frozen=True)
@@ -44,65 +46,34 @@ class Money:
     open_ended: bool
 
 
-# ---- vocabulary -----------------------------------------------------------------------------------------
+# ---- vocabulary (pipeline/vocabulary/: currencies, multipliers, periods, qualifiers, thresholds) ----------
 
-# Currency markers written before or after a number. None means "a dollar": USD unless the sentence says
-# otherwise (see _dollar_country).
-_SYMBOLS: dict[str, str | None] = {
-    "US$": "USD", "CA$": "CAD", "C$": "CAD", "AU$": "AUD", "A$": "AUD", "NZ$": "NZD", "S$": "SGD",
-    "HK$": "HKD", "R$": "BRL", "MX$": "MXN", "JP¥": "JPY", "CN¥": "CNY", "$": None, "£": "GBP", "€": "EUR",
-    "₹": "INR", "₨": "INR", "¥": "JPY", "₩": "KRW", "₱": "PHP", "₺": "TRY", "₪": "ILS", "₦": "NGN",
-    "₽": "RUB", "₴": "UAH", "฿": "THB", "₫": "VND", "zł": "PLN",
-}
-_WORDS: dict[str, str | None] = {
-    "Rs.": "INR", "Rs": "INR", "Fr.": "CHF", "RMB": "CNY", "dollars": None, "dollar": None, "euros": "EUR",
-    "euro": "EUR", "pounds sterling": "GBP", "rupees": "INR", "rupee": "INR", "yen": "JPY", "francs": "CHF",
-    "zloty": "PLN", "złoty": "PLN",
-}
-_MARKERS: dict[str, str | None] = {**_SYMBOLS, **_WORDS, **{code: code for code in ISO_CURRENCIES}}
-# Codes that are also everyday tokens ("PHP 8", "CAD 3D"): accepted only for amounts ≥ 1,000.
-_WEAK_CODES = frozenset({"PHP", "TRY", "PEN", "CAD", "COP"})
+_VOCAB = vocabulary()
+_CURRENCIES, _MULTIPLIER_WORDS, _PERIODS = _VOCAB.currencies, _VOCAB.multipliers, _VOCAB.periods
+_LIMITS, _WORDS = _VOCAB.thresholds, _VOCAB.qualifiers
 
-_MULTIPLIERS = {
-    "k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9,
-    "billion": 1e9, "tn": 1e12, "trillion": 1e12, "l": 1e5, "lakh": 1e5, "lakhs": 1e5, "lac": 1e5,
-    "lacs": 1e5, "lpa": 1e5, "cr": 1e7, "crore": 1e7, "crores": 1e7,
+# Currency markers written before or after a number → ISO code. None means "a dollar": USD unless the sentence
+# says otherwise (see _dollar_country).
+_MARKERS: dict[str, str | None] = {
+    **dict.fromkeys(_CURRENCIES.dollar_markers), **_CURRENCIES.markers, **{c: c for c in _CURRENCIES.codes}
 }
-# Indian units name rupees even when no ₹ is written ("8 lakh"); a bare "L" or "Cr" does not.
-_RUPEE_UNITS = frozenset({"lakh", "lakhs", "lac", "lacs", "lpa", "crore", "crores"})
+_WEAK_CODES = frozenset(_CURRENCIES.weak_codes)
+_UNIT_VALUES = _MULTIPLIER_WORDS.by_unit()  # "k" → 1e3, "lakh" → 1e5 (units lower-cased)
+_RUPEE_UNITS = frozenset(_MULTIPLIER_WORDS.rupee_units)
+_YEARLY_UNITS = frozenset(_MULTIPLIER_WORDS.yearly_units)
 
-# A bare "$" is read as another dollar only where the sentence places the pay in that country ("in Canada");
-# an adjective ("a Hong Kong listing") is not enough.
-_DOLLAR_COUNTRIES = {"CAD": "Canada", "AUD": "Australia", "NZD": "New Zealand", "SGD": "Singapore",
-                     "HKD": "Hong Kong"}
 _IN_COUNTRY = re.compile(
     r"\b(?i:in|across|within|throughout|for)\s+(?:the\s+)?(?:"
-    + "|".join(f"(?P<{code}>{name})" for code, name in _DOLLAR_COUNTRIES.items()) + r")\b"
+    + "|".join(f"(?P<{code}>{re.escape(name)})" for code, name in _CURRENCIES.dollar_countries.items()) + r")\b"
 )
-_US_CONTEXT = re.compile(r"\bU(?:\.S\.|SA?\b|SD\b|S\$|nited States\b)|\bAmerica")
+_US_CONTEXT = re.compile(rf"\b(?:{alternation(_CURRENCIES.us.names)})")
 
-# Period words mapped in order; the first key found in a phrase names its period.
-_PERIOD_KEYS = (
-    (re.compile(r"hour|\bhrs?\b|/ ?h\b", re.I), Period.hour),
-    (re.compile(r"\bday|daily|/ ?d\b", re.I), Period.day),
-    (re.compile(r"week|\bwk", re.I), Period.week),
-    (re.compile(r"month|\bmo\b|\bmth", re.I), Period.month),
-    (re.compile(r"year|\byrs?\b|annum|annual|p\.a\.|\bpa\b|lpa|/ ?y\b", re.I), Period.year),
-)
+# Period patterns tried in order; the first found in a phrase names its period.
+_PERIOD_KEYS = tuple((re.compile(p.pattern, re.I), Period(p.name)) for p in _PERIODS.period)
 
 # ---- regular expressions --------------------------------------------------------------------------------
 
 _SP = "[ \u00a0\u2009\u202f]"  # a space, or the no-break / thin / narrow no-break spaces between digit groups
-
-
-def _alternation(tokens) -> str:
-    """Regex alternation of literal tokens, longest first; alphabetic ones must end at a word edge."""
-    parts = []
-    for token in sorted(tokens, key=len, reverse=True):
-        edge = r"(?![A-Za-z])" if token[-1].isalpha() else ""
-        parts.append(re.escape(token) + edge)
-    return "|".join(parts)
-
 
 _NUMBER = (
     r"\d{1,2}(?:,\d{2})+,\d{3}(?!\d)(?:\.\d+)?"  # Indian grouping: 12,00,000
@@ -110,12 +81,12 @@ _NUMBER = (
     r"|\d+(?:[.,]\d+)?"
 )
 _MULTIPLIER = (
-    rf"{_SP}?(?:thousand|million|billion|trillion|lakhs?|lacs?|crores?|LPA|lpa|Cr|cr)(?![A-Za-z])"
-    r"|(?:mn|bn|tn|MM|[kKmMbBL])(?![A-Za-z0-9])"
+    rf"{_SP}?(?:{alternation(_MULTIPLIER_WORDS.spaced, edge=False)})(?![A-Za-z])"
+    rf"|(?:{alternation(_MULTIPLIER_WORDS.attached, edge=False)})(?![A-Za-z0-9])"
 )
-_SUFFIX_MARKER = _alternation(m for m in _MARKERS if not m.startswith(("Rs", "Fr")))  # "Fr." may be Friday
+_SUFFIX_MARKER = alternation(set(_MARKERS) - set(_CURRENCIES.before_number_only))
 _ATOM = re.compile(
-    rf"(?<![\w.,])(?:(?P<pre>{_alternation(_MARKERS)}){_SP}?)?"
+    rf"(?<![\w.,])(?:(?P<pre>{alternation(_MARKERS)}){_SP}?)?"
     rf"(?P<num>{_NUMBER})"
     rf"(?P<mult>{_MULTIPLIER})?"
     rf"(?P<pct>{_SP}?(?:%|percent\b|per cent\b))?"
@@ -123,51 +94,43 @@ _ATOM = re.compile(
     rf"(?P<plus>{_SP}?\+(?!{_SP}?\d))?"
     r"(?:/-)?"  # "Rs. 50,000/-"
 )
-_OVER = r"over|more than|above|upwards of|in excess of"
-_FILLER = r"(?:(?:approximately|approx\.|about|around|roughly|nearly|almost|just|some|~)\s*)?"
+_OVER = any_of(_WORDS.over)
+_FILLER = rf"(?:{any_of(_WORDS.approximately)}\s*)?"
 _RANGE_GAP = re.compile(
     rf"(?P<period>{_SP}*(?:/[a-z]+|per{_SP}+[a-z]+))?"
-    rf"(?:(?P<space>{_SP}*)(?P<dash>[-–—‒−]){_SP}*|\s+(?P<word>to|and|through|till|until)\s+)"
+    rf"(?:(?P<space>{_SP}*)(?P<dash>[-–—‒−]){_SP}*|\s+(?P<word>{any_of(_WORDS.range_words)})\s+)"
     rf"(?:(?P<over>{_OVER})\s+)?{_FILLER}",
     re.I,
 )
 _QUALIFIER = re.compile(
-    r"\b(?:(?P<cap>up\s?to|as high as|as much as|at most|no more than|not more than|maximum of|max\.?|under"
-    r"|below|less than|capped at|tops? out at|topping out at|free to)"
-    rf"|(?P<floor>{_OVER}|exceeds?|exceeding|exceeded|surpass(?:es|ing)?|at least|minimum of|min\.?|north of"
-    r"|start(?:s|ing)? (?:at|from|around)|begin(?:s|ning)? at)|(?P<origin>(?<!up )(?<!down )from)"
-    rf"|(?P<between>between))\s+{_FILLER}$",
+    rf"\b(?:(?P<cap>{any_of(_WORDS.cap_before)})|(?P<floor>{_OVER}|{any_of(_WORDS.floor_before)})"
+    rf"|(?P<origin>(?<!up )(?<!down )from)|(?P<between>between))\s+{_FILLER}$",
     re.I,
 )
 _POSTFIX = re.compile(
-    rf"{_SP}*(?:(?P<floor>or (?:more|higher|above|over)|and (?:up|upwards|above|higher|over))"
-    r"|(?P<cap>or (?:less|lower|under|below)|and (?:under|below)|max(?:imum)?\b))",
+    rf"{_SP}*(?:(?P<floor>{any_of(_WORDS.floor_after)})|(?P<cap>{any_of(_WORDS.cap_after)}))",
     re.I,
 )
-_UNIT = r"(?:hour|hr|day|week|wk|month|mo|mth|year|yr|annum)s?"
-_NOT_AGO = r"(?!\s+(?:ago|earlier|later|before))"  # "a year ago" is a time, not a pay period
+_UNIT = rf"(?:{alternation(_PERIODS.units, edge=False)})s?"
+_SLASH_UNIT = rf"(?:{_UNIT}|{alternation(_PERIODS.slash_letters, edge=False)})\b"
+_NOT_AGO = rf"(?!\s+(?:{alternation(_PERIODS.not_after)}))"  # "a year ago" is a time, not a pay period
 _PERIOD_AFTER = re.compile(
-    rf"{_SP}*/{_SP}?(?:[a-z]+{_SP}?/{_SP}?)?(?:{_UNIT}|h|d|y)\b"  # /yr, /seat/year
+    rf"{_SP}*/{_SP}?(?:[a-z]+{_SP}?/{_SP}?)?{_SLASH_UNIT}"  # /yr, /seat/year
     rf"|{_SP}+(?:per\s+[a-z]+\s+)?(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}"
     rf"|-(?:a|an|per)-{_UNIT}\b"  # "$10-a-month"
-    rf"|{_SP}+(?:hourly|daily|weekly|monthly|yearly|annually|annual|p\.a\.|pa\b|p/a\b|day[- ]rate\b)",
+    rf"|{_SP}+(?:{alternation([*_PERIODS.adverbs, *_PERIODS.adverbs_after_only])})",
     re.I,
 )
 _PERIOD_ANYWHERE = re.compile(
-    rf"\b(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}|/\s?(?:{_UNIT}|h|d|y)\b"
-    r"|\b(?:hourly|daily|weekly|monthly|yearly|annually|annual|per annum|day[- ]rate|LPA)\b|\bp\.a\.",
+    rf"\b(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}|/\s?{_SLASH_UNIT}"
+    rf"|\b(?:{alternation([*_PERIODS.adverbs, *_PERIODS.adverbs_before_only])})",
     re.I,
 )
-_COUNT_NOUN = re.compile(
-    rf"{_SP}*(?:years?|yrs?|months|weeks|days|hours|hrs|people|employees|users|students|engineers|jobs"
-    r"|roles|companies|times|x)\b",
-    re.I,
-)
+_COUNT_NOUN = re.compile(rf"{_SP}*{any_of(_WORDS.count_nouns)}\b", re.I)
 _ONWARD = re.compile(r"\s+to\b", re.I)
 _BETWEEN = re.compile(rf"\bbetween\s+{_FILLER}$", re.I)
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])|\n")
 _CLAUSE_BREAK = re.compile(r"[.!?;|]\s|\n|\|")
-_LOOKBACK = 60  # characters searched before a figure for a qualifier or a period word
+_LOOKBACK = _LIMITS.lookback_chars  # characters searched before a figure for a qualifier or a period word
 
 
 # ---- atoms: one number with its own markers --------------------------------------------------------------
@@ -187,7 +150,7 @@ class _Atom:
 
     @property
     def multiplier(self) -> float:
-        return _MULTIPLIERS.get(self.unit, 1.0)
+        return _UNIT_VALUES.get(self.unit, 1.0)
 
     @property
     def marker(self) -> str | None:
@@ -285,17 +248,10 @@ def _join(text: str, atoms: list[_Atom], i: int) -> re.Match | None:
 # ---- context: currency, qualifiers, period -----------------------------------------------------------------
 
 
-def _sentence(text: str, pos: int, reach: int = 600) -> str:
-    """The sentence (or table row) around `pos`, at most `reach` characters either side."""
-    lo, hi = max(0, pos - reach), min(len(text), pos + reach)
-    start = max((m.end() for m in _SENTENCE_BREAK.finditer(text, lo, pos)), default=lo)
-    after = _SENTENCE_BREAK.search(text, pos, hi)
-    return text[start : after.start() if after else hi]
-
-
 def _dollar_country(text: str, pos: int) -> str:
     """USD, unless the sentence names exactly one other dollar country and nothing American."""
-    sentence = _sentence(text, pos)
+    start, end = sentence_around(text, pos)
+    sentence = text[start:end]
     if _US_CONTEXT.search(sentence):
         return "USD"
     found = {m.lastgroup for m in _IN_COUNTRY.finditer(sentence)}
@@ -380,16 +336,16 @@ def _plausible(group: list[_Atom], currency: str | None) -> bool:
     if currency is None or any(a.percent for a in group):
         return False
     first = group[0]
-    if len(group) == 1 and first.plain and not first.pre and 1900 <= first.value <= 2100:
+    if len(group) == 1 and first.plain and not first.pre and _LIMITS.year_min <= first.value <= _LIMITS.year_max:
         return False
     top = max(a.value * a.multiplier for a in group)
-    return not (all(a.weak or a.bare for a in group) and top < 1000)
+    return not (all(a.weak or a.bare for a in group) and top < _LIMITS.weak_code_min_amount)
 
 
 def _period(text: str, group: list[_Atom], gap: re.Match | None, after: Period | None, start: int,
             floor: int) -> Period | None:
     """LPA, else the period phrase after the figure or between its bounds, else a period word before it."""
-    if any(a.unit == "lpa" for a in group):
+    if any(a.unit in _YEARLY_UNITS for a in group):
         return Period.year
     between = _period_of(gap["period"]) if gap is not None and gap["period"] else None
     return after or between or _period_before(text, start, floor)

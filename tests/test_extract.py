@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline import extract as extract_stage
+from pipeline import model_call
 from pipeline.clean import clean
 from pipeline.errors import ExtractError
 from pipeline.fetch import read_file
@@ -108,7 +109,7 @@ def test_invalid_json_every_time_fails_the_document_with_a_reason(settings, fake
 
 def test_rate_limit_is_retried_after_the_servers_wait(settings, fake_llm, monkeypatch):
     waits = []
-    monkeypatch.setattr(extract_stage, "retry", _recording_retry(waits))
+    monkeypatch.setattr(model_call, "retry", _recording_retry(waits))
     fake_llm.responder = sequence(rate_limit_reply(retry_after=0.2), reader)
     result = extract_stage.extract(article("small-salary-table.html", settings), make_client(settings), settings)
     assert len(result.salaries) == 3 and waits == [0.2]
@@ -261,3 +262,18 @@ def test_article_text_reaches_the_model_verbatim_even_when_it_looks_like_a_templ
     for verbatim in ("{{ user_question }}", "{% if context %}{{ context }}{% endif %}", "{% block tag", "{{ brace"):
         assert verbatim in sent
     assert salaries_of(extraction) == {("senior", 150000, 190000, "USD", "year")}
+
+
+def test_the_money_scan_is_made_once_per_document_and_ground_uses_it(settings, monkeypatch):
+    """extract scans the article once; ground checks each record's numbers against that scan, not a new one."""
+    from pipeline import money
+
+    scanned = []
+    real = money._atoms
+    monkeypatch.setattr(money, "_atoms", lambda text: scanned.append(text) or real(text))
+    doc = article("ai-engineer-salaries-2026.html", settings)
+    grounded = ground(doc, extract_stage.extract(doc, make_client(settings), settings))
+    assert scanned == [doc.text]
+    salaries = [g for g in grounded.records if g.kind == "salary"]
+    assert len(salaries) >= 5 and grounded.stats.dropped_invalid == 0
+    assert all(amounts_agree(g.record.amount_max or g.record.amount_min, g.provenance.quote) for g in salaries)

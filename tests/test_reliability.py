@@ -27,8 +27,8 @@ import pytest
 
 from db.query import run_readonly
 from flows.ingest import Runtime, run_sources
-from pipeline import extract as extract_stage
 from pipeline import fetch as fetch_stage
+from pipeline import model_call
 from pipeline.retry import retry
 from tests.conftest import PAGES, ROOT, SECRET_KEY
 from tests.fakes.http_pages import Override, PageServer
@@ -206,7 +206,7 @@ def fast(monkeypatch):
     from flows import ingest
 
     monkeypatch.setattr(ingest, "FETCH_DELAYS", (0.0, 0.0))
-    monkeypatch.setattr(extract_stage, "retry", lambda fn, **kw: retry(fn, **{**kw, "delays": (0.0, 0.0, 0.0)}))
+    monkeypatch.setattr(model_call, "retry", lambda fn, **kw: retry(fn, **{**kw, "delays": (0.0, 0.0, 0.0)}))
 
 
 _REAL_POLICY = fetch_stage.address_category
@@ -280,7 +280,7 @@ def test_a_50_mb_file_is_refused_without_reading_it_into_memory(settings, tmp_pa
 
 def test_a_429_with_retry_after_is_waited_for_and_then_succeeds(settings, fake_llm, tmp_path, monkeypatch):
     waits: list[float] = []
-    monkeypatch.setattr(extract_stage, "retry", lambda fn, **kw: retry(fn, sleep=waits.append, **kw))
+    monkeypatch.setattr(model_call, "retry", lambda fn, **kw: retry(fn, sleep=waits.append, **kw))
     first = threading.Event()
 
     def busy_once(request):

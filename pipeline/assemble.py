@@ -1,0 +1,219 @@
+"""Record assembly of the extract stage: the model's readings and the deterministic finds become records.
+
+A salary takes its numbers, currency and period from the money scanner, its level, years, region, employer
+and pay basis from the words around the figure, and the model's word only where the text leaves a choice
+(pay or not, which of the levels a table names). Every scanned amount gets an account: a salary bound, a
+credential's cost, not pay, or unaccounted with the reason. The rules' cue words and thresholds are
+vocabulary (cues.toml, thresholds.toml).
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+from pipeline import sentences
+from pipeline.chunk import Line
+from pipeline.figures import Figure
+from pipeline.ground import locate
+from pipeline.levels import detect_pay_basis, detect_period, names_a_level, parse_level, spans_all_levels
+from pipeline.mentions import find_employer, find_region, find_role, issuer_of, skill_category
+from pipeline.money import Money
+from pipeline.vocab import any_of, vocabulary
+from schemas.documents import Extraction, MoneyAmount, MoneyUse
+from schemas.records import Certification, Claim, FigureKind, FigureReading, Level, Period, Salary, Skill
+
+_CUES = vocabulary().cues
+# Words that mark a figure as something other than pay, and words that mark it as pay.
+_NOT_PAY = re.compile(rf"\b{any_of(_CUES.not_pay)}\b", re.IGNORECASE)
+_PAY = re.compile(any_of(_CUES.pay), re.IGNORECASE)
+_MIN_YEARLY_PAY = vocabulary().thresholds.min_yearly_pay
+
+
+# ---------------------------------------------------------------------------------------------- salaries
+
+
+def sentence_around(text: str, line: Line, start: int, end: int) -> tuple[int, int]:
+    """Offsets of the sentence of `line` that holds [start, end); table rows are their own sentence."""
+    if line.is_table_row:
+        return line.start, line.end
+    return sentences.sentence_around(text, start, end)
+
+
+def _clause(text: str, fig: Figure, figures: list[Figure]) -> str:
+    """The words that belong to this figure: its sentence, cut at the neighbouring figures of that sentence."""
+    s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
+    for other in figures:
+        if other is fig or other.line.start != fig.line.start:
+            continue
+        if s <= other.money.end <= fig.money.start:
+            s = max(s, other.money.end)
+        if fig.money.end <= other.money.start < e:
+            e = min(e, other.money.start)
+    return text[s:e]
+
+
+def not_pay_reason(fig: Figure, reading: FigureReading, clause: str, context: str) -> str | None:
+    """Why a figure is not pay, or None when it is: the model's word, checked by cues (a figure next to
+    fee/price words and no pay words is never pay)."""
+    if reading.kind is not FigureKind.pay:
+        return f"read as {reading.kind.value}"
+    window = f"{context} {clause}" if fig.line.is_table_row else clause
+    if _NOT_PAY.search(window) and not _PAY.search(window):
+        return "price or fee words beside it, no pay words"
+    return None
+
+
+def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Figure]
+                ) -> tuple[Salary | None, MoneyAmount]:
+    """A Salary from one figure (numbers from code, who-it-is-for from both) and the account of the amount:
+    a salary bound, or not pay / unaccounted with the reason."""
+    amount = money_amount(fig.money, kind=reading.kind)
+    clause = _clause(text, fig, figures)
+    context = fig.context.text if fig.context else ""
+    reason = not_pay_reason(fig, reading, clause, context)
+    if reason:
+        return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": reason})
+    if fig.money.currency is None:
+        return None, amount.model_copy(update={"reason": "read as pay, but no currency is written or implied"})
+    period = fig.money.period or detect_period(f"{clause} {context}") or Period.year
+    top = fig.money.amount_max or fig.money.amount_min or 0
+    if period is Period.year and top < _MIN_YEARLY_PAY:
+        return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": "too small for a yearly salary"})
+    s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
+    try:
+        salary = _salary(fig, reading, clause, text[s:e], context, period)
+    except ValueError as exc:
+        return None, amount.model_copy(update={"reason": f"read as pay, but not a valid salary: {_first_error(exc)}"})
+    return salary, amount.model_copy(update={"use": MoneyUse.salary})
+
+
+def _salary(fig: Figure, reading: FigureReading, clause: str, sentence: str, context: str, period: Period
+            ) -> Salary:
+    """The Salary of a pay figure: who it is for from its clause, then its sentence, then its context."""
+    level, years_min, years_max = parse_level(clause)
+    context_level, context_min, context_max = _context_level(context)
+    if years_min is None and years_max is None:
+        years_min, years_max = context_min, context_max
+    # The model picks among levels the text names (a header "Junior | Mid | Senior" over a row of figures); it
+    # never invents one for a figure whose words name none, nor for one said to cover all levels.
+    if level is Level.unspecified and not spans_all_levels(clause) and names_a_level(f"{clause}\n{context}"):
+        level = reading.level if reading.level is not Level.unspecified else context_level
+    return Salary(
+        role=find_role(clause, sentence, context),
+        level=level,
+        years_min=years_min,
+        years_max=years_max,
+        region=find_region(clause, sentence, context),
+        employer=find_employer(clause, sentence),
+        currency=fig.money.currency,
+        period=period,
+        amount_min=fig.money.amount_min,
+        amount_max=fig.money.amount_max,
+        open_ended=fig.money.open_ended,
+        pay_basis=detect_pay_basis(f"{clause} {context}"),
+        quote=sentence.strip(),
+    )
+
+
+def _context_level(context: str) -> tuple[Level, float | None, float | None]:
+    """Level from the first line of the context that names one, years from the first that names some: a
+    flattened table row's label ("Starting Out (0-2 years)") comes before cells that merely mention a level
+    ("support for senior engineers")."""
+    found = [parse_level(line) for line in context.splitlines()]
+    level = next((lv for lv, _, _ in found if lv is not Level.unspecified), Level.unspecified)
+    years = next(((y0, y1) for _, y0, y1 in found if (y0, y1) != (None, None)), (None, None))
+    return level, *years
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    return errors()[0]["msg"] if callable(errors) else str(exc).splitlines()[0]
+
+
+# ---------------------------------------------------------------------------------------------- amounts
+
+
+def money_amount(money: Money, **fields) -> MoneyAmount:
+    """The account entry of a scanned amount; unaccounted until a stage says what it is."""
+    return MoneyAmount(
+        char_start=money.start, char_end=money.end, text=money.text, currency=money.currency,
+        amount_min=money.amount_min, amount_max=money.amount_max, period=money.period, **fields,
+    )
+
+
+def opening_accounts(money: list[Money], steered: list[Money]) -> dict[int, MoneyAmount]:
+    """Every scanned amount's account before the model reads anything, by start offset."""
+    accounts = {m.start: money_amount(m, reason="in no excerpt the model read") for m in money}
+    for m in steered:
+        accounts[m.start] = money_amount(m, use=MoneyUse.not_pay, reason="in text addressed to an AI model, never pay")
+    return accounts
+
+
+def with_cost(text: str, cert: Certification, fees: dict[int, MoneyAmount]) -> Certification:
+    """The cost of a credential: the nearest non-pay figure after its name on the same line, read by code.
+
+    The quote then runs from the name to the end of that figure, so the stored cost is written in its quote,
+    and the amount is accounted for as this credential's cost.
+    """
+    where = locate(text, cert.quote)
+    if where is None:
+        return cert
+    line_end = text.find("\n", where.char_end)
+    line_end = len(text) if line_end < 0 else line_end
+    after = [a for a in fees.values() if where.char_end <= a.char_start < line_end and a.amount_min and a.currency]
+    if not after:
+        return cert
+    cost = min(after, key=lambda a: a.char_start)
+    fees[cost.char_start] = cost.model_copy(update={"use": MoneyUse.certification_cost, "reason": ""})
+    return cert.model_copy(update={
+        "cost_amount": cost.amount_min, "cost_currency": cost.currency, "quote": text[where.char_start : cost.char_end],
+    })
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+def model_lists(reading: BaseModel) -> tuple[list[Certification], list[Skill], list[Claim]]:
+    """The model's exact phrases as records, named as written (the save stage resolves them to entities)."""
+    certs = [Certification(name=p, issuer=issuer_of(p), quote=p) for p in reading.certifications]
+    skills = [Skill(name=p, category=skill_category(p), quote=p) for p in reading.skills]
+    claims = [Claim(statement=p, quote=p) for p in reading.claims if len(p) >= 5]
+    return certs, skills, claims
+
+
+class Records:
+    """An extraction's records, each kept once (a repeated name or quote, e.g. from a later chunk, is not)."""
+
+    def __init__(self) -> None:
+        self.out = Extraction()
+        self._seen: set[tuple] = set()
+        self._buckets = {"salary": self.out.salaries, "skill": self.out.skills,
+                         "certification": self.out.certifications, "claim": self.out.claims}
+
+    @staticmethod
+    def key(kind: str, record: BaseModel) -> tuple:
+        if kind in ("skill", "certification"):
+            return (kind, record.name.casefold())
+        if kind == "claim":
+            return (kind, record.quote.casefold())
+        return (kind, record.quote, record.amount_min, record.amount_max, record.currency)
+
+    def has(self, kind: str, record: BaseModel) -> bool:
+        return self.key(kind, record) in self._seen
+
+    def add(self, kind: str, record: BaseModel) -> None:
+        """Append a record unless one with the same key is already there."""
+        key = self.key(kind, record)
+        if key not in self._seen:
+            self._seen.add(key)
+            self._buckets[kind].append(record)
+
+    def add_credentials(self, text: str, certs: list[Certification], accounts: dict[int, MoneyAmount]) -> None:
+        """Add credentials, each with the cost written after its name (that amount's account says so)."""
+        fees = {start: a for start, a in accounts.items() if a.use is MoneyUse.not_pay}
+        for cert in certs:
+            if not self.has("certification", cert):  # a repeated name must not claim a second cost
+                self.add("certification", with_cost(text, cert, fees))
+        accounts.update(fees)

@@ -1,0 +1,91 @@
+"""Figure planning: which money figures the model reads, in which excerpt, under which tag.
+
+Every money figure of an article is tagged `[M1]`, `[M2]`… once, in the first chunk that holds its line, and
+each chunk becomes the excerpt the model reads: the lines that hold figures, each with its heading or table
+header (see `pipeline.chunk`). Lines written to steer an AI reader are never sent, and their figures never
+become pay.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pipeline.chunk import Chunk, Line, chunk_text, relevant, split_lines
+from pipeline.money import Money
+from pipeline.vocab import any_of, vocabulary
+
+# Text that addresses a model instead of a reader (cues.toml, `steering`).
+_ADDRESSES_MODEL = re.compile(any_of(vocabulary().cues.steering), re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass
+class Figure:
+    """A money figure with the line it sits in and the line that gives that line meaning."""
+
+    tag: str
+    money: Money
+    line: Line
+    context: Line | None
+
+
+@dataclass
+class ChunkPlan:
+    """What one model call reads: the excerpt text with tags, and the figures it must classify."""
+
+    chunk: Chunk
+    prompt: str
+    figures: list[Figure] = field(default_factory=list)
+
+
+def plan_chunks(text: str, money: list[Money], max_chars: int) -> list[ChunkPlan]:
+    """Tag each money figure once (in the first chunk holding its line) and render every chunk's excerpt."""
+    chunks = chunk_text(text, [m.start for m in money], max_chars)
+    seen: set[int] = set()
+    plans: list[ChunkPlan] = []
+    counter = 0
+    for chunk in chunks:
+        plan = ChunkPlan(chunk=chunk, prompt="")
+        rendered = []
+        for line in chunk.lines:
+            if addresses_model(line.text):
+                continue
+            inside = [m for m in money if line.start <= m.start < line.end and m.start not in seen]
+            for m in inside:
+                counter += 1
+                seen.add(m.start)
+                plan.figures.append(Figure(f"M{counter}", m, line, chunk.context.get(line.start)))
+            rendered.append(tag_line(text, line, plan.figures))
+        plan.prompt = "\n".join(rendered)
+        plans.append(plan)
+    return plans
+
+
+def addresses_model(text: str) -> bool:
+    """True for text written to steer an AI reader ("ignore previous instructions", "note to AI assistants")."""
+    return _ADDRESSES_MODEL.search(text) is not None
+
+
+def steering(text: str, money: list[Money]) -> list[Money]:
+    """The money figures that sit in lines addressed to a model."""
+    lines = [line for line in split_lines(text) if addresses_model(line.text)]
+    return [m for m in money if any(relevant(line, [m.start]) for line in lines)]
+
+
+def tag_line(text: str, line: Line, figures: list[Figure]) -> str:
+    """The line with `[Mn]` put right before each of its tagged figures."""
+    out, pos = [], line.start
+    for fig in sorted((f for f in figures if f.line.start == line.start), key=lambda f: f.money.start):
+        out.append(text[pos : fig.money.start])
+        out.append(f"[{fig.tag}]")
+        pos = fig.money.start
+    out.append(text[pos : line.end])
+    return "".join(out)
+
+
+def subplan(plan: ChunkPlan, lines: list[Line], text: str) -> ChunkPlan:
+    """The part of a plan that holds `lines`, with their figures and excerpt (for a chunk split in two)."""
+    starts = {line.start for line in lines}
+    figures = [f for f in plan.figures if f.line.start in starts]
+    prompt = "\n".join(tag_line(text, line, figures) for line in lines)
+    return ChunkPlan(chunk=Chunk(lines=list(lines), context=plan.chunk.context), prompt=prompt, figures=figures)

@@ -1,0 +1,324 @@
+"""The vocabulary the deterministic readers use, loaded from the TOML files in pipeline/vocabulary/.
+
+Word lists (currencies, multipliers, periods, levels, regions, skills, credentials, cue words) and thresholds
+are domain knowledge, not code: each fact is written once, in one file, and the modules that need it compile
+their patterns from it. Every file is validated when loaded, and a bad entry fails with a `VocabularyError`
+naming the file and the entry. A folder named by KB_VOCABULARY_DIR may hold files of the same names whose
+entries are added to the built-in ones. The files' content hash (`Vocabulary.digest`) is part of the extractor
+version, so a changed word list re-extracts stored documents on the next run.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.errors import VocabularyError
+
+BUILT_IN = Path(__file__).with_name("vocabulary")
+EXTRA_ENV = "KB_VOCABULARY_DIR"
+
+
+def _compiles(pattern: str) -> str:
+    """A regular expression that compiles; its error names what is wrong with it."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression ({exc}): {pattern!r}") from None
+    return pattern
+
+
+def _currency_code(code: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ValueError(f"{code!r} is not an ISO 4217 code (three capital letters)")
+    return code
+
+
+Regex = Annotated[str, AfterValidator(_compiles)]
+Code = Annotated[str, AfterValidator(_currency_code)]
+Word = Annotated[str, Field(min_length=1)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _unknown(names, known, what: str) -> None:
+    """Fail naming every entry of `names` not among `known`."""
+    missing = sorted(set(names) - set(known))
+    if missing:
+        raise ValueError(f"{', '.join(map(repr, missing))}: not {what}")
+
+
+def _enum_values(name: str) -> list[str]:
+    """The values of an enum of schemas.records (imported late: schemas.records loads the vocabulary)."""
+    import schemas.records as records
+
+    return [member.value for member in getattr(records, name)]
+
+
+class UsNames(_Section):
+    names: list[Word]
+
+
+class Currencies(_Section):
+    codes: list[Code] = Field(min_length=1)
+    weak_codes: list[Code] = []
+    dollar_markers: list[Word]
+    before_number_only: list[Word] = []
+    markers: dict[str, Code]
+    dollar_countries: dict[Code, Word]
+    us: UsNames
+
+    @model_validator(mode="after")
+    def _known_codes(self) -> "Currencies":
+        _unknown([*self.weak_codes, *self.markers.values(), *self.dollar_countries], self.codes, "in codes")
+        _unknown(self.before_number_only, [*self.markers, *self.dollar_markers], "a marker")
+        return self
+
+
+class Multipliers(_Section):
+    rupee_units: list[Word] = []
+    yearly_units: list[Word] = []
+    spaced: dict[str, Annotated[float, Field(gt=0)]]
+    attached: dict[str, Annotated[float, Field(gt=0)]]
+
+    @model_validator(mode="after")
+    def _one_value_per_unit(self) -> "Multipliers":
+        seen: dict[str, float] = {}
+        for unit, value in [*self.spaced.items(), *self.attached.items()]:
+            if seen.setdefault(unit.lower(), value) != value:
+                raise ValueError(f"{unit!r} is worth {value} here and {seen[unit.lower()]} elsewhere")
+        _unknown([*self.rupee_units, *self.yearly_units], seen, "a multiplier (in lower case)")
+        return self
+
+    def by_unit(self) -> dict[str, float]:
+        """Every unit in lower case → what it multiplies by."""
+        return {unit.lower(): value for unit, value in (*self.spaced.items(), *self.attached.items())}
+
+
+class NamedPattern(_Section):
+    name: Word
+    pattern: Regex
+
+
+class Periods(_Section):
+    units: list[Word]
+    slash_letters: list[Word] = []
+    adverbs: list[Word] = []
+    adverbs_after_only: list[Word] = []
+    adverbs_before_only: list[Word] = []
+    not_after: list[Word] = []
+    period: list[NamedPattern] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_periods(self) -> "Periods":
+        _unknown([p.name for p in self.period], _enum_values("Period"), "a period")
+        return self
+
+
+class Qualifiers(_Section):
+    over: list[Regex]
+    approximately: list[Regex]
+    range_words: list[Regex]
+    cap_before: list[Regex]
+    floor_before: list[Regex]
+    floor_after: list[Regex]
+    cap_after: list[Regex]
+    count_nouns: list[Regex]
+
+
+class Levels(_Section):
+    job_words: list[Regex]
+    all_levels: Regex
+    years_at_least: list[Regex]
+    years_or_more: list[Regex]
+    years_at_most: list[Regex]
+    word_numbers: dict[str, int]
+    level: list[NamedPattern] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_levels(self) -> "Levels":
+        _unknown([lv.name for lv in self.level], _enum_values("Level"), "a level")
+        for lv in self.level:
+            _compiles(self.pattern(lv))
+        return self
+
+    def pattern(self, level: NamedPattern) -> str:
+        """A level's pattern with {job} standing for any of the job words."""
+        return level.pattern.replace("{job}", "(?:" + "|".join(self.job_words) + ")")
+
+
+class Regions(_Section):
+    regions: dict[str, list[Word]]
+
+
+class Skills(_Section):
+    case_sensitive: list[Word] = []
+    skills: dict[str, list[Word]]
+    aliases: dict[str, Word] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Skills":
+        _unknown(self.skills, _enum_values("SkillCategory"), "a skill category")
+        names = [name for names in self.skills.values() for name in names]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(map(repr, twice))}: listed in more than one place")
+        _unknown([*self.aliases.values(), *self.case_sensitive], names, "a skill listed under [skills]")
+        return self
+
+    def category(self) -> dict[str, str]:
+        """Every canonical skill name → its category."""
+        return {name: category for category, names in self.skills.items() for name in names}
+
+
+class Credential(_Section):
+    name: Word
+    aliases: list[Word] = []
+
+
+class Certifications(_Section):
+    credential_words: list[Word]
+    filler_words: list[Regex] = []
+    issuers: dict[str, Word]
+    certification: list[Credential] = []
+
+
+class Role(_Section):
+    levels: list[Word] = []
+    qualifiers: list[Word] = []
+    fields: list[Regex]
+    jobs: list[Regex]
+
+
+class Cues(_Section):
+    not_pay: list[Regex]
+    pay: list[Regex]
+    steering: list[Regex] = []
+    total_pay: list[Regex] = []
+    base_pay: list[Regex] = []
+    claim_topics: list[Regex]
+    claim_numbers: list[Regex]
+    employers: list[Regex] = []
+    role: Role
+
+
+class Thresholds(_Section):
+    min_yearly_pay: float = Field(ge=0)
+    weak_code_min_amount: float = Field(ge=0)
+    lookback_chars: int = Field(gt=0)
+    year_min: int
+    year_max: int
+    claim_min_chars: int = Field(ge=0)
+    claim_max_chars: int = Field(gt=0)
+    claim_limit: int = Field(ge=0)
+    table_cell_max_chars: int = Field(gt=0)
+
+
+class Scoring(_Section):
+    phrase_aliases: dict[str, Word] = {}
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    "currencies": Currencies, "multipliers": Multipliers, "periods": Periods, "qualifiers": Qualifiers,
+    "levels": Levels,
+    "regions": Regions, "skills": Skills, "certifications": Certifications, "cues": Cues,
+    "thresholds": Thresholds, "scoring": Scoring,
+}
+
+
+class Vocabulary(BaseModel):
+    """Every vocabulary file, validated, and the hash of their contents."""
+
+    model_config = ConfigDict(frozen=True)
+
+    currencies: Currencies
+    multipliers: Multipliers
+    periods: Periods
+    qualifiers: Qualifiers
+    levels: Levels
+    regions: Regions
+    skills: Skills
+    certifications: Certifications
+    cues: Cues
+    thresholds: Thresholds
+    scoring: Scoring
+    digest: str
+
+
+def _read(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise VocabularyError(f"cannot read it: {exc}", source=str(path)) from exc
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    """`extra` added to `base`: lists are extended, tables merged entry by entry, other values replaced."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merge(base[key], value)
+        elif isinstance(value, list) and isinstance(base.get(key), list):
+            merged[key] = [*base[key], *value]
+        else:
+            merged[key] = value
+    return merged
+
+
+def _validated(name: str, data: dict, paths: list[Path]) -> _Section:
+    """One file's data as its section model, or a VocabularyError naming the file and the entry."""
+    try:
+        return SECTIONS[name].model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            ": ".join(filter(None, (".".join(map(str, error["loc"])), error["msg"]))) for error in exc.errors()
+        )
+        raise VocabularyError(problems, source=" + ".join(map(str, paths))) from exc
+
+
+def load_vocabulary(folder: Path = BUILT_IN, extra: Path | None = None) -> Vocabulary:
+    """Read and validate every vocabulary file of `folder`, each extended by its namesake in `extra`."""
+    if extra is not None and not extra.is_dir():
+        raise VocabularyError("not a folder", source=str(extra))
+    sections: dict[str, _Section] = {}
+    digest = hashlib.sha256()
+    for name in SECTIONS:
+        paths = [p for p in (folder / f"{name}.toml", extra and extra / f"{name}.toml") if p and p.is_file()]
+        if not paths or paths[0].parent != folder:
+            raise VocabularyError("missing vocabulary file", source=str(folder / f"{name}.toml"))
+        data: dict = {}
+        for path in paths:
+            data = _merge(data, _read(path))
+            digest.update(f"{path.name}\0".encode() + path.read_bytes() + b"\0")
+        sections[name] = _validated(name, data, paths)
+    return Vocabulary(**sections, digest=digest.hexdigest()[:16])
+
+
+@functools.cache
+def vocabulary() -> Vocabulary:
+    """The vocabulary of this process: the built-in files plus those of KB_VOCABULARY_DIR, loaded once."""
+    extra = os.environ.get(EXTRA_ENV, "").strip()
+    return load_vocabulary(BUILT_IN, Path(extra).expanduser() if extra else None)
+
+
+def alternation(tokens, *, edge: bool = True) -> str:
+    """A regex matching any of the literal `tokens`, longest first; with `edge`, a token ending in a letter
+    must end at a word edge (so "k" in "$120K" matches but not in "$120Kilo")."""
+    parts = []
+    for token in sorted(tokens, key=len, reverse=True):
+        parts.append(re.escape(token) + (r"(?![A-Za-z])" if edge and token[-1].isalpha() else ""))
+    return "|".join(parts)
+
+
+def any_of(patterns) -> str:
+    """The regexes `patterns` as one group of alternatives."""
+    return "(?:" + "|".join(patterns) + ")"
