@@ -177,17 +177,6 @@ register(RecordKind(
         "amount_max", "open_ended", "pay_basis")),
 ))
 register(RecordKind(
-    name="skill", plural="skills", model=Skill, table=SkillRow, label="skill", colour="#a8e6b8", search_code=2,
-    list_cap=10, entity=True, name_column="skill", matcher="skill",
-    view=View(
-        "v_skills",
-        (("mention_id", "r.id"), *_MENTION, ("skill", "COALESCE(e.name, r.name)"), ("as_written", "r.name"),
-         ("entity_id", "r.entity_id"), ("category", "COALESCE(e.category, r.category)")) + SPAN,
-        records_of("skill_mentions") + ENTITY,
-        LATEST,
-    ),
-))
-register(RecordKind(
     name="certification", plural="certifications", model=Certification, table=CertificationRow,
     label="certification", colour="#b7ccff", search_code=3, list_cap=6, entity=True,
     name_column="certification", matcher="credential",
@@ -197,6 +186,17 @@ register(RecordKind(
          ("entity_id", "r.entity_id"), ("issuer", "COALESCE(e.issuer, r.issuer)"))
         + cols("r", "cost_amount", "cost_currency") + SPAN,
         records_of("certification_mentions") + ENTITY,
+        LATEST,
+    ),
+))
+register(RecordKind(
+    name="skill", plural="skills", model=Skill, table=SkillRow, label="skill", colour="#a8e6b8", search_code=2,
+    list_cap=10, entity=True, name_column="skill", matcher="skill",
+    view=View(
+        "v_skills",
+        (("mention_id", "r.id"), *_MENTION, ("skill", "COALESCE(e.name, r.name)"), ("as_written", "r.name"),
+         ("entity_id", "r.entity_id"), ("category", "COALESCE(e.category, r.category)")) + SPAN,
+        records_of("skill_mentions") + ENTITY,
         LATEST,
     ),
 ))

@@ -15,6 +15,7 @@ from typing import Annotated
 import instructor
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, create_model, model_validator
 
+from db.kinds import list_caps
 from pipeline.ground import FoldedText, locate
 from schemas.records import FigureReading
 
@@ -28,8 +29,9 @@ SYSTEM_PROMPT = (
     "Then list certifications, skills and claims named in these lines, each copied exactly as written "
     "(short phrases, no tags); use empty lists when there are none."
 )
-# The lists the model may add to, and how long each may be (the one place these caps are set).
-MAX_LIST = {"certifications": 6, "skills": 10, "claims": 4}
+# The lists the model may add to, and how long each may be: each record kind's cap, declared in its registry entry
+# (db/kinds.py), in the registry's order, which is also the order of the lists in the response schema.
+MAX_LIST = list_caps()
 
 # The user message is this template, the excerpt a variable of it: instructor renders messages as Jinja
 # templates when a call has a context, and an article's own "{{ … }}" or "{% … %}" must reach the model as written.

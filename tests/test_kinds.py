@@ -20,7 +20,7 @@ from db import kinds as registry
 from db.engine import init_db
 from db.models import GroundedRow
 from db.viewsql import record_view
-from pipeline import extract
+from pipeline import reading
 from pipeline.cli import main
 from pipeline.errors import StorageError
 from pipeline.evaluate import GoldDocument, Ratio, read_kb, score_document
@@ -177,9 +177,11 @@ def test_kb_eval_checks_the_grounding_of_a_registered_kind_and_matches_names_by_
     assert (score.skills, score.missed_skills) == (Ratio(hits=1, total=2), ["Rust"])
 
 
-def test_the_list_caps_are_the_extract_stages():
-    # Until pipeline/extract.py reads registry.list_caps() itself, the two must agree.
-    assert registry.list_caps() == extract.MAX_LIST == {"skills": 10, "certifications": 6, "claims": 4}
+def test_the_response_schema_lists_each_kind_with_its_registered_cap():
+    schema = reading.reading_model(("M1",)).model_json_schema()["properties"]
+    listed = {name: schema[name]["maxItems"] for name in schema if name != "figures"}
+    assert listed == registry.list_caps() == {"certifications": 6, "skills": 10, "claims": 4}
+    assert list(listed) == list(registry.list_caps())  # the schema's lists come in the registry's order
 
 
 def test_a_clashing_kind_is_refused_with_the_reason(tool_price):
