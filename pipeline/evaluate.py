@@ -63,6 +63,7 @@ class GoldSalary(BaseModel):
 
 class GoldDocument(BaseModel):
     source: str = Field(description="Path relative to the gold file's folder or to the folder above it")
+    kind: str | None = Field(None, description="The kind of page (tables, forums, ...): kb eval reports per kind")
     salaries: list[GoldSalary] = []
     optional: list[GoldSalary] = []
     forbidden: list[float] = []
@@ -283,6 +284,7 @@ class SalaryScore(BaseModel):
 
 class DocumentScore(BaseModel):
     source: str  # as written in the gold
+    page_kind: str | None = None  # the gold document's `kind`
     db_source: str | None = None  # the matching v_documents.source, None when the document is not in the DB
     salaries: SalaryScore = SalaryScore()
     attributes: dict[str, Ratio] = {}
@@ -340,7 +342,14 @@ class Report(BaseModel):
     gold: str
     database: str
     overall: Overall
+    by_kind: dict[str, Overall] = {}  # the same figures for each kind of page, when the gold names kinds
     documents: list[DocumentScore]
+
+
+def by_page_kind(scores: list[DocumentScore]) -> dict[str, Overall]:
+    """Overall figures of each kind of page the gold names (documents without a kind are left out)."""
+    names = sorted({s.page_kind for s in scores if s.page_kind})
+    return {name: Overall.of([s for s in scores if s.page_kind == name]) for name in names}
 
 
 # ---- reading the knowledge base ----------------------------------------------------------------------------
@@ -408,12 +417,13 @@ def evaluate(gold: Gold, database_url: str, gold_path: str = "") -> Report:
     snapshot = read_kb(database_url)
     scores = [score_document(doc, find_document(snapshot.documents, doc), snapshot) for doc in gold.documents]
     database = make_url(database_url).render_as_string(hide_password=True)
-    return Report(gold=str(gold_path), database=database, overall=Overall.of(scores), documents=scores)
+    return Report(gold=str(gold_path), database=database, overall=Overall.of(scores),
+                  by_kind=by_page_kind(scores), documents=scores)
 
 
 def score_document(gold: GoldDocument, document: dict | None, snapshot: Snapshot) -> DocumentScore:
     """One gold document's figures; a document missing from the DB scores zero on everything it should hold."""
-    score = DocumentScore(source=gold.source)
+    score = DocumentScore(source=gold.source, page_kind=gold.kind)
     doc_id = document["document_id"] if document else None
     rows = {view: snapshot.of(view, doc_id) for view in scored_views()}
     stored = [StoredSalary.model_validate(row) for row in rows["v_salaries"]]
@@ -548,6 +558,9 @@ def print_report(report: Report, console: Console | None = None) -> None:
                "tokens", "llm s"]
     rows = [_document_row(d) for d in report.documents]
     print_table(columns, rows, width=50, title="per document", console=console)
+    if report.by_kind:
+        print_table(KIND_COLUMNS, [_kind_row(name, o) for name, o in report.by_kind.items()],
+                    title="per kind of page", console=console)
     print_table(["figure", "value"], _overall_rows(report.overall), title="overall", console=console)
     problems = [(d.source, kind, item) for d in report.documents
                 for kind, items in (("missed", d.missed), ("extra", d.extra), ("FORBIDDEN", d.forbidden_hits),
@@ -564,6 +577,15 @@ def _document_row(d: DocumentScore) -> tuple:
     return (name, salaries, _pct(d.salaries.f1), len(d.forbidden_hits), _of(d.certifications), _of(d.skills),
             _of(d.grounding), _of(d.agreement), d.not_pay, len(d.unaccounted), d.prompt_tokens + d.completion_tokens,
             f"{d.llm_seconds:.1f}")
+
+
+KIND_COLUMNS = ["kind", "docs", "salaries", "precision", "recall", "F1", "forbidden", "certs", "unaccounted $"]
+
+
+def _kind_row(name: str, o: Overall) -> tuple:
+    s = o.salaries
+    return (name, o.documents, f"{s.tp}/{s.required} +{s.fp}", _pct(s.precision), _pct(s.recall), _pct(s.f1),
+            o.forbidden_hits, _of(o.certifications), o.unaccounted)
 
 
 def _overall_rows(o: Overall) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from db.engine import init_db, make_engine
 from pipeline.cli import main
 from pipeline.evaluate import (
     Floors,
+    by_page_kind,
     GoldDocument,
     GoldSalary,
     Overall,
@@ -451,3 +452,19 @@ def test_eval_ingests_the_gold_sources_first_when_asked(shared, llm_env):
     o = json.loads((shared / "out.json").read_text())["overall"]
     assert o["found"] == 1 and o["grounding"]["total"] > 0 and o["prompt_tokens"] > 0
     assert o["salaries"]["tp"] == 2 and o["forbidden_hits"] == 0
+
+
+def test_scores_are_reported_per_kind_of_page_when_the_gold_names_kinds():
+    tables = [score(GOLD.model_copy(update={"kind": "tables"}), [ENTRY, SENIOR]) for _ in range(2)]
+    forum = score(GOLD.model_copy(update={"kind": "forums"}), [ENTRY, BOOTCAMP])
+    unnamed = score(GOLD, [ENTRY])
+    kinds = by_page_kind([*tables, forum, unnamed])
+    assert list(kinds) == ["forums", "tables"]  # documents without a kind only count overall
+    assert (kinds["tables"].documents, kinds["tables"].salaries.f1, kinds["tables"].forbidden_hits) == (2, 1.0, 0)
+    assert (kinds["forums"].salaries.tp, kinds["forums"].salaries.fp, kinds["forums"].forbidden_hits) == (1, 1, 1)
+
+
+def test_the_figure_bank_gold_names_a_kind_for_every_page():
+    gold = load_gold(Path(__file__).resolve().parent.parent / "fixtures" / "bank" / "gold.json")
+    assert all(document.kind for document in gold.documents)
+    assert all(Path(document.path).is_file() for document in gold.documents)
