@@ -170,7 +170,7 @@ def test_sources_new_to_the_run_skip_the_extraction_lookup_and_a_meanwhile_store
     # A run that found nothing stored, while another run stored the same text meanwhile: records replaced, not doubled.
     runtime = Runtime.create(settings)
     run_id = flows.ingest.save_stage.start_run(runtime.engine, "test")
-    again = flows.ingest.process_source(str(pages[1]), runtime, run_id, report=False, new=True)
+    again = flows.ingest.process_source(str(pages[1]), runtime, run_id, new=True)
     assert again.status == "ok" and again.change == "unchanged"
     salaries = rows(settings, "select source, amount_min from v_salaries order by source")
     assert [(r["source"], r["amount_min"]) for r in salaries] == [(str(pages[0]), 80000), (str(pages[1]), 90000)]

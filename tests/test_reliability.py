@@ -517,7 +517,7 @@ def test_the_key_is_not_a_flow_run_parameter(settings, prefect_harness):
             return await client.read_flow_run(flow_run_id)
 
     run = asyncio.run(read())
-    assert set(run.parameters) == {"sources", "database_url", "trigger"}
+    assert set(run.parameters) == {"sources", "database_url", "trigger", "task_runner", "dask_address"}
     assert SECRET_KEY not in repr(run.model_dump())
 
 
