@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from flows import ingest
+from flows import documents
 from flows.ingest import flow_for
 from tests.conftest import PAGES
 from tests.fakes.openai_server import FakeOpenAI
@@ -58,7 +58,7 @@ def test_a_backfill_on_a_dask_cluster_stores_the_same_rows(settings, llm_env, da
     summary = flow_for("dask")(sources, database_url=database_url, trigger="backfill")
 
     assert {o.status for o in summary.outcomes} == {"ok"}
-    here = {settings.database_url for settings, _slots in ingest._PROCESS_RUNTIMES}
+    here = {settings.database_url for settings, _slots in documents._PROCESS_RUNTIMES}
     assert database_url not in here, "documents ran in this process, not on Dask workers"
     assert llm_env.count == 2 * calls
     assert llm_env.overlap.most == 1, "the model slots were per worker process, not per cluster"

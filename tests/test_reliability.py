@@ -203,9 +203,9 @@ CASES: dict[str, Case] = {
 @pytest.fixture
 def fast(monkeypatch):
     """No waiting between retries: fetch and LLM retries still happen, back to back."""
-    from flows import ingest
+    from flows import documents
 
-    monkeypatch.setattr(ingest, "FETCH_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr(documents, "FETCH_DELAYS", (0.0, 0.0))
     monkeypatch.setattr(extract_stage, "retry", lambda fn, **kw: retry(fn, **{**kw, "delays": (0.0, 0.0, 0.0)}))
 
 
