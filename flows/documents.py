@@ -192,17 +192,20 @@ def run_share(share: list[str], runtime: Runtime, run_id: int, new: set[str]) ->
 # One Runtime per worker process (an engine and a model client cannot travel between processes): made by the
 # pool's initializer, or on a Dask worker by its first share, and kept for the shares it runs after.
 _PROCESS_RUNTIMES: dict[tuple[Settings, int], Runtime] = {}
+_PROCESS_RUNTIMES_LOCK = threading.Lock()  # a Dask worker of several threads may start two shares at once
 
 
 def _process_runtime(settings: Settings, slots: int) -> Runtime:
     """This process's Runtime for `settings` with `slots` model slots, made on first use."""
     key = (settings, slots)
-    if key not in _PROCESS_RUNTIMES:
+    with _PROCESS_RUNTIMES_LOCK:
+        if key in _PROCESS_RUNTIMES:
+            return _PROCESS_RUNTIMES[key]
         runtime = Runtime(settings=settings, engine=make_engine(settings.database_url),
                           llm_slot=threading.BoundedSemaphore(slots))
         runtime.llm(), runtime.extractor()  # made now, not by the first of many threads that need them at once
         _PROCESS_RUNTIMES[key] = runtime
-    return _PROCESS_RUNTIMES[key]
+        return runtime
 
 
 def start_worker(settings: Settings, slots: int, log_queue) -> None:

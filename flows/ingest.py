@@ -10,8 +10,8 @@ Concurrency, one path for every run size: the sources are split into P shares (f
 1 for the embedded model and for small runs, else up to one per core, KB_PROCESSES) and each share goes
 through `run_share` (flows.documents): a thread pool of `document_workers` documents in one process, its model calls bounded by
 that process's semaphore of KB_LLM_CONCURRENCY // P slots (pipeline.llm.SlotClient). With P = 1 the share runs
-in this process: the embedded model lives here, and a small run would spend longer starting a process (its
-imports, ~1 s) than it gains. With P > 1 the shares go to a standard process pool (`concurrent.futures`,
+in this process: the embedded model lives here, and a smaller run would spend longer starting processes than
+it gains (see flows.workers.MIN_SOURCES_PER_PROCESS). With P > 1 the shares go to a standard process pool (`concurrent.futures`,
 each worker's Runtime made by its initializer; progress lines come back through a logging queue), or, with
 `--task-runner dask`, to a Dask cluster's executor. A worker process that dies (killed, out of memory) breaks
 a local pool, which ends its other workers too (concurrent.futures' BrokenProcessPool): what finished stays

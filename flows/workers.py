@@ -3,7 +3,7 @@ and their progress lines brought back to this process.
 
 Everything career-kb does around a model call (parsing HTML, building and validating requests, saving) is Python
 and holds the interpreter lock, so one process uses one core however many threads it has; a large run is split
-into one share per process. This module knows nothing of documents: flows.ingest says what a share does.
+into one share per process. This module knows nothing of documents: flows.documents says what a share does.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from contextlib import contextmanager
 
 from pipeline.settings import Settings
 
-MIN_SOURCES_PER_PROCESS = 25  # below this many sources per process, starting one costs more than it saves
+# Below this many sources per process, starting processes costs more than it saves: a worker's start (its
+# process, then the model client's first use, which imports most of openai and instructor) cost a run 4-12 s on
+# a loaded 2-core machine, where a document's own Python work is ~10 ms (tests/benchmarks/README.md, 2026-12-06).
+MIN_SOURCES_PER_PROCESS = 250
 MAX_PROCESSES = 8
 START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
@@ -41,8 +44,14 @@ def split(items: list[str], parts: int) -> list[list[str]]:
 
 
 def process_pool(processes: int, initializer: Callable, initargs: tuple) -> Executor:
-    """A standard process pool of `processes` workers, each set up once by `initializer(*initargs)`."""
+    """A standard process pool of `processes` workers, each set up once by `initializer(*initargs)`.
+
+    With the "forkserver" start method, the server imports the initializer's module once (multiprocessing's
+    documented preload), so that the workers of later runs in this process (`kb serve`) start with it imported;
+    nothing runs at that import."""
     context = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        context.set_forkserver_preload([initializer.__module__])
     return ProcessPoolExecutor(processes, mp_context=context, initializer=initializer, initargs=initargs)
 
 

@@ -75,7 +75,7 @@ def test_worker_processes_store_the_same_rows_as_one_process(settings, tmp_path,
     assert [o.status for o in spread.outcomes] == ["ok"] * 12 and single.failed == []
     progress = [r for r in caplog.records if hasattr(r, "outcome")]
     assert sorted(r.outcome.source for r in progress) == sorted(sources)  # once each, relayed from the workers
-    assert len({r.process for r in progress}) == 2 and os.getpid() not in {r.process for r in progress}
+    assert os.getpid() not in {r.process for r in progress}  # (a worker that is ready first may take both shares)
     assert len(spread.worker_peak_rss_mb) == 2 and all(mb > 20 for mb in spread.worker_peak_rss_mb)
     assert single.worker_peak_rss_mb == []
     same, spread_rows = content(one), content(two)
@@ -84,11 +84,17 @@ def test_worker_processes_store_the_same_rows_as_one_process(settings, tmp_path,
 
 
 def test_model_slots_bound_calls_across_all_worker_processes(settings, tmp_path):
-    """Two processes of several threads each, two slots: never more than two requests at the model at once."""
-    overlap = Overlap(hold=0.15)
+    """Two processes of several threads each, two slots: never more than two requests at the model at once. The
+    first call is held until a second one comes: from the other process (each holds one slot), so both run."""
+    overlap, met, calls, lock = Overlap(hold=0.15), threading.Event(), [0], threading.Lock()
 
     def slow_reader(request):
         with overlap:
+            with lock:
+                calls[0] += 1
+                if calls[0] == 2:
+                    met.set()
+            met.wait(60)
             return reader(request)
 
     sources = [str(p) for p in write_corpus(tmp_path / "docs", 8)]

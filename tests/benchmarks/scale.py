@@ -6,9 +6,9 @@ Prints one table; every figure is set against its limit (ratio = figure / limit;
 throughput where ≥ 1 is). Measures, in one run:
   overhead     per-document time of run_sources (pages served on 127.0.0.1 and the model answered instantly by
                FakeOpenAI + reader, both from processes of their own) vs bare fetch + trafilatura.extract + one
-               SQLite insert on the same pages, taking turns five times: the medians; run_sources uses worker
-               processes as `kb ingest` would for 200 sources (KB_PROCESSES, default one per core), started
-               inside each run's clock
+               SQLite insert on the same pages, taking turns five times: the medians; run_sources uses as many
+               processes as `kb ingest` would for 200 sources (flows.workers.process_count), started inside
+               each run's clock
   concurrency  wall time with a 0.2 s model and KB_LLM_CONCURRENCY=8 vs calls × 0.2 s / 8, twice: with the fake
                model server in a thread of this process (its HTTP handling competes for the GIL with the
                pipeline), and in a forked process of its own (as a real model server would be)
