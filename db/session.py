@@ -9,32 +9,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import Connection, Engine, text
 from sqlmodel import Session
-
-from pipeline.turn import released
 
 BEGIN_OPTION = "kb_sqlite_begin"  # execution option read by db.engine's SQLite "begin" listener
 WRITE_LOCK_KEY = 0x6B62_0001  # any constant bigint shared by every career-kb writer
 
 
-# One lock per SQLite database for the writers of this process: threads queue on it and wake at once, instead of
-# meeting SQLite's busy handler, which sleeps in growing steps (up to 100 ms) while another thread writes.
+# One lock per SQLite database for the writers of this process: its threads queue on it and wake at once, instead
+# of meeting SQLite's busy handler, which sleeps in growing steps (up to 100 ms) while another thread writes.
+# Writers in other processes queue on SQLite's own lock (BEGIN IMMEDIATE and the busy timeout, db.engine).
 _SQLITE_WRITERS: dict[str, threading.RLock] = {}
 _SQLITE_WRITERS_GUARD = threading.Lock()
 
 
-def share_writer_lock(engine: Engine, lock) -> None:
-    """Make this process's writers of `engine`'s SQLite database queue on `lock`: a multiprocessing lock shared
-    with the other processes of a run (flows.workers), so that they too queue instead of meeting the busy handler."""
-    if engine.dialect.name == "sqlite":
-        with _SQLITE_WRITERS_GUARD:
-            _SQLITE_WRITERS[str(engine.url)] = lock
-
-
-def _process_writer_lock(engine: Engine):
+def _process_writer_lock(engine: Engine) -> threading.RLock | None:
     if engine.dialect.name != "sqlite":
         return None  # PostgreSQL's advisory lock queues waiters itself
     with _SQLITE_WRITERS_GUARD:
@@ -42,31 +33,14 @@ def _process_writer_lock(engine: Engine):
 
 
 @contextmanager
-def _holding(lock) -> Iterator[None]:
-    """Hold `lock` (a threading or multiprocessing lock, or None for none). Waiting for it, the thread gives up its
-    turn (pipeline.turn), as it does for every wait, so that the process's other documents go on meanwhile."""
-    if lock is None:
-        yield
-        return
-    if not lock.acquire(False):  # positional: multiprocessing locks call it `block`, threading ones `blocking`
-        with released():
-            lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-@contextmanager
 def write_connection(engine: Engine) -> Iterator[Connection]:
     """A connection inside a transaction that holds the writer lock; commits on success, else rolls back."""
-    with _holding(_process_writer_lock(engine)), engine.connect() as connection:
+    with _process_writer_lock(engine) or nullcontext(), engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             connection.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         with connection.begin():
             if connection.dialect.name == "postgresql":
-                with released():  # a wait for the other writers, as above
-                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
             yield connection
 
 

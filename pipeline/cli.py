@@ -79,10 +79,6 @@ def ingest(sources: tuple[str, ...], from_file: str | None, db: str | None, quie
     if not expanded:
         raise click.UsageError("no sources given: pass files, folders or URLs, or --from FILE")
     settings = _settings(db)
-    if task_runner == "threads":
-        from flows.workers import prepare
-
-        prepare(settings, len(expanded))  # a large run's worker processes get ready while Prefect starts
     with progress_listener(len(expanded), quiet=quiet):
         summary = _run_flow(expanded, settings, task_runner, dask_address)
     print_summary(summary, settings)

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-PROGRESS_LOGGER = "career_kb.progress"
+from flows.documents import PROGRESS_LOGGER  # the flows log one line per finished source there
 TABLE_ROWS = 1000  # a table is built whole before it is printed: longer results go out as CSV or JSON
 SAMPLE_SQL = (
     "select level, amount_min, amount_max, currency, period, substr(quote, 1, 70) as quote "

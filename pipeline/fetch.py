@@ -283,7 +283,7 @@ def tls_context(cafile: str | None = None, capath: str | None = None) -> ssl.SSL
 
     A shared, never-mutated context (not a client) keeps fetch_url free of module-global connection state. Built
     under a lock: a worker's threads all fetch their first page at once, and each built its own (measured: the
-    first pages of a run came 100–200 ms late). Worker processes inherit it built (flows/warm.py).
+    first pages of a run came 100–200 ms late).
     """
     with _TLS_CONTEXTS:
         return _tls_context(cafile, capath)

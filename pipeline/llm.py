@@ -17,13 +17,10 @@ from typing import Callable, Literal
 import httpx
 import instructor
 import openai
-from openai._base_client import make_request_options  # the options chat.completions.create sends
-from openai.types.chat import ChatCompletion
 
 from pipeline import embedded
 from pipeline.fetch import tls_context
 from pipeline.settings import Settings
-from pipeline.turn import released
 
 MODE = instructor.Mode.TOOLS
 # In-process, JSON_SCHEMA sends the schema as a response_format grammar only; TOOLS would also render the whole
@@ -31,37 +28,6 @@ MODE = instructor.Mode.TOOLS
 EMBEDDED_MODE = instructor.Mode.JSON_SCHEMA
 EMBEDDED_BASE_URL = "http://embedded.invalid/v1"  # never resolved: the transport answers in-process
 NO_KEY = "not-needed"  # Ollama, vLLM and llama.cpp servers accept any key; openai refuses an empty one
-
-
-def _check_async_validators_once() -> None:
-    """Make instructor's refusal of async validators walk each response model class once, not on every call.
-
-    instructor 1.17 walks the whole response model (every field, every base class) seven times per request to
-    refuse `async_field_validator`s; for career-kb's chunk schema that was ~1.5 ms of every call with an instant
-    model. A class that passed once passes again (career-kb's response models are built once per shape and
-    never changed), so the result is kept per class; anything that is not a class is checked every time.
-    """
-    from instructor.v2.core import patch
-    from instructor.v2.validation import async_validators
-
-    check = async_validators.reject_async_validators
-    if getattr(check, "kb_once", False):
-        return
-    passed: set[type] = set()
-
-    def reject_async_validators(response_model) -> None:
-        if isinstance(response_model, type) and response_model in passed:
-            return
-        check(response_model)
-        if isinstance(response_model, type):
-            passed.add(response_model)
-
-    reject_async_validators.kb_once = True
-    async_validators.reject_async_validators = reject_async_validators  # found there by instructor's local imports
-    patch.reject_async_validators = reject_async_validators  # imported by name at patch.py's top
-
-
-_check_async_validators_once()
 
 
 @dataclass(frozen=True)
@@ -91,7 +57,7 @@ class SlotClient(httpx.Client):
         self._held = threading.local()
 
     def send(self, request: httpx.Request, **kwargs) -> httpx.Response:
-        with released(), self.slot:  # the thread's turn (pipeline.turn) is free while it waits for the model
+        with self.slot:
             started = time.perf_counter()
             try:
                 response = super().send(request, **kwargs)
@@ -114,7 +80,7 @@ def make_client(
     transport: httpx.BaseTransport | None = None,
 ) -> LLM:
     """The LLM client `settings` ask for; with `slot`, its requests share that bound on calls in flight;
-    with `transport`, an endpoint's requests go through it instead of the network (flows/warm.py).
+    with `transport`, an endpoint's requests go through it instead of the network (tests, benchmarks).
 
     Example: `make_client(Settings.from_env()).client.create(...)`. openai's own retries are off: the
     orchestration layer retries, honouring 429 Retry-After.
@@ -123,7 +89,7 @@ def make_client(
         transport = open_embedded(settings)
         http = _http_client(slot, transport=transport)
         client = openai.OpenAI(base_url=EMBEDDED_BASE_URL, api_key="embedded", max_retries=0, http_client=http)
-        return LLM(_instructor(client, EMBEDDED_MODE), transport.model, "embedded", transport.n_ctx,
+        return LLM(instructor.from_openai(client, mode=EMBEDDED_MODE), transport.model, "embedded", transport.n_ctx,
                    _clock(http))
     http = None
     if transport is not None:
@@ -137,35 +103,7 @@ def make_client(
         max_retries=0,
         http_client=http,
     )
-    return LLM(_instructor(client, MODE), settings.llm_model, "endpoint", model_seconds=_clock(http))
-
-
-def _instructor(client: openai.OpenAI, mode: instructor.Mode) -> instructor.Instructor:
-    """instructor over `client`, as `instructor.from_openai` makes it, with chat requests sent by `_chat_poster`."""
-    create = instructor.patch(create=_chat_poster(client), mode=mode)
-    return instructor.Instructor(client=client, create=create, mode=mode)
-
-
-def _chat_poster(client: openai.OpenAI) -> Callable[..., ChatCompletion]:
-    """`client.chat.completions.create` without its walk of the request body.
-
-    That walk renames and formats typed fields (aliases, dates, files) and drops omitted ones; career-kb's
-    requests are plain JSON (messages, one tool schema, numbers), which it leaves as they are, but it visits every
-    key of the tool schema on every call: ~0.65 ms, a twentieth of a document's time with an instant model.
-    Everything else is the client's own: base URL, key, headers, timeout, errors, and the ChatCompletion it parses
-    (tests/test_llm.py checks that both send the same request).
-    """
-
-    def create(*, extra_headers=None, extra_query=None, extra_body=None, timeout=openai.NOT_GIVEN, stream=False,
-               **body) -> ChatCompletion:
-        if stream:
-            raise ValueError("career-kb does not stream model answers")
-        options = make_request_options(extra_headers=extra_headers, extra_query=extra_query, extra_body=extra_body,
-                                       timeout=timeout, security={"bearer_auth": True})
-        body = {key: value for key, value in body.items() if not isinstance(value, (openai.NotGiven, openai.Omit))}
-        return client.post("/chat/completions", body=body, options=options, cast_to=ChatCompletion)
-
-    return create
+    return LLM(instructor.from_openai(client, mode=MODE), settings.llm_model, "endpoint", model_seconds=_clock(http))
 
 
 def _clock(http: httpx.Client | None) -> Callable[[], float] | None:

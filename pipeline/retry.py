@@ -6,11 +6,10 @@ is obeyed, capped so one slow server cannot stall a whole run.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
-
-from pipeline.turn import pause
 
 T = TypeVar("T")
 
@@ -32,7 +31,7 @@ def retry(
     wait_hint: Callable[[BaseException], float | None] = lambda exc: None,
     delays: Sequence[float] = DEFAULT_DELAYS,
     attempts: Attempts | None = None,
-    sleep: Callable[[float], None] = pause,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Call `fn`; on a retryable error wait (server hint, else the next delay) and try again."""
     attempts = attempts if attempts is not None else Attempts()

@@ -1,7 +1,7 @@
 """The ingest flow on a local Dask cluster of worker processes, writing to PostgreSQL (SQLite without it).
 
-Documents run in other processes there, so they get the settings and build their own Runtime; the rows must be
-the same as a plain thread-pool backfill's. Needs the optional `dask` extra; skipped without it.
+Shares of the sources run in the cluster's worker processes, which get the settings and build their own Runtime;
+the rows must be the same as a plain backfill's in this process. Needs the optional `dask` extra; skipped without it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from flows import ingest
+from flows import documents
 from flows.ingest import flow_for
 from tests.conftest import PAGES
 from tests.fakes.openai_server import FakeOpenAI
@@ -48,7 +48,8 @@ def database_url(tmp_path):
 @pytest.mark.slow  # ~40 s: a Dask cluster of two worker processes and a PostgreSQL cluster start
 def test_a_backfill_on_a_dask_cluster_stores_the_same_rows(settings, llm_env, database_url, prefect_harness,
                                                            monkeypatch):
-    """…with KB_LLM_CONCURRENCY=1 held across the cluster: two worker processes, never two calls at once."""
+    """…with KB_LLM_CONCURRENCY=1 held across the cluster: two worker processes, one model slot between them (so
+    one share, on one worker), never two calls at once."""
     monkeypatch.setenv("KB_LLM_CONCURRENCY", "1")
     sources = [str(p) for p in sorted(PAGES.iterdir())]
     backfill(settings)  # the reference: threads in this process, SQLite
@@ -57,7 +58,8 @@ def test_a_backfill_on_a_dask_cluster_stores_the_same_rows(settings, llm_env, da
     summary = flow_for("dask")(sources, database_url=database_url, trigger="backfill")
 
     assert {o.status for o in summary.outcomes} == {"ok"}
-    assert database_url not in ingest._WORKER_RUNTIMES, "documents ran in this process, not on Dask workers"
+    here = {settings.database_url for settings, _slots in documents._PROCESS_RUNTIMES}
+    assert database_url not in here, "documents ran in this process, not on Dask workers"
     assert llm_env.count == 2 * calls
     assert llm_env.overlap.most == 1, "the model slots were per worker process, not per cluster"
     assert view_contents(database_url) == view_contents(settings.database_url)

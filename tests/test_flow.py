@@ -13,6 +13,7 @@ import pytest
 
 from db.query import run_readonly
 from db.views import RECORD_VIEWS
+import flows.documents
 import flows.ingest
 from flows.ingest import MAX_DOCUMENT_WORKERS, Outcome, Runtime, document_workers, ingest_flow, run_sources
 from tests.benchmarks.scale import write_corpus
@@ -76,8 +77,8 @@ def test_the_prefect_flow_runs_at_most_document_workers_sources_at_once(settings
         with running:
             return Outcome(source=source, status="failed", stage="test")
 
-    monkeypatch.setattr(flows.ingest, "process_source", one_source)
-    monkeypatch.setattr(flows.ingest, "document_workers", lambda _settings: 2)
+    monkeypatch.setattr(flows.documents, "process_source", one_source)
+    monkeypatch.setattr(flows.documents, "document_workers", lambda _settings: 2)
     sources = [f"source-{i}" for i in range(8)]
     summary = ingest_flow(sources, database_url=settings.database_url, trigger="test")
     assert [o.source for o in summary.outcomes] == sources
@@ -170,7 +171,7 @@ def test_sources_new_to_the_run_skip_the_extraction_lookup_and_a_meanwhile_store
     # A run that found nothing stored, while another run stored the same text meanwhile: records replaced, not doubled.
     runtime = Runtime.create(settings)
     run_id = flows.ingest.save_stage.start_run(runtime.engine, "test")
-    again = flows.ingest.process_source(str(pages[1]), runtime, run_id, report=False, new=True)
+    again = flows.ingest.process_source(str(pages[1]), runtime, run_id, new=True)
     assert again.status == "ok" and again.change == "unchanged"
     salaries = rows(settings, "select source, amount_min from v_salaries order by source")
     assert [(r["source"], r["amount_min"]) for r in salaries] == [(str(pages[0]), 80000), (str(pages[1]), 90000)]
@@ -193,10 +194,10 @@ def test_other_url_schemes_are_refused(settings, source, stage):
 
 
 def test_transient_fetch_failures_are_retried_and_counted(settings, monkeypatch):
-    from flows import ingest
+    from flows import documents
     from tests.fakes.http_pages import Override, PageServer
 
-    monkeypatch.setattr(ingest, "FETCH_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr(documents, "FETCH_DELAYS", (0.0, 0.0))
     overrides = {"/down": Override(status=503, body="busy"), "/gone": Override(status=404, body="no")}
     with PageServer(PAGES, overrides=overrides) as server:
         down, gone = run(settings, [server.url("down"), server.url("gone")]).outcomes

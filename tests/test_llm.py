@@ -130,9 +130,8 @@ def test_no_endpoint_or_a_local_model_makes_the_embedded_client(env):
 
 
 def test_requests_are_those_instructor_over_openais_own_create_would_send():
-    """career-kb's client posts chat requests itself (pipeline.llm._chat_poster, skipping openai's walk of the body);
-    the server must get the same body and the same credentials as from instructor.from_openai, and the answer
-    must come back as the same validated model."""
+    """career-kb's client (its own HTTP client: model slots, shared TLS context) must send the same body and the
+    same credentials as a stock instructor.from_openai client, and get the same validated model back."""
     from tests.fakes.openai_server import FakeOpenAI, tool_call_reply
 
     with FakeOpenAI(lambda request: tool_call_reply("Pay", CANNED)) as fake:

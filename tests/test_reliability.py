@@ -203,9 +203,9 @@ CASES: dict[str, Case] = {
 @pytest.fixture
 def fast(monkeypatch):
     """No waiting between retries: fetch and LLM retries still happen, back to back."""
-    from flows import ingest
+    from flows import documents
 
-    monkeypatch.setattr(ingest, "FETCH_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr(documents, "FETCH_DELAYS", (0.0, 0.0))
     monkeypatch.setattr(model_call, "retry", lambda fn, **kw: retry(fn, **{**kw, "delays": (0.0, 0.0, 0.0)}))
 
 
@@ -500,7 +500,7 @@ def test_the_key_is_not_a_flow_run_parameter(settings, prefect_harness):
             return await client.read_flow_run(flow_run_id)
 
     run = asyncio.run(read())
-    assert set(run.parameters) == {"sources", "database_url", "trigger"}
+    assert set(run.parameters) == {"sources", "database_url", "trigger", "task_runner", "dask_address"}
     assert SECRET_KEY not in repr(run.model_dump())
 
 

@@ -6,9 +6,9 @@ Prints one table; every figure is set against its limit (ratio = figure / limit;
 throughput where ≥ 1 is). Measures, in one run:
   overhead     per-document time of run_sources (pages served on 127.0.0.1 and the model answered instantly by
                FakeOpenAI + reader, both from processes of their own) vs bare fetch + trafilatura.extract + one
-               SQLite insert on the same pages, taking turns five times: the medians; run_sources uses worker
-               processes as `kb ingest` would for 200 sources (KB_PROCESSES, default one per core), started
-               before each run's clock
+               SQLite insert on the same pages, taking turns five times: the medians; run_sources uses as many
+               processes as `kb ingest` would for 200 sources (flows.workers.process_count), started inside
+               each run's clock
   concurrency  wall time with a 0.2 s model and KB_LLM_CONCURRENCY=8 vs calls × 0.2 s / 8, twice: with the fake
                model server in a thread of this process (its HTTP handling competes for the GIL with the
                pipeline), and in a forked process of its own (as a real model server would be)
@@ -46,7 +46,7 @@ import trafilatura  # noqa: E402
 
 from db.query import run_readonly  # noqa: E402
 from flows.ingest import Runtime, run_sources  # noqa: E402
-from flows.workers import prepare, process_count  # noqa: E402
+from flows.workers import process_count  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 from tests.fakes.http_pages import PageServer  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenAIProcess  # noqa: E402
@@ -106,18 +106,13 @@ def settings_for(fake: FakeOpenAI, database: Path, **changes) -> Settings:
 
 
 WORKER_RSS: list[float] = []  # the summed peak RSS of each run's worker processes, in MB
-WORKER_START: list[float] = []  # seconds to start each run's worker processes, before its clock starts
 
 
 def backfill(settings: Settings, sources: list[str]) -> tuple[float, int]:
-    """Wall seconds of one run_sources over `sources` and how many failed. Made before the clock starts, as
-    costs of a run's start rather than of its documents: the engine, and the worker processes (if the run
-    uses them), which `kb ingest` starts while Prefect starts (flows.workers.prepare)."""
+    """Wall seconds of one run_sources over `sources` and how many failed. The engine is made before the clock
+    starts (a cost of the run's start, not of its documents); worker processes, if the run uses them, are
+    started by the run itself, inside the clock."""
     runtime = Runtime.create(settings)
-    started = time.perf_counter()
-    prepare(settings, len(sources), wait=True)
-    if process_count(settings, len(sources)) > 1:
-        WORKER_START.append(time.perf_counter() - started)
     started = time.perf_counter()
     summary = run_sources(sources, runtime, "backfill")
     seconds = time.perf_counter() - started
@@ -306,9 +301,6 @@ def main() -> None:
         bench.concurrency(fake_in="process")
         bench.tokens()
         bench.growth(1000, max(1000, args.big))
-        later = max(WORKER_START[1:], default=0.0)
-        bench.rows.append(("worker processes: start, before a run", f"{WORKER_START[0]:.2f} s", "", "", "",
-                           f"the first run's (the fork server imports career-kb once per process); later runs' ≤ {later:.2f} s"))
         print(f"\ncareer-kb scale benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
               f"{os.cpu_count()} cores, {time.perf_counter() - started:.0f} s in all\n")
         bench.print()
