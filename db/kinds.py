@@ -18,7 +18,7 @@ from sqlalchemy import Connection, inspect
 from sqlmodel import SQLModel
 
 from db.models import CertificationRow, ClaimRow, GroundedRow, SalaryRow, SkillRow
-from db.viewsql import ENTITY, LATEST, SPAN, View, cols, record_view, records_of
+from db.viewsql import ENTITY, LATEST, SPAN, View, cols, record_view, records_of, reviewed
 from schemas.records import Certification, Claim, Salary, Skill
 
 SEARCH_CODES = range(1, 8)  # search_index row key = id * 8 + code; 0 is the documents'
@@ -41,6 +41,21 @@ class RecordKind:
     entity: bool = False  # mentions resolved to an entity (its `entity_id` column)
     name_column: str | None = None  # the view column naming the record, compared with gold names by `kb eval`
     matcher: str | None = None  # the name rule `kb eval` compares with (see pipeline.evaluate.MATCHERS)
+    corrections: tuple[tuple[str, str], ...] | None = None  # (view column, model field) a review may correct;
+    # None: the view columns named like a model field
+
+    @property
+    def correctable(self) -> dict[str, str]:
+        """View column → model field, for every column a person may correct."""
+        if self.corrections is not None:
+            return dict(self.corrections)
+        return {c: c for c in self.view.columns if c in self.model.model_fields and c != "quote"}
+
+    @property
+    def public_view(self) -> View:
+        """The view as the public sees it: with reviews applied and a `review_status` column (db.viewsql)."""
+        types = {column: str(self.table.__table__.c[field].type) for column, field in self.correctable.items()}
+        return reviewed(self.view, self.name, types)
 
     @property
     def id_column(self) -> str:
@@ -179,6 +194,7 @@ register(RecordKind(
 register(RecordKind(
     name="skill", plural="skills", model=Skill, table=SkillRow, label="skill", colour="#a8e6b8", search_code=2,
     list_cap=10, entity=True, name_column="skill", matcher="skill",
+    corrections=(("skill", "name"), ("category", "category")),
     view=View(
         "v_skills",
         (("mention_id", "r.id"), *_MENTION, ("skill", "COALESCE(e.name, r.name)"), ("as_written", "r.name"),
@@ -191,6 +207,8 @@ register(RecordKind(
     name="certification", plural="certifications", model=Certification, table=CertificationRow,
     label="certification", colour="#b7ccff", search_code=3, list_cap=6, entity=True,
     name_column="certification", matcher="credential",
+    corrections=(("certification", "name"), ("issuer", "issuer"), ("cost_amount", "cost_amount"),
+                 ("cost_currency", "cost_currency")),
     view=View(
         "v_certifications",
         (("mention_id", "r.id"), *_MENTION, ("certification", "COALESCE(e.name, r.name)"), ("as_written", "r.name"),

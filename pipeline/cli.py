@@ -359,6 +359,10 @@ def _engine(db: str | None):
     return engine
 
 
+from pipeline.review_cli import review  # noqa: E402  (the `kb review` group lives with the review commands)
+
+main.add_command(review)
+
 if __name__ == "__main__":
     logging.basicConfig()
     main()
