@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -111,7 +110,10 @@ class ReviewHandler(BaseHTTPRequestHandler):
             return self._reply(HTTPStatus.FORBIDDEN, exc.reason)
         session, new = self._session()
         query = {name: values[-1] for name, values in parse_qs(url.query).items()}
-        body = render(self.server.page, self.server.page.token(session), query)
+        try:
+            body = render(self.server.page, self.server.page.token(session), query)
+        except KBError as exc:
+            return self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, f"cannot show the review queue: {exc}")
         self._reply(HTTPStatus.OK, body, "text/html", cookie=session if new else None)
 
     def do_POST(self) -> None:  # noqa: N802
@@ -165,7 +167,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", f"{kind}; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+        self.send_header("Content-Security-Policy", "default-src 'self'; script-src 'self'; "
                          "style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
         if cookie:
             self.send_header("Set-Cookie", f"{COOKIE}={cookie}; HttpOnly; SameSite=Strict; Path=/")
@@ -181,10 +183,9 @@ class ReviewHandler(BaseHTTPRequestHandler):
 # A money amount marked as a salary gets these fields (the salary's own, from its model).
 SALARY_FIELDS = ("amount_min", "amount_max", "currency", "period", "level")
 CURRENCY_FIELDS = {"currency", "cost_currency"}  # typed in as ISO 4217 codes: offered as a list
-_SUMMARY = {"salary": ("amount_min", "amount_max", "currency", "period", "level"), "skill": ("skill", "category"),
-            "certification": ("certification",), "claim": ("statement",)}
 MONEY_KIND = "amount"  # a v_money amount the extraction called not pay or unaccounted: it can be marked as a salary
-_SUMMARY[MONEY_KIND] = _SUMMARY["salary"]
+_SUMMARY = {"salary": SALARY_FIELDS, MONEY_KIND: SALARY_FIELDS, "skill": ("skill", "category"),
+            "certification": ("certification",), "claim": ("statement",)}  # what the queue says of each record
 KEYS = (("j / ↓", "next record"), ("k / ↑", "previous record"), ("a", "accept"), ("r", "reject"),
         ("c", "correct: go to the first field (Enter saves, Esc leaves the form)"),
         ("s", "mark an amount as a salary: go to its first field"))
@@ -345,9 +346,4 @@ def serve(engine: Engine, reviewer: str, port: int, announce: Callable[[str], No
             server.serve_forever()
         except KeyboardInterrupt:
             announce("stopped")
-
-
-def default_reviewer() -> str:
-    """Who reviews when no --reviewer is given: the login name, as the shell knows it."""
-    return os.environ.get("USER") or os.environ.get("USERNAME") or "reviewer"
 
