@@ -359,9 +359,10 @@ def _engine(db: str | None):
     return engine
 
 
-from pipeline.review_cli import review  # noqa: E402  (the `kb review` group lives with the review commands)
+from pipeline.review_cli import gold, review  # noqa: E402  (the review commands live in their own module)
 
 main.add_command(review)
+main.add_command(gold)
 
 if __name__ == "__main__":
     logging.basicConfig()

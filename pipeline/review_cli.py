@@ -1,4 +1,5 @@
-"""The `kb review` commands: list the review queue, accept, reject or correct a record from the shell.
+"""The `kb review` commands (list the review queue, accept, reject or correct a record from the shell) and
+`kb gold export`, which turns the reviewed documents into gold labels for `kb eval`.
 
 Kept apart from pipeline.cli so the review commands (and the review page's `serve`) grow in one place; cli.py adds
 the group with one line. Every command's help ends with an example, as tests/test_cli.py expects.
@@ -123,6 +124,31 @@ def review_correct(kind: str, record_id: int, settings: tuple[str, ...], reviewe
     changes = {field: value for field, value in named.items() if value is not None} | _pairs(settings)
     review_id = _run(lambda: correct(engine_for(db), kind, record_id, changes, _reviewer(reviewer)))
     click.echo(f"review {review_id}: {kind} {record_id} corrected ({', '.join(sorted(changes))})")
+
+
+@click.group("gold")
+def gold() -> None:
+    """Gold labels made from reviews, for `kb eval`.
+
+    Example: kb gold export --out reviewed.json --db kb.sqlite
+    """
+
+
+@gold.command("export")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The gold file to write")
+@DB
+def gold_export(out: str, db: str | None) -> None:
+    """Write every reviewed document's current records (reviews applied) as gold, rejected amounts as forbidden.
+
+    Example: kb gold export --out reviewed.json --db kb.sqlite && kb eval --gold reviewed.json --db kb.sqlite
+    """
+    from pipeline.evaluate import gold_from_reviews, write_gold
+
+    engine = engine_for(db)
+    labels = _run(lambda: gold_from_reviews(engine.url.render_as_string(hide_password=False)))
+    engine.dispose()
+    write_gold(labels, out)
+    click.echo(f"{len(labels.documents)} reviewed documents written to {out}")
 
 
 def _pairs(settings: tuple[str, ...]) -> dict[str, object]:
