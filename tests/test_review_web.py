@@ -8,17 +8,23 @@ The browser test is skipped only when /usr/bin/chromium is absent (CI installs i
 from __future__ import annotations
 
 import re
+import signal
+import socket
+import subprocess
+import sys
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from db.engine import init_db, make_engine
 from db.query import run_readonly
 from flows.ingest import Runtime, run_sources
 from pipeline import review
+from pipeline.cli import main
 from pipeline.review_web import RefusedRequest, chosen, key, make_server, pieces
 from tests.conftest import PAGES
 
@@ -92,9 +98,10 @@ def test_the_page_listens_on_loopback_only(kb):
 
 
 def test_writes_without_the_session_token_or_from_elsewhere_are_refused_and_change_nothing(server, kb):
+    claim = next(item for item in review.queue(kb) if item.kind == "claim")
     with httpx.Client(base_url=server.url) as browser:
-        page = Tags(browser.get("/").text)
-        form = {**page.hidden, "action": "accept"}  # the decision form of the first record
+        page = Tags(browser.get("/", params={"item": key(claim)}).text)
+        form = {**page.hidden, "action": "accept"}  # the claim's decision form
         before = state(kb)
         refused = [
             browser.post("/review", data={k: v for k, v in form.items() if k != "token"}),
@@ -109,7 +116,18 @@ def test_writes_without_the_session_token_or_from_elsewhere_are_refused_and_chan
         accepted = browser.post("/review", data=form, headers={"Origin": server.url.rstrip("/")})
     assert accepted.status_code == 303  # the same form with its token is taken
     [written] = rows(kb, "select * from v_reviews")
-    assert written["kind"] == form["item"].rpartition("-")[0]
+    assert (written["kind"], written["record_id"]) == ("claim", claim.record_id)
+
+
+def test_a_bad_correction_is_refused_with_the_reason_on_the_page_and_changes_nothing(server, kb):
+    salary = next(item for item in review.queue(kb) if item.kind == "salary")
+    with httpx.Client(base_url=server.url) as browser:
+        page = Tags(browser.get("/", params={"item": key(salary)}).text)
+        before = state(kb)
+        answer = browser.post("/review", data={**page.hidden, "action": "correct", "amount_min": "lots"})
+    assert answer.status_code == 400
+    assert "amount_min must be a number such as 150000, not &#39;lots&#39;" in answer.text
+    assert state(kb) == before
 
 
 def test_quotes_and_values_are_shown_as_text(server, kb):
@@ -137,6 +155,29 @@ def test_after_a_review_the_page_moves_to_the_next_record():
     assert chosen(items, {"done": "skill-3", "at": "2"}) == 2 and chosen([], {}) == 0
 
 
+def test_kb_review_serve_serves_the_page_on_loopback(kb, settings):
+    command = [sys.executable, "-u", "-m", "pipeline.cli", "review", "serve", "--port", "0", "--reviewer", "tester",
+               "--db", settings.database_url]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as served:
+        try:
+            url = re.search(r"http://127\.0\.0\.1:\d+/", served.stdout.readline()).group()
+            page = httpx.get(url).text
+        finally:
+            served.send_signal(signal.SIGINT)
+        assert served.wait(timeout=30) == 0
+    listed = re.findall(r'data-key="([a-z]+-\d+)"', page)
+    assert listed == [key(item) for item in review.queue(kb)] and len(listed) > 10
+
+
+def test_kb_review_serve_names_a_port_it_cannot_have(kb, settings):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["review", "serve", "--port", str(port), "--db", settings.database_url])
+    assert result.exit_code == 1 and f"cannot serve the review page on 127.0.0.1:{port}" in result.output
+
+
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt-get install -y chromium)")
 def test_a_person_reviews_with_the_mouse_and_the_keyboard(server, kb, tmp_path):
     from selenium.webdriver.common.by import By
@@ -144,13 +185,23 @@ def test_a_person_reviews_with_the_mouse_and_the_keyboard(server, kb, tmp_path):
 
     with chromium(tmp_path) as browser:
         browser.get(server.url)
-        first = current(browser)
+        claim = next(link for link in queue_links(browser) if link.startswith("claim-"))
+        pick(browser, claim)  # with the mouse
         body = browser.find_element(By.TAG_NAME, "body")
         saved(browser, lambda: body.send_keys("a"))  # accept with the keyboard
-        assert review_of(kb, first)["action"] == "accept"
+        assert review_of(kb, claim)["action"] == "accept"
+        [accepted] = rows(kb, f"select * from v_claims where claim_id = {claim.rpartition('-')[2]}")
+        assert accepted["review_status"] == "accepted"
+
+        links = queue_links(browser)
+        at = links.index(current(browser))
+        next_page(browser, lambda: browser.find_element(By.TAG_NAME, "body").send_keys("j"))
+        assert current(browser) == links[at + 1]
+        next_page(browser, lambda: browser.find_element(By.TAG_NAME, "body").send_keys("k"))
+        assert current(browser) == links[at]
 
         salary = next(link for link in queue_links(browser) if link.startswith("salary-"))
-        browser.find_element(By.CSS_SELECTOR, f'#queue a[data-key="{salary}"]').click()  # pick with the mouse
+        pick(browser, salary)  # with the mouse
         browser.find_element(By.TAG_NAME, "body").send_keys("c")  # to the correction form
         amount = browser.switch_to.active_element
         assert amount.get_attribute("name") == "amount_min"
@@ -160,7 +211,7 @@ def test_a_person_reviews_with_the_mouse_and_the_keyboard(server, kb, tmp_path):
         assert (corrected["amount_min"], corrected["review_status"]) == (123456, "corrected")
 
         skill = next(link for link in queue_links(browser) if link.startswith("skill-"))
-        browser.find_element(By.CSS_SELECTOR, f'#queue a[data-key="{skill}"]').click()
+        pick(browser, skill)  # with the mouse
         saved(browser, lambda: browser.find_element(By.ID, "reject").click())  # reject with the mouse
         assert not rows(kb, f"select * from v_skills where mention_id = {skill.rpartition('-')[2]}")
         assert review_of(kb, skill)["action"] == "reject"
@@ -182,6 +233,15 @@ def chromium(tmp_path: Path):
     return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
 
 
+def pick(browser, record: str) -> None:
+    """Click a record in the queue and wait for its page."""
+    from selenium.webdriver.common.by import By
+
+    link = browser.find_element(By.CSS_SELECTOR, f'#queue a[data-key="{record}"]')
+    next_page(browser, link.click)
+    assert current(browser) == record
+
+
 def current(browser) -> str:
     from selenium.webdriver.common.by import By
 
@@ -194,8 +254,8 @@ def queue_links(browser) -> list[str]:
     return [a.get_attribute("data-key") for a in browser.find_elements(By.CSS_SELECTOR, "#queue a")]
 
 
-def saved(browser, act) -> None:
-    """Do `act` (a click or keys that post a form) and wait for the next page, which must say a review was saved."""
+def next_page(browser, act) -> None:
+    """Do `act` (a click or keys) and wait until the browser has left the page it was on."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
@@ -203,6 +263,13 @@ def saved(browser, act) -> None:
     page = browser.find_element(By.TAG_NAME, "html")
     act()
     WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+
+
+def saved(browser, act) -> None:
+    """Do `act` (a click or keys that post a form); the next page must say a review was saved."""
+    from selenium.webdriver.common.by import By
+
+    next_page(browser, act)
     assert re.fullmatch(r"Review \d+ saved\.", browser.find_element(By.CSS_SELECTOR, "[role=status]").text)
 
 
