@@ -18,7 +18,7 @@ from sqlalchemy import Connection, inspect
 from sqlmodel import SQLModel
 
 from db.models import CertificationRow, ClaimRow, GroundedRow, SalaryRow, SkillRow
-from db.viewsql import ENTITY, LATEST, SPAN, View, cols, record_view, records_of, reviewed
+from db.viewsql import ENTITY, LATEST, SPAN, View, cols, record_view, records_of, reviewed, with_added
 from schemas.records import Certification, Claim, Salary, Skill
 
 SEARCH_CODES = range(1, 8)  # search_index row key = id * 8 + code; 0 is the documents'
@@ -43,6 +43,7 @@ class RecordKind:
     matcher: str | None = None  # the name rule `kb eval` compares with (see pipeline.evaluate.MATCHERS)
     corrections: tuple[tuple[str, str], ...] | None = None  # (view column, model field) a review may correct;
     # None: the view columns named like a model field
+    addable: bool = False  # a person may mark a money amount as one (its view then shows those too)
 
     @property
     def correctable(self) -> dict[str, str]:
@@ -55,7 +56,8 @@ class RecordKind:
     def public_view(self) -> View:
         """The view as the public sees it: with reviews applied and a `review_status` column (db.viewsql)."""
         types = {column: str(self.table.__table__.c[field].type) for column, field in self.correctable.items()}
-        return reviewed(self.view, self.name, types)
+        view = with_added(self.view, self.table_name, self.name, types) if self.addable else self.view
+        return reviewed(view, self.name, types)
 
     @property
     def id_column(self) -> str:
@@ -186,7 +188,7 @@ _MENTION = (("document_id", "d.id"), ("source", "d.source"))
 
 register(RecordKind(
     name="salary", plural="salaries", model=Salary, table=SalaryRow, label="salary", colour="#ffd966",
-    search_code=1, name_column="role",
+    search_code=1, name_column="role", addable=True,
     view=record_view("v_salaries", "salaries", "salary_id", (
         "role", "level", "years_min", "years_max", "region", "employer", "currency", "period", "amount_min",
         "amount_max", "open_ended", "pay_basis")),

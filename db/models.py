@@ -20,7 +20,7 @@ EXTRACTION_STATUSES = ("ok", "failed")
 MATCHES = ("exact", "normalized")
 ENTITY_KINDS = ("skill", "certification")
 MONEY_USES = ("salary", "certification_cost", "not_pay", "unaccounted")
-REVIEW_ACTIONS = ("accept", "reject", "correct")
+REVIEW_ACTIONS = ("accept", "reject", "correct", "add")  # add: a money amount is pay (record_id: the amount)
 
 
 def _one_of(table: str, column: str, values: tuple[str, ...]) -> CheckConstraint:

@@ -153,13 +153,18 @@ def _reviews_view() -> View:
     """v_reviews: every review with its record's quote, and whether it is attached to a record shown today."""
     current = "\n    UNION ALL ".join(f"SELECT '{k.name}' AS kind, r.id AS id FROM {records_of(k.table_name)}"
                                      for k in kinds())
+    current += f"\n    UNION ALL SELECT 'amount' AS kind, r.id AS id FROM {records_of('money_amounts')}"
+    # a record a person added (id: minus its 'add' review's id) is there while that review's amount is
+    added = "a.action = 'add' AND k.kind = 'amount' AND k.id = a.attached_id"
     return View(
         "v_reviews",
         (("review_id", "v.id"),)
         + cols("v", "kind", "action", "reviewer", "created_at", "source", "document_id", "record_id", "attached_id")
-        + (("attached", "c.id IS NOT NULL"),)
+        + (("attached", f"c.id IS NOT NULL OR EXISTS (SELECT 1 FROM reviews a JOIN current_records k ON {added} "
+                        "WHERE a.id = -v.attached_id)"),)
         + cols("v", "quote", "char_start", "char_end", "record", "corrected"),
-        "reviews v LEFT JOIN current_records c ON c.kind = v.kind AND c.id = v.attached_id",
+        "reviews v LEFT JOIN current_records c ON c.id = v.attached_id "
+        "AND c.kind = CASE WHEN v.action = 'add' THEN 'amount' ELSE v.kind END",
         f"{LATEST.rstrip()},\ncurrent_records AS (\n    {current}\n)\n",
     )
 

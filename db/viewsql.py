@@ -71,14 +71,17 @@ def record_view(name: str, table: str, id_column: str, fields: tuple[str, ...]) 
 
 # The review that decides how a record shows: the latest one attached to it (pipeline.review re-attaches reviews
 # when a document is extracted again, so `attached_id` always names a record of the latest extraction or none).
+# An 'add' review is attached to a money amount instead, and makes a record of its own (with_added).
 REVIEW_NOW = """review_now AS (
     SELECT * FROM (
         SELECT v.*, ROW_NUMBER() OVER (PARTITION BY v.kind, v.attached_id ORDER BY v.created_at DESC, v.id DESC)
             AS recency
-        FROM reviews v WHERE v.attached_id IS NOT NULL
+        FROM reviews v WHERE v.attached_id IS NOT NULL AND v.action <> 'add'
     ) ranked WHERE recency = 1
 )"""
-REVIEW_STATUS = "CASE rv.action WHEN 'correct' THEN 'corrected' WHEN 'accept' THEN 'accepted' ELSE 'unreviewed' END"
+# A negative id is a record a person added (see with_added): corrected, as its values are the person's.
+REVIEW_STATUS = ("CASE WHEN rv.action = 'accept' THEN 'accepted' WHEN rv.action = 'correct' OR r.id < 0 "
+                 "THEN 'corrected' ELSE 'unreviewed' END")
 SQL_CASTS = {"FLOAT": "DOUBLE PRECISION", "INTEGER": "INTEGER", "BOOLEAN": "BOOLEAN"}  # else the text as it is
 
 
@@ -97,8 +100,28 @@ def reviewed(view: View, kind: str, corrections: dict[str, str]) -> View:
     )
 
 
+def with_added(view: View, table: str, kind: str, types: dict[str, str]) -> View:
+    """`view` reading its table's rows plus the records people added by marking a money amount as this kind
+    (reviews with action 'add'): such a record has the amount's span, the review's values and id minus the review's.
+
+    `types` names every column of the table the view reads besides the span (column → SQL type name)."""
+    names = ", ".join(f't."{column}"' for column in types)
+    values = ", ".join(_cast(f"v.corrected ->> '{column}'", sql_type) for column, sql_type in types.items())
+    rows = f"""{table}_with_added AS (
+    SELECT t.id, t.extraction_id, t.quote, t.char_start, t.char_end, {names} FROM {table} t
+    UNION ALL
+    SELECT -v.id, m.extraction_id, m.quote, m.char_start, m.char_end, {values}
+    FROM reviews v JOIN money_amounts m ON m.id = v.attached_id WHERE v.action = 'add' AND v.kind = '{kind}'
+)"""
+    from_ = view.from_.replace(f"{table} r\n", f"{table}_with_added r\n", 1)
+    return View(view.name, view.select, from_, f"{view.with_.rstrip()},\n{rows}\n", view.group_by, view.where)
+
+
+def _cast(value: str, sql_type: str) -> str:
+    cast = SQL_CASTS.get(sql_type.upper())
+    return f"CAST({value} AS {cast})" if cast else value
+
+
 def _corrected(column: str, expression: str, sql_type: str) -> str:
-    value = f"rv.corrected ->> '{column}'"
-    if cast := SQL_CASTS.get(sql_type.upper()):
-        value = f"CAST({value} AS {cast})"
+    value = _cast(f"rv.corrected ->> '{column}'", sql_type)
     return f"CASE WHEN rv.action = 'correct' THEN {value} ELSE {expression} END"

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from db.kinds import RecordKind, kind, kinds
-from db.models import Document, Review
+from db.models import Document, MoneyRow, Review
 from db.session import write_connection
 from pipeline.errors import KBError
 from pipeline.money import amounts_agree
@@ -85,7 +85,8 @@ def queue(engine: Engine, kind: str | None = None, limit: int | None = None) -> 
         money = _rows(connection, "SELECT * FROM v_money")
         items = [item for k in wanted for item in _items(connection, k, money, last)]
         if kind in (None, "amount"):
-            items += _amount_items(money)
+            marked = set(connection.execute(select(Review.attached_id).where(Review.action == "add")).scalars())
+            items += _amount_items([row for row in money if row["amount_id"] not in marked])
     items.sort(key=lambda item: (item.review_status != "unreviewed", -len(item.reasons), item.source,
                                  item.char_start))
     return items[:limit] if limit is not None else items
@@ -169,8 +170,22 @@ def correct(engine: Engine, kind: str, record_id: int, changes: dict, reviewer: 
 
 
 def mark_salary(engine: Engine, amount_id: int, changes: dict, reviewer: str) -> int:
-    """A not-pay or unaccounted amount of v_money is pay: not supported yet (see README: Reviewing records)."""
-    raise ReviewError("marking a money amount as a salary is not supported yet: correct or accept the records instead")
+    """A not-pay or unaccounted amount of v_money is pay: v_salaries then shows a salary with the amount's span and
+    its figures overridden by `changes` (salary fields), with id minus the review's id. Returns the review's id."""
+    salary = review_kind("salary")
+    if not reviewer or not reviewer.strip():
+        raise ReviewError("a review needs a reviewer's name")
+    with write_connection(engine) as connection:
+        rows = _rows(connection, "SELECT * FROM v_money WHERE amount_id = :id", id=amount_id)
+        if not rows:
+            raise ReviewError(f"no money amount with amount_id {amount_id} in v_money")
+        row = _jsonable(rows[0])
+        if row["use"] not in ("not_pay", "unaccounted"):
+            raise ReviewError(f"money amount {amount_id} is already used as {row['use']}")
+        start = {"currency": row["currency"], "amount_min": row["amount_min"], "amount_max": row["amount_max"],
+                 "period": row["period"] or "year"}
+        corrected = _corrected(salary, start | {"quote": row["quote"], "salary_id": amount_id}, changes)
+        return _insert_review(connection, "salary", "add", reviewer, row, amount_id, corrected)
 
 
 def _review(engine: Engine, kind_name: str, record_id: int, action: str, reviewer: str,
@@ -186,16 +201,18 @@ def _review(engine: Engine, kind_name: str, record_id: int, action: str, reviewe
             raise ReviewError(f"no {record.name} with {record.id_column} {record_id} in {record.public_view.name}")
         row = _jsonable(rows[0])
         corrected = _corrected(record, row, changes) if changes is not None else None
-        document = document_text_of(connection, row["document_id"])
-        values = dict(kind=record.name, action=action, reviewer=reviewer.strip(), source=row["source"],
-                      document_id=row["document_id"], record_id=record_id, quote=row["quote"],
-                      char_start=row["char_start"], char_end=row["char_end"], record=row, corrected=corrected,
-                      attached_id=record_id, **_context(document, row["char_start"], row["char_end"]))
-        return connection.execute(insert(Review).returning(Review.id), values).scalar_one()
+        return _insert_review(connection, record.name, action, reviewer, row, record_id, corrected)
 
 
-def document_text_of(connection: Connection, document_id: int) -> str:
-    return connection.execute(select(Document.text).where(Document.id == document_id)).scalar_one()
+def _insert_review(connection: Connection, kind_name: str, action: str, reviewer: str, row: dict, record_id: int,
+                   corrected: dict | None) -> int:
+    """One review row of the record (or amount) `row`, attached to it, with the text around its quote."""
+    document = connection.execute(select(Document.text).where(Document.id == row["document_id"])).scalar_one()
+    values = dict(kind=kind_name, action=action, reviewer=reviewer.strip(), source=row["source"],
+                  document_id=row["document_id"], record_id=record_id, quote=row["quote"],
+                  char_start=row["char_start"], char_end=row["char_end"], record=row, corrected=corrected,
+                  attached_id=record_id, **_context(document, row["char_start"], row["char_end"]))
+    return connection.execute(insert(Review).returning(Review.id), values).scalar_one()
 
 
 def _context(document: str, start: int, end: int) -> dict[str, str]:
@@ -212,9 +229,10 @@ def _corrected(record: RecordKind, row: dict, changes: dict) -> dict:
     if unknown := sorted(set(changes) - set(fields)):
         raise ReviewError(f"cannot correct {', '.join(unknown)} of a {record.name}; "
                           f"correctable: {', '.join(fields)}")
-    after = {column: changes.get(column, row[column]) for column in fields}
+    after = {column: changes[column] if column in changes else row.get(column) for column in fields}
+    given = {fields[c]: v for c, v in after.items() if v is not None or c in changes}  # unset: the model's default
     try:
-        model = record.model.model_validate({fields[c]: v for c, v in after.items()} | {"quote": row["quote"]})
+        model = record.model.model_validate(given | {"quote": row["quote"]})
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in error.errors())
         raise ReviewError(f"invalid correction of {record.name} {row[record.id_column]}: {problems}") from None
@@ -228,21 +246,25 @@ def _corrected(record: RecordKind, row: dict, changes: dict) -> dict:
 def reattach(connection: Connection, source: str, extraction_id: int, document: str) -> Reattached:
     """Point every review of `source` at the record of `extraction_id` with its quote (the quote's surroundings,
     then the values, then the nearest position decide between equal quotes); orphan those whose quote is gone.
+    An 'add' review re-attaches to a money amount; a review of the record it added follows it.
 
     Runs inside the save's transaction, so the views never show a new extraction with stale attachments."""
-    columns = (Review.id, Review.kind, Review.quote, Review.char_start, Review.context_before, Review.context_after,
-               Review.record)
-    reviews = [dict(row._mapping) for row in connection.execute(select(*columns).where(Review.source == source))]
-    result = Reattached()
-    candidates: dict[str, list[dict]] = {}
+    columns = (Review.id, Review.kind, Review.action, Review.record_id, Review.quote, Review.char_start,
+               Review.context_before, Review.context_after, Review.record)
+    found = select(*columns).where(Review.source == source).order_by(Review.action != "add", Review.id)
+    reviews = [dict(row._mapping) for row in connection.execute(found)]
+    result, candidates, added = Reattached(), {}, {}
     for review in reviews:
-        if review["kind"] not in candidates:
-            table = kind(review["kind"]).table_name
-            candidates[review["kind"]] = _rows(connection, f"SELECT * FROM {table} WHERE extraction_id = :x",
-                                               x=extraction_id)
-        found = _best_match(review, candidates[review["kind"]], document)
-        connection.execute(update(Review).where(Review.id == review["id"]).values(attached_id=found))
-        if found is None:
+        table = MoneyRow.__tablename__ if review["action"] == "add" else kind(review["kind"]).table_name
+        if table not in candidates:
+            candidates[table] = _rows(connection, f"SELECT * FROM {table} WHERE extraction_id = :x", x=extraction_id)
+        if review["record_id"] < 0:  # a review of a record a person added: there while its 'add' review is
+            match = review["record_id"] if added.get(-review["record_id"]) is not None else None
+        else:
+            match = _best_match(review, candidates[table], document)
+        added[review["id"]] = match
+        connection.execute(update(Review).where(Review.id == review["id"]).values(attached_id=match))
+        if match is None:
             result.orphaned.append(review["id"])
         else:
             result.attached += 1

@@ -16,9 +16,9 @@ from db import kinds as registry
 from db.engine import init_db, make_engine
 from flows.ingest import Runtime, run_sources
 from pipeline.cli import main
-from pipeline.review import ReviewError, accept, correct, document_text, queue, reject
+from pipeline.review import ReviewError, accept, correct, document_text, mark_salary, queue, reject
 from pipeline.save import ExtractorVersion, save
-from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, Provenance
+from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, MoneyAmount, MoneyUse, Provenance
 
 SOURCE = "https://example.com/pay"
 TEXT = ("Junior engineers earn $80,000 to $95,000 a year. Senior engineers earn $150,000 to $190,000 a year. "
@@ -211,3 +211,37 @@ def test_the_cli_writes_and_lists_reviews(engine):
     assert bad.exit_code != 0 and "period" in bad.output
     missing = runner.invoke(main, ["review", "accept", "claim", "42", "--db", url])
     assert missing.exit_code != 0 and "no claim with claim_id 42" in missing.output
+
+
+def test_a_money_amount_marked_as_pay_becomes_a_salary_that_lasts(blank_engine):
+    init_db(blank_engine)
+    body = "Our bootcamp costs $12,000. Graduates earn $70,000 a year."
+    fee = body.index("$12,000")
+    amounts = [MoneyAmount(text="$12,000", char_start=fee, char_end=fee + 7, currency="USD", amount_min=12000,
+                           amount_max=12000, use=MoneyUse.not_pay, reason="tuition")]
+    save(blank_engine, article(body), GroundedExtraction(records=[], amounts=amounts, stats=ExtractionStats()), V1)
+    [amount] = rows(blank_engine, "SELECT amount_id FROM v_money")
+    with pytest.raises(ReviewError, match="invalid correction"):
+        mark_salary(blank_engine, amount["amount_id"], {"period": "fortnight"}, "ana")
+    review_id = mark_salary(blank_engine, amount["amount_id"], {"level": "entry"}, "ana")
+    assert [i.kind for i in queue(blank_engine)] == ["salary"]  # the amount is no longer waiting
+    expected = {"salary_id": -review_id, "currency": "USD", "amount_min": 12000, "amount_max": 12000,
+                "period": "year", "level": "entry", "quote": "$12,000", "review_status": "corrected"}
+    shown = rows(blank_engine, f"SELECT {', '.join(expected)} FROM v_salaries")
+    assert shown == [expected]
+    correct(blank_engine, "salary", -review_id, {"amount_max": 13000}, "bo")
+    moved = "Updated. " + body
+    fee = moved.index("$12,000")
+    amounts = [amounts[0].model_copy(update={"char_start": fee, "char_end": fee + 7})]
+    save(blank_engine, article(moved, day=2), GroundedExtraction(records=[], amounts=amounts, stats=ExtractionStats()),
+         V1)
+    assert rows(blank_engine, "SELECT salary_id, amount_max, char_start FROM v_salaries") == [
+        {"salary_id": -review_id, "amount_max": 13000, "char_start": fee}]
+    assert {bool(r["attached"]) for r in rows(blank_engine, "SELECT attached FROM v_reviews")} == {True}
+    save(blank_engine, article(moved.replace("$12,000", "a lot"), day=3), extraction_without_money(), V1)
+    assert rows(blank_engine, "SELECT * FROM v_salaries") == []
+    assert {bool(r["attached"]) for r in rows(blank_engine, "SELECT attached FROM v_reviews")} == {False}
+
+
+def extraction_without_money() -> GroundedExtraction:
+    return GroundedExtraction(records=[], stats=ExtractionStats())

@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("record", sa.JSON, nullable=False),
         sa.Column("corrected", sa.JSON),
         sa.Column("attached_id", sa.Integer),
-        sa.CheckConstraint("\"action\" IN ('accept', 'reject', 'correct')", name="ck_reviews_action"),
+        sa.CheckConstraint("\"action\" IN ('accept', 'reject', 'correct', 'add')", name="ck_reviews_action"),
     )
     op.create_index("ix_reviews_source", "reviews", ["source"])
 
