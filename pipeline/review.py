@@ -8,11 +8,12 @@ surroundings, then by the values), or leaves it orphaned when no record has that
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from db.kinds import RecordKind, kind, kinds
 from db.models import Document, MoneyRow, Review
@@ -78,30 +79,54 @@ def document_text(engine: Engine, document_id: int) -> str:
 
 
 def queue(engine: Engine, kind: str | None = None, limit: int | None = None) -> list[ReviewItem]:
-    """Records of the public views (and unaccounted or not-pay money amounts), those needing attention first."""
-    wanted = [review_kind(kind)] if kind and kind != "amount" else ([] if kind == "amount" else list(kinds()))
+    """Records of the public views (and unaccounted or not-pay money amounts, kind 'amount'), unreviewed ones
+    first, those with the most reasons to look at them first among those."""
+    if kind not in (None, "amount"):
+        review_kind(kind)
     with engine.connect() as connection:
-        last = connection.execute(text("SELECT MAX(created_at) FROM reviews")).scalar()
-        money = _rows(connection, "SELECT * FROM v_money")
-        items = [item for k in wanted for item in _items(connection, k, money, last)]
+        seen = _Seen.read(connection)
+        items = [item for k in kinds() if kind in (None, k.name) for item in _items(connection, k, seen)]
         if kind in (None, "amount"):
-            marked = set(connection.execute(select(Review.attached_id).where(Review.action == "add")).scalars())
-            items += _amount_items([row for row in money if row["amount_id"] not in marked])
+            items += _amount_items([row for row in seen.money if row["amount_id"] not in seen.marked])
     items.sort(key=lambda item: (item.review_status != "unreviewed", -len(item.reasons), item.source,
                                  item.char_start))
     return items[:limit] if limit is not None else items
 
 
-def _items(connection: Connection, record: RecordKind, money: list[dict], last) -> list[ReviewItem]:
+@dataclass
+class _Seen:
+    """What the queue's reasons are judged against: the money account, amounts marked as pay, when each document
+    was last extracted and when the last review was made."""
+
+    money: list[dict]
+    marked: set[int]
+    extracted: dict[int, object]
+    last_review: object
+
+    @classmethod
+    def read(cls, connection: Connection) -> _Seen:
+        extracted = _rows(connection, "SELECT document_id, MAX(created_at) AS at FROM extractions "
+                                      "WHERE status = 'ok' GROUP BY document_id")
+        return cls(money=_rows(connection, "SELECT * FROM v_money"),
+                   marked=set(connection.execute(select(Review.attached_id).where(Review.action == "add")).scalars()),
+                   extracted={row["document_id"]: row["at"] for row in extracted},
+                   last_review=connection.execute(select(func.max(Review.created_at))).scalar())
+
+
+def _items(connection: Connection, record: RecordKind, seen: _Seen) -> list[ReviewItem]:
     """The rows of one kind's public view, each with the reasons it needs attention."""
-    fetched = {row["document_id"]: row["fetched_at"] for row in _rows(connection, "SELECT document_id, fetched_at "
-                                                                                   "FROM v_documents")}
+    loose = set(connection.execute(text(f'SELECT id FROM {record.table_name} WHERE "match" <> \'exact\' '
+                                        "OR NOT verified")).scalars())
     items = []
     for row in _rows(connection, f"SELECT * FROM {record.public_view.name}"):
-        reasons = _reasons(record.name, row, money) if row["review_status"] == "unreviewed" else []
-        if row["review_status"] == "unreviewed" and (last is None or _later(fetched.get(row["document_id"]), last)):
-            reasons.append("new since the last review")
-        items.append(_item(record.name, row[record.id_column], row, reasons))
+        record_id, reasons = row[record.id_column], []
+        if row["review_status"] == "unreviewed":
+            reasons = _reasons(record.name, row, seen.money)
+            if record_id in loose:
+                reasons.append("its quote was found in the text only after normalising spaces or quotes")
+            if seen.last_review is None or _later(seen.extracted.get(row["document_id"]), seen.last_review):
+                reasons.append("new since the last review")
+        items.append(_item(record.name, record_id, row, reasons))
     return items
 
 

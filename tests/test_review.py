@@ -245,3 +245,26 @@ def test_a_money_amount_marked_as_pay_becomes_a_salary_that_lasts(blank_engine):
 
 def extraction_without_money() -> GroundedExtraction:
     return GroundedExtraction(records=[], stats=ExtractionStats())
+
+
+def test_the_queue_says_why_a_record_needs_attention(blank_engine):
+    init_db(blank_engine)
+    body = "Junior engineers earn $80,000 a year."
+    pay = body.index("$80,000")
+    salary = grounded(body, "salary", "$80,000 a year", currency="USD", amount_min=80000)
+    amount = MoneyAmount(text="$80,000", char_start=pay, char_end=pay + 7, currency="USD", amount_min=80000,
+                         amount_max=80000, use=MoneyUse.salary, kind="fee", record=0)
+    save(blank_engine, article(body), GroundedExtraction(records=[salary], amounts=[amount], stats=ExtractionStats()),
+         V1)
+    [item] = queue(blank_engine, "salary")
+    assert item.reasons == ["the model read its amount as fee, the rules as pay", "new since the last review"]
+    skill = grounded(TEXT, "skill", "Python", name="Python", category="language")
+    save(blank_engine, article(TEXT, day=1).model_copy(update={"source": "other"}),
+         GroundedExtraction(records=[skill], stats=ExtractionStats()), V1)
+    [mention] = rows(blank_engine, "SELECT mention_id FROM v_skills")
+    accept(blank_engine, "skill", mention["mention_id"], "ana")
+    [item] = queue(blank_engine, "salary")
+    assert "new since the last review" not in item.reasons
+    save(blank_engine, article(body, day=2), GroundedExtraction(records=[salary], amounts=[amount],
+                                                               stats=ExtractionStats()), V2)
+    assert "new since the last review" in queue(blank_engine, "salary")[0].reasons
