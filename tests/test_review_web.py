@@ -119,6 +119,12 @@ def test_writes_without_the_session_token_or_from_elsewhere_are_refused_and_chan
     assert (written["kind"], written["record_id"]) == ("claim", claim.record_id)
 
 
+def test_a_page_reached_by_another_name_is_refused(server):
+    """A site whose name resolves to 127.0.0.1 (DNS rebinding) gets nothing: the Host must be this server's."""
+    assert httpx.get(server.url, headers={"Host": f"evil.example:{server.port}"}).status_code == 403
+    assert httpx.get(server.url.replace("127.0.0.1", "localhost")).status_code == 200
+
+
 def test_a_bad_correction_is_refused_with_the_reason_on_the_page_and_changes_nothing(server, kb):
     salary = next(item for item in review.queue(kb) if item.kind == "salary")
     with httpx.Client(base_url=server.url) as browser:
