@@ -209,7 +209,7 @@ def render(page: ReviewPage, token: str, query: dict[str, str]) -> str:
     return _ENV.get_template("review.html.j2").render(
         items=items, at=at, current=current, key=key, pieces=pieces(text, current) if current else [],
         fields=form_fields(current) if current else [], money=current is not None and current.kind == MONEY_KIND,
-        token=token, keys=KEYS, reviewer=page.reviewer, summary=summary, saved=query.get("saved"),
+        token=token, keys=KEYS, reviewer=page.reviewer, summary=summary, shown=shown, saved=query.get("saved"),
         error=query.get("error"))
 
 
@@ -310,8 +310,8 @@ def write(page: ReviewPage, form: dict[str, str]) -> dict[str, str]:
 
 def _correct(page: ReviewPage, kind_name: str, record_id: int, form: dict[str, str], action: str) -> int:
     """A correction of the fields whose value the person changed, or a money amount marked as a salary."""
-    if action == "salary":
-        changes = {name: parse(Salary, name, form[name]) for name in SALARY_FIELDS if name in form}
+    if action == "salary":  # fields left empty keep what the amount says (or the salary's default)
+        changes = {name: parse(Salary, name, form[name]) for name in SALARY_FIELDS if form.get(name, "").strip()}
         return review.mark_salary(page.engine, record_id, changes, page.reviewer)
     record = kind(kind_name)
     changes = {column: parse(record.model, name, form[column]) for column, name in record.correctable.items()

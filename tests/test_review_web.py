@@ -188,6 +188,7 @@ def test_kb_review_serve_names_a_port_it_cannot_have(kb, settings):
 def test_a_person_reviews_with_the_mouse_and_the_keyboard(server, kb, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.select import Select
 
     with chromium(tmp_path) as browser:
         browser.get(server.url)
@@ -221,6 +222,17 @@ def test_a_person_reviews_with_the_mouse_and_the_keyboard(server, kb, tmp_path):
         saved(browser, lambda: browser.find_element(By.ID, "reject").click())  # reject with the mouse
         assert not rows(kb, f"select * from v_skills where mention_id = {skill.rpartition('-')[2]}")
         assert review_of(kb, skill)["action"] == "reject"
+
+        amount = next(link for link in queue_links(browser) if link.startswith("amount-"))
+        pick(browser, amount)  # money the extraction did not take for pay
+        browser.find_element(By.TAG_NAME, "body").send_keys("s")  # to the salary form
+        first_field = browser.switch_to.active_element
+        Select(browser.find_element(By.CSS_SELECTOR, "#salary select[name=level]")).select_by_value("senior")
+        saved(browser, lambda: first_field.send_keys(Keys.ENTER))
+        review_id = int(re.search(r"\d+", browser.find_element(By.CSS_SELECTOR, "[role=status]").text).group())
+        [added] = rows(kb, f"select * from v_salaries where salary_id = {-review_id}")
+        [money] = rows(kb, f"select * from v_money where amount_id = {amount.rpartition('-')[2]}")
+        assert (added["quote"], added["amount_min"], added["level"]) == (money["quote"], money["amount_min"], "senior")
         browser.save_screenshot(str(tmp_path / "review.png"))  # kept in pytest's tmp dir to look at
     assert (tmp_path / "review.png").stat().st_size > 10_000
 
