@@ -293,19 +293,27 @@ def shown(value) -> str:
 
 def write(page: ReviewPage, form: dict[str, str]) -> dict[str, str]:
     """Do what a posted form asks (accept, reject, correct, salary); the query of the page to show next."""
-    kind, _, number = form.get("item", "").rpartition("-")
-    if not number.isdigit():
-        raise review.ReviewError(f"no record named {form.get('item')!r}: expected KIND-ID such as salary-12")
-    record_id, action = int(number), form.get("action")
+    kind_name, record_id = record_named(form.get("item", ""))
+    action = form.get("action")
     if action == "accept":
-        done = review.accept(page.engine, kind, record_id, page.reviewer)
+        done = review.accept(page.engine, kind_name, record_id, page.reviewer)
     elif action == "reject":
-        done = review.reject(page.engine, kind, record_id, page.reviewer)
+        done = review.reject(page.engine, kind_name, record_id, page.reviewer)
     elif action in ("correct", "salary"):
-        done = _correct(page, kind, record_id, form, action)
+        done = _correct(page, kind_name, record_id, form, action)
     else:
         raise review.ReviewError(f"unknown action {action!r}: accept, reject, correct or salary")
     return {"saved": str(done), "done": form["item"], "at": form.get("at", "0")}
+
+
+def record_named(name: str) -> tuple[str, int]:
+    """The kind and id of a record named as `key` names it: 'salary-12', or 'salary--3' for a salary a person added
+    (its id is minus its review's; a kind's name has no '-')."""
+    kind_name, _, number = name.partition("-")
+    try:
+        return kind_name, int(number)
+    except ValueError:
+        raise review.ReviewError(f"no record named {name!r}: expected KIND-ID such as salary-12") from None
 
 
 def _correct(page: ReviewPage, kind_name: str, record_id: int, form: dict[str, str], action: str) -> int:

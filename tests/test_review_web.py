@@ -25,7 +25,7 @@ from db.query import run_readonly
 from flows.ingest import Runtime, run_sources
 from pipeline import review
 from pipeline.cli import main
-from pipeline.review_web import RefusedRequest, chosen, key, make_server, pieces
+from pipeline.review_web import RefusedRequest, chosen, key, make_server, pieces, record_named
 from tests.conftest import PAGES
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -182,6 +182,15 @@ def test_kb_review_serve_names_a_port_it_cannot_have(kb, settings):
         port = taken.getsockname()[1]
         result = CliRunner().invoke(main, ["review", "serve", "--port", str(port), "--db", settings.database_url])
     assert result.exit_code == 1 and f"cannot serve the review page on 127.0.0.1:{port}" in result.output
+
+
+def test_record_names_round_trip_even_for_a_salary_a_person_added():
+    for kind_name, record_id in (("salary", 12), ("salary", -3), ("claim", 7)):
+        item = review.ReviewItem(kind=kind_name, record_id=record_id, document_id=1, source="s", quote="q",
+                                 values={}, char_start=0, char_end=1)
+        assert record_named(key(item)) == (kind_name, record_id)
+    with pytest.raises(review.ReviewError, match="expected KIND-ID"):
+        record_named("salary-twelve")
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt-get install -y chromium)")
