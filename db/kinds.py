@@ -18,7 +18,7 @@ from sqlalchemy import Connection, inspect
 from sqlmodel import SQLModel
 
 from db.models import CertificationRow, ClaimRow, GroundedRow, SalaryRow, SkillRow
-from db.viewsql import ENTITY, LATEST, SPAN, View, cols, record_view, records_of
+from db.viewsql import ENTITY, LATEST, SPAN, View, cols, record_view, records_of, reviewed, with_added
 from schemas.records import Certification, Claim, Salary, Skill
 
 SEARCH_CODES = range(1, 8)  # search_index row key = id * 8 + code; 0 is the documents'
@@ -41,6 +41,23 @@ class RecordKind:
     entity: bool = False  # mentions resolved to an entity (its `entity_id` column)
     name_column: str | None = None  # the view column naming the record, compared with gold names by `kb eval`
     matcher: str | None = None  # the name rule `kb eval` compares with (see pipeline.evaluate.MATCHERS)
+    corrections: tuple[tuple[str, str], ...] | None = None  # (view column, model field) a review may correct;
+    # None: the view columns named like a model field
+    addable: bool = False  # a person may mark a money amount as one (its view then shows those too)
+
+    @property
+    def correctable(self) -> dict[str, str]:
+        """View column → model field, for every column a person may correct."""
+        if self.corrections is not None:
+            return dict(self.corrections)
+        return {c: c for c in self.view.columns if c in self.model.model_fields and c != "quote"}
+
+    @property
+    def public_view(self) -> View:
+        """The view as the public sees it: with reviews applied and a `review_status` column (db.viewsql)."""
+        types = {column: str(self.table.__table__.c[field].type) for column, field in self.correctable.items()}
+        view = with_added(self.view, self.table_name, self.name, types) if self.addable else self.view
+        return reviewed(view, self.name, types)
 
     @property
     def id_column(self) -> str:
@@ -171,7 +188,7 @@ _MENTION = (("document_id", "d.id"), ("source", "d.source"))
 
 register(RecordKind(
     name="salary", plural="salaries", model=Salary, table=SalaryRow, label="salary", colour="#ffd966",
-    search_code=1, name_column="role",
+    search_code=1, name_column="role", addable=True,
     view=record_view("v_salaries", "salaries", "salary_id", (
         "role", "level", "years_min", "years_max", "region", "employer", "currency", "period", "amount_min",
         "amount_max", "open_ended", "pay_basis")),
@@ -180,6 +197,8 @@ register(RecordKind(
     name="certification", plural="certifications", model=Certification, table=CertificationRow,
     label="certification", colour="#b7ccff", search_code=3, list_cap=6, entity=True,
     name_column="certification", matcher="credential",
+    corrections=(("certification", "name"), ("issuer", "issuer"), ("cost_amount", "cost_amount"),
+                 ("cost_currency", "cost_currency")),
     view=View(
         "v_certifications",
         (("mention_id", "r.id"), *_MENTION, ("certification", "COALESCE(e.name, r.name)"), ("as_written", "r.name"),
@@ -192,6 +211,7 @@ register(RecordKind(
 register(RecordKind(
     name="skill", plural="skills", model=Skill, table=SkillRow, label="skill", colour="#a8e6b8", search_code=2,
     list_cap=10, entity=True, name_column="skill", matcher="skill",
+    corrections=(("skill", "name"), ("category", "category")),
     view=View(
         "v_skills",
         (("mention_id", "r.id"), *_MENTION, ("skill", "COALESCE(e.name, r.name)"), ("as_written", "r.name"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from schemas.documents import utcnow
@@ -20,6 +20,7 @@ EXTRACTION_STATUSES = ("ok", "failed")
 MATCHES = ("exact", "normalized")
 ENTITY_KINDS = ("skill", "certification")
 MONEY_USES = ("salary", "certification_cost", "not_pay", "unaccounted")
+REVIEW_ACTIONS = ("accept", "reject", "correct", "add")  # add: a money amount is pay (record_id: the amount)
 
 
 def _one_of(table: str, column: str, values: tuple[str, ...]) -> CheckConstraint:
@@ -260,7 +261,32 @@ class Source(SQLModel, table=True):
     cron: str | None = None
     added_at: datetime = _when(default_factory=utcnow)
 
+class Review(SQLModel, table=True):
+    """A person's verdict on one record: who, when, what, and the record as it was. Extraction rows are never
+    edited; the public views apply the latest review attached to each record (see pipeline.review)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (_one_of("reviews", "action", REVIEW_ACTIONS), Index("ix_reviews_source", "source"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # a record kind's name (db.kinds)
+    action: str
+    reviewer: str
+    created_at: datetime = _when(default_factory=utcnow)
+    source: str
+    document_id: int = Field(foreign_key="documents.id")
+    record_id: int  # the id the record had when it was reviewed
+    quote: str = Field(sa_type=Text)
+    char_start: int
+    char_end: int
+    context_before: str = Field(default="", sa_type=Text)  # the text around the quote: re-attachment compares it
+    context_after: str = Field(default="", sa_type=Text)
+    record: dict = Field(sa_type=JSON)  # the record's view row as it was reviewed
+    corrected: dict | None = Field(default=None, sa_type=JSON)  # a correction: the record's view values after it
+    attached_id: int | None = None  # the record it applies to now (re-attached on re-extraction); None: orphaned
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     Document, Extractor, Run, Attempt, ExtractionRow, Entity, EntityAlias, SalaryRow, SkillRow, CertificationRow,
-    ClaimRow, MoneyRow, Source,
+    ClaimRow, MoneyRow, Source, Review,
 )

@@ -12,20 +12,20 @@ from sqlalchemy import Engine
 
 from db.kinds import ensure_kinds, kinds
 from db.session import write_connection
-from db.viewsql import ENTITY, LATEST, LATEST_DOCUMENTS, SPAN, View, cols, records_of
+from db.viewsql import LATEST, LATEST_DOCUMENTS, SPAN, View, cols, records_of
 
 # The aggregate views below read the same latest rows as the record views. Every aggregate row can be traced
 # back to its quotes by joining on its grouping columns: v_salary_by_level to v_salary_evidence on (level, region,
 # currency, period), v_certification_index to v_certifications on certification, v_skill_index to v_skills on
 # (skill, category). A missing region reads 'unspecified' (like level), so those joins are plain equalities.
 _PAY_GROUP = "level, region, currency, period"
-_PAY = f"""pay AS (
-    SELECT d.id AS document_id, d.source AS source, r.id AS salary_id, r.level AS level,
-        COALESCE(r.region, 'unspecified') AS region, r.currency AS currency, r.period AS period,
-        r.amount_min AS amount_min, r.amount_max AS amount_max,
-        COALESCE(r.amount_min, r.amount_max) AS lower_bound, COALESCE(r.amount_max, r.amount_min) AS upper_bound,
-        r.quote AS quote, r.char_start AS char_start, r.char_end AS char_end
-    FROM {records_of("salaries")}
+_PAY = """pay AS (
+    SELECT s.document_id AS document_id, s.source AS source, s.salary_id AS salary_id, s.level AS level,
+        COALESCE(s.region, 'unspecified') AS region, s.currency AS currency, s.period AS period,
+        s.amount_min AS amount_min, s.amount_max AS amount_max,
+        COALESCE(s.amount_min, s.amount_max) AS lower_bound, COALESCE(s.amount_max, s.amount_min) AS upper_bound,
+        s.quote AS quote, s.char_start AS char_start, s.char_end AS char_end
+    FROM v_salaries s
 )"""
 # A portable median: rank the bounds within each group; the middle row (odd n) or the mean of the two middle rows
 # (even n) are ranks (n + 1) / 2 and (n + 2) / 2 in integer division, on SQLite and PostgreSQL alike.
@@ -36,10 +36,10 @@ _RANKED_PAY = f"""ranked_pay AS (
         COUNT(*) OVER (PARTITION BY {_PAY_GROUP}) AS n
     FROM pay
 )"""
-_CERTS = f"""certs AS (
-    SELECT d.source AS source, COALESCE(e.name, r.name) AS name, COALESCE(e.issuer, r.issuer) AS issuer,
-        r.cost_amount AS cost_amount, r.cost_currency AS cost_currency
-    FROM {records_of("certification_mentions")}{ENTITY}
+_CERTS = """certs AS (
+    SELECT c.source AS source, c.certification AS name, c.issuer AS issuer,
+        c.cost_amount AS cost_amount, c.cost_currency AS cost_currency
+    FROM v_certifications c
 ),
 cert_currency AS (SELECT name, MIN(cost_currency) AS currency FROM certs GROUP BY name)"""
 
@@ -86,7 +86,7 @@ _OTHER_VIEWS: tuple[View, ...] = (
             ("high", "MAX(p.upper_bound)"),
         ),
         "ranked_pay p",
-        f"{LATEST.rstrip()},\n{_PAY},\n{_RANKED_PAY}\n",
+        f"WITH {_PAY},\n{_RANKED_PAY}\n",
         "p.level, p.region, p.currency, p.period",
     ),
     View(
@@ -96,7 +96,7 @@ _OTHER_VIEWS: tuple[View, ...] = (
             "amount_max", "quote", "char_start", "char_end",
         ),
         "pay p",
-        f"{LATEST.rstrip()},\n{_PAY}\n",
+        f"WITH {_PAY}\n",
     ),
     View(
         "v_certification_index",
@@ -110,20 +110,20 @@ _OTHER_VIEWS: tuple[View, ...] = (
             ("cost_currency", "k.currency"),
         ),
         "certs c JOIN cert_currency k ON k.name = c.name",
-        f"{LATEST.rstrip()},\n{_CERTS}\n",
+        f"WITH {_CERTS}\n",
         "c.name, k.currency",
     ),
     View(
         "v_skill_index",
         (
-            ("skill", "COALESCE(e.name, r.name)"),
-            ("category", "COALESCE(e.category, r.category)"),
-            ("n_sources", "COUNT(DISTINCT d.source)"),
+            ("skill", "s.skill"),
+            ("category", "s.category"),
+            ("n_sources", "COUNT(DISTINCT s.source)"),
             ("n_mentions", "COUNT(*)"),
         ),
-        records_of("skill_mentions") + ENTITY,
-        LATEST,
-        "COALESCE(e.name, r.name), COALESCE(e.category, r.category)",
+        "v_skills s",
+        "",
+        "s.skill, s.category",
     ),
     View(
         "v_entity_aliases",
@@ -144,8 +144,29 @@ _OTHER_VIEWS: tuple[View, ...] = (
 
 
 def views() -> tuple[View, ...]:
-    """Every public view: documents, each registered record kind's view, then runs, aggregates and money."""
-    return (_OTHER_VIEWS[0], *(k.view for k in kinds()), *_OTHER_VIEWS[1:])
+    """Every public view: documents, each registered record kind's view (reviews applied), then runs, aggregates,
+    money and reviews. A view comes after the views it reads."""
+    return (_OTHER_VIEWS[0], *(k.public_view for k in kinds()), *_OTHER_VIEWS[1:], _reviews_view())
+
+
+def _reviews_view() -> View:
+    """v_reviews: every review with its record's quote, and whether it is attached to a record shown today."""
+    current = "\n    UNION ALL ".join(f"SELECT '{k.name}' AS kind, r.id AS id FROM {records_of(k.table_name)}"
+                                     for k in kinds())
+    current += f"\n    UNION ALL SELECT 'amount' AS kind, r.id AS id FROM {records_of('money_amounts')}"
+    # a record a person added (id: minus its 'add' review's id) is there while that review's amount is
+    added = "a.action = 'add' AND k.kind = 'amount' AND k.id = a.attached_id"
+    return View(
+        "v_reviews",
+        (("review_id", "v.id"),)
+        + cols("v", "kind", "action", "reviewer", "created_at", "source", "document_id", "record_id", "attached_id")
+        + (("attached", f"c.id IS NOT NULL OR EXISTS (SELECT 1 FROM reviews a JOIN current_records k ON {added} "
+                        "WHERE a.id = -v.attached_id)"),)
+        + cols("v", "quote", "char_start", "char_end", "record", "corrected"),
+        "reviews v LEFT JOIN current_records c ON c.id = v.attached_id "
+        "AND c.kind = CASE WHEN v.action = 'add' THEN 'amount' ELSE v.kind END",
+        f"{LATEST.rstrip()},\ncurrent_records AS (\n    {current}\n)\n",
+    )
 
 
 def view_columns() -> dict[str, tuple[str, ...]]:
@@ -165,6 +186,7 @@ def ensure_views(engine: Engine) -> None:
     Registered record kinds whose table is missing get it first (with its search triggers), so their views work."""
     with write_connection(engine) as connection:
         ensure_kinds(connection)
-        for view in views():
+        for view in reversed(views()):  # views read views: PostgreSQL drops none that another still reads
             connection.exec_driver_sql(f"DROP VIEW IF EXISTS {view.name}")
+        for view in views():
             connection.exec_driver_sql(view.create_sql())

@@ -34,6 +34,7 @@ class View:
     from_: str
     with_: str = ""
     group_by: str = ""
+    where: str = ""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -41,8 +42,9 @@ class View:
 
     def create_sql(self) -> str:
         select_list = ",\n    ".join(f'{expression} AS "{column}"' for column, expression in self.select)
+        where = f"\nWHERE {self.where}" if self.where else ""
         group_by = f"\nGROUP BY {self.group_by}" if self.group_by else ""
-        return f"CREATE VIEW {self.name} AS\n{self.with_}SELECT\n    {select_list}\nFROM {self.from_}{group_by}"
+        return f"CREATE VIEW {self.name} AS\n{self.with_}SELECT\n    {select_list}\nFROM {self.from_}{where}{group_by}"
 
 
 def records_of(table: str) -> str:
@@ -65,3 +67,61 @@ def record_view(name: str, table: str, id_column: str, fields: tuple[str, ...]) 
     """The usual view of a record table: its id, document and source, its own `fields`, then the quote's span."""
     head = ((id_column, "r.id"), ("document_id", "d.id"), ("source", "d.source"))
     return View(name, head + cols("r", *fields) + SPAN, records_of(table), LATEST)
+
+
+# The review that decides how a record shows: the latest one attached to it (pipeline.review re-attaches reviews
+# when a document is extracted again, so `attached_id` always names a record of the latest extraction or none).
+# An 'add' review is attached to a money amount instead, and makes a record of its own (with_added).
+REVIEW_NOW = """review_now AS (
+    SELECT * FROM (
+        SELECT v.*, ROW_NUMBER() OVER (PARTITION BY v.kind, v.attached_id ORDER BY v.created_at DESC, v.id DESC)
+            AS recency
+        FROM reviews v WHERE v.attached_id IS NOT NULL AND v.action <> 'add'
+    ) ranked WHERE recency = 1
+)"""
+# A negative id is a record a person added (see with_added): corrected, as its values are the person's.
+REVIEW_STATUS = ("CASE WHEN rv.action = 'accept' THEN 'accepted' WHEN rv.action = 'correct' OR r.id < 0 "
+                 "THEN 'corrected' ELSE 'unreviewed' END")
+SQL_CASTS = {"FLOAT": "DOUBLE PRECISION", "INTEGER": "INTEGER", "BOOLEAN": "BOOLEAN"}  # else the text as it is
+
+
+def reviewed(view: View, kind: str, corrections: dict[str, str]) -> View:
+    """`view` with reviews applied: rejected records left out, corrected columns (view column → SQL type name)
+    read from the correction, and a `review_status` column (corrected, accepted or unreviewed)."""
+    select = tuple((column, _corrected(column, expression, corrections[column]) if column in corrections
+                    else expression) for column, expression in view.select)
+    return View(
+        view.name,
+        select + (("review_status", REVIEW_STATUS),),
+        f"{view.from_}\nLEFT JOIN review_now rv ON rv.kind = '{kind}' AND rv.attached_id = r.id",
+        f"{(view.with_ or 'WITH ').rstrip()}{',' if view.with_ else ''}\n{REVIEW_NOW}\n",
+        view.group_by,
+        " AND ".join(filter(None, (view.where, "(rv.action IS NULL OR rv.action <> 'reject')"))),
+    )
+
+
+def with_added(view: View, table: str, kind: str, types: dict[str, str]) -> View:
+    """`view` reading its table's rows plus the records people added by marking a money amount as this kind
+    (reviews with action 'add'): such a record has the amount's span, the review's values and id minus the review's.
+
+    `types` names every column of the table the view reads besides the span (column → SQL type name)."""
+    names = ", ".join(f't."{column}"' for column in types)
+    values = ", ".join(_cast(f"v.corrected ->> '{column}'", sql_type) for column, sql_type in types.items())
+    rows = f"""{table}_with_added AS (
+    SELECT t.id, t.extraction_id, t.quote, t.char_start, t.char_end, {names} FROM {table} t
+    UNION ALL
+    SELECT -v.id, m.extraction_id, m.quote, m.char_start, m.char_end, {values}
+    FROM reviews v JOIN money_amounts m ON m.id = v.attached_id WHERE v.action = 'add' AND v.kind = '{kind}'
+)"""
+    from_ = view.from_.replace(f"{table} r\n", f"{table}_with_added r\n", 1)
+    return View(view.name, view.select, from_, f"{view.with_.rstrip()},\n{rows}\n", view.group_by, view.where)
+
+
+def _cast(value: str, sql_type: str) -> str:
+    cast = SQL_CASTS.get(sql_type.upper())
+    return f"CAST({value} AS {cast})" if cast else value
+
+
+def _corrected(column: str, expression: str, sql_type: str) -> str:
+    value = _cast(f"rv.corrected ->> '{column}'", sql_type)
+    return f"CASE WHEN rv.action = 'correct' THEN {value} ELSE {expression} END"

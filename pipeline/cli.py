@@ -410,6 +410,11 @@ def _engine(db: str | None):
     return engine
 
 
+from pipeline.review_cli import gold, review  # noqa: E402  (the review commands live in their own module)
+
+main.add_command(review)
+main.add_command(gold)
+
 if __name__ == "__main__":
     logging.basicConfig()
     main()

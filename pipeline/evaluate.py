@@ -69,6 +69,7 @@ class GoldDocument(BaseModel):
     forbidden: list[float] = []
     certifications: list[str] = []
     skills: list[str] = []
+    claims: list[str] = []  # statements: written by `kb gold export`, not scored yet
     path: str = Field("", exclude=True, description="The source resolved to a file path (set by load_gold)")
 
 
@@ -392,7 +393,7 @@ def read_kb(database_url: str) -> Snapshot:
 def find_document(documents: list[dict], gold: GoldDocument) -> dict | None:
     """The stored document for a gold one: its source is the resolved file, else a path ending in the gold's
     `source` (a DB built with `kb ingest ../shared/corpus`); the latest fetch when several qualify."""
-    exact = [d for d in documents if _same_file(d["source"], gold.path)]
+    exact = [d for d in documents if _same_file(d["source"], gold.path) or d["source"] == gold.source]
     suffix = [d for d in documents if _ends_with(d["source"], gold.source)]
     candidates = exact or suffix
     return max(candidates, key=lambda d: (str(d["fetched_at"]), d["document_id"])) if candidates else None
@@ -506,6 +507,50 @@ def _figure(bounds, currency: str, period: str) -> str:
 
 def _stored_figure(salary: StoredSalary) -> str:
     return f"{_figure(salary.bounds, salary.currency, salary.period)} “{salary.quote}”"
+
+
+# ---- gold from reviews -------------------------------------------------------------------------------------
+
+
+def gold_from_reviews(database_url: str) -> Gold:
+    """Gold labels for every document with at least one review: its current records (reviews applied) as gold, and
+    the bounds of its rejected salaries as forbidden (unless a kept salary has that bound too)."""
+    reviewed = _rows(database_url, "select distinct d.document_id, d.source from v_documents d "
+                                   "join reviews r on r.source = d.source order by d.source")
+    snapshot = read_kb(database_url)
+    rejected = _rows(database_url, "select source, record from v_reviews where kind = 'salary' and action = 'reject'")
+    return Gold(about="Exported by kb gold export from the reviewed records of a career-kb database.",
+                documents=[_gold_document(row, snapshot, rejected) for row in reviewed])
+
+
+def _gold_document(document: dict, snapshot: Snapshot, rejected: list[dict]) -> GoldDocument:
+    salaries = [_gold_salary(row) for row in snapshot.of("v_salaries", document["document_id"])]
+    kept = {bound for salary in salaries for bound in salary.bounds}
+    forbidden = sorted({bound for review in rejected if review["source"] == document["source"]
+                        for bound in _bounds(_record_of(review)) if not any(math.isclose(bound, k) for k in kept)})
+    names = {k.plural: [row[k.name_column] for row in snapshot.of(k.public_view.name, document["document_id"])]
+             for k in kinds() if k.plural in ("certifications", "skills", "claims")}
+    return GoldDocument(source=document["source"], salaries=salaries, forbidden=forbidden, **names)
+
+
+def _gold_salary(row: dict) -> GoldSalary:
+    years = (row["years_min"], row["years_max"]) if (row["years_min"], row["years_max"]) != (None, None) else None
+    return GoldSalary(currency=[row["currency"]], period=row["period"], bounds=_bounds(row), level=row["level"],
+                      years=years, region=row["region"], employer=row["employer"])
+
+
+def _bounds(row: dict) -> list[float]:
+    return sorted({float(b) for b in (row.get("amount_min"), row.get("amount_max")) if b is not None})
+
+
+def _record_of(review: dict) -> dict:
+    record = review["record"]
+    return json.loads(record) if isinstance(record, str) else record  # SQLite hands JSON columns back as text
+
+
+def write_gold(gold: Gold, out: str | Path) -> None:
+    """Write gold labels in the format `load_gold` reads."""
+    Path(out).write_text(gold.model_dump_json(indent=2, exclude_defaults=True) + "\n", encoding="utf-8")
 
 
 # ---- floors ------------------------------------------------------------------------------------------------

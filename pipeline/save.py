@@ -36,6 +36,7 @@ from db.models import Attempt, Document, Entity, EntityAlias, ExtractionRow, Ext
 from db.session import write_connection
 from pipeline.errors import StorageError
 from pipeline.resolve import resolve
+from pipeline.review import reattach
 from schemas.documents import Article, Grounded, GroundedExtraction, MoneyAmount, sha256_text, utcnow
 
 Trigger = Literal["backfill", "schedule", "test"]
@@ -66,6 +67,7 @@ class SaveResult(BaseModel):
     created: bool
     document: Literal["new", "changed", "unchanged"]  # a new source, new text for a known source, known text
     counts: dict[str, int]  # records written, by kind ('salary', 'skill', 'certification', 'claim')
+    orphaned_reviews: list[int] = []  # reviews of the source whose quote no new record has (pipeline.review)
 
 
 class LedgerEntry(BaseModel):
@@ -180,12 +182,14 @@ def save(
         extraction_id, created = _upsert_extraction(connection, document_id, state, extractor.id, run_id, grounded)
         entity_ids = _entity_ids(connection, committed, grounded)
         counts = _insert_records(connection, extraction_id, grounded, entity_ids)
+        reviews = reattach(connection, article.source, extraction_id, article.text)
         if ledger is not None:
             connection.execute(_INSERT_ATTEMPT, ledger.values("ok", document_id))
     committed.extractors.add(extractor.id)
     committed.mentions.update(entity_ids)
     return SaveResult(
-        document_id=document_id, extraction_id=extraction_id, created=created, document=state, counts=counts
+        document_id=document_id, extraction_id=extraction_id, created=created, document=state, counts=counts,
+        orphaned_reviews=reviews.orphaned,
     )
 
 

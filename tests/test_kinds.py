@@ -108,7 +108,7 @@ def test_a_registered_kind_gets_its_table_and_view(blank_engine, url):
     assert {(r["tool"], r["price"]) for r in select(blank_engine, "SELECT * FROM tool_prices")} == {
         (tool, price) for tool, price, _ in PRICES}
     view = select(blank_engine, "SELECT * FROM v_tool_prices ORDER BY char_start")
-    assert tuple(view[0]) == TOOL_PRICE.view.columns
+    assert tuple(view[0]) == TOOL_PRICE.public_view.columns == (*TOOL_PRICE.view.columns, "review_status")
     assert [TEXT[r["char_start"] : r["char_end"]] for r in view] == [r["quote"] for r in view] == [
         quote for _, _, quote in PRICES]
     assert {r["source"] for r in view} == {article().source}

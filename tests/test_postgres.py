@@ -102,6 +102,7 @@ def test_postgresql_gets_the_newest_revision_and_adopts_a_database_made_before_a
     add_source(engine, "https://example.org/ai-salaries", every="1d")
     with engine.begin() as connection:  # what career-kb before Alembic left: its own ledger, no alembic_version
         connection.exec_driver_sql("DROP TABLE alembic_version")
+        connection.exec_driver_sql("DROP TABLE reviews CASCADE")  # 0002's table (and the views reading it): none then
         connection.exec_driver_sql("CREATE TABLE _migrations (name VARCHAR(200) PRIMARY KEY, applied_at VARCHAR(40))")
         connection.exec_driver_sql(
             "INSERT INTO _migrations VALUES ('m001_initial', '2026-11-29'), "
