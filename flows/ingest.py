@@ -24,6 +24,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
 from db.engine import init_db, make_engine
+from flows.changes import publish_changes
 from flows.workers import process_count, take_pool
 from pipeline import clean as clean_stage
 from pipeline import extract as extract_stage
@@ -325,6 +326,7 @@ def run_sources(sources: list[str], runtime: Runtime, trigger: str) -> RunSummar
                 pool.map(lambda source: process_source(source, runtime, run_id, new=source in new), sources)
             )
     save_stage.finish_run(runtime.engine, run_id, "completed", **_totals(outcomes))
+    publish_changes(runtime.engine, run_id)  # the run's record changes, as an artifact of its Prefect flow run
     seconds = round(time.perf_counter() - started, 2)
     return RunSummary(run_id=run_id, outcomes=outcomes, seconds=seconds, worker_peak_rss_mb=worker_rss)
 
