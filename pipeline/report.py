@@ -75,9 +75,9 @@ def write_report(database_url: str, out: str | Path) -> list[Path]:
     changed = run_changes(database_url)
     pages = {out / "index.html": index_page(database_url, documents, indexes, changed),
              out / "evidence.html": _render("evidence.html.j2", indexes=indexes)}
-    shown = {document["document_id"] for document in documents}
+    listed = {document["document_id"] for document in documents}
     for run in changed:
-        pages[out / run.page] = _render("changes.html.j2", run=run, shown=shown)
+        pages[out / run.page] = _render("changes.html.j2", run=run, listed=listed)
     for document in documents:
         number = document["document_id"]
         pages[out / "docs" / f"{number}.html"] = document_page(document, marks.get(number, []))
@@ -125,7 +125,14 @@ def pay(r: dict) -> str:
     return span(low, high if high is not None else low, bool(r["open_ended"]) and high in (None, low))
 
 
-_ENV.filters.update(money=money, pay=pay, cost=_cost)
+def shown(value) -> str:
+    """A record field as a "what changed" page shows it: numbers like money(), anything else as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return money(value)
+    return str(value)
+
+
+_ENV.filters.update(money=money, pay=pay, cost=_cost, shown=shown)
 
 
 # --- index page -------------------------------------------------------------------------------------------------

@@ -192,7 +192,7 @@ def test_the_report_has_a_what_changed_page_per_run_linked_from_the_index(settin
     html = (out / f"changes-{run_id}.html").read_text(encoding="utf-8")
     changes = Links(html)
     assert sorted(changes.changes) == sorted(r["change"] for r in rows(settings, "select change from v_changes"))
-    assert "Lead engineers earn $190,000 a year." in html and "80,000" in html
+    assert "Lead engineers earn $190,000 a year." in html and "<del>80,000</del> → <ins>82,000</ins>" in html
     latest = rows(settings, "select document_id from v_documents")[0]["document_id"]
     assert f"docs/{latest}.html" in changes.links
 
