@@ -116,6 +116,14 @@ def test_a_record_whose_quote_stays_but_whose_fields_change_is_changed():
     assert (json.loads(change["before"]), json.loads(change["after"])) == ({"level": "senior"}, {"level": "staff"})
 
 
+def test_a_record_reworded_with_the_same_fields_is_changed_in_its_quote_only():
+    old = [record("Python", 5, name="Python", category="language")]
+    new = [record("python", 5, name="Python", category="language")]
+    (change,) = diff(old, new)
+    assert (change["change"], change["fields"]) == ("changed", "quote")
+    assert json.loads(change["after"]) == {"quote": "python"}
+
+
 # --- kb changes ---------------------------------------------------------------------------------------------
 
 
