@@ -21,6 +21,7 @@ MATCHES = ("exact", "normalized")
 ENTITY_KINDS = ("skill", "certification")
 MONEY_USES = ("salary", "certification_cost", "not_pay", "unaccounted")
 REVIEW_ACTIONS = ("accept", "reject", "correct", "add")  # add: a money amount is pay (record_id: the amount)
+RECORD_CHANGES = ("added", "removed", "changed")
 
 
 def _one_of(table: str, column: str, values: tuple[str, ...]) -> CheckConstraint:
@@ -286,7 +287,33 @@ class Review(SQLModel, table=True):
     attached_id: int | None = None  # the record it applies to now (re-attached on re-extraction); None: orphaned
 
 
+class RecordChange(SQLModel, table=True):
+    """One record added, removed or changed when a run extracted a source's changed text (see pipeline.changes).
+
+    `before`/`after` are JSON objects of the record's fields; the span is in `document_id`'s text: the old
+    document's for a removed record, the new one's otherwise."""
+
+    __tablename__ = "record_changes"
+    __table_args__ = (_one_of("record_changes", "change", RECORD_CHANGES),
+                      Index("ix_record_changes_source_recorded_at", "source", "recorded_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = Field(default=None, foreign_key="runs.id", index=True)
+    source: str
+    document_id: int = Field(foreign_key="documents.id")
+    kind: str
+    change: str
+    fields: str | None = None  # the changed fields, comma-separated (changed records only)
+    before: str | None = Field(default=None, sa_type=Text)
+    after: str | None = Field(default=None, sa_type=Text)
+    quote: str = Field(sa_type=Text)
+    char_start: int
+    char_end: int
+    recorded_at: datetime = _when(default_factory=utcnow)
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     Document, Extractor, Run, Attempt, ExtractionRow, Entity, EntityAlias, SalaryRow, SkillRow, CertificationRow,
     ClaimRow, MoneyRow, Source, Review,
+    ClaimRow, MoneyRow, Source, RecordChange,
 )

@@ -63,7 +63,8 @@ _OTHER_VIEWS: tuple[View, ...] = (
         + cols(
             "r", "trigger", "started", "finished", "status", "sources_seen", "new", "changed", "unchanged",
             "failed", "prompt_tokens", "completion_tokens", "llm_seconds",
-        ),
+        )
+        + (("changes", "(SELECT COUNT(*) FROM record_changes c WHERE c.run_id = r.id)"),),
         "runs r",
     ),
     View(
@@ -140,12 +141,19 @@ _OTHER_VIEWS: tuple[View, ...] = (
         records_of("money_amounts"),
         LATEST,
     ),
+    View(  # every record change ever recorded (pipeline.changes), not only the latest documents'
+        "v_changes",
+        (("change_id", "c.id"),)
+        + cols("c", "run_id", "source", "document_id", "kind", "change", "fields", "before", "after", "quote",
+               "char_start", "char_end", "recorded_at"),
+        "record_changes c",
+    ),
 )
 
 
 def views() -> tuple[View, ...]:
     """Every public view: documents, each registered record kind's view (reviews applied), then runs, aggregates,
-    money and reviews. A view comes after the views it reads."""
+    money, changes and reviews. A view comes after the views it reads."""
     return (_OTHER_VIEWS[0], *(k.public_view for k in kinds()), *_OTHER_VIEWS[1:], _reviews_view())
 
 

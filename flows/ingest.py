@@ -47,6 +47,7 @@ from flows.documents import (  # noqa: F401 - MAX_DOCUMENT_WORKERS, document_wor
     start_worker,
 )
 from flows.workers import process_count, process_pool, relayed_logs, split
+from flows.changes import publish_changes
 from pipeline import save as save_stage
 from pipeline.settings import Settings
 
@@ -116,6 +117,7 @@ def run_sources(sources: list[str], runtime: Runtime, trigger: str, *, task_runn
     else:
         outcomes, worker_rss = run_share(sources, runtime, run_id, new), []
     save_stage.finish_run(runtime.engine, run_id, "completed", **_totals(outcomes))
+    publish_changes(runtime.engine, run_id)  # the run's record changes, as an artifact of its Prefect flow run
     seconds = round(time.perf_counter() - started, 2)
     return RunSummary(run_id=run_id, outcomes=outcomes, seconds=seconds, worker_peak_rss_mb=worker_rss)
 

@@ -5,6 +5,7 @@ Every command's help ends with an example; `tests/test_cli.py` checks that none 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -408,6 +409,35 @@ def _engine(db: str | None):
     engine = make_engine(_settings(db).database_url)
     init_db(engine)
     return engine
+
+
+@main.command("changes")
+@click.option("--since", default=None, help="Only changes recorded this recently: 30m, 24h, 7d, 2w")
+@click.option("--source", default=None, help="Only this source (URL or path as given)")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per change")
+@DB_OPTION
+def changes_command(since: str | None, source: str | None, as_json: bool, db: str | None) -> None:
+    """What changed, record by record, when runs extracted pages whose text had changed: added, removed, changed.
+
+    Example: kb changes --since 7d --source https://example.org/ai-salaries --db kb.sqlite
+    """
+    from db.engine import make_engine
+    from pipeline.changes import read_changes, summary_rows, window
+    from pipeline.console import print_table
+
+    try:
+        recent = window(since) if since is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    engine = make_engine(_existing_database(db))
+    found = read_changes(engine, since=recent, source=source)
+    engine.dispose()
+    if as_json:
+        for change in found:
+            click.echo(json.dumps(change, ensure_ascii=False))
+    else:
+        print_table(*summary_rows(found))
+
 
 
 from pipeline.review_cli import gold, review  # noqa: E402  (the review commands live in their own module)

@@ -7,11 +7,13 @@ positions. Every registered record kind (`db.kinds`) is counted, highlighted and
 label. Record highlights come from the stored `char_start`/`char_end`, so what is marked is exactly what was
 grounded. Where two quotes overlap, the one starting first (the longer on a tie) is marked and the other is still
 listed beside the text. The salary chart's bars and the certification and skill rows link to the evidence page,
-which lists the records and quotes behind each of them.
+which lists the records and quotes behind each of them. Each run that re-extracted changed pages has a "what
+changed" page (from `v_changes`) listing the records added, removed and changed, linked from the index.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,8 +72,12 @@ def write_report(database_url: str, out: str | Path) -> list[Path]:
     marks = marks_by_document(database_url)
     placed = {(number, m.anchor) for number, ms in marks.items() for m in place(ms)}
     indexes = read_indexes(database_url, placed)
-    pages = {out / "index.html": index_page(database_url, documents, indexes),
+    changed = run_changes(database_url)
+    pages = {out / "index.html": index_page(database_url, documents, indexes, changed),
              out / "evidence.html": _render("evidence.html.j2", indexes=indexes)}
+    listed = {document["document_id"] for document in documents}
+    for run in changed:
+        pages[out / run.page] = _render("changes.html.j2", run=run, listed=listed)
     for document in documents:
         number = document["document_id"]
         pages[out / "docs" / f"{number}.html"] = document_page(document, marks.get(number, []))
@@ -119,7 +125,14 @@ def pay(r: dict) -> str:
     return span(low, high if high is not None else low, bool(r["open_ended"]) and high in (None, low))
 
 
-_ENV.filters.update(money=money, pay=pay, cost=_cost)
+def shown(value) -> str:
+    """A record field as a "what changed" page shows it: numbers like money(), anything else as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return money(value)
+    return str(value)
+
+
+_ENV.filters.update(money=money, pay=pay, cost=_cost, shown=shown)
 
 
 # --- index page -------------------------------------------------------------------------------------------------
@@ -142,11 +155,12 @@ def read_indexes(database_url: str, placed: set[tuple[int, str]]) -> Indexes:
                    list(zip(skills, _skill_evidence(database_url, skills, placed))))
 
 
-def index_page(database_url: str, documents: list[dict], indexes: Indexes) -> str:
-    """The overview: documents with record counts, the salary chart, the certification and skill indexes."""
+def index_page(database_url: str, documents: list[dict], indexes: Indexes, changed: list[RunChanges]) -> str:
+    """The overview: documents with record counts, the salary chart, the certification and skill indexes, and the
+    runs whose changed pages changed records."""
     counts = {(row["document_id"], row["kind"]): row["n"] for row in _rows(database_url, _counts_sql(kinds()))}
     return _render("index.html.j2", documents=documents, counts=counts, chart=salary_chart(indexes.pay),
-                   indexes=indexes)
+                   indexes=indexes, changed=changed)
 
 
 def _counts_sql(registered: Iterable[RecordKind]) -> str:
@@ -253,6 +267,34 @@ _BOUNDS = ("low", "high", "median_low", "median_high")
 
 def _scale(chart: Chart, top: float) -> Callable[[float], float]:
     return lambda value: chart.label_w + chart.bar_w * float(value) / top
+
+
+# --- what changed -----------------------------------------------------------------------------------------------
+
+@dataclass
+class RunChanges:
+    """One run's "what changed" page: its v_runs row and its v_changes rows (before/after as dicts)."""
+
+    run: dict
+    changes: list[dict]
+
+    @property
+    def page(self) -> str:
+        return f"changes-{self.run['run_id']}.html"
+
+    def count(self, change: str) -> int:
+        return sum(c["change"] == change for c in self.changes)
+
+
+def run_changes(database_url: str) -> list[RunChanges]:
+    """Every run that recorded record changes, newest first, with its changes by source and text order."""
+    runs = _rows(database_url, "SELECT run_id, trigger, started, changes FROM v_runs WHERE changes > 0 "
+                               "ORDER BY run_id DESC")
+    changes = _rows(database_url, "SELECT * FROM v_changes ORDER BY source, char_start, change_id")
+    for change in changes:
+        for side in ("before", "after"):
+            change[side] = json.loads(change[side]) if change[side] else {}
+    return [RunChanges(run, [c for c in changes if c["run_id"] == run["run_id"]]) for run in runs]
 
 
 # --- document pages ---------------------------------------------------------------------------------------------

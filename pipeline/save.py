@@ -4,7 +4,7 @@ Writes are idempotent and keyed by content: the same source with the same text i
 document with the same extractor is one extraction. Saving an extraction that already exists *replaces* its
 records (the newest run's result wins, the extraction keeps its id). A record whose quote is not exactly
 `article.text[char_start:char_end]` is refused and nothing of the document is written: only grounded records
-are ever stored. Also here: the run bookkeeping the flows need (runs, attempts, incremental checks).
+are ever stored. New text for a known source also records what changed, record by record (pipeline.changes). Also here: the run bookkeeping the flows need (runs, attempts, incremental checks).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from db.mapping import (
 )
 from db.models import Attempt, Document, Entity, EntityAlias, ExtractionRow, Extractor, MoneyRow, Run
 from db.session import write_connection
+from pipeline.changes import record_changes
 from pipeline.errors import StorageError
 from pipeline.resolve import resolve
 from pipeline.review import reattach
@@ -183,6 +184,8 @@ def save(
         entity_ids = _entity_ids(connection, committed, grounded)
         counts = _insert_records(connection, extraction_id, grounded, entity_ids)
         reviews = reattach(connection, article.source, extraction_id, article.text)
+        if state == "changed":
+            record_changes(connection, article.source, document_id, extraction_id, run_id)
         if ledger is not None:
             connection.execute(_INSERT_ATTEMPT, ledger.values("ok", document_id))
     committed.extractors.add(extractor.id)

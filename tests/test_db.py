@@ -23,6 +23,7 @@ from db.query import QueryInterrupted, Stop, open_readonly, run_readonly, single
 from db.views import VIEW_COLUMNS, ensure_views
 from pipeline.errors import StorageError
 from schemas.documents import Article, Grounded, Provenance
+from tests.test_migrations import ALL_REVISIONS
 
 TEXT = "Senior AI engineers earn $180,000 a year; Python helps; AWS ML Specialty costs $300; demand doubled."
 RECORDS = {
