@@ -10,6 +10,7 @@ vocabulary (cues.toml, thresholds.toml).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
@@ -29,6 +30,35 @@ _CUES = vocabulary().cues
 _NOT_PAY = re.compile(rf"\b{any_of(_CUES.not_pay)}\b", re.IGNORECASE)
 _PAY = re.compile(any_of(_CUES.pay), re.IGNORECASE)
 _MIN_YEARLY_PAY = vocabulary().thresholds.min_yearly_pay
+# A range written as two figures: only a dash or a range word ("to", "and") between them.
+_RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers.range_words)})\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class KindCue:
+    """A compiled `kinds` entry of cues.toml: words at a figure that make it a bonus, change, cost and so on."""
+
+    kind: FigureKind
+    reason: str
+    before: re.Pattern | None
+    after: re.Pattern | None
+    words: re.Pattern | None
+
+    def names(self, before: str, after: str) -> bool:
+        """Whether the words right before or after the figure, or its clause, carry this cue."""
+        return bool((self.before and self.before.search(before)) or (self.after and self.after.match(after))
+                    or (self.words and self.words.search(f"{before} {after}")))
+
+
+def _compiled(patterns: list[str], template: str) -> re.Pattern | None:
+    return re.compile(template.format(any_of(patterns)), re.IGNORECASE) if patterns else None
+
+
+_KIND_CUES = tuple(
+    KindCue(FigureKind(cue.kind), cue.reason, _compiled(cue.before, r"{}\s*$"), _compiled(cue.after, r"\s*{}"),
+            _compiled(cue.words, r"\b{}\b"))
+    for cue in _CUES.kinds
+)
 
 
 # ---------------------------------------------------------------------------------------------- salaries
@@ -41,28 +71,60 @@ def sentence_around(text: str, line: Line, start: int, end: int) -> tuple[int, i
     return sentences.sentence_around(text, start, end)
 
 
-def _clause(text: str, fig: Figure, figures: list[Figure]) -> str:
-    """The words that belong to this figure: its sentence, cut at the neighbouring figures of that sentence."""
+def _clause_span(text: str, fig: Figure, figures: list[Figure]) -> tuple[int, int]:
+    """Offsets of the words that belong to this figure: its sentence, cut at the neighbouring figures of it."""
     s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
-    for other in figures:
-        if other is fig or other.line.start != fig.line.start:
-            continue
+    for other in _same_line(fig, figures):
         if s <= other.money.end <= fig.money.start:
             s = max(s, other.money.end)
         if fig.money.end <= other.money.start < e:
             e = min(e, other.money.start)
-    return text[s:e]
+    return s, e
 
 
-def not_pay_reason(fig: Figure, reading: FigureReading, clause: str, context: str) -> str | None:
-    """Why a figure is not pay, or None when it is: the model's word, checked by cues (a figure next to
-    fee/price words and no pay words is never pay)."""
+def _same_line(fig: Figure, figures: list[Figure]) -> list[Figure]:
+    return [other for other in figures if other is not fig and other.line.start == fig.line.start]
+
+
+def not_pay_reason(fig: Figure, reading: FigureReading, before: str, after: str, context: str
+                   ) -> tuple[FigureKind, str] | None:
+    """What a figure is and why it is not pay, or None when it is pay: cue words at the figure (a change, a
+    bonus, a cost, company money, a threshold) overrule everything, then the model's word, then fee, price or
+    cost words with no pay words beside them."""
+    cue = next((cue for cue in _KIND_CUES if cue.names(before, after)), None)
+    if cue is not None:
+        return cue.kind, cue.reason
     if reading.kind is not FigureKind.pay:
-        return f"read as {reading.kind.value}"
+        return reading.kind, f"read as {reading.kind.value}"
+    clause = f"{before} {after}"
     window = f"{context} {clause}" if fig.line.is_table_row else clause
     if _NOT_PAY.search(window) and not _PAY.search(window):
-        return "price or fee words beside it, no pay words"
+        return FigureKind.cost, "price, fee or cost words beside it, no pay words"
     return None
+
+
+def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, context: str) -> Period:
+    """The figure's period: its own words, else the range it belongs to (one "a month" after the second
+    bound covers both), else its clause or its heading/header with other figures taken out, else a year."""
+    return (fig.money.period or _range_partner_period(text, fig, figures)
+            or detect_period(f"{clause} {_without_figures(context, figures)}") or Period.year)
+
+
+def _range_partner_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
+    """The period of the figure right after this one when only a dash or "to" sits between them."""
+    after = [o for o in _same_line(fig, figures) if o.money.start >= fig.money.end]
+    nxt = min(after, key=lambda o: o.money.start, default=None)
+    if nxt is None or not _RANGE_GAP.fullmatch(text, fig.money.end, nxt.money.start):
+        return None
+    return nxt.money.period
+
+
+def _without_figures(context: str, figures: list[Figure]) -> str:
+    """A heading or header with the figures in it taken out, so a figure never takes a neighbour's period."""
+    for other in figures:
+        if other.money.text in context:
+            context = context.replace(other.money.text, " ")
+    return context
 
 
 def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Figure]
@@ -70,14 +132,16 @@ def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Fi
     """A Salary from one figure (numbers from code, who-it-is-for from both) and the account of the amount:
     a salary bound, or not pay / unaccounted with the reason."""
     amount = money_amount(fig.money, kind=reading.kind)
-    clause = _clause(text, fig, figures)
+    start, end = _clause_span(text, fig, figures)
+    clause = text[start:end]
     context = fig.context.text if fig.context else ""
-    reason = not_pay_reason(fig, reading, clause, context)
-    if reason:
-        return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": reason})
+    found = not_pay_reason(fig, reading, text[start : fig.money.start], text[fig.money.end : end], context)
+    if found:
+        kind, reason = found
+        return None, amount.model_copy(update={"use": MoneyUse.not_pay, "kind": kind, "reason": reason})
     if fig.money.currency is None:
         return None, amount.model_copy(update={"reason": "read as pay, but no currency is written or implied"})
-    period = fig.money.period or detect_period(f"{clause} {context}") or Period.year
+    period = period_of(text, fig, figures, clause, context)
     top = fig.money.amount_max or fig.money.amount_min or 0
     if period is Period.year and top < _MIN_YEARLY_PAY:
         return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": "too small for a yearly salary"})

@@ -109,7 +109,7 @@ class MoneyAmount(BaseModel):
     amount_min: float | None = None
     amount_max: float | None = None
     period: Period | None = None
-    kind: FigureKind | None = None  # the model's reading of the figure (None when it was not asked)
+    kind: FigureKind | None = None  # what the figure is: the model's reading, or the cue words' when they overrule it
     use: MoneyUse = MoneyUse.unaccounted
     reason: str = ""
     record: int | None = None
