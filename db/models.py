@@ -19,7 +19,7 @@ ATTEMPT_STATUSES = ("ok", "unchanged", "failed")
 EXTRACTION_STATUSES = ("ok", "failed")
 MATCHES = ("exact", "normalized")
 ENTITY_KINDS = ("skill", "certification")
-MONEY_USES = ("salary", "certification_cost", "not_pay", "unaccounted")
+MONEY_USES = ("salary", "certification_cost", "not_pay", "unaccounted", "repeat")
 
 
 def _one_of(table: str, column: str, values: tuple[str, ...]) -> CheckConstraint:

@@ -23,7 +23,9 @@ from pipeline.mentions import find_employer, find_region, find_role, issuer_of, 
 from pipeline.money import Money
 from pipeline.vocab import any_of, vocabulary
 from schemas.documents import Extraction, MoneyAmount, MoneyUse
-from schemas.records import Certification, Claim, FigureKind, FigureReading, Level, Period, Salary, Skill
+from schemas.records import (
+    Certification, Claim, FigureKind, FigureReading, Level, PayBasis, Period, Salary, Skill,
+)
 
 _CUES = vocabulary().cues
 # Words that mark a figure as something other than pay, and words that mark it as pay.
@@ -247,6 +249,18 @@ def model_lists(reading: BaseModel) -> tuple[list[Certification], list[Skill], l
     return certs, skills, claims
 
 
+def same_salary(a: Salary, b: Salary) -> bool:
+    """Whether two salaries are one fact: the same numbers, currency, period and basis, and no attribute that
+    both name and name differently (a heading's "£400 a day" and the body's "a contractor on £400 a day")."""
+    numbers = ("currency", "period", "amount_min", "amount_max", "open_ended")
+    if any(getattr(a, name) != getattr(b, name) for name in numbers):
+        return False
+    named = (("level", Level.unspecified), ("pay_basis", PayBasis.unspecified), ("region", None), ("role", None),
+             ("employer", None), ("years_min", None), ("years_max", None))
+    pairs = ((getattr(a, name), getattr(b, name), blank) for name, blank in named)
+    return all(x == y or blank in (x, y) for x, y, blank in pairs)
+
+
 class Records:
     """An extraction's records, each kept once (a repeated name or quote, e.g. from a later chunk, is not)."""
 
@@ -262,7 +276,7 @@ class Records:
             return (kind, record.name.casefold())
         if kind == "claim":
             return (kind, record.quote.casefold())
-        return (kind, record.quote, record.amount_min, record.amount_max, record.currency)
+        return (kind, record.model_dump_json())  # salaries that are one fact are told apart by `same_salary`
 
     def has(self, kind: str, record: BaseModel) -> bool:
         return self.key(kind, record) in self._seen
@@ -273,6 +287,15 @@ class Records:
         if key not in self._seen:
             self._seen.add(key)
             self._buckets[kind].append(record)
+
+    def add_salary(self, salary: Salary, amount: MoneyAmount) -> MoneyAmount:
+        """Add a salary unless the document already stated it; the amount's account: a salary bound, or a repeat
+        of the salary stored first (one fact, one row)."""
+        first = next((kept for kept in self.out.salaries if same_salary(kept, salary)), None)
+        if first is None:
+            self.add("salary", salary)
+            return amount
+        return amount.model_copy(update={"use": MoneyUse.repeat, "reason": f"repeats the salary in “{first.quote}”"})
 
     def add_credentials(self, text: str, certs: list[Certification], accounts: dict[int, MoneyAmount]) -> None:
         """Add credentials, each with the cost written after its name (that amount's account says so)."""

@@ -92,6 +92,7 @@ class MoneyUse(str, Enum):
     certification_cost = "certification_cost"  # the stored cost of a credential
     not_pay = "not_pay"  # read and classified as something other than pay (price, fee, tuition, revenue ...)
     unaccounted = "unaccounted"  # none of the above: recall was lost here, and `reason` says why
+    repeat = "repeat"  # the same salary as one stated elsewhere in the document, stored once (`record` points at it)
 
 
 class MoneyAmount(BaseModel):

@@ -330,3 +330,26 @@ def test_a_period_comes_from_the_figures_own_words_its_range_or_its_header_never
         s = result.salaries[0]
         found = {(s.amount_min, s.period.value), (s.amount_max, s.period.value)}
     assert found == expected
+
+
+REPEATED = """What £400 a day buys you
+A contractor on £400 a day in London can bill about £88,000 a year.
+Senior ML engineers in Leeds are paid £95,000, and junior ML engineers in London are paid £95,000 too.
+"""
+
+
+def test_a_salary_stated_twice_is_stored_once_and_the_other_mention_is_a_repeat_of_it(settings):
+    """One fact, one row: the heading's day rate and the body's are one salary; figures for different levels,
+    even with the same numbers, are two."""
+    text = REPEATED
+    doc = Article(source="rep.txt", text=text, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    day = [s for s in result.salaries if s.period.value == "day"]
+    assert [(s.amount_min, s.quote) for s in day] == [(400, "What £400 a day buys you")]
+    repeats = [a for a in result.amounts if a.use is MoneyUse.repeat]
+    assert [text[a.char_start : a.char_end] for a in repeats] == ["£400 a day"]
+    assert repeats[0].char_start == text.index("£400", 10)
+    assert sorted(s.level.value for s in result.salaries if s.amount_min == 95000) == ["junior", "senior"]
+    grounded = ground(doc, result)
+    salaries = [i for i, g in enumerate(grounded.records) if g.kind == "salary" and g.record.period.value == "day"]
+    assert [a.record for a in grounded.amounts if a.use is MoneyUse.repeat] == salaries
