@@ -2,9 +2,11 @@
 
 A salary takes its numbers, currency and period from the money scanner, its level, years, region, employer
 and pay basis from the words around the figure, and the model's word only where the text leaves a choice
-(pay or not, which of the levels a table names). Every scanned amount gets an account: a salary bound, a
-credential's cost, not pay, or unaccounted with the reason. The rules' cue words and thresholds are
-vocabulary (cues.toml, thresholds.toml).
+(pay or not, which of the levels a table names). Pay needs the model's word and no cue against it: words at a
+figure that make it a change, a bonus, a cost, company money or a threshold overrule the model (precision
+first). Every scanned amount gets an account: a salary bound, a repeat of a salary already stated, a
+credential's cost, not pay (with what it is), or unaccounted with the reason. The rules' cue words and
+thresholds are vocabulary (cues.toml, thresholds.toml).
 """
 
 from __future__ import annotations
