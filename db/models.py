@@ -19,7 +19,7 @@ ATTEMPT_STATUSES = ("ok", "unchanged", "failed")
 EXTRACTION_STATUSES = ("ok", "failed")
 MATCHES = ("exact", "normalized")
 ENTITY_KINDS = ("skill", "certification")
-MONEY_USES = ("salary", "certification_cost", "not_pay", "unaccounted")
+MONEY_USES = ("salary", "certification_cost", "not_pay", "unaccounted", "repeat")
 REVIEW_ACTIONS = ("accept", "reject", "correct", "add")  # add: a money amount is pay (record_id: the amount)
 RECORD_CHANGES = ("added", "removed", "changed")
 

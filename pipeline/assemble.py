@@ -2,14 +2,17 @@
 
 A salary takes its numbers, currency and period from the money scanner, its level, years, region, employer
 and pay basis from the words around the figure, and the model's word only where the text leaves a choice
-(pay or not, which of the levels a table names). Every scanned amount gets an account: a salary bound, a
-credential's cost, not pay, or unaccounted with the reason. The rules' cue words and thresholds are
-vocabulary (cues.toml, thresholds.toml).
+(pay or not, which of the levels a table names). Pay needs the model's word and no cue against it: words at a
+figure that make it a change, a bonus, a cost, company money or a threshold overrule the model (precision
+first). Every scanned amount gets an account: a salary bound, a repeat of a salary already stated, a
+credential's cost, not pay (with what it is), or unaccounted with the reason. The rules' cue words and
+thresholds are vocabulary (cues.toml, thresholds.toml).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
@@ -22,13 +25,44 @@ from pipeline.mentions import find_employer, find_region, find_role, issuer_of, 
 from pipeline.money import Money
 from pipeline.vocab import any_of, vocabulary
 from schemas.documents import Extraction, MoneyAmount, MoneyUse
-from schemas.records import Certification, Claim, FigureKind, FigureReading, Level, Period, Salary, Skill
+from schemas.records import (
+    Certification, Claim, FigureKind, FigureReading, Level, PayBasis, Period, Salary, Skill,
+)
 
 _CUES = vocabulary().cues
 # Words that mark a figure as something other than pay, and words that mark it as pay.
 _NOT_PAY = re.compile(rf"\b{any_of(_CUES.not_pay)}\b", re.IGNORECASE)
 _PAY = re.compile(any_of(_CUES.pay), re.IGNORECASE)
 _MIN_YEARLY_PAY = vocabulary().thresholds.min_yearly_pay
+# A range written as two figures: only a dash or a range word ("to", "and") between them.
+_RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers.range_words)})\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class KindCue:
+    """A compiled `kinds` entry of cues.toml: words at a figure that make it a bonus, change, cost and so on."""
+
+    kind: FigureKind
+    reason: str
+    before: re.Pattern | None
+    after: re.Pattern | None
+    words: re.Pattern | None
+
+    def names(self, before: str, after: str) -> bool:
+        """Whether the words right before or after the figure, or its clause, carry this cue."""
+        return bool((self.before and self.before.search(before)) or (self.after and self.after.match(after))
+                    or (self.words and self.words.search(f"{before} {after}")))
+
+
+def _compiled(patterns: list[str], template: str) -> re.Pattern | None:
+    return re.compile(template.format(any_of(patterns)), re.IGNORECASE) if patterns else None
+
+
+_KIND_CUES = tuple(
+    KindCue(FigureKind(cue.kind), cue.reason, _compiled(cue.before, r"{}\s*$"), _compiled(cue.after, r"\s*{}"),
+            _compiled(cue.words, r"\b{}\b"))
+    for cue in _CUES.kinds
+)
 
 
 # ---------------------------------------------------------------------------------------------- salaries
@@ -41,28 +75,60 @@ def sentence_around(text: str, line: Line, start: int, end: int) -> tuple[int, i
     return sentences.sentence_around(text, start, end)
 
 
-def _clause(text: str, fig: Figure, figures: list[Figure]) -> str:
-    """The words that belong to this figure: its sentence, cut at the neighbouring figures of that sentence."""
+def _clause_span(text: str, fig: Figure, figures: list[Figure]) -> tuple[int, int]:
+    """Offsets of the words that belong to this figure: its sentence, cut at the neighbouring figures of it."""
     s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
-    for other in figures:
-        if other is fig or other.line.start != fig.line.start:
-            continue
+    for other in _same_line(fig, figures):
         if s <= other.money.end <= fig.money.start:
             s = max(s, other.money.end)
         if fig.money.end <= other.money.start < e:
             e = min(e, other.money.start)
-    return text[s:e]
+    return s, e
 
 
-def not_pay_reason(fig: Figure, reading: FigureReading, clause: str, context: str) -> str | None:
-    """Why a figure is not pay, or None when it is: the model's word, checked by cues (a figure next to
-    fee/price words and no pay words is never pay)."""
+def _same_line(fig: Figure, figures: list[Figure]) -> list[Figure]:
+    return [other for other in figures if other is not fig and other.line.start == fig.line.start]
+
+
+def not_pay_reason(fig: Figure, reading: FigureReading, before: str, after: str, context: str
+                   ) -> tuple[FigureKind, str] | None:
+    """What a figure is and why it is not pay, or None when it is pay: cue words at the figure (a change, a
+    bonus, a cost, company money, a threshold) overrule everything, then the model's word, then fee, price or
+    cost words with no pay words beside them."""
+    cue = next((cue for cue in _KIND_CUES if cue.names(before, after)), None)
+    if cue is not None:
+        return cue.kind, cue.reason
     if reading.kind is not FigureKind.pay:
-        return f"read as {reading.kind.value}"
+        return reading.kind, f"read as {reading.kind.value}"
+    clause = f"{before} {after}"
     window = f"{context} {clause}" if fig.line.is_table_row else clause
     if _NOT_PAY.search(window) and not _PAY.search(window):
-        return "price or fee words beside it, no pay words"
+        return FigureKind.cost, "price, fee or cost words beside it, no pay words"
     return None
+
+
+def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, context: str) -> Period:
+    """The figure's period: its own words, else the range it belongs to (one "a month" after the second
+    bound covers both), else its clause or its heading/header with other figures taken out, else a year."""
+    return (fig.money.period or _range_partner_period(text, fig, figures)
+            or detect_period(f"{clause} {_without_figures(context, figures)}") or Period.year)
+
+
+def _range_partner_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
+    """The period of the figure right after this one when only a dash or "to" sits between them."""
+    after = [o for o in _same_line(fig, figures) if o.money.start >= fig.money.end]
+    nxt = min(after, key=lambda o: o.money.start, default=None)
+    if nxt is None or not _RANGE_GAP.fullmatch(text, fig.money.end, nxt.money.start):
+        return None
+    return nxt.money.period
+
+
+def _without_figures(context: str, figures: list[Figure]) -> str:
+    """A heading or header with the figures in it taken out, so a figure never takes a neighbour's period."""
+    for other in figures:
+        if other.money.text in context:
+            context = context.replace(other.money.text, " ")
+    return context
 
 
 def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Figure]
@@ -70,14 +136,16 @@ def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Fi
     """A Salary from one figure (numbers from code, who-it-is-for from both) and the account of the amount:
     a salary bound, or not pay / unaccounted with the reason."""
     amount = money_amount(fig.money, kind=reading.kind)
-    clause = _clause(text, fig, figures)
+    start, end = _clause_span(text, fig, figures)
+    clause = text[start:end]
     context = fig.context.text if fig.context else ""
-    reason = not_pay_reason(fig, reading, clause, context)
-    if reason:
-        return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": reason})
+    found = not_pay_reason(fig, reading, text[start : fig.money.start], text[fig.money.end : end], context)
+    if found:
+        kind, reason = found
+        return None, amount.model_copy(update={"use": MoneyUse.not_pay, "kind": kind, "reason": reason})
     if fig.money.currency is None:
         return None, amount.model_copy(update={"reason": "read as pay, but no currency is written or implied"})
-    period = fig.money.period or detect_period(f"{clause} {context}") or Period.year
+    period = period_of(text, fig, figures, clause, context)
     top = fig.money.amount_max or fig.money.amount_min or 0
     if period is Period.year and top < _MIN_YEARLY_PAY:
         return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": "too small for a yearly salary"})
@@ -183,6 +251,18 @@ def model_lists(reading: BaseModel) -> tuple[list[Certification], list[Skill], l
     return certs, skills, claims
 
 
+def same_salary(a: Salary, b: Salary) -> bool:
+    """Whether two salaries are one fact: the same numbers, currency, period and basis, and no attribute that
+    both name and name differently (a heading's "£400 a day" and the body's "a contractor on £400 a day")."""
+    numbers = ("currency", "period", "amount_min", "amount_max", "open_ended")
+    if any(getattr(a, name) != getattr(b, name) for name in numbers):
+        return False
+    named = (("level", Level.unspecified), ("pay_basis", PayBasis.unspecified), ("region", None), ("role", None),
+             ("employer", None), ("years_min", None), ("years_max", None))
+    pairs = ((getattr(a, name), getattr(b, name), blank) for name, blank in named)
+    return all(x == y or blank in (x, y) for x, y, blank in pairs)
+
+
 class Records:
     """An extraction's records, each kept once (a repeated name or quote, e.g. from a later chunk, is not)."""
 
@@ -198,7 +278,7 @@ class Records:
             return (kind, record.name.casefold())
         if kind == "claim":
             return (kind, record.quote.casefold())
-        return (kind, record.quote, record.amount_min, record.amount_max, record.currency)
+        return (kind, record.model_dump_json())  # salaries that are one fact are told apart by `same_salary`
 
     def has(self, kind: str, record: BaseModel) -> bool:
         return self.key(kind, record) in self._seen
@@ -209,6 +289,15 @@ class Records:
         if key not in self._seen:
             self._seen.add(key)
             self._buckets[kind].append(record)
+
+    def add_salary(self, salary: Salary, amount: MoneyAmount) -> MoneyAmount:
+        """Add a salary unless the document already stated it; the amount's account: a salary bound, or a repeat
+        of the salary stored first (one fact, one row)."""
+        first = next((kept for kept in self.out.salaries if same_salary(kept, salary)), None)
+        if first is None:
+            self.add("salary", salary)
+            return amount
+        return amount.model_copy(update={"use": MoneyUse.repeat, "reason": f"repeats the salary in “{first.quote}”"})
 
     def add_credentials(self, text: str, certs: list[Certification], accounts: dict[int, MoneyAmount]) -> None:
         """Add credentials, each with the cost written after its name (that amount's account says so)."""

@@ -55,9 +55,8 @@ def extract(article: Article, llm, settings, money: list[Money] | None = None) -
             raise ExtractError(describe(exc), source=article.source) from exc
         for part, reading in results:
             for fig in part.figures:
-                salary, accounts[fig.money.start] = salary_from(text, fig, getattr(reading.figures, fig.tag), figures)
-                if salary is not None:
-                    records.add("salary", salary)
+                salary, account = salary_from(text, fig, getattr(reading.figures, fig.tag), figures)
+                accounts[fig.money.start] = account if salary is None else records.add_salary(salary, account)
             more_certs, more_skills, more_claims = model_lists(reading)
             certs, skills, claims = certs + more_certs, skills + more_skills, claims + more_claims
     records.add_credentials(text, certs, accounts)

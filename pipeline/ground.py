@@ -158,18 +158,20 @@ def written_in(amounts: list[MoneyAmount], start: int, end: int) -> list[float]:
             for bound in (a.amount_min, a.amount_max) if bound is not None]
 
 
-_LINKS = {MoneyUse.salary: "salary", MoneyUse.certification_cost: "certification"}
+_LINKS = {MoneyUse.salary: "salary", MoneyUse.certification_cost: "certification", MoneyUse.repeat: "salary"}
 
 
 def link_amount(amount: MoneyAmount, records: list[Grounded]) -> MoneyAmount:
-    """The amount pointed at the grounded record whose quote holds it and whose numbers are its numbers; an
-    amount meant for a record that did not survive grounding becomes unaccounted, with the reason."""
+    """The amount pointed at the grounded record whose quote holds it (a repeat: wherever it is) and whose
+    numbers are its numbers; an amount meant for a record that did not survive grounding becomes unaccounted,
+    with the reason."""
     kind = _LINKS.get(amount.use)
     if kind is None:
         return amount
     for index, item in enumerate(records):
         span = item.provenance
-        inside = span.char_start <= amount.char_start and amount.char_end <= span.char_end
+        holds = span.char_start <= amount.char_start and amount.char_end <= span.char_end
+        inside = holds or amount.use is MoneyUse.repeat
         if item.kind == kind and inside and _same_numbers(amount, item):
             return amount.model_copy(update={"record": index})
     reason = f"its {kind} record was dropped: quote not in the text or numbers not in the quote"

@@ -19,13 +19,17 @@ from db.kinds import list_caps
 from pipeline.ground import FoldedText, locate
 from schemas.records import FigureReading
 
-PROMPT_VERSION = "2026-11-29.3"
+PROMPT_VERSION = "2026-12-06.1"
 
 SYSTEM_PROMPT = (
     "You read lines of an article about AI-engineering careers. Each money figure is tagged [M1], [M2], ... "
-    "right before it. Answer in JSON. For every tag give kind: pay (salary, wage, day or hourly rate, "
-    "compensation), price, fee (exam or certification fee), tuition, revenue or other; and level: intern, "
-    "entry, junior, mid, senior, staff, lead, principal, executive or unspecified.\n"
+    "right before it. Answer in JSON. For every tag give kind: pay only when the text says it is what someone "
+    "is paid for a job (salary, wage, day or hourly rate, compensation); bonus (bonus, sign-on, equity or "
+    "retention grant, stipend, allowance); change (a raise, an increase, a difference or gap between pays); cost "
+    "(what a thing costs: rent, compute, insurance, tickets); company (company or public money: funding, "
+    "budgets, government programmes); threshold (a tax band, visa minimum, survey cut-off or other limit); "
+    "price, fee (exam or certification fee), tuition, revenue or other; when unsure, not pay. And give level: "
+    "intern, entry, junior, mid, senior, staff, lead, principal, executive or unspecified.\n"
     "Then list certifications, skills and claims named in these lines, each copied exactly as written "
     "(short phrases, no tags); use empty lists when there are none."
 )

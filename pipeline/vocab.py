@@ -199,8 +199,25 @@ class Role(_Section):
     jobs: list[Regex]
 
 
+class KindCue(_Section):
+    """Words that make a figure a kind other than pay whatever else its clause says: `before` ends right before
+    the figure, `after` starts right after it, `words` are whole words anywhere in its clause."""
+
+    kind: Word
+    reason: Word
+    before: list[Regex] = []
+    after: list[Regex] = []
+    words: list[Regex] = []
+
+    @model_validator(mode="after")
+    def _known_kind(self) -> "KindCue":
+        _unknown([self.kind], _enum_values("FigureKind"), "a figure kind (schemas.records.FigureKind)")
+        return self
+
+
 class Cues(_Section):
     not_pay: list[Regex]
+    kinds: list[KindCue] = []
     pay: list[Regex]
     steering: list[Regex] = []
     total_pay: list[Regex] = []

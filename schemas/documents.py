@@ -92,6 +92,7 @@ class MoneyUse(str, Enum):
     certification_cost = "certification_cost"  # the stored cost of a credential
     not_pay = "not_pay"  # read and classified as something other than pay (price, fee, tuition, revenue ...)
     unaccounted = "unaccounted"  # none of the above: recall was lost here, and `reason` says why
+    repeat = "repeat"  # the same salary as one stated elsewhere in the document, stored once (`record` points at it)
 
 
 class MoneyAmount(BaseModel):
@@ -109,7 +110,7 @@ class MoneyAmount(BaseModel):
     amount_min: float | None = None
     amount_max: float | None = None
     period: Period | None = None
-    kind: FigureKind | None = None  # the model's reading of the figure (None when it was not asked)
+    kind: FigureKind | None = None  # what the figure is: the model's reading, or the cue words' when they overrule it
     use: MoneyUse = MoneyUse.unaccounted
     reason: str = ""
     record: int | None = None

@@ -123,6 +123,11 @@ class Claim(BaseModel):
 
 class FigureKind(str, Enum):
     pay = "pay"
+    bonus = "bonus"
+    change = "change"
+    cost = "cost"
+    company = "company"
+    threshold = "threshold"
     price = "price"
     fee = "fee"
     tuition = "tuition"
@@ -134,8 +139,12 @@ class FigureReading(BaseModel):
     """What one tagged money figure is and, when it is pay, for which level. Numbers are read by code, not here."""
 
     kind: FigureKind = Field(
-        description="pay = salary, wage, day or hourly rate, compensation; price = what a course, book or "
-        "product costs; fee = exam or certification fee; tuition = degree or bootcamp cost; "
-        "revenue = company revenue, funding, market size; other = anything else"
+        description="pay = what someone is paid for a job: salary, wage, day or hourly rate, compensation; "
+        "bonus = a bonus, sign-on, equity or retention grant, stipend or allowance; change = a raise, increase, "
+        "difference or gap between two pays; cost = what a thing costs (rent, compute, insurance, tickets); "
+        "company = company or public money (funding, budgets, government programmes); threshold = a limit or "
+        "cut-off (tax band, visa minimum, survey cut-off); price = what a course, book or product costs; "
+        "fee = exam or certification fee; tuition = degree or bootcamp cost; revenue = company revenue, market "
+        "size; other = anything else"
     )
     level: Level = Field(Level.unspecified, description="Seniority the pay is for, if the text says")

@@ -277,3 +277,79 @@ def test_the_money_scan_is_made_once_per_document_and_ground_uses_it(settings, m
     salaries = [g for g in grounded.records if g.kind == "salary"]
     assert len(salaries) >= 5 and grounded.stats.dropped_invalid == 0
     assert all(amounts_agree(g.record.amount_max or g.record.amount_min, g.provenance.quote) for g in salaries)
+
+
+NOT_PAY_PROSE = """Pay and other money in 2026
+Senior ML engineers earn $182,000 a year in Seattle.
+Their pay went up by $9,000 since last year, and they earn $15,000 more than data scientists.
+One offer came with a sign-on bonus of $30,000 and retention grants of $120,000 over four years.
+Rent in the city is about $3,400 a month, and GPU hours cost the team $48,000 in total.
+The startup raised $85,000,000 in a Series B round.
+The skilled worker visa minimum salary is $60,000, and survey answers above $900,000 were excluded.
+"""
+
+
+def _accounts(result) -> dict[float, tuple[str, str | None]]:
+    """Each amount's (use, kind), by its number."""
+    return {a.amount_min or a.amount_max: (a.use.value, a.kind.value if a.kind else None) for a in result.amounts}
+
+
+def test_money_that_is_not_pay_never_becomes_a_salary_even_when_the_model_calls_it_pay(settings, fake_llm):
+    """Cue words at a figure (a change, bonus, cost, company money, threshold) overrule a careless 'pay'."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="money.txt", text=NOT_PAY_PROSE, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert [(s.amount_min, s.period.value) for s in result.salaries] == [(182000, "year")]
+    accounts = _accounts(result)
+    expected = {9000: "change", 15000: "change", 30000: "bonus", 120000: "bonus", 3400: "cost", 48000: "cost",
+                85_000_000: "company", 60000: "threshold", 900000: "threshold"}
+    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+
+
+def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fake_llm):
+    fake_llm.responder = readings_rewritten(kind=("pay", "bonus"))
+    text = "Offers in 2026\nThe offer paid $150,000 base, and there was also $25,000 on top.\n"
+    result = extract_stage.extract(Article(source="b.txt", text=text, kind="text"), make_client(settings), settings)
+    assert [s.amount_min for s in result.salaries] == [150000]
+    assert _accounts(result)[25000] == ("not_pay", "bonus")
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a yearly figure after a day rate in the same sentence keeps its own (unstated, so yearly) period
+    ("Contractor pay\nA contractor on £400 a day takes home about £62,000 in salary.\n", {(400, "day"), (62000, "year")}),
+    # a heading's figure lends its period to no one
+    ("What £400 a day buys you\nA permanent ML engineer is paid £65,000.\n", {(400, "day"), (65000, "year")}),
+    # one "a month" after the second bound covers both bounds
+    ("Pay in Berlin\nJunior engineers are paid €4,800 to €5,600 a month.\n", {(4800, "month"), (5600, "month")}),
+])
+def test_a_period_comes_from_the_figures_own_words_its_range_or_its_header_never_a_neighbour(
+        settings, text, expected):
+    result = extract_stage.extract(Article(source="p.txt", text=text, kind="text"), make_client(settings), settings)
+    found = {(s.amount_min or s.amount_max, s.period.value) for s in result.salaries}
+    if len(result.salaries) == 1 and result.salaries[0].amount_max != result.salaries[0].amount_min:
+        s = result.salaries[0]
+        found = {(s.amount_min, s.period.value), (s.amount_max, s.period.value)}
+    assert found == expected
+
+
+REPEATED = """What £400 a day buys you
+A contractor on £400 a day in London can bill about £88,000 a year.
+Senior ML engineers in Leeds are paid £95,000, and junior ML engineers in London are paid £95,000 too.
+"""
+
+
+def test_a_salary_stated_twice_is_stored_once_and_the_other_mention_is_a_repeat_of_it(settings):
+    """One fact, one row: the heading's day rate and the body's are one salary; figures for different levels,
+    even with the same numbers, are two."""
+    text = REPEATED
+    doc = Article(source="rep.txt", text=text, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    day = [s for s in result.salaries if s.period.value == "day"]
+    assert [(s.amount_min, s.quote) for s in day] == [(400, "What £400 a day buys you")]
+    repeats = [a for a in result.amounts if a.use is MoneyUse.repeat]
+    assert [text[a.char_start : a.char_end] for a in repeats] == ["£400 a day"]
+    assert repeats[0].char_start == text.index("£400", 10)
+    assert sorted(s.level.value for s in result.salaries if s.amount_min == 95000) == ["junior", "senior"]
+    grounded = ground(doc, result)
+    salaries = [i for i, g in enumerate(grounded.records) if g.kind == "salary" and g.record.period.value == "day"]
+    assert [a.record for a in grounded.amounts if a.use is MoneyUse.repeat] == salaries
