@@ -21,7 +21,8 @@ from pipeline.chunk import Line
 from pipeline.figures import Figure
 from pipeline.ground import locate
 from pipeline.levels import detect_pay_basis, detect_period, names_a_level, parse_level, spans_all_levels
-from pipeline.mentions import find_employer, find_region, find_role, issuer_of, skill_category
+from pipeline.credentials import issuer_of
+from pipeline.mentions import find_employer, find_region, find_role, skill_category
 from pipeline.money import Money
 from pipeline.vocab import any_of, vocabulary
 from schemas.documents import Extraction, MoneyAmount, MoneyUse

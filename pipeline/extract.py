@@ -22,7 +22,8 @@ from pipeline.assemble import Records, model_lists, opening_accounts, salary_fro
 from pipeline.errors import ExtractError
 from pipeline.figures import addresses_model, plan_chunks, steering
 from pipeline.ground import FoldedText
-from pipeline.mentions import find_certifications, find_claims, find_skills
+from pipeline.credentials import find_certifications
+from pipeline.mentions import find_claims, find_skills
 from pipeline.model_call import Usage, describe, read_chunk_splitting
 from pipeline.money import Money, scan_money
 from pipeline.reading import PROMPT_VERSION, SYSTEM_PROMPT, reading_model

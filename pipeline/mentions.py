@@ -1,5 +1,5 @@
-"""Deterministic finders for what a list of known names can find better than a small model: skills,
-certifications, claims with numbers, and the region or employer a pay figure concerns.
+"""Deterministic finders for what a list of known names can find better than a small model: skills, claims with
+numbers, and the region or employer a pay figure concerns (credentials have their own module, pipeline.credentials).
 
 Every mention comes with its exact span in the clean text, so it is grounded by construction. The model's own
 lists (see `pipeline.extract`) are added to these, never replaced by them.
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from pipeline.sentences import split_line
 from pipeline.vocab import alternation, any_of, vocabulary
-from schemas.records import Certification, Claim, Skill, SkillCategory
+from schemas.records import Claim, Skill, SkillCategory
 
-_VOCAB = vocabulary()  # pipeline/vocabulary/skills.toml, certifications.toml, regions.toml, cues.toml
+_VOCAB = vocabulary()  # pipeline/vocabulary/skills.toml, regions.toml, cues.toml
 _CUES, _LIMITS = _VOCAB.cues, _VOCAB.thresholds
 
 # name → category; matched case-insensitively on word boundaries. Aliases map to the canonical name.
@@ -22,46 +22,6 @@ SKILLS: dict[str, SkillCategory] = {name: SkillCategory(c) for name, c in _VOCAB
 SKILL_ALIASES: dict[str, str] = dict(_VOCAB.skills.aliases)
 # Words that case-sensitive short names must appear as (so "go" the verb and "R" the letter stay out).
 _CASE_SENSITIVE = frozenset(_VOCAB.skills.case_sensitive)
-
-_CERTS = _VOCAB.certifications
-_CERT_WORDS = rf"(?:{alternation(_CERTS.credential_words, edge=False)})"
-_VENDORS = rf"(?:{alternation(_CERTS.issuers, edge=False)})"
-_CERT = re.compile(
-    rf"(?:Microsoft Certified:\s*)?\b{_VENDORS}\b[\w .:/&'’+–-]{{0,50}}\b{_CERT_WORDS}\b(?:\s*[-–:]\s*(?:Associate|Professional|Specialty))?"
-    rf"(?:\s*\((?:[A-Z]{{2,4}}-\d{{2,4}}|[A-Z]{{2,5}})\))?"
-    rf"|\b{_VENDORS}\b[\w .:/&'’+-]{{0,40}}?\((?:[A-Z]{{2,4}}-\d{{2,4}})\)",
-)
-# canonical credential → other ways articles name it (exam codes included); see `canonical_certification`.
-CERTIFICATIONS: dict[str, tuple[str, ...]] = {c.name: tuple(c.aliases) for c in _CERTS.certification}
-_NOISE = re.compile(rf"\b{any_of(_CERTS.filler_words)}\b|[^\w\s]", re.I)
-_EXAM_CODE = re.compile(r"\b([A-Z]{2,4}-[A-Z]?\d{2,3}[A-Z]?\d?)\b")
-
-
-def cert_key(name: str) -> str:
-    """A credential's name without case, punctuation and filler words (Certified, exam, Associate ...)."""
-    return " ".join(_NOISE.sub(" ", name.casefold().replace("ml", "machine learning")).split())
-
-
-_CERT_INDEX = {
-    cert_key(alias): canonical for canonical, aliases in CERTIFICATIONS.items() for alias in (canonical, *aliases)
-} | {alias.upper(): canonical for canonical, aliases in CERTIFICATIONS.items() for alias in aliases
-     if _EXAM_CODE.fullmatch(alias)}
-
-
-def canonical_certification(name: str) -> str:
-    """One name per credential: 'Azure AI Engineer (AI-102)' → 'Microsoft Certified: Azure AI Engineer Associate'.
-
-    Exam codes decide first, then the name without filler words; an unknown credential keeps its own name.
-    """
-    code = _EXAM_CODE.search(name)
-    if code and code.group(1).upper() in _CERT_INDEX:
-        return _CERT_INDEX[code.group(1).upper()]
-    key = cert_key(_EXAM_CODE.sub(" ", name))
-    return _CERT_INDEX.get(key, " ".join(name.split()).strip(" -–:"))
-
-
-# Issuers as written, in the order they are tried: the first a name contains is its issuer.
-_ISSUERS = [(re.compile(rf"\b{re.escape(written.casefold())}\b"), issuer) for written, issuer in _CERTS.issuers.items()]
 
 _CLAIM_NUMBER = re.compile(any_of(_CUES.claim_numbers), re.I)
 _CLAIM_TOPIC = re.compile(any_of(_CUES.claim_topics), re.I)
@@ -156,24 +116,6 @@ def find_skills(text: str) -> list[Skill]:
         if (canonical in _CASE_SENSITIVE or written.casefold() in {"go", "r"}) and written != canonical:
             continue
         found[canonical] = Skill(name=written, category=SKILLS[canonical], quote=written)
-    return list(found.values())
-
-
-def issuer_of(name: str) -> str | None:
-    """Who grants a credential, from the first issuer its name contains (certifications.toml)."""
-    lower = name.casefold()
-    return next((issuer for written, issuer in _ISSUERS if written.search(lower)), None)
-
-
-def find_certifications(text: str) -> list[Certification]:
-    """Credentials named like one: a vendor followed by a credential word, or by an exam code."""
-    found: dict[str, Certification] = {}
-    for match in _CERT.finditer(text):
-        name = match.group(0).strip(" -–:")
-        key = name.casefold()
-        if len(name) < 6 or key in found:
-            continue
-        found[key] = Certification(name=name, issuer=issuer_of(name), quote=name)
     return list(found.values())
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.mentions import SKILL_ALIASES, SKILLS, canonical_certification, cert_key, issuer_of, skill_category
+from pipeline.credentials import canonical_certification, cert_key, issuer_of
+from pipeline.mentions import SKILL_ALIASES, SKILLS, skill_category
 
 _SEPARATORS = re.compile(r"[\s\-_/.]+")
 
@@ -32,7 +33,7 @@ def resolve(kind: str, written: str) -> EntityRef:
     """The entity a skill or credential named `written` belongs to."""
     if kind == "certification":
         name = canonical_certification(written)
-        return EntityRef(kind, cert_key(name), name, issuer=issuer_of(name) or issuer_of(written))
+        return EntityRef(kind, cert_key(name), name, issuer=issuer_of(written))
     if kind == "skill":
         name = _KNOWN_SKILLS.get(skill_key(written)) or " ".join(written.split())
         category = SKILLS[name].value if name in SKILLS else skill_category(written).value

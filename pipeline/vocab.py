@@ -183,12 +183,31 @@ class Skills(_Section):
 class Credential(_Section):
     name: Word
     aliases: list[Word] = []
+    issuer: Word | None = None  # only when no family says it
+
+
+class Family(_Section):
+    """Credentials from one issuer: those whose name contains one of `names` or `products` (and of `needs`)."""
+
+    issuer: Word
+    names: list[Word] = []
+    products: list[Word] = []
+    needs: list[Word] = []
+
+    @model_validator(mode="after")
+    def _named(self) -> "Family":
+        if not self.names and not self.products:
+            raise ValueError(f"family {self.issuer!r} lists no names and no products: nothing could belong to it")
+        return self
 
 
 class Certifications(_Section):
     credential_words: list[Word]
+    opening_words: list[Word] = []
+    role_words: list[Word] = []
     filler_words: list[Regex] = []
-    issuers: dict[str, Word]
+    abbreviations: dict[str, Word] = {}
+    family: list[Family]
     certification: list[Credential] = []
 
 

@@ -14,6 +14,9 @@ SAME_CERTIFICATIONS = [
     ("AI-102", "Microsoft Certified: Azure AI Engineer Associate"),
     ("Google Cloud Professional ML Engineer", "Google Cloud Professional Machine Learning Engineer"),
     ("Databricks Certified Generative AI Engineer Associate", "Databricks Generative AI Engineer Associate"),
+    ("Microsoft's Azure AI Engineer Associate (exam AI-102)", "Microsoft Certified: Azure AI Engineer Associate"),
+    ("Google Professional Machine Learning Engineer", "Google Cloud Professional Machine Learning Engineer"),
+    ("NVIDIA Generative AI LLMs", "NVIDIA-Certified Associate: Generative AI LLMs"),
 ]
 SAME_SKILLS = [
     ("RAG", "retrieval-augmented generation"),
@@ -55,6 +58,10 @@ def test_different_things_stay_apart(kind, a, b):
         ("skill", "pytorch", "PyTorch", "framework"),
         ("certification", "AWS AI Practitioner", "AWS Certified AI Practitioner", "AWS"),
         ("certification", "AI-102", "Microsoft Certified: Azure AI Engineer Associate", "Microsoft"),
+        ("certification", "Google Data Analytics Certificate", "Google Data Analytics Professional Certificate",
+         "Google"),
+        ("certification", "Google Professional ML Engineer", "Google Cloud Professional Machine Learning Engineer",
+         "Google Cloud"),
     ],
 )
 def test_a_known_entity_shows_its_canonical_name_and_details(kind, written, name, detail):

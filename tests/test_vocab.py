@@ -54,6 +54,7 @@ def test_the_built_in_vocabulary_is_valid_and_its_hash_depends_on_its_content(fo
         ("cues.toml", 'kind = "change"', 'kind = "delta"', "'delta': not a figure kind"),
         ("thresholds.toml", "lookback_chars = 60", "lookback_chars = 0", "lookback_chars: Input should be greater"),
         ("periods.toml", "units = [", "unit_words = [", "unit_words: Extra inputs are not permitted"),
+        ("certifications.toml", 'names = ["Huawei"]', 'needs = ["Huawei"]', "family 'Huawei' lists no names"),
     ],
 )
 def test_a_bad_entry_fails_naming_the_file_and_the_entry(folder, file, old, new, entry):
