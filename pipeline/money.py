@@ -23,11 +23,12 @@ symbol are INR. A number with no currency marker is never money, so `currency` i
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
 
-from pipeline.sentences import sentence_around
+from pipeline.currencies import currency_of, markers
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Period
 
@@ -49,24 +50,12 @@ class Money:
 # ---- vocabulary (pipeline/vocabulary/: currencies, multipliers, periods, qualifiers, thresholds) ----------
 
 _VOCAB = vocabulary()
-_CURRENCIES, _MULTIPLIER_WORDS, _PERIODS = _VOCAB.currencies, _VOCAB.multipliers, _VOCAB.periods
+_MULTIPLIER_WORDS, _PERIODS = _VOCAB.multipliers, _VOCAB.periods
 _LIMITS, _WORDS = _VOCAB.thresholds, _VOCAB.qualifiers
 
-# Currency markers written before or after a number → ISO code. None means "a dollar": USD unless the sentence
-# says otherwise (see _dollar_country).
-_MARKERS: dict[str, str | None] = {
-    **dict.fromkeys(_CURRENCIES.dollar_markers), **_CURRENCIES.markers, **{c: c for c in _CURRENCIES.codes}
-}
-_WEAK_CODES = frozenset(_CURRENCIES.weak_codes)
 _UNIT_VALUES = _MULTIPLIER_WORDS.by_unit()  # "k" → 1e3, "lakh" → 1e5 (units lower-cased)
 _RUPEE_UNITS = frozenset(_MULTIPLIER_WORDS.rupee_units)
 _YEARLY_UNITS = frozenset(_MULTIPLIER_WORDS.yearly_units)
-
-_IN_COUNTRY = re.compile(
-    r"\b(?i:in|across|within|throughout|for)\s+(?:the\s+)?(?:"
-    + "|".join(f"(?P<{code}>{re.escape(name)})" for code, name in _CURRENCIES.dollar_countries.items()) + r")\b"
-)
-_US_CONTEXT = re.compile(rf"\b(?:{alternation(_CURRENCIES.us.names)})")
 
 # Period patterns tried in order; the first found in a phrase names its period.
 _PERIOD_KEYS = tuple((re.compile(p.pattern, re.I), Period(p.name)) for p in _PERIODS.period)
@@ -84,16 +73,26 @@ _MULTIPLIER = (
     rf"{_SP}?(?:{alternation(_MULTIPLIER_WORDS.spaced, edge=False)})(?![A-Za-z])"
     rf"|(?:{alternation(_MULTIPLIER_WORDS.attached, edge=False)})(?![A-Za-z0-9])"
 )
-_SUFFIX_MARKER = alternation(set(_MARKERS) - set(_CURRENCIES.before_number_only))
-_ATOM = re.compile(
-    rf"(?<![\w.,])(?:(?P<pre>{alternation(_MARKERS)}){_SP}?)?"
-    rf"(?P<num>{_NUMBER})"
-    rf"(?P<mult>{_MULTIPLIER})?"
-    rf"(?P<pct>{_SP}?(?:%|percent\b|per cent\b))?"
-    rf"(?:{_SP}?(?P<suf>(?:{_SUFFIX_MARKER})(?!{_SP}?\d)))?"
-    rf"(?P<plus>{_SP}?\+(?!{_SP}?\d))?"
-    r"(?:/-)?"  # "Rs. 50,000/-"
-)
+
+
+@functools.cache
+def _atom_pattern() -> re.Pattern:
+    """One number with the currency markers, unit, percent and plus written on it. Built on first use: the
+    markers come from Babel's locale data, which takes a moment to read."""
+    prefix = alternation(m for m, entry in markers().items() if not entry.after_only)
+    suffix = alternation(m for m, entry in markers().items() if not entry.before_only)
+    # A number inside a Latin word ("H100", "a1") is no amount; one right after CJK text ("年収600万円") may be.
+    return re.compile(
+        rf"(?<![0-9A-Za-z\u00c0-\u024f_.,])(?:(?P<pre>{prefix}){_SP}?)?"
+        rf"(?P<num>{_NUMBER})"
+        rf"(?P<mult>{_MULTIPLIER})?"
+        rf"(?P<pct>{_SP}?(?:%|percent\b|per cent\b))?"
+        rf"(?:{_SP}?(?P<suf>(?:{suffix})(?!{_SP}?\d)))?"
+        rf"(?P<plus>{_SP}?\+(?!{_SP}?\d))?"
+        r"(?:/-)?"  # "Rs. 50,000/-"
+        r"(?!(?<=\d)[A-Za-z0-9])"  # a number run into a word is a name, not an amount ("AMD 7950X")
+    )
+
 _OVER = any_of(_WORDS.over)
 _FILLER = rf"(?:{any_of(_WORDS.approximately)}\s*)?"
 _RANGE_GAP = re.compile(
@@ -155,7 +154,7 @@ class _Atom:
     @property
     def marker(self) -> str | None:
         """The more telling marker: in "$100 CAD" the code, not the dollar sign."""
-        if self.pre and self.suf and _MARKERS[self.pre] is None:
+        if self.pre and self.suf and not markers()[self.pre].codes:
             return self.suf
         return self.pre or self.suf
 
@@ -166,7 +165,7 @@ class _Atom:
     @property
     def weak(self) -> bool:
         """Only marked by a code that is also an everyday token ("PHP 8", "CAD 3D")."""
-        return {self.pre, self.suf} - {None} <= _WEAK_CODES and self.marker is not None
+        return self.marker is not None and all(markers()[m].weak for m in (self.pre, self.suf) if m)
 
 
 def _to_number(raw: str) -> float:
@@ -186,7 +185,7 @@ def _to_number(raw: str) -> float:
 def _atoms(text: str) -> list[_Atom]:
     """Every number in the text with the currency, unit, percent and plus signs written on it."""
     atoms = []
-    for m in _ATOM.finditer(text):
+    for m in _atom_pattern().finditer(text):
         unit = (m["mult"] or "").strip().lower()
         plain = not unit and m["num"].isdigit()
         atoms.append(_Atom(m.start(), m.end(), _to_number(m["num"]), unit, m["pre"], m["suf"],
@@ -213,8 +212,8 @@ def _compatible(text: str, a: _Atom, b: _Atom) -> bool:
     """Whether two atoms can bound one range: markers agree, a count does not lead a price."""
     if a.marker is None and b.pre:
         return False  # "3 - $110,000"
-    codes = {_MARKERS[m] for m in (a.marker, b.marker) if m and _MARKERS[m]}
-    if len(codes) > 1:
+    named = [markers()[m].codes for m in (a.marker, b.marker) if m and markers()[m].codes]
+    if len(named) == 2 and not named[0] & named[1]:
         return False
     return not (b.bare and _COUNT_NOUN.match(text, b.end))  # "$10 to 20 hours"
 
@@ -248,24 +247,13 @@ def _join(text: str, atoms: list[_Atom], i: int) -> re.Match | None:
 # ---- context: currency, qualifiers, period -----------------------------------------------------------------
 
 
-def _dollar_country(text: str, pos: int) -> str:
-    """USD, unless the sentence names exactly one other dollar country and nothing American."""
-    start, end = sentence_around(text, pos)
-    sentence = text[start:end]
-    if _US_CONTEXT.search(sentence):
-        return "USD"
-    found = {m.lastgroup for m in _IN_COUNTRY.finditer(sentence)}
-    return found.pop() if len(found) == 1 else "USD"
-
-
 def _currency(text: str, group: list[_Atom]) -> str | None:
-    """ISO code of a group: an explicit code wins over a bare dollar sign; lakh/crore alone mean rupees."""
-    markers = [a.marker for a in group if a.marker]
-    codes = [_MARKERS[m] for m in markers if _MARKERS[m]]
-    if codes:
-        return codes[0]
-    if markers:
-        return _dollar_country(text, group[0].start)
+    """ISO code of a group: a marker that names a currency wins over a bare dollar sign; lakh/crore alone mean
+    rupees; None when the markers are shared and the text places them in no country."""
+    placed = [a for a in group if a.marker]
+    placed.sort(key=lambda a: not markers()[a.marker].codes)
+    if placed:
+        return currency_of(placed[0].marker, text, placed[0].start)
     if any(a.unit in _RUPEE_UNITS for a in group):
         return "INR"
     return None
