@@ -16,13 +16,18 @@ Semantics of a `Money`:
 The span `text[start:end]` covers the qualifier that changes these semantics ("up to", "over", "between"),
 both bounds, and a period phrase written right after ("a year", "/yr", "per hour"). The period may also come
 from a word earlier in the same clause ("an annual salary of $X"); it is None when nothing says.
-Currency: an explicit code or symbol (C$, A$, CHF, ₹, "USD" before or after) wins; a bare "$" is USD unless
-the sentence places the pay "in Canada/Australia/..." and names nothing American; lakh/crore/LPA with no
-symbol are INR. A number with no currency marker is never money, so `currency` is always set.
+Currency: a marker written on the number names it (pipeline/currencies.py: every ISO code, CLDR symbol and
+name; a shared marker such as "kr" or "¥" by the country the text names; a bare "$" is USD unless the
+sentence places the pay "in Canada/Australia/..." and names nothing American); an explicit code wins over a
+bare dollar sign ("$100 CAD"); lakh/crore/LPA with no symbol are INR. A number with no marker is money only
+with a thousands unit and a pay word in its clause ("base 198k", "310k TC"); it takes the one currency the
+rest of the text states (`currency_from_text`). `currency` is None when the text does not say which: a
+shared marker in no country, or an unmarked figure in a text of several currencies or none.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -45,6 +50,7 @@ class Money:
     currency: str | None
     period: Period | None
     open_ended: bool
+    currency_from_text: bool = False  # written without one; the currency is the one the rest of the text states
 
 
 # ---- vocabulary (pipeline/vocabulary/: currencies, multipliers, periods, qualifiers, thresholds) ----------
@@ -129,7 +135,10 @@ _COUNT_NOUN = re.compile(rf"{_SP}*{any_of(_WORDS.count_nouns)}\b", re.I)
 _ONWARD = re.compile(r"\s+to\b", re.I)
 _BETWEEN = re.compile(rf"\bbetween\s+{_FILLER}$", re.I)
 _CLAUSE_BREAK = re.compile(r"[.!?;|]\s|\n|\|")
-_LOOKBACK = _LIMITS.lookback_chars  # characters searched before a figure for a qualifier or a period word
+_LOOKBACK = _LIMITS.lookback_chars
+# A pay word in a figure's clause: what lets "base 198k", written without a currency, be money (cues.toml).
+_PAY_WORD = re.compile(any_of(_VOCAB.cues.pay), re.I)
+_UNSTATED_UNITS = frozenset(_VOCAB.currencies.unstated_units)  # characters searched before a figure for a qualifier or a period word
 
 
 # ---- atoms: one number with its own markers --------------------------------------------------------------
@@ -319,9 +328,19 @@ def _bounds(group: list[_Atom], gap: re.Match | None, qualifier: str | None, pos
     return value, value, False
 
 
-def _plausible(group: list[_Atom], currency: str | None) -> bool:
-    """Reject groups that are not money: no currency, percentages, '2024 dollars', 'PHP 8'."""
-    if currency is None or any(a.percent for a in group):
+def _unstated(text: str, group: list[_Atom], floor: int) -> bool:
+    """A figure written without a currency that still reads as pay: no marker, a thousands unit on its top
+    ("198k", "310k"), and a pay word in its clause ("base 198k", "310k TC"); "128k tokens" is not money."""
+    if any(a.marker for a in group) or group[-1].unit not in _UNSTATED_UNITS:
+        return False
+    start, end = _window_start(text, group[0].start, floor, _LOOKBACK), group[-1].end
+    stop = _CLAUSE_BREAK.search(text, end, end + _LOOKBACK)
+    return _PAY_WORD.search(text, start, stop.start() if stop else end + _LOOKBACK) is not None
+
+
+def _plausible(group: list[_Atom]) -> bool:
+    """Reject groups that are not money: percentages, '2024 dollars', 'PHP 8'."""
+    if any(a.percent for a in group):
         return False
     first = group[0]
     if len(group) == 1 and first.plain and not first.pre and _LIMITS.year_min <= first.value <= _LIMITS.year_max:
@@ -342,7 +361,8 @@ def _period(text: str, group: list[_Atom], gap: re.Match | None, after: Period |
 def _money(text: str, group: list[_Atom], gap: re.Match | None, floor: int) -> Money | None:
     """Build the Money for one atom or one range of two atoms, or None when it is not money."""
     currency = _currency(text, group)
-    if not _plausible(group, currency):
+    marked = any(a.marker for a in group)  # a shared marker ("kr") in a text that names no country
+    if (currency is None and not (marked or _unstated(text, group, floor))) or not _plausible(group):
         return None
     start, qualifier = _qualifier(text, group, floor)
     end, postfix, after = _tail(text, group[-1].end)
@@ -358,6 +378,7 @@ def scan_money(text: str) -> list[Money]:
     """Every money amount in `text`, in order; ranges come back as one Money with both bounds."""
     atoms = _atoms(text)
     found: list[Money] = []
+    unmarked: set[int] = set()  # starts of figures written with no currency marker
     i = floor = 0
     while i < len(atoms):
         gap = _join(text, atoms, i)
@@ -366,8 +387,21 @@ def scan_money(text: str) -> list[Money]:
         if money is not None:
             found.append(money)
             floor = money.end
+            if not any(a.marker for a in group):
+                unmarked.add(money.start)
         i += len(group)
-    return found
+    return _with_stated_currency(found, unmarked)
+
+
+def _with_stated_currency(found: list[Money], unmarked: set[int]) -> list[Money]:
+    """Figures written without a currency ("base 198k" in a thread that says "$310k TC") take the one
+    currency the rest of the text states; when it states none or several they keep None: no currency."""
+    stated = {m.currency for m in found if m.currency}
+    if len(stated) != 1:
+        return found
+    only = stated.pop()
+    return [dataclasses.replace(m, currency=only, currency_from_text=True)
+            if m.currency is None and m.start in unmarked else m for m in found]
 
 
 def amounts_agree(value: float, quote: str) -> bool:

@@ -91,6 +91,7 @@ class Currencies(_Section):
     dollar_markers: list[Word]
     before_number_only: list[Word] = []
     after_number_only: list[Word] = []
+    unstated_units: list[Word] = []
     defaults: dict[str, Code] = {}
     markers: dict[str, Codes]
     dollar_countries: dict[Code, Word]

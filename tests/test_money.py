@@ -190,8 +190,18 @@ EVERY_CURRENCY = [
     ("Geneva: CHF 1'250'000.", "CHF 1'250'000", 1_250_000, "CHF"),
 ]
 
-# A marker several currencies share, in a text that names no country, names none: it is not read as money.
-UNPLACED = ["Seniors earn 950 000 kr a year.", "A senior earns 21.000 lei."]
+# A marker several currencies share, in a text that names no country, names none: money with no currency.
+UNPLACED = [("Seniors earn 950 000 kr a year.", 950_000), ("A senior earns 21.000 lei.", 21_000)]
+
+# Figures written without a currency (issue 15, point 7): a thousands unit and a pay word in the clause make
+# them money; they take the one currency the rest of the text states, else none. (text, [(span, currency)])
+UNSTATED = [
+    ("Offer: $310k TC.\n- base 198k\n- sign-on 40k", [("$310k", "USD"), ("198k", "USD")]),
+    ("My offer is 310k TC with base 198k.", [("310k", None), ("198k", None)]),
+    ("Offers: €60k in Lisbon, £55k in Leeds. Mine has base 58k.", [("€60k", "EUR"), ("£55k", "GBP"), ("58k", None)]),
+    ("A 128k context window, 3.2k views and 10k steps cost $40.", [("$40", "USD")]),
+    ("Seniors earn 150-180k; the course is €99.", [("150-180k", "EUR"), ("€99", "EUR")]),
+]
 
 NOT_MONEY = [
     "Movers reported a 40–70% raise.",
@@ -264,9 +274,17 @@ def test_every_currency(text, span, amount, currency):
     assert (money.text, money.amount_min, money.amount_max, money.currency) == (span, amount, amount, currency)
 
 
-@pytest.mark.parametrize("text", UNPLACED)
-def test_a_shared_marker_without_a_country_is_not_money(text):
-    assert scan_money(text) == []
+@pytest.mark.parametrize("text, amount", UNPLACED)
+def test_a_shared_marker_without_a_country_names_no_currency(text, amount):
+    money = _only(text)
+    assert (money.amount_min, money.currency) == (amount, None)
+
+
+@pytest.mark.parametrize("text, expected", UNSTATED, ids=[case[0][:30] for case in UNSTATED])
+def test_figures_without_a_currency(text, expected):
+    found = scan_money(text)
+    assert [(m.text, m.currency) for m in found] == expected
+    assert all(m.currency_from_text == (m.currency is not None and m.text[0].isdigit()) for m in found)
 
 
 @pytest.mark.parametrize("text", NOT_MONEY)
