@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.currencies import iso_codes
 from pipeline.money import Money, amounts_agree, detect_period, scan_money
 from schemas.records import Period
 
@@ -272,6 +273,13 @@ def test_one_money(text, span, amount_min, amount_max, currency, period, open_en
 def test_every_currency(text, span, amount, currency):
     money = _only(text)
     assert (money.text, money.amount_min, money.amount_max, money.currency) == (span, amount, amount, currency)
+
+
+def test_every_iso_code_names_its_currency():
+    """Every currency some territory tenders (Babel's CLDR data) is read from its code, before or after."""
+    for code in sorted(iso_codes()):
+        assert [(m.amount_min, m.currency) for m in scan_money(f"Pay: {code} 12,500.")] == [(12_500, code)], code
+        assert [(m.amount_min, m.currency) for m in scan_money(f"Pay: 12,500 {code}.")] == [(12_500, code)], code
 
 
 @pytest.mark.parametrize("text, amount", UNPLACED)
