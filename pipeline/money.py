@@ -135,10 +135,10 @@ _COUNT_NOUN = re.compile(rf"{_SP}*{any_of(_WORDS.count_nouns)}\b", re.I)
 _ONWARD = re.compile(r"\s+to\b", re.I)
 _BETWEEN = re.compile(rf"\bbetween\s+{_FILLER}$", re.I)
 _CLAUSE_BREAK = re.compile(r"[.!?;|]\s|\n|\|")
-_LOOKBACK = _LIMITS.lookback_chars
+_LOOKBACK = _LIMITS.lookback_chars  # characters searched before a figure for a qualifier or a period word
 # A pay word in a figure's clause: what lets "base 198k", written without a currency, be money (cues.toml).
 _PAY_WORD = re.compile(any_of(_VOCAB.cues.pay), re.I)
-_UNSTATED_UNITS = frozenset(_VOCAB.currencies.unstated_units)  # characters searched before a figure for a qualifier or a period word
+_UNSTATED_UNITS = frozenset(_VOCAB.currencies.unstated_units)
 
 
 # ---- atoms: one number with its own markers --------------------------------------------------------------
