@@ -16,18 +16,24 @@ Semantics of a `Money`:
 The span `text[start:end]` covers the qualifier that changes these semantics ("up to", "over", "between"),
 both bounds, and a period phrase written right after ("a year", "/yr", "per hour"). The period may also come
 from a word earlier in the same clause ("an annual salary of $X"); it is None when nothing says.
-Currency: an explicit code or symbol (C$, A$, CHF, ₹, "USD" before or after) wins; a bare "$" is USD unless
-the sentence places the pay "in Canada/Australia/..." and names nothing American; lakh/crore/LPA with no
-symbol are INR. A number with no currency marker is never money, so `currency` is always set.
+Currency: a marker written on the number names it (pipeline/currencies.py: every ISO code, CLDR symbol and
+name; a shared marker such as "kr" or "¥" by the country the text names; a bare "$" is USD unless the
+sentence places the pay "in Canada/Australia/..." and names nothing American); an explicit code wins over a
+bare dollar sign ("$100 CAD"); lakh/crore/LPA with no symbol are INR. A number with no marker is money only
+with a thousands unit and a pay word in its clause ("base 198k", "310k TC"); it takes the one currency the
+rest of the text states (`currency_from_text`). `currency` is None when the text does not say which: a
+shared marker in no country, or an unmarked figure in a text of several currencies or none.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import re
 from dataclasses import dataclass
 
-from pipeline.sentences import sentence_around
+from pipeline.currencies import currency_of, markers
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Period
 
@@ -44,29 +50,18 @@ class Money:
     currency: str | None
     period: Period | None
     open_ended: bool
+    currency_from_text: bool = False  # written without one; the currency is the one the rest of the text states
 
 
 # ---- vocabulary (pipeline/vocabulary/: currencies, multipliers, periods, qualifiers, thresholds) ----------
 
 _VOCAB = vocabulary()
-_CURRENCIES, _MULTIPLIER_WORDS, _PERIODS = _VOCAB.currencies, _VOCAB.multipliers, _VOCAB.periods
+_MULTIPLIER_WORDS, _PERIODS = _VOCAB.multipliers, _VOCAB.periods
 _LIMITS, _WORDS = _VOCAB.thresholds, _VOCAB.qualifiers
 
-# Currency markers written before or after a number → ISO code. None means "a dollar": USD unless the sentence
-# says otherwise (see _dollar_country).
-_MARKERS: dict[str, str | None] = {
-    **dict.fromkeys(_CURRENCIES.dollar_markers), **_CURRENCIES.markers, **{c: c for c in _CURRENCIES.codes}
-}
-_WEAK_CODES = frozenset(_CURRENCIES.weak_codes)
 _UNIT_VALUES = _MULTIPLIER_WORDS.by_unit()  # "k" → 1e3, "lakh" → 1e5 (units lower-cased)
 _RUPEE_UNITS = frozenset(_MULTIPLIER_WORDS.rupee_units)
 _YEARLY_UNITS = frozenset(_MULTIPLIER_WORDS.yearly_units)
-
-_IN_COUNTRY = re.compile(
-    r"\b(?i:in|across|within|throughout|for)\s+(?:the\s+)?(?:"
-    + "|".join(f"(?P<{code}>{re.escape(name)})" for code, name in _CURRENCIES.dollar_countries.items()) + r")\b"
-)
-_US_CONTEXT = re.compile(rf"\b(?:{alternation(_CURRENCIES.us.names)})")
 
 # Period patterns tried in order; the first found in a phrase names its period.
 _PERIOD_KEYS = tuple((re.compile(p.pattern, re.I), Period(p.name)) for p in _PERIODS.period)
@@ -84,16 +79,26 @@ _MULTIPLIER = (
     rf"{_SP}?(?:{alternation(_MULTIPLIER_WORDS.spaced, edge=False)})(?![A-Za-z])"
     rf"|(?:{alternation(_MULTIPLIER_WORDS.attached, edge=False)})(?![A-Za-z0-9])"
 )
-_SUFFIX_MARKER = alternation(set(_MARKERS) - set(_CURRENCIES.before_number_only))
-_ATOM = re.compile(
-    rf"(?<![\w.,])(?:(?P<pre>{alternation(_MARKERS)}){_SP}?)?"
-    rf"(?P<num>{_NUMBER})"
-    rf"(?P<mult>{_MULTIPLIER})?"
-    rf"(?P<pct>{_SP}?(?:%|percent\b|per cent\b))?"
-    rf"(?:{_SP}?(?P<suf>(?:{_SUFFIX_MARKER})(?!{_SP}?\d)))?"
-    rf"(?P<plus>{_SP}?\+(?!{_SP}?\d))?"
-    r"(?:/-)?"  # "Rs. 50,000/-"
-)
+
+
+@functools.cache
+def _atom_pattern() -> re.Pattern:
+    """One number with the currency markers, unit, percent and plus written on it. Built on first use: the
+    markers come from Babel's locale data, which takes a moment to read."""
+    prefix = alternation(m for m, entry in markers().items() if not entry.after_only)
+    suffix = alternation(m for m, entry in markers().items() if not entry.before_only)
+    # A number inside a Latin word ("H100", "a1") is no amount; one right after CJK text ("年収600万円") may be.
+    return re.compile(
+        rf"(?<![0-9A-Za-z\u00c0-\u024f_.,])(?:(?P<pre>{prefix}){_SP}?)?"
+        rf"(?P<num>{_NUMBER})"
+        rf"(?P<mult>{_MULTIPLIER})?"
+        rf"(?P<pct>{_SP}?(?:%|percent\b|per cent\b))?"
+        rf"(?:{_SP}?(?P<suf>(?:{suffix})(?!{_SP}?\d)))?"
+        rf"(?P<plus>{_SP}?\+(?!{_SP}?\d))?"
+        r"(?:/-)?"  # "Rs. 50,000/-"
+        r"(?!(?<=\d)[A-Za-z0-9])"  # a number run into a word is a name, not an amount ("AMD 7950X")
+    )
+
 _OVER = any_of(_WORDS.over)
 _FILLER = rf"(?:{any_of(_WORDS.approximately)}\s*)?"
 _RANGE_GAP = re.compile(
@@ -131,6 +136,9 @@ _ONWARD = re.compile(r"\s+to\b", re.I)
 _BETWEEN = re.compile(rf"\bbetween\s+{_FILLER}$", re.I)
 _CLAUSE_BREAK = re.compile(r"[.!?;|]\s|\n|\|")
 _LOOKBACK = _LIMITS.lookback_chars  # characters searched before a figure for a qualifier or a period word
+# A pay word in a figure's clause: what lets "base 198k", written without a currency, be money (cues.toml).
+_PAY_WORD = re.compile(any_of(_VOCAB.cues.pay), re.I)
+_UNSTATED_UNITS = frozenset(_VOCAB.currencies.unstated_units)
 
 
 # ---- atoms: one number with its own markers --------------------------------------------------------------
@@ -155,7 +163,7 @@ class _Atom:
     @property
     def marker(self) -> str | None:
         """The more telling marker: in "$100 CAD" the code, not the dollar sign."""
-        if self.pre and self.suf and _MARKERS[self.pre] is None:
+        if self.pre and self.suf and not markers()[self.pre].codes:
             return self.suf
         return self.pre or self.suf
 
@@ -166,7 +174,7 @@ class _Atom:
     @property
     def weak(self) -> bool:
         """Only marked by a code that is also an everyday token ("PHP 8", "CAD 3D")."""
-        return {self.pre, self.suf} - {None} <= _WEAK_CODES and self.marker is not None
+        return self.marker is not None and all(markers()[m].weak for m in (self.pre, self.suf) if m)
 
 
 def _to_number(raw: str) -> float:
@@ -186,7 +194,7 @@ def _to_number(raw: str) -> float:
 def _atoms(text: str) -> list[_Atom]:
     """Every number in the text with the currency, unit, percent and plus signs written on it."""
     atoms = []
-    for m in _ATOM.finditer(text):
+    for m in _atom_pattern().finditer(text):
         unit = (m["mult"] or "").strip().lower()
         plain = not unit and m["num"].isdigit()
         atoms.append(_Atom(m.start(), m.end(), _to_number(m["num"]), unit, m["pre"], m["suf"],
@@ -213,8 +221,8 @@ def _compatible(text: str, a: _Atom, b: _Atom) -> bool:
     """Whether two atoms can bound one range: markers agree, a count does not lead a price."""
     if a.marker is None and b.pre:
         return False  # "3 - $110,000"
-    codes = {_MARKERS[m] for m in (a.marker, b.marker) if m and _MARKERS[m]}
-    if len(codes) > 1:
+    named = [markers()[m].codes for m in (a.marker, b.marker) if m and markers()[m].codes]
+    if len(named) == 2 and not named[0] & named[1]:
         return False
     return not (b.bare and _COUNT_NOUN.match(text, b.end))  # "$10 to 20 hours"
 
@@ -248,24 +256,13 @@ def _join(text: str, atoms: list[_Atom], i: int) -> re.Match | None:
 # ---- context: currency, qualifiers, period -----------------------------------------------------------------
 
 
-def _dollar_country(text: str, pos: int) -> str:
-    """USD, unless the sentence names exactly one other dollar country and nothing American."""
-    start, end = sentence_around(text, pos)
-    sentence = text[start:end]
-    if _US_CONTEXT.search(sentence):
-        return "USD"
-    found = {m.lastgroup for m in _IN_COUNTRY.finditer(sentence)}
-    return found.pop() if len(found) == 1 else "USD"
-
-
 def _currency(text: str, group: list[_Atom]) -> str | None:
-    """ISO code of a group: an explicit code wins over a bare dollar sign; lakh/crore alone mean rupees."""
-    markers = [a.marker for a in group if a.marker]
-    codes = [_MARKERS[m] for m in markers if _MARKERS[m]]
-    if codes:
-        return codes[0]
-    if markers:
-        return _dollar_country(text, group[0].start)
+    """ISO code of a group: a marker that names a currency wins over a bare dollar sign; lakh/crore alone mean
+    rupees; None when the markers are shared and the text places them in no country."""
+    placed = [a for a in group if a.marker]
+    placed.sort(key=lambda a: not markers()[a.marker].codes)
+    if placed:
+        return currency_of(placed[0].marker, text, placed[0].start)
     if any(a.unit in _RUPEE_UNITS for a in group):
         return "INR"
     return None
@@ -331,9 +328,19 @@ def _bounds(group: list[_Atom], gap: re.Match | None, qualifier: str | None, pos
     return value, value, False
 
 
-def _plausible(group: list[_Atom], currency: str | None) -> bool:
-    """Reject groups that are not money: no currency, percentages, '2024 dollars', 'PHP 8'."""
-    if currency is None or any(a.percent for a in group):
+def _unstated(text: str, group: list[_Atom], floor: int) -> bool:
+    """A figure written without a currency that still reads as pay: no marker, a thousands unit on its top
+    ("198k", "310k"), and a pay word in its clause ("base 198k", "310k TC"); "128k tokens" is not money."""
+    if any(a.marker for a in group) or group[-1].unit not in _UNSTATED_UNITS:
+        return False
+    start, end = _window_start(text, group[0].start, floor, _LOOKBACK), group[-1].end
+    stop = _CLAUSE_BREAK.search(text, end, end + _LOOKBACK)
+    return _PAY_WORD.search(text, start, stop.start() if stop else end + _LOOKBACK) is not None
+
+
+def _plausible(group: list[_Atom]) -> bool:
+    """Reject groups that are not money: percentages, '2024 dollars', 'PHP 8'."""
+    if any(a.percent for a in group):
         return False
     first = group[0]
     if len(group) == 1 and first.plain and not first.pre and _LIMITS.year_min <= first.value <= _LIMITS.year_max:
@@ -354,7 +361,8 @@ def _period(text: str, group: list[_Atom], gap: re.Match | None, after: Period |
 def _money(text: str, group: list[_Atom], gap: re.Match | None, floor: int) -> Money | None:
     """Build the Money for one atom or one range of two atoms, or None when it is not money."""
     currency = _currency(text, group)
-    if not _plausible(group, currency):
+    marked = any(a.marker for a in group)  # a shared marker ("kr") in a text that names no country
+    if (currency is None and not (marked or _unstated(text, group, floor))) or not _plausible(group):
         return None
     start, qualifier = _qualifier(text, group, floor)
     end, postfix, after = _tail(text, group[-1].end)
@@ -370,6 +378,7 @@ def scan_money(text: str) -> list[Money]:
     """Every money amount in `text`, in order; ranges come back as one Money with both bounds."""
     atoms = _atoms(text)
     found: list[Money] = []
+    unmarked: set[int] = set()  # starts of figures written with no currency marker
     i = floor = 0
     while i < len(atoms):
         gap = _join(text, atoms, i)
@@ -378,8 +387,21 @@ def scan_money(text: str) -> list[Money]:
         if money is not None:
             found.append(money)
             floor = money.end
+            if not any(a.marker for a in group):
+                unmarked.add(money.start)
         i += len(group)
-    return found
+    return _with_stated_currency(found, unmarked)
+
+
+def _with_stated_currency(found: list[Money], unmarked: set[int]) -> list[Money]:
+    """Figures written without a currency ("base 198k" in a thread that says "$310k TC") take the one
+    currency the rest of the text states; when it states none or several they keep None: no currency."""
+    stated = {m.currency for m in found if m.currency}
+    if len(stated) != 1:
+        return found
+    only = stated.pop()
+    return [dataclasses.replace(m, currency=only, currency_from_text=True)
+            if m.currency is None and m.start in unmarked else m for m in found]
 
 
 def amounts_agree(value: float, quote: str) -> bool:

@@ -18,6 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated
 
+from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import VocabularyError
@@ -41,8 +42,23 @@ def _currency_code(code: str) -> str:
     return code
 
 
+def _currency_codes(value: str | list[str]) -> str | list[str]:
+    """One ISO 4217 code, or a list of them (a marker several currencies share)."""
+    for code in [value] if isinstance(value, str) else value:
+        _currency_code(code)
+    return value
+
+
+def _territory(code: str) -> str:
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        raise ValueError(f"{code!r} is not an ISO 3166 territory code (two capital letters)")
+    return code
+
+
 Regex = Annotated[str, AfterValidator(_compiles)]
 Code = Annotated[str, AfterValidator(_currency_code)]
+Territory = Annotated[str, AfterValidator(_territory)]
+Codes = Annotated[str | list[str], AfterValidator(_currency_codes)]
 Word = Annotated[str, Field(min_length=1)]
 
 
@@ -69,19 +85,32 @@ class UsNames(_Section):
 
 
 class Currencies(_Section):
-    codes: list[Code] = Field(min_length=1)
-    weak_codes: list[Code] = []
+    in_use_from: int
+    in_use_until: int
+    weak_codes: list[Word] = []
     dollar_markers: list[Word]
     before_number_only: list[Word] = []
-    markers: dict[str, Code]
+    after_number_only: list[Word] = []
+    unstated_units: list[Word] = []
+    defaults: dict[str, Code] = {}
+    markers: dict[str, Codes]
     dollar_countries: dict[Code, Word]
     us: UsNames
+    country_words: dict[str, Territory] = {}
 
     @model_validator(mode="after")
     def _known_codes(self) -> "Currencies":
-        _unknown([*self.weak_codes, *self.markers.values(), *self.dollar_countries], self.codes, "in codes")
+        codes = [c for value in self.markers.values() for c in ([value] if isinstance(value, str) else value)]
+        _unknown([*codes, *self.defaults.values(), *self.dollar_countries], list_currencies(), "an ISO 4217 code")
         _unknown(self.before_number_only, [*self.markers, *self.dollar_markers], "a marker")
+        if self.in_use_from > self.in_use_until:
+            raise ValueError(f"in_use_from {self.in_use_from} is after in_use_until {self.in_use_until}")
         return self
+
+    def codes_of(self, marker: str) -> list[str]:
+        """The codes a marker of [markers] may name (one or several)."""
+        value = self.markers[marker]
+        return [value] if isinstance(value, str) else list(value)
 
 
 class Multipliers(_Section):

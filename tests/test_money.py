@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.currencies import iso_codes
 from pipeline.money import Money, amounts_agree, detect_period, scan_money
 from schemas.records import Period
 
@@ -149,6 +150,60 @@ ONE_MONEY = [
     ("It ranges from roughly $90K to $140K.", "$90K to $140K", 90_000, 140_000, "USD", None, False),
 ]
 
+# Every currency: codes, CLDR symbols and names, the vocabulary's local forms, and the country a text names
+# deciding a marker several currencies share. (text, span, amount, currency)
+EVERY_CURRENCY = [
+    ("Prague pays 90 000 Kč a month.", "90 000 Kč a month", 90_000, "CZK"),
+    ("Budapest: 1 250 000 Ft.", "1 250 000 Ft", 1_250_000, "HUF"),
+    ("Sofia: 4 500 лв. net.", "4 500 лв.", 4_500, "BGN"),
+    ("Moscow: 150 000 руб. gross.", "150 000 руб.", 150_000, "RUB"),
+    ("Moscow: ₽150 000 gross.", "₽150 000", 150_000, "RUB"),
+    ("Kyiv: 40 000 грн gross.", "40 000 грн", 40_000, "UAH"),
+    ("Jakarta: Rp 12.000.000 gross.", "Rp 12.000.000", 12_000_000, "IDR"),
+    ("Jakarta: Rp12 juta gross.", "Rp12 juta", 12_000_000, "IDR"),
+    ("Kuala Lumpur: RM8,500 gross.", "RM8,500", 8_500, "MYR"),
+    ("Taipei: NT$90,000 gross.", "NT$90,000", 90_000, "TWD"),
+    ("Istanbul: 45.000 TL gross.", "45.000 TL", 45_000, "TRY"),
+    ("Seoul: 6,000만 원 a year.", "6,000만 원 a year", 60_000_000, "KRW"),
+    ("Tokyo: 年収600万円.", "600万円", 6_000_000, "JPY"),
+    ("Kuwait: KD 1,300 a month.", "KD 1,300 a month", 1_300, "KWD"),
+    ("Muscat: OMR 2,300 a month.", "OMR 2,300 a month", 2_300, "OMR"),
+    ("Muscat: R.O. 2,300 a month.", "R.O. 2,300 a month", 2_300, "OMR"),
+    ("Doha: QAR 30,000 a month.", "QAR 30,000 a month", 30_000, "QAR"),
+    ("Lima: 8,000 Peruvian soles a month.", "8,000 Peruvian soles a month", 8_000, "PEN"),
+    ("It pays 600 000 Swedish kronor a year.", "600 000 Swedish kronor a year", 600_000, "SEK"),
+    ("Reykjavik: ISK 1.100.000 a month.", "ISK 1.100.000 a month", 1_100_000, "ISK"),
+    # "kr", "¥", "Rs", "R", "lei" take the country the sentence, or the text before it, names
+    ("Stockholm pays 48 000 kr a month.", "48 000 kr a month", 48_000, "SEK"),
+    ("In Norway a senior earns 80 000 kr.", "80 000 kr.", 80_000, "NOK"),
+    ("Danish employers pay 45.000 kr. a month.", "45.000 kr. a month", 45_000, "DKK"),
+    ("## Norway\n\nSeniors earn 950 000 kr a year.", "950 000 kr a year", 950_000, "NOK"),
+    ("## Sweden\n\nSeniors earn 950 000 kr a year.", "950 000 kr a year", 950_000, "SEK"),
+    ("Offers in Beijing reach ¥40,000 a month.", "¥40,000 a month", 40_000, "CNY"),
+    ("Offers in Tokyo reach ¥400,000 a month.", "¥400,000 a month", 400_000, "JPY"),
+    ("Offers reach ¥400,000 a month.", "¥400,000 a month", 400_000, "JPY"),
+    ("In Pakistan seniors get Rs 450,000 a month.", "Rs 450,000 a month", 450_000, "PKR"),
+    ("Seniors get Rs 45,000 a month.", "Rs 45,000 a month", 45_000, "INR"),
+    ("Cape Town: R45 000 a month.", "R45 000 a month", 45_000, "ZAR"),
+    ("In Romania a senior earns 21.000 lei.", "21.000 lei", 21_000, "RON"),
+    # thousands written with a space, a dot, a comma or an apostrophe, as each locale does
+    ("Oslo: 1 200 000 NOK a year.", "1 200 000 NOK a year", 1_200_000, "NOK"),
+    ("Geneva: CHF 1'250'000.", "CHF 1'250'000", 1_250_000, "CHF"),
+]
+
+# A marker several currencies share, in a text that names no country, names none: money with no currency.
+UNPLACED = [("Seniors earn 950 000 kr a year.", 950_000), ("A senior earns 21.000 lei.", 21_000)]
+
+# Figures written without a currency (issue 15, point 7): a thousands unit and a pay word in the clause make
+# them money; they take the one currency the rest of the text states, else none. (text, [(span, currency)])
+UNSTATED = [
+    ("Offer: $310k TC.\n- base 198k\n- sign-on 40k", [("$310k", "USD"), ("198k", "USD")]),
+    ("My offer is 310k TC with base 198k.", [("310k", None), ("198k", None)]),
+    ("Offers: €60k in Lisbon, £55k in Leeds. Mine has base 58k.", [("€60k", "EUR"), ("£55k", "GBP"), ("58k", None)]),
+    ("A 128k context window, 3.2k views and 10k steps cost $40.", [("$40", "USD")]),
+    ("Seniors earn 150-180k; the course is €99.", [("150-180k", "EUR"), ("€99", "EUR")]),
+]
+
 NOT_MONEY = [
     "Movers reported a 40–70% raise.",
     "Pay rose 58 percent in a year.",
@@ -173,6 +228,9 @@ NOT_MONEY = [
     "Drink 5 L of water.",
     "Version 1.2.3 shipped.",
     "He weighed 243 pounds.",
+    "Learn R 4.3 and Br 2 first.",
+    "He won 5,000 followers.",
+    "It runs on an AMD 7950X.",
     "",
 ]
 
@@ -209,6 +267,32 @@ def test_one_money(text, span, amount_min, amount_max, currency, period, open_en
     assert text[money.start : money.end] == money.text == span
     assert (money.amount_min, money.amount_max) == (amount_min, amount_max)
     assert (money.currency, money.period, money.open_ended) == (currency, period, open_ended)
+
+
+@pytest.mark.parametrize("text, span, amount, currency", EVERY_CURRENCY, ids=[case[1] for case in EVERY_CURRENCY])
+def test_every_currency(text, span, amount, currency):
+    money = _only(text)
+    assert (money.text, money.amount_min, money.amount_max, money.currency) == (span, amount, amount, currency)
+
+
+def test_every_iso_code_names_its_currency():
+    """Every currency some territory tenders (Babel's CLDR data) is read from its code, before or after."""
+    for code in sorted(iso_codes()):
+        assert [(m.amount_min, m.currency) for m in scan_money(f"Pay: {code} 12,500.")] == [(12_500, code)], code
+        assert [(m.amount_min, m.currency) for m in scan_money(f"Pay: 12,500 {code}.")] == [(12_500, code)], code
+
+
+@pytest.mark.parametrize("text, amount", UNPLACED)
+def test_a_shared_marker_without_a_country_names_no_currency(text, amount):
+    money = _only(text)
+    assert (money.amount_min, money.currency) == (amount, None)
+
+
+@pytest.mark.parametrize("text, expected", UNSTATED, ids=[case[0][:30] for case in UNSTATED])
+def test_figures_without_a_currency(text, expected):
+    found = scan_money(text)
+    assert [(m.text, m.currency) for m in found] == expected
+    assert all(m.currency_from_text == (m.currency is not None and m.text[0].isdigit()) for m in found)
 
 
 @pytest.mark.parametrize("text", NOT_MONEY)

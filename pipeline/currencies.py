@@ -1,0 +1,198 @@
+"""Which currency a marker written beside a number names: every ISO 4217 code, symbol and English name.
+
+The codes, the local symbols ("kr", "Kč", "Ft", "zł", "RM", "NT$") and the English names ("Swedish kronor")
+come from Babel's copy of CLDR, a maintained table, for every currency tendered somewhere in the years the
+vocabulary names; currencies.toml adds the local forms CLDR lacks ("TL", "円", "원") and says which markers
+are also everyday tokens. A marker several currencies share ("kr", "¥", "Rs") names the one whose country the
+text places it in: a country in its sentence, else the nearest country named before it, else the marker's
+default, else none. A bare dollar sign keeps its own stricter rule (USD unless the sentence says "in Canada").
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from dataclasses import dataclass
+
+from babel import Locale, UnknownLocaleError
+from babel.languages import get_official_languages
+from babel.numbers import get_currency_name, get_territory_currencies
+
+from pipeline.sentences import sentence_around
+from pipeline.vocab import alternation, vocabulary
+
+_CURRENCIES = vocabulary().currencies
+_ENGLISH = Locale("en")
+
+
+@dataclass(frozen=True)
+class Marker:
+    """What a marker may name, and where it may stand."""
+
+    codes: frozenset[str]  # every currency it may name; empty for a bare dollar sign (see `currency_of`)
+    default: str | None  # the one it names when the text places it in no country
+    weak: bool  # also an everyday token ("PHP 8", "Br 2"): money only from a threshold up
+    before_only: bool  # never read after a number ("Rs", "Fr.")
+    after_only: bool  # never read before a number (names: "5,000 Swedish kronor")
+
+
+# ---- the tables, built once from Babel and currencies.toml ------------------------------------------------
+
+
+@functools.cache
+def territory_codes() -> dict[str, frozenset[str]]:
+    """Every territory (ISO 3166 alpha-2) → the currencies tendered there in the vocabulary's years."""
+    start = datetime.date(_CURRENCIES.in_use_from, 1, 1)
+    end = datetime.date(_CURRENCIES.in_use_until, 12, 31)
+    found = {t: frozenset(get_territory_currencies(t, start_date=start, end_date=end))
+             for t in _ENGLISH.territories if len(t) == 2 and t.isalpha()}
+    return {t: codes for t, codes in found.items() if codes}
+
+
+@functools.cache
+def iso_codes() -> frozenset[str]:
+    """Every ISO 4217 code tendered somewhere in the vocabulary's years."""
+    return frozenset().union(*territory_codes().values())
+
+
+def _local_symbols() -> dict[str, set[str]]:
+    """Symbol → codes, as each currency's own territories write it (in their official languages) and as
+    English writes it ("NT$", "CA$")."""
+    found: dict[str, set[str]] = {}
+    for territory, codes in territory_codes().items():
+        for language in get_official_languages(territory, de_facto=True):
+            try:
+                symbols = Locale.parse(f"{language}_{territory}").currency_symbols  # zh_CN is zh_Hans_CN
+            except UnknownLocaleError:  # CLDR has no data for this language in this territory
+                continue
+            for code in codes:
+                found.setdefault(symbols.get(code, code), set()).add(code)
+    for code in iso_codes():
+        found.setdefault(_ENGLISH.currency_symbols.get(code, code), set()).add(code)
+    return found
+
+
+def _usable(symbol: str) -> bool:
+    """Whether a CLDR symbol can be read as a marker: not a lone letter ("R", "K"), not a multiplier ("M"),
+    not an invisible character."""
+    units = {u.lower() for u in vocabulary().multipliers.by_unit()}
+    lone_letter = len(symbol) == 1 and symbol.isalpha()
+    return symbol.isprintable() and symbol.strip() == symbol and not lone_letter and symbol.lower() not in units
+
+
+def _english_names() -> dict[str, str]:
+    """English name → code, singular and plural, as written and in lower case ("Swedish kronor", "euros")."""
+    names: dict[str, str] = {}
+    for code in iso_codes():
+        for name in (_ENGLISH.currencies.get(code), get_currency_name(code, count=2, locale=_ENGLISH)):
+            if name and name != code:
+                names.setdefault(name, code)
+                names.setdefault(name.lower(), code)
+    return names
+
+
+@functools.cache
+def markers() -> dict[str, Marker]:
+    """Every currency marker → what it may name."""
+    candidates: dict[str, set[str]] = {code: {code} for code in iso_codes()}
+    for symbol, codes in _local_symbols().items():
+        if _usable(symbol):
+            candidates.setdefault(symbol, set()).update(codes)
+    names = _english_names()
+    for name, code in names.items():
+        candidates.setdefault(name, set()).add(code)
+    for marker in _CURRENCIES.markers:
+        candidates.setdefault(marker, set()).update(_CURRENCIES.codes_of(marker))
+    for marker, codes in candidates.items():  # "52 000 kr." may be "kr" at the end of a sentence
+        if marker.endswith(".") and marker[:-1] in candidates:
+            codes.update(candidates[marker[:-1]])
+    table = {m: _marker(m, frozenset(codes), m in names) for m, codes in candidates.items()}
+    table.update({m: _marker(m, frozenset(), False) for m in _CURRENCIES.dollar_markers})
+    return table
+
+
+def _default(marker: str, codes: frozenset[str]) -> str | None:
+    """The code a marker names when no country decides: its only one, the vocabulary's one, or none."""
+    listed = _CURRENCIES.codes_of(marker) if marker in _CURRENCIES.markers else []
+    if len(codes) == 1:
+        return next(iter(codes))
+    return listed[0] if len(listed) == 1 else _CURRENCIES.defaults.get(marker)
+
+
+def _marker(marker: str, codes: frozenset[str], is_name: bool) -> Marker:
+    """One marker's entry; a CLDR symbol of one or two ASCII letters the vocabulary does not list is weak."""
+    listed = marker in _CURRENCIES.markers or marker in _CURRENCIES.dollar_markers
+    short = marker.isascii() and marker.isalpha() and len(marker) <= 2 and not listed
+    return Marker(
+        codes=codes,
+        default=_default(marker, codes),
+        weak=marker in _CURRENCIES.weak_codes or short,
+        before_only=marker in _CURRENCIES.before_number_only,
+        after_only=is_name or marker in _CURRENCIES.after_number_only,
+    )
+
+
+# ---- countries a text names --------------------------------------------------------------------------------
+
+
+@functools.cache
+def _country_words() -> dict[str, str]:
+    """Country names in English (CLDR) and the vocabulary's country words (demonyms, cities) → territory."""
+    words = {name: t for t, name in _ENGLISH.territories.items() if t in territory_codes()}
+    return {**words, **_CURRENCIES.country_words}
+
+
+@functools.cache
+def _country_pattern() -> re.Pattern:
+    return re.compile(rf"(?<![\w-])(?:{alternation(_country_words())})")
+
+
+def _naming(mentions: list[str], candidates: frozenset[str]) -> str | None:
+    """The one candidate the named countries use, or None when they point at none or several."""
+    territories, words = territory_codes(), _country_words()
+    codes = {c for m in mentions for c in territories.get(words[m], ()) if c in candidates}
+    return codes.pop() if len(codes) == 1 else None
+
+
+def _placed(text: str, pos: int, candidates: frozenset[str]) -> str | None:
+    """The candidate of the country named in the sentence at `pos`, else of the nearest one named before it."""
+    pattern = _country_pattern()
+    start, end = sentence_around(text, pos)
+    here = _naming([m[0] for m in pattern.finditer(text, start, end)], candidates)
+    if here:
+        return here
+    for mention in reversed([m[0] for m in pattern.finditer(text, 0, start)]):
+        if found := _naming([mention], candidates):
+            return found
+    return None
+
+
+# ---- public ----------------------------------------------------------------------------------------------
+
+
+_IN_COUNTRY = re.compile(
+    r"\b(?i:in|across|within|throughout|for)\s+(?:the\s+)?(?:"
+    + "|".join(f"(?P<{code}>{re.escape(name)})" for code, name in _CURRENCIES.dollar_countries.items()) + r")\b"
+)
+_US_CONTEXT = re.compile(rf"\b(?:{alternation(_CURRENCIES.us.names)})")
+
+
+def _dollar_country(text: str, pos: int) -> str:
+    """USD, unless the sentence names exactly one other dollar country and nothing American."""
+    start, end = sentence_around(text, pos)
+    sentence = text[start:end]
+    if _US_CONTEXT.search(sentence):
+        return "USD"
+    found = {m.lastgroup for m in _IN_COUNTRY.finditer(sentence)}
+    return found.pop() if len(found) == 1 else "USD"
+
+
+def currency_of(marker: str, text: str, pos: int) -> str | None:
+    """The ISO code `marker` names where it stands at `pos` of `text`, or None when the text does not say."""
+    entry = markers()[marker]
+    if not entry.codes:
+        return _dollar_country(text, pos)
+    if len(entry.codes) == 1:
+        return next(iter(entry.codes))
+    return _placed(text, pos, entry.codes) or entry.default
