@@ -61,6 +61,17 @@ class GoldSalary(BaseModel):
         return [code.upper() for code in ([value] if isinstance(value, str) else value)]
 
 
+class GoldClaim(BaseModel):
+    """A labelled claim: the figure a statement gives, what it measures, and optionally whom and which years."""
+
+    figure: float
+    unit: str | None = None
+    metric: str
+    subject: str | None = None
+    start_year: int | None = None
+    end_year: int | None = None
+
+
 class GoldDocument(BaseModel):
     source: str = Field(description="Path relative to the gold file's folder or to the folder above it")
     kind: str | None = Field(None, description="The kind of page (tables, forums, ...): kb eval reports per kind")
@@ -69,7 +80,7 @@ class GoldDocument(BaseModel):
     forbidden: list[float] = []
     certifications: list[str] = []
     skills: list[str] = []
-    claims: list[str] = []  # statements: written by `kb gold export`, not scored yet
+    claims: list[GoldClaim | str] = []  # a figure with its metric (the bank), or a statement (kb gold export); not scored yet
     path: str = Field("", exclude=True, description="The source resolved to a file path (set by load_gold)")
 
 

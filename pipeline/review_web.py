@@ -23,6 +23,7 @@ from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from babel.numbers import list_currencies
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -30,7 +31,7 @@ from sqlalchemy import Engine
 from db.kinds import kind
 from pipeline import review
 from pipeline.errors import KBError
-from schemas.records import ISO_CURRENCIES, Salary
+from schemas.records import Salary
 
 LOOPBACK = "127.0.0.1"
 COOKIE = "kb_review_session"
@@ -274,7 +275,7 @@ def choices(model: type[BaseModel], name: str) -> tuple[str, ...] | None:
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return tuple(member.value for member in annotation)
     if name in CURRENCY_FIELDS:
-        return tuple(sorted(ISO_CURRENCIES))
+        return tuple(sorted(list_currencies()))  # every ISO 4217 code, as schemas.records accepts
     return ("false", "true") if annotation is bool else None
 
 
