@@ -1,0 +1,65 @@
+"""Table reader: bare-number cells take currency, multiplier and period from their header, caption or the
+sentence introducing the table; a cell's own marker is left to the money scanner; counts are never money."""
+
+from pipeline.tables import derive, table_figures
+from schemas.records import Period
+
+SURVEY = """Pay by level
+Level | Typical experience | Median base (USD) | P75 total pay (USD) | Submissions
+Entry | 0–2 yrs | 131,000 | 172,000 | 1,204
+Senior | 5–9 yrs | 192,000 | 318,000 | 2,207
+London | 7 yrs | £98,000 | £146,000 | 40
+"""
+
+CAPTIONED = """All amounts in the table below are gross annual base salaries.
+Advertised ranges by country (Range, € thousands) |  |  |
+Country | Junior | Senior | Ads
+Germany | 52–64 | 80–105 | 3,412
+"""
+
+MARKDOWN = """Contractors
+Day rates below are quoted before tax and agency margin, and they are
+per day, excluding tax.
+| Role | Day rate (A$) |
+|---|---|
+| ML engineer | 950–1,200 |
+"""
+
+
+def _read(text: str) -> list[tuple]:
+    return [(f.money.text, f.money.amount_min, f.money.amount_max, f.money.currency, f.money.period)
+            for f in table_figures(text)]
+
+
+def test_column_header_gives_currency_and_counts_stay_counts():
+    found = _read(SURVEY)
+    assert ("131,000", 131000, 131000, "USD", None) in found
+    assert ("318,000", 318000, 318000, "USD", None) in found
+    assert not any(text in ("1,204", "2,207", "40", "0–2 yrs") for text, *_ in found)
+
+
+def test_cell_with_its_own_marker_is_left_to_the_scanner():
+    assert not any(text.startswith("£") for text, *_ in _read(SURVEY))
+
+
+def test_caption_multiplier_and_intro_period_apply_to_ranges():
+    found = _read(CAPTIONED)
+    assert found == [("52–64", 52000, 64000, "EUR", Period.year), ("80–105", 80000, 105000, "EUR", Period.year)]
+
+
+def test_markdown_table_with_wrapped_intro():
+    assert _read(MARKDOWN) == [("950–1,200", 950, 1200, "AUD", Period.day)]
+
+
+def test_no_header_currency_no_figures():
+    assert table_figures("Role | Junior | Senior\nData scientist | 52–64 | 80–105\n") == []
+
+
+def test_header_span_covers_caption_and_header_and_rederives():
+    text = CAPTIONED
+    figure = table_figures(text)[0]
+    assert text[figure.header.start : figure.header.end] == figure.header.text
+    assert figure.header.text.startswith("All amounts") and figure.header.text.endswith("Ads")
+    row = "Germany | 52–64 | 80–105 | 3,412"
+    assert derive(figure.header.text, row) == [52000, 64000, 80000, 105000]
+    assert derive("Country | Junior | Senior | Ads", row) == []  # without the header's currency, nothing
