@@ -51,9 +51,10 @@ class Meaning:
 
 @dataclass(frozen=True)
 class TableFigure:
-    """A money figure read from a bare-number cell, and the header span that gave it its meaning."""
+    """A money figure read from a bare-number cell, its row, and the header span that gave it its meaning."""
 
     money: Money
+    row: Line
     header: Line
 
 
@@ -203,7 +204,7 @@ def read_block(text: str, rows: list[Line], intro: Line | None) -> list[TableFig
     table = _table_meaning(around, columns)
     first = intro if intro and meaning_of(intro.text) != Meaning() else rows[0]
     header = Line(first.start, heads[-1].end, text[first.start : heads[-1].end])
-    return [TableFigure(money, header) for row in data for money in _row_money(row, columns, table)]
+    return [TableFigure(money, row, header) for row in data for money in _row_money(row, columns, table)]
 
 
 def _row_money(row: Line, columns: dict[int, str], table: Meaning) -> list[Money]:
@@ -221,6 +222,13 @@ def table_figures(text: str) -> list[TableFigure]:
     """Every bare-number money figure of every table in `text`, in text order."""
     lines = split_lines(text)
     return [figure for rows in blocks(lines) for figure in read_block(text, rows, _intro(text, lines, rows[0]))]
+
+
+def table_money(text: str, scanned: list[Money]) -> list[TableFigure]:
+    """The table figures of `text` that the money scan did not find already (a cell's own marker wins)."""
+    spans = [(m.start, m.end) for m in scanned]
+    return [figure for figure in table_figures(text)
+            if not any(start < figure.money.end and figure.money.start < end for start, end in spans)]
 
 
 def derive(header: str, row: str) -> list[float]:

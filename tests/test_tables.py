@@ -1,7 +1,11 @@
 """Table reader: bare-number cells take currency, multiplier and period from their header, caption or the
 sentence introducing the table; a cell's own marker is left to the money scanner; counts are never money."""
 
+from pipeline.extract import extract
+from pipeline.ground import ground
+from pipeline.llm import make_client
 from pipeline.tables import derive, table_figures
+from schemas.documents import Article, MoneyUse
 from schemas.records import Period
 
 SURVEY = """Pay by level
@@ -63,3 +67,36 @@ def test_header_span_covers_caption_and_header_and_rederives():
     row = "Germany | 52–64 | 80–105 | 3,412"
     assert derive(figure.header.text, row) == [52000, 64000, 80000, 105000]
     assert derive("Country | Junior | Senior | Ads", row) == []  # without the header's currency, nothing
+
+
+SURVEY_PAGE = """Engineer pay by level, 2025
+We show the median base salary, which is what offers quote.
+Level | Median base (USD) | Offers
+Junior | 96,000 | 120
+Senior | 164,500 | 88
+Methodology
+We counted each offer once.
+"""
+
+
+def test_table_cells_become_salaries_with_their_header_span_grounded(settings):
+    page = Article(source="survey.txt", text=SURVEY_PAGE, kind="text")
+    extraction = extract(page, make_client(settings), settings)
+    grounded = ground(page, extraction)
+    salaries = [g.record for g in grounded.records if g.kind == "salary"]
+    assert sorted((s.amount_min, s.currency) for s in salaries) == [(96000, "USD"), (164500, "USD")]
+    for salary in salaries:
+        assert SURVEY_PAGE[salary.header_start : salary.header_end] == salary.header_quote
+        assert salary.header_quote.endswith("Level | Median base (USD) | Offers")
+    uses = {a.text: a.use for a in grounded.amounts}
+    assert uses["96,000"] is MoneyUse.salary and "120" not in uses  # a count column is never money
+
+
+def test_a_header_that_no_longer_gives_the_amount_is_dropped_at_grounding(settings):
+    page = Article(source="survey.txt", text=SURVEY_PAGE, kind="text")
+    extraction = extract(page, make_client(settings), settings)
+    wrong = "We show the median base salary, which is what offers quote."  # in the text, but names no currency
+    extraction.salaries = [s.model_copy(update={"header_quote": wrong}) for s in extraction.salaries]
+    grounded = ground(page, extraction)
+    assert not [g for g in grounded.records if g.kind == "salary"]
+    assert grounded.stats.dropped_invalid == len(extraction.salaries) == 2
