@@ -11,7 +11,7 @@ its amount can be derived again from the row and that span alone (`derive`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipeline.chunk import Line, split_lines
 from pipeline.money import Money, detect_period
@@ -208,10 +208,15 @@ def read_block(text: str, rows: list[Line], intro: Line | None) -> list[TableFig
 
 
 def _row_money(row: Line, columns: dict[int, str], table: Meaning) -> list[Money]:
-    """The figures of a data row's cells after the first (the row's label)."""
+    """The figures of a data row's cells after the first (the row's label); a cell holding only a currency
+    ("| Kenya | KES | 420–650 |") gives the row's figures that currency, over the header's."""
     found = []
-    for j, cell in enumerate(cells(row)[1:], 1):
+    parts = cells(row)
+    own = next((_CURRENCY_KEYS[c.text.casefold()] for c in parts if c.text.casefold() in _CURRENCY_KEYS), None)
+    for j, cell in enumerate(parts[1:], 1):
         meaning = _column_meaning(columns.get(j, ""), table)
+        if meaning and own:
+            meaning = replace(meaning, currency=own)
         money = read_cell(cell, meaning) if meaning else None
         if money is not None:
             found.append(money)

@@ -55,6 +55,12 @@ def test_markdown_table_with_wrapped_intro():
     assert _read(MARKDOWN) == [("950–1,200", 950, 1200, "AUD", Period.day)]
 
 
+def test_a_currency_cell_gives_its_row_the_currency():
+    text = "Country | Currency | Rate (per hour)\nKenya | KES | 420–650\nGermany | EUR | 15–19\n"
+    assert [(f.money.amount_min, f.money.currency, f.money.period) for f in table_figures(text)] == [
+        (420, "KES", Period.hour), (15, "EUR", Period.hour)]
+
+
 def test_no_header_currency_no_figures():
     assert table_figures("Role | Junior | Senior\nData scientist | 52–64 | 80–105\n") == []
 
