@@ -19,8 +19,8 @@ import hashlib
 import json
 
 from pipeline.assemble import Records, model_lists, opening_accounts, salary_from
-from pipeline.errors import ExtractError
 from pipeline.chunk import Line
+from pipeline.errors import ExtractError
 from pipeline.figures import Figure, addresses_model, plan_chunks, steering
 from pipeline.ground import FoldedText
 from pipeline.mentions import find_certifications, find_claims, find_skills

@@ -141,7 +141,8 @@ def ground(article: Article, extraction: Extraction) -> GroundedExtraction:
             if header is False:
                 stats.dropped_ungrounded += 1
                 continue
-            if not numbers_in_quote(record, where, extraction.amounts) or (header and not derived(record, header, where)):
+            stated = numbers_in_quote(record, where, extraction.amounts)
+            if not stated or (header and not derived(record, header, where)):
                 stats.dropped_invalid += 1
                 continue
             grounded = record.model_copy(update={"quote": where.quote, **header_fields(header)})
