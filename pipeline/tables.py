@@ -169,11 +169,12 @@ def _column_texts(heads: list[Line]) -> dict[int, str]:
     return {j: " ".join(words) for j, words in texts.items()}
 
 
-def _table_meaning(around: list[Line], columns: dict[int, str]) -> Meaning:
-    """The meaning that holds for the whole table: its caption's, else its introducing paragraph's; the
-    currency may also be the one currency that all the header cells naming one agree on."""
-    found = [meaning_of(line.text) for line in around]
-    currency = next((m.currency for m in found if m.currency), None)
+def _table_meaning(captions: list[Line], intro: Line | None, columns: dict[int, str]) -> Meaning:
+    """The meaning that holds for the whole table: its caption's, else its introducing paragraph's. A table
+    with a caption takes its currency from there only (a paragraph may name other currencies than the table's
+    own); the currency may also be the one currency that all the header cells naming one agree on."""
+    found = [meaning_of(line.text) for line in [*captions, *([intro] if intro else [])]]
+    currency = next((m.currency for m in found[: len(captions) or len(found)] if m.currency), None)
     if currency is None:
         named = {meaning_of(words).currency for words in columns.values()} - {None}
         currency = named.pop() if len(named) == 1 else None
@@ -200,8 +201,7 @@ def read_block(text: str, rows: list[Line], intro: Line | None) -> list[TableFig
         return []  # no header row: nothing says what the numbers are
     heads, data = body[:n_heads], body[n_heads:]
     columns = _column_texts(heads)
-    around = [*captions, *([intro] if intro else [])]
-    table = _table_meaning(around, columns)
+    table = _table_meaning(captions, intro, columns)
     first = intro if intro and meaning_of(intro.text) != Meaning() else rows[0]
     header = Line(first.start, heads[-1].end, text[first.start : heads[-1].end])
     return [TableFigure(money, row, header) for row in data for money in _row_money(row, columns, table)]

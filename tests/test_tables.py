@@ -61,6 +61,13 @@ def test_a_currency_cell_gives_its_row_the_currency():
         (420, "KES", Period.hour), (15, "EUR", Period.hour)]
 
 
+def test_a_caption_speaks_for_the_currency_over_the_paragraph_before_it():
+    text = ("Oslo is paid in kroner and Helsinki in euros, as each cell says.\n"
+            "Median monthly pay (local currency per month) |  |\nCity | Junior | Senior\n"
+            "Oslo | 52 000 | 80 500\nHelsinki | €4 300 | €6 250\n")
+    assert table_figures(text) == []  # the caption names no currency: no cell is read as euros
+
+
 def test_no_header_currency_no_figures():
     assert table_figures("Role | Junior | Senior\nData scientist | 52–64 | 80–105\n") == []
 
