@@ -113,3 +113,12 @@ def test_a_header_that_no_longer_gives_the_amount_is_dropped_at_grounding(settin
     grounded = ground(page, extraction)
     assert not [g for g in grounded.records if g.kind == "salary"]
     assert grounded.stats.dropped_invalid == len(extraction.salaries) == 2
+
+
+def test_the_nearest_copy_of_a_repeated_header_is_the_one_stored(settings):
+    later = SURVEY_PAGE.replace("96,000", "101,000").replace("164,500", "171,000")  # next year's table
+    page = Article(source="two.txt", text=f"{SURVEY_PAGE}\n{later}", kind="text")
+    grounded = ground(page, extract(page, make_client(settings), settings))
+    second = len(SURVEY_PAGE) + 1
+    rows = [g for g in grounded.records if g.kind == "salary" and g.provenance.char_start > second]
+    assert rows and all(g.record.header_start > second for g in rows)
