@@ -22,8 +22,11 @@ _COLUMNS = (("header_quote", sa.Text), ("header_start", sa.Integer), ("header_en
 
 
 def upgrade() -> None:
+    """Add the columns a database lacks (like 0001, it brings a database to its schema by adding what is missing)."""
+    present = {column["name"] for column in sa.inspect(op.get_bind()).get_columns("salaries")}
     for name, type_ in _COLUMNS:
-        op.add_column("salaries", sa.Column(name, type_, nullable=True))
+        if name not in present:
+            op.add_column("salaries", sa.Column(name, type_, nullable=True))
 
 
 def downgrade() -> None:
