@@ -191,7 +191,7 @@ register(RecordKind(
     search_code=1, name_column="role", addable=True,
     view=record_view("v_salaries", "salaries", "salary_id", (
         "role", "level", "years_min", "years_max", "region", "employer", "currency", "period", "amount_min",
-        "amount_max", "open_ended", "pay_basis")),
+        "amount_max", "open_ended", "pay_basis", "header_quote", "header_start", "header_end")),
 ))
 register(RecordKind(
     name="certification", plural="certifications", model=Certification, table=CertificationRow,

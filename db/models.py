@@ -168,6 +168,9 @@ class SalaryRow(GroundedRow, table=True):
     amount_max: float | None = None
     open_ended: bool = False
     pay_basis: str = "unspecified"
+    header_quote: str | None = Field(default=None, sa_type=Text)  # a table figure's governing header span
+    header_start: int | None = None
+    header_end: int | None = None
 
 
 class Entity(SQLModel, table=True):

@@ -24,7 +24,8 @@ from db.kinds import kinds
 from db.query import run_readonly
 from pipeline.console import print_table
 from pipeline.errors import KBError
-from pipeline.money import amounts_agree, scan_money
+from pipeline.money import amounts_agree, is_written, scan_money
+from pipeline.tables import derive, table_money
 from pipeline.vocab import any_of, vocabulary
 from schemas.records import Level, Period
 
@@ -180,6 +181,7 @@ class StoredSalary(BaseModel):
     amount_min: float | None = None
     amount_max: float | None = None
     quote: str = ""
+    header_quote: str | None = None  # a table figure's header span
 
     @property
     def bounds(self) -> list[float]:
@@ -489,13 +491,18 @@ def _score_integrity(score: DocumentScore, text: str, rows: dict[str, list[dict]
     spans = [row for view in record_views() for row in rows[view]]
     grounded = sum(text[row["char_start"] : row["char_end"]] == row["quote"] for row in spans)
     score.grounding = Ratio(hits=grounded, total=len(spans))
-    stated = [(s.bounds, s.quote) for s in stored] + [
-        ([row["cost_amount"]], row["quote"]) for row in rows["v_certifications"] if row["cost_amount"] is not None
+    stated = [(s.bounds, s.quote, s.header_quote) for s in stored] + [
+        ([row["cost_amount"]], row["quote"], None) for row in rows["v_certifications"] if row["cost_amount"] is not None
     ]
-    agreeing = sum(all(amounts_agree(value, quote) for value in values) for values, quote in stated)
+    agreeing = sum(all(stated_in(value, quote, header) for value in values) for values, quote, header in stated)
     score.agreement = Ratio(hits=agreeing, total=len(stated))
     score.unaccounted = unaccounted_money(text, rows["v_money"])
     score.not_pay = sum(row["use"] == "not_pay" for row in rows["v_money"])
+
+
+def stated_in(value: float, quote: str, header: str | None) -> bool:
+    """A stored amount is written in its quote, or (a table figure) read again from its row and header span."""
+    return amounts_agree(value, quote) or (header is not None and is_written(value, derive(header, quote)))
 
 
 def unaccounted_money(text: str, accounts: list[dict]) -> list[str]:
@@ -503,7 +510,8 @@ def unaccounted_money(text: str, accounts: list[dict]) -> list[str]:
     each with the reason."""
     by_span = {(row["char_start"], row["char_end"]): row for row in accounts}
     found = []
-    for money in scan_money(text):
+    scanned = scan_money(text)
+    for money in [*scanned, *(figure.money for figure in table_money(text, scanned))]:
         row = by_span.get((money.start, money.end))
         if row is None:
             found.append(f"{money.text} (no account stored)")

@@ -19,14 +19,16 @@ import hashlib
 import json
 
 from pipeline.assemble import Records, model_lists, opening_accounts, salary_from
+from pipeline.chunk import Line
 from pipeline.errors import ExtractError
-from pipeline.figures import addresses_model, plan_chunks, steering
+from pipeline.figures import Figure, addresses_model, plan_chunks, steering
 from pipeline.ground import FoldedText
 from pipeline.credentials import find_certifications
 from pipeline.mentions import find_claims, find_skills
 from pipeline.model_call import Usage, describe, read_chunk_splitting
 from pipeline.money import Money, scan_money
 from pipeline.reading import PROMPT_VERSION, SYSTEM_PROMPT, reading_model
+from pipeline.tables import table_money
 from pipeline.vocab import vocabulary
 from schemas.documents import Article, Extraction, ExtractionStats, MoneyUse
 from schemas.records import Certification, Claim, FigureReading, Salary, Skill
@@ -37,14 +39,15 @@ __all__ = ["extract", "extractor_fingerprint", "reading_model", "addresses_model
 def extract(article: Article, llm, settings, money: list[Money] | None = None) -> Extraction:
     """All records of one article: one constrained model call per chunk of relevant lines.
 
-    `money` is the article's money scan when the caller has it (else it is scanned here); the extraction
+    `money` is the article's money scan when the caller has it (else it is scanned here), joined by the bare
+    figures of its tables read under their headers (`pipeline.tables`); the extraction
     carries it on as `amounts`, each with an account (salary bound, credential cost, not pay, or unaccounted
     with a reason), so recall lost anywhere on the way is visible and later stages need not scan again.
     """
     text = article.text
-    money = scan_money(text) if money is None else money
+    money, headers = with_tables(text, scan_money(text) if money is None else money)
     steered = steering(text, money)
-    plans = plan_chunks(text, [m for m in money if m not in steered], settings.chunk_chars)
+    plans = plan_chunks(text, [m for m in money if m not in steered], settings.chunk_chars, headers)
     figures = [f for plan in plans for f in plan.figures]
     accounts = opening_accounts(money, steered)
     folded, usage, records = FoldedText(text), Usage(), Records()
@@ -57,6 +60,8 @@ def extract(article: Article, llm, settings, money: list[Money] | None = None) -
         for part, reading in results:
             for fig in part.figures:
                 salary, account = salary_from(text, fig, getattr(reading.figures, fig.tag), figures)
+                if salary is not None:
+                    salary = with_header(salary, fig, headers)
                 accounts[fig.money.start] = account if salary is None else records.add_salary(salary, account)
             more_certs, more_skills, more_claims = model_lists(reading)
             certs, skills, claims = certs + more_certs, skills + more_skills, claims + more_claims
@@ -65,6 +70,19 @@ def extract(article: Article, llm, settings, money: list[Money] | None = None) -
         for item in items:
             records.add(kind, item)
     return _finished(records.out, accounts, usage)
+
+
+def with_tables(text: str, money: list[Money]) -> tuple[list[Money], dict[int, Line]]:
+    """The scan joined by the tables' bare figures, in text order, and the header span of each row read."""
+    tables = table_money(text, money)
+    headers = {figure.row.start: figure.header for figure in tables}
+    return sorted([*money, *(figure.money for figure in tables)], key=lambda m: m.start), headers
+
+
+def with_header(salary: Salary, fig: Figure, headers: dict[int, Line]) -> Salary:
+    """A salary read from a table cell carries the header span that gave the cell its meaning."""
+    header = headers.get(fig.line.start)
+    return salary if header is None else salary.model_copy(update={"header_quote": header.text})
 
 
 def _finished(out: Extraction, accounts: dict, usage: Usage) -> Extraction:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from pipeline.money import is_written
+from pipeline.tables import derive
 from schemas.documents import (
     Article,
     Extraction,
@@ -120,7 +121,8 @@ def locate(text: str, quote: str, *, folded: FoldedText | None = None) -> Proven
 
 def ground(article: Article, extraction: Extraction) -> GroundedExtraction:
     """Attach provenance to every record of `extraction`; drop and count the ones whose quote is not there or
-    does not state the record's numbers (among the extraction's scanned amounts); link each money amount to the record it is a bound or cost of."""
+    does not state the record's numbers (among the extraction's scanned amounts; a table figure's also read
+    again from its row and header span); link each money amount to the record it is a bound or cost of."""
     folded = FoldedText(article.text)
     stats = extraction.stats.model_copy()
     records: list[Grounded] = []
@@ -135,13 +137,41 @@ def ground(article: Article, extraction: Extraction) -> GroundedExtraction:
             if where is None:
                 stats.dropped_ungrounded += 1
                 continue
-            if not numbers_in_quote(record, where, extraction.amounts):
+            header = header_span(article.text, record, where)
+            if header is False:
+                stats.dropped_ungrounded += 1
+                continue
+            stated = numbers_in_quote(record, where, extraction.amounts)
+            if not stated or (header and not derived(record, header, where)):
                 stats.dropped_invalid += 1
                 continue
-            grounded = record.model_copy(update={"quote": where.quote})
+            grounded = record.model_copy(update={"quote": where.quote, **header_fields(header)})
             records.append(Grounded(kind=kind, record=grounded, provenance=where))
     amounts = [link_amount(amount, records) for amount in extraction.amounts]
     return GroundedExtraction(records=records, amounts=amounts, stats=stats)
+
+
+def header_span(text: str, record, where: Provenance) -> Provenance | None | bool:
+    """Where a table figure's header quote sits: the nearest copy before the row (a page may repeat a table's
+    header), None for a record without one, False when it is not in the text there. The header is the
+    article's own text (the table reader took it from there), so it is matched exactly."""
+    quote = getattr(record, "header_quote", None)
+    if quote is None:
+        return None
+    start = text.rfind(quote, 0, where.char_start) if quote else -1
+    return Provenance(quote=quote, char_start=start, char_end=start + len(quote)) if start >= 0 else False
+
+
+def derived(record, header: Provenance, where: Provenance) -> bool:
+    """Value↔quote for a table figure: every bound is read again from the header span and the row alone."""
+    bounds = [value for value in (record.amount_min, record.amount_max) if value is not None]
+    return all(is_written(value, derive(header.quote, where.quote)) for value in bounds)
+
+
+def header_fields(header: Provenance | None) -> dict:
+    if header is None:
+        return {}
+    return {"header_quote": header.quote, "header_start": header.char_start, "header_end": header.char_end}
 
 
 def numbers_in_quote(record, where: Provenance, amounts: list[MoneyAmount]) -> bool:

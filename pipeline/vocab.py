@@ -288,6 +288,12 @@ class Thresholds(_Section):
     table_cell_max_chars: int = Field(gt=0)
 
 
+class Tables(_Section):
+    count_columns: list[Word] = []
+    multipliers: dict[str, Annotated[float, Field(gt=0)]] = {}
+    currency_names: dict[str, Code] = {}
+
+
 class Scoring(_Section):
     phrase_aliases: dict[str, Word] = {}
 
@@ -296,7 +302,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "currencies": Currencies, "multipliers": Multipliers, "periods": Periods, "qualifiers": Qualifiers,
     "levels": Levels,
     "regions": Regions, "skills": Skills, "certifications": Certifications, "cues": Cues,
-    "thresholds": Thresholds, "scoring": Scoring,
+    "thresholds": Thresholds, "scoring": Scoring, "tables": Tables,
 }
 
 
@@ -316,6 +322,7 @@ class Vocabulary(BaseModel):
     cues: Cues
     thresholds: Thresholds
     scoring: Scoring
+    tables: Tables
     digest: str
 
 

@@ -74,6 +74,12 @@ class Salary(BaseModel):
     open_ended: bool = Field(False, description="True when the figure has no upper end, as in '$200,000+'")
     pay_basis: PayBasis = Field(PayBasis.unspecified, description="base salary, or total compensation")
     quote: str = Field(description="The exact words of the article that state this pay, copied verbatim")
+    header_quote: str | None = Field(
+        None, description="For a figure in a table cell: the header (and caption) that gives the cell its currency, "
+        "multiplier and period, copied verbatim"
+    )
+    header_start: int | None = Field(None, ge=0, description="Where header_quote starts in the article text")
+    header_end: int | None = Field(None, ge=0, description="Where header_quote ends in the article text")
 
     @field_validator("currency")
     @classmethod

@@ -1,0 +1,246 @@
+"""Table reader: the bare-number cells of a table become money figures with the meaning its header gives.
+
+A survey table writes "Median base (USD)" or "Range (€ thousands)" once, in its header, and then only numbers
+("131,000", "60–75") in its cells; the money scanner rightly reads no money there, because a number without a
+currency is not money. Here each column takes its currency, multiplier and period from its own header cells,
+else from the table's caption or the sentence that introduces the table; a cell that writes its own currency
+is left to the scanner (its own marker wins). Every figure keeps the header span that gave it its meaning, so
+its amount can be derived again from the row and that span alone (`derive`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from babel.numbers import list_currencies
+
+from pipeline.chunk import Line, split_lines
+from pipeline.money import Money, detect_period
+from pipeline.vocab import alternation, vocabulary
+from schemas.records import Period
+
+_TABLES, _CURRENCIES = vocabulary().tables, vocabulary().currencies
+# Every way a header names a currency → ISO code; a bare dollar marker counts as USD in a header.
+_HEADER_CURRENCY = (
+    {c: c for c in list_currencies()} | dict.fromkeys(_CURRENCIES.dollar_markers, "USD")
+    | {marker: code for marker, code in _CURRENCIES.markers.items() if isinstance(code, str)}  # one-currency ones
+    | _TABLES.currency_names
+)
+_CURRENCY_WORD = re.compile(rf"(?<![A-Za-z])(?:{alternation(_HEADER_CURRENCY)})")
+_CURRENCY_KEYS = {key.casefold(): code for key, code in _HEADER_CURRENCY.items()}
+_MULTIPLIER_WORD = re.compile(rf"(?<![A-Za-z0-9])(?:{alternation(_TABLES.multipliers, edge=False)})(?![A-Za-z])",
+                              re.IGNORECASE)
+_MULTIPLIER_KEYS = {key.casefold(): value for key, value in _TABLES.multipliers.items()}
+_COUNT_COLUMN = re.compile(rf"\b(?:{alternation(_TABLES.count_columns)})\b", re.IGNORECASE)
+
+_NUMBER = r"\d{1,3}(?:[ ,.'’\u00a0\u202f]\d{3})+(?!\d)|\d+(?:[.,]\d+)?"
+# A cell holding only a figure or a range of two: "131,000", "52–64", "38 – 44", "58,000 / 81,000", "120k+".
+_CELL = re.compile(
+    rf"(?P<low>{_NUMBER})(?P<kl>[kK])?(?:\s*(?:[-–—/]|to)\s*(?P<high>{_NUMBER})(?P<kh>[kK])?)?(?P<plus>\+)?"
+)
+_HEADING_MAX = 60  # a shorter line before a table is read as a heading, not part of its introducing sentence
+_SEPARATOR_ROW = re.compile(r"^[\s|:\-–]+$")
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What a column's bare numbers are: currency, multiplier and period, from the header or caption."""
+
+    currency: str | None = None
+    multiplier: float | None = None
+    period: Period | None = None
+
+
+@dataclass(frozen=True)
+class TableFigure:
+    """A money figure read from a bare-number cell, its row, and the header span that gave it its meaning."""
+
+    money: Money
+    row: Line
+    header: Line
+
+
+@dataclass(frozen=True)
+class Cell:
+    start: int
+    end: int
+    text: str
+
+
+def cells(line: Line) -> list[Cell]:
+    """The cells of a table row with their offsets (stripped); outer pipes of a Markdown row are dropped."""
+    found, pos = [], line.start
+    for raw in line.text.split("|"):
+        stripped = raw.strip()
+        lead = len(raw) - len(raw.lstrip())
+        found.append(Cell(pos + lead, pos + lead + len(stripped), stripped))
+        pos += len(raw) + 1
+    text = line.text.strip()
+    if text.startswith("|") and text.endswith("|") and len(found) > 2:
+        found = found[1:-1]
+    return found
+
+
+def meaning_of(text: str) -> Meaning:
+    """The currency, multiplier and period a header cell, caption or sentence names (None where it names none)."""
+    currency = _CURRENCY_WORD.search(text)
+    multiplier = _MULTIPLIER_WORD.search(text)
+    return Meaning(
+        currency=_CURRENCY_KEYS[currency[0].casefold()] if currency else None,
+        multiplier=_MULTIPLIER_KEYS[multiplier[0].casefold()] if multiplier else None,
+        period=detect_period(text),
+    )
+
+
+def read_cell(cell: Cell, meaning: Meaning) -> Money | None:
+    """The Money of a bare-number cell under `meaning`, or None when the cell is not one figure or range."""
+    found = _CELL.fullmatch(cell.text)
+    if found is None or meaning.currency is None:
+        return None
+    scale = meaning.multiplier or 1.0
+    low = _number(found["low"]) * (1e3 if found["kl"] else scale)
+    high = _number(found["high"]) * (1e3 if found["kh"] else scale) if found["high"] else low
+    if low > high:
+        return None
+    plus = bool(found["plus"])
+    return Money(cell.start, cell.end, cell.text, round(low, 6), None if plus and low == high else round(high, 6),
+                 meaning.currency, meaning.period, plus)
+
+
+def _number(raw: str) -> float:
+    """A written number: digit groups of three after a separator are thousands, else a comma is a decimal."""
+    if re.fullmatch(r"\d{1,3}(?:[ ,.'’\u00a0\u202f]\d{3})+", raw):
+        return float(re.sub(r"\D", "", raw))
+    return float(raw.replace(",", "."))
+
+
+def _is_caption(row: Line) -> bool:
+    """A caption kept as a table row: text in the first cell only ("Table 1. … ('000 SEK) |  |  |")."""
+    parts = cells(row)
+    return bool(parts[0].text) and not any(c.text for c in parts[1:])
+
+
+def _has_figure(row: Line) -> bool:
+    return any(_CELL.fullmatch(c.text) for c in cells(row)[1:])
+
+
+def blocks(lines: list[Line]) -> list[list[Line]]:
+    """Runs of adjacent table rows (no blank line between), Markdown separator rows left out."""
+    runs: list[list[Line]] = []
+    previous: Line | None = None
+    for line in lines:
+        if not line.is_table_row:
+            previous = None
+            continue
+        if previous is None or previous.end + 1 != line.start:
+            runs.append([])
+        previous = line
+        if not _SEPARATOR_ROW.match(line.text):
+            runs[-1].append(line)
+    return [run for run in runs if run]
+
+
+def _intro(text: str, lines: list[Line], first: Line) -> Line | None:
+    """The sentence right before a table, which often says its units: the lines back to the end of the
+    previous sentence or a heading (a wrapped Markdown paragraph spans several lines)."""
+    before = [line for line in lines if line.end < first.start and not line.is_table_row]
+    if not before or text[before[-1].end : first.start].count("\n") > 2:
+        return None
+    para = [before[-1]]
+    for line in reversed(before[:-1]):
+        if line.end + 1 != para[0].start or _ends_sentence(line):
+            break
+        para.insert(0, line)
+    return Line(para[0].start, para[-1].end, text[para[0].start : para[-1].end])
+
+
+def _ends_sentence(line: Line) -> bool:
+    """A line that closes a sentence or is a heading: an introducing sentence does not reach back past it."""
+    stripped = line.text.strip()
+    return stripped.endswith((".", "!", "?")) or stripped.startswith("#") or len(stripped) < _HEADING_MAX
+
+
+def _column_texts(heads: list[Line]) -> dict[int, str]:
+    """Each column's header words over all header rows; an empty cell right of a heading shares it (colspan)."""
+    texts: dict[int, list[str]] = {}
+    for row in heads:
+        last = ""
+        for j, cell in enumerate(cells(row)):
+            last = cell.text or (last if j > 1 else "")
+            texts.setdefault(j, []).append(last)
+    return {j: " ".join(words) for j, words in texts.items()}
+
+
+def _table_meaning(captions: list[Line], intro: Line | None, columns: dict[int, str]) -> Meaning:
+    """The meaning that holds for the whole table: its caption's, else its introducing paragraph's. A table
+    with a caption takes its currency from there only (a paragraph may name other currencies than the table's
+    own); the currency may also be the one currency that all the header cells naming one agree on."""
+    found = [meaning_of(line.text) for line in [*captions, *([intro] if intro else [])]]
+    currency = next((m.currency for m in found[: len(captions) or len(found)] if m.currency), None)
+    if currency is None:
+        named = {meaning_of(words).currency for words in columns.values()} - {None}
+        currency = named.pop() if len(named) == 1 else None
+    return Meaning(currency, next((m.multiplier for m in found if m.multiplier), None),
+                   next((m.period for m in found if m.period), None))
+
+
+def _column_meaning(words: str, table: Meaning) -> Meaning | None:
+    """A column's own header words first, then the table's; None for a column of counts or years."""
+    if _COUNT_COLUMN.search(words):
+        return None
+    own = meaning_of(words)
+    return Meaning(own.currency or table.currency, own.multiplier or table.multiplier, own.period or table.period)
+
+
+def read_block(text: str, rows: list[Line], intro: Line | None) -> list[TableFigure]:
+    """The figures of one table: header rows are those before the first row holding a bare figure."""
+    captions = []
+    while len(captions) < len(rows) and _is_caption(rows[len(captions)]):
+        captions.append(rows[len(captions)])
+    body = rows[len(captions):]
+    n_heads = next((i for i, row in enumerate(body) if _has_figure(row)), len(body))
+    if n_heads == 0:
+        return []  # no header row: nothing says what the numbers are
+    heads, data = body[:n_heads], body[n_heads:]
+    columns = _column_texts(heads)
+    table = _table_meaning(captions, intro, columns)
+    first = intro if intro and meaning_of(intro.text) != Meaning() else rows[0]
+    header = Line(first.start, heads[-1].end, text[first.start : heads[-1].end])
+    return [TableFigure(money, row, header) for row in data for money in _row_money(row, columns, table)]
+
+
+def _row_money(row: Line, columns: dict[int, str], table: Meaning) -> list[Money]:
+    """The figures of a data row's cells after the first (the row's label); a cell holding only a currency
+    ("| Kenya | KES | 420–650 |") gives the row's figures that currency, over the header's."""
+    found = []
+    parts = cells(row)
+    own = next((_CURRENCY_KEYS[c.text.casefold()] for c in parts if c.text.casefold() in _CURRENCY_KEYS), None)
+    for j, cell in enumerate(parts[1:], 1):
+        meaning = _column_meaning(columns.get(j, ""), table)
+        if meaning and own:
+            meaning = replace(meaning, currency=own)
+        money = read_cell(cell, meaning) if meaning else None
+        if money is not None:
+            found.append(money)
+    return found
+
+
+def table_figures(text: str) -> list[TableFigure]:
+    """Every bare-number money figure of every table in `text`, in text order."""
+    lines = split_lines(text)
+    return [figure for rows in blocks(lines) for figure in read_block(text, rows, _intro(text, lines, rows[0]))]
+
+
+def table_money(text: str, scanned: list[Money]) -> list[TableFigure]:
+    """The table figures of `text` that the money scan did not find already (a cell's own marker wins)."""
+    spans = [(m.start, m.end) for m in scanned]
+    return [figure for figure in table_figures(text)
+            if not any(start < figure.money.end and figure.money.start < end for start, end in spans)]
+
+
+def derive(header: str, row: str) -> list[float]:
+    """The amounts a table row states under its header span, read again from those two texts alone: what
+    makes a stored table figure checkable against its quote (the row) and its header."""
+    return [bound for figure in table_figures(f"{header}\n{row}")
+            for bound in (figure.money.amount_min, figure.money.amount_max) if bound is not None]
