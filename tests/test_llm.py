@@ -336,4 +336,4 @@ def test_the_slot_client_bounds_calls_in_flight_and_times_only_its_own_call():
         thread.join()
     assert in_flight.most == 1
     assert max(walls.values()) >= 0.6  # the last one waited for the other two
-    assert all(0.2 <= seconds < 0.39 for seconds in held.values())  # but only its own call is model time
+    assert all(0.2 <= seconds < 0.55 for seconds in held.values())  # only its own call (waiting for two others: ≥ 0.6)
