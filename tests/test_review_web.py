@@ -287,8 +287,14 @@ def next_page(browser, act) -> None:
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
+    from selenium.common.exceptions import WebDriverException
+
     page = browser.find_element(By.TAG_NAME, "html")
-    act()
+    try:
+        act()
+    except WebDriverException as exc:  # chromedriver may report the clicked node gone when the click navigated at once
+        if "does not belong to the document" not in str(exc):
+            raise
     WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
 
 
