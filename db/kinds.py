@@ -107,9 +107,12 @@ def _problems(new: RecordKind) -> list[str]:
     """What would make `new` clash with the registered kinds or not fit its table; empty when it fits."""
     problems = []
     for other in _KINDS.values():
-        for what, mine, theirs in (("name", new.name, other.name), ("view", new.view.name, other.view.name),
-                                   ("table", new.table_name, other.table_name),
-                                   ("search code", new.search_code, other.search_code)):
+        for what, mine, theirs in (
+            ("name", new.name, other.name),
+            ("view", new.view.name, other.view.name),
+            ("table", new.table_name, other.table_name),
+            ("search code", new.search_code, other.search_code),
+        ):
             if mine == theirs:
                 problems.append(f"its {what} {mine!r} is taken by kind {other.name!r}")
     if new.search_code not in SEARCH_CODES:
@@ -145,16 +148,23 @@ def search_ddl(record: RecordKind, dialect: str) -> list[str]:
     table, code = record.table_name, record.search_code
     if dialect == "postgresql":
         fields = ", ".join(f"'{field}'" for field in record.search_fields)
-        return [_POSTGRES_SYNC, f"CREATE TRIGGER search_{table} AFTER INSERT OR UPDATE OR DELETE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION kb_search_sync_record('{record.name}', '{code}', {fields})"]
+        return [
+            _POSTGRES_SYNC,
+            f"CREATE TRIGGER search_{table} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION kb_search_sync_record('{record.name}', '{code}', {fields})",
+        ]
     body = " || ' ' || ".join(f"COALESCE(new.\"{field}\", '')" for field in record.search_fields)
-    insert = ("INSERT INTO search_index (rowid, body, kind, document_id, record_id) "
-              f"SELECT new.id * 8 + {code}, {body}, '{record.name}', "
-              "(SELECT document_id FROM extractions WHERE id = new.extraction_id), new.id")
+    insert = (
+        "INSERT INTO search_index (rowid, body, kind, document_id, record_id) "
+        f"SELECT new.id * 8 + {code}, {body}, '{record.name}', "
+        "(SELECT document_id FROM extractions WHERE id = new.extraction_id), new.id"
+    )
     delete = f"DELETE FROM search_index WHERE rowid = old.id * 8 + {code}"
-    return [f"CREATE TRIGGER search_{table}_insert AFTER INSERT ON {table} BEGIN {insert}; END",
-            f"CREATE TRIGGER search_{table}_delete AFTER DELETE ON {table} BEGIN {delete}; END",
-            f"CREATE TRIGGER search_{table}_update AFTER UPDATE ON {table} BEGIN {delete}; {insert}; END"]
+    return [
+        f"CREATE TRIGGER search_{table}_insert AFTER INSERT ON {table} BEGIN {insert}; END",
+        f"CREATE TRIGGER search_{table}_delete AFTER DELETE ON {table} BEGIN {delete}; END",
+        f"CREATE TRIGGER search_{table}_update AFTER UPDATE ON {table} BEGIN {delete}; {insert}; END",
+    ]
 
 
 # The trigger function of registered kinds on PostgreSQL: arguments are the kind, its code and the fields to index.
@@ -186,42 +196,119 @@ $fn$"""
 
 _MENTION = (("document_id", "d.id"), ("source", "d.source"))
 
-register(RecordKind(
-    name="salary", plural="salaries", model=Salary, table=SalaryRow, label="salary", colour="#ffd966",
-    search_code=1, name_column="role", addable=True,
-    view=record_view("v_salaries", "salaries", "salary_id", (
-        "role", "level", "years_min", "years_max", "region", "employer", "currency", "period", "amount_min",
-        "amount_max", "open_ended", "pay_basis", "header_quote", "header_start", "header_end")),
-))
-register(RecordKind(
-    name="certification", plural="certifications", model=Certification, table=CertificationRow,
-    label="certification", colour="#b7ccff", search_code=3, list_cap=6, entity=True,
-    name_column="certification", matcher="credential",
-    corrections=(("certification", "name"), ("issuer", "issuer"), ("cost_amount", "cost_amount"),
-                 ("cost_currency", "cost_currency")),
-    view=View(
-        "v_certifications",
-        (("mention_id", "r.id"), *_MENTION, ("certification", "COALESCE(e.name, r.name)"), ("as_written", "r.name"),
-         ("entity_id", "r.entity_id"), ("issuer", "COALESCE(e.issuer, r.issuer)"))
-        + cols("r", "cost_amount", "cost_currency") + SPAN,
-        records_of("certification_mentions") + ENTITY,
-        LATEST,
-    ),
-))
-register(RecordKind(
-    name="skill", plural="skills", model=Skill, table=SkillRow, label="skill", colour="#a8e6b8", search_code=2,
-    list_cap=10, entity=True, name_column="skill", matcher="skill",
-    corrections=(("skill", "name"), ("category", "category")),
-    view=View(
-        "v_skills",
-        (("mention_id", "r.id"), *_MENTION, ("skill", "COALESCE(e.name, r.name)"), ("as_written", "r.name"),
-         ("entity_id", "r.entity_id"), ("category", "COALESCE(e.category, r.category)")) + SPAN,
-        records_of("skill_mentions") + ENTITY,
-        LATEST,
-    ),
-))
-register(RecordKind(
-    name="claim", plural="claims", model=Claim, table=ClaimRow, label="claim", colour="#f4b8e0", search_code=4,
-    search_fields=("statement", "quote"), list_cap=4, name_column="statement",
-    view=record_view("v_claims", "claims", "claim_id", ("statement",)),
-))
+register(
+    RecordKind(
+        name="salary",
+        plural="salaries",
+        model=Salary,
+        table=SalaryRow,
+        label="salary",
+        colour="#ffd966",
+        search_code=1,
+        name_column="role",
+        addable=True,
+        view=record_view(
+            "v_salaries",
+            "salaries",
+            "salary_id",
+            (
+                "role",
+                "level",
+                "years_min",
+                "years_max",
+                "region",
+                "employer",
+                "currency",
+                "period",
+                "amount_min",
+                "amount_max",
+                "open_ended",
+                "pay_basis",
+                "header_quote",
+                "header_start",
+                "header_end",
+            ),
+        ),
+    )
+)
+register(
+    RecordKind(
+        name="certification",
+        plural="certifications",
+        model=Certification,
+        table=CertificationRow,
+        label="certification",
+        colour="#b7ccff",
+        search_code=3,
+        list_cap=6,
+        entity=True,
+        name_column="certification",
+        matcher="credential",
+        corrections=(
+            ("certification", "name"),
+            ("issuer", "issuer"),
+            ("cost_amount", "cost_amount"),
+            ("cost_currency", "cost_currency"),
+        ),
+        view=View(
+            "v_certifications",
+            (
+                ("mention_id", "r.id"),
+                *_MENTION,
+                ("certification", "COALESCE(e.name, r.name)"),
+                ("as_written", "r.name"),
+                ("entity_id", "r.entity_id"),
+                ("issuer", "COALESCE(e.issuer, r.issuer)"),
+            )
+            + cols("r", "cost_amount", "cost_currency")
+            + SPAN,
+            records_of("certification_mentions") + ENTITY,
+            LATEST,
+        ),
+    )
+)
+register(
+    RecordKind(
+        name="skill",
+        plural="skills",
+        model=Skill,
+        table=SkillRow,
+        label="skill",
+        colour="#a8e6b8",
+        search_code=2,
+        list_cap=10,
+        entity=True,
+        name_column="skill",
+        matcher="skill",
+        corrections=(("skill", "name"), ("category", "category")),
+        view=View(
+            "v_skills",
+            (
+                ("mention_id", "r.id"),
+                *_MENTION,
+                ("skill", "COALESCE(e.name, r.name)"),
+                ("as_written", "r.name"),
+                ("entity_id", "r.entity_id"),
+                ("category", "COALESCE(e.category, r.category)"),
+            )
+            + SPAN,
+            records_of("skill_mentions") + ENTITY,
+            LATEST,
+        ),
+    )
+)
+register(
+    RecordKind(
+        name="claim",
+        plural="claims",
+        model=Claim,
+        table=ClaimRow,
+        label="claim",
+        colour="#f4b8e0",
+        search_code=4,
+        search_fields=("statement", "quote"),
+        list_cap=4,
+        name_column="statement",
+        view=record_view("v_claims", "claims", "claim_id", ("statement",)),
+    )
+)

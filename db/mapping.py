@@ -6,7 +6,7 @@ Record fields map one to one onto columns with their plain JSON values (enums be
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 from sqlmodel import SQLModel
@@ -22,8 +22,8 @@ _SPAN_FIELDS = ("quote", "char_start", "char_end", "match")
 def utc(moment: datetime) -> datetime:
     """`moment` in UTC; naive values (SQLite gives them back so) are taken to be UTC already."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def article_row(article: Article) -> Document:
@@ -66,8 +66,10 @@ def entity_values(ref: EntityRef) -> dict:
 def money_values(amount: MoneyAmount, extraction_id: int, record_id: int | None, record_kind: str | None) -> dict:
     """The columns of one accounted amount; `record_id` is the row of the record it is a bound or cost of."""
     fields = amount.model_dump(mode="json", exclude={"text", "record"})
-    links = {"salary_id": record_id if record_kind == "salary" else None,
-             "certification_id": record_id if record_kind == "certification" else None}
+    links = {
+        "salary_id": record_id if record_kind == "salary" else None,
+        "certification_id": record_id if record_kind == "certification" else None,
+    }
     return {**fields, **links, "quote": amount.text, "extraction_id": extraction_id}
 
 

@@ -265,6 +265,7 @@ class Source(SQLModel, table=True):
     cron: str | None = None
     added_at: datetime = _when(default_factory=utcnow)
 
+
 class Review(SQLModel, table=True):
     """A person's verdict on one record: who, when, what, and the record as it was. Extraction rows are never
     edited; the public views apply the latest review attached to each record (see pipeline.review)."""
@@ -297,8 +298,10 @@ class RecordChange(SQLModel, table=True):
     document's for a removed record, the new one's otherwise."""
 
     __tablename__ = "record_changes"
-    __table_args__ = (_one_of("record_changes", "change", RECORD_CHANGES),
-                      Index("ix_record_changes_source_recorded_at", "source", "recorded_at"))
+    __table_args__ = (
+        _one_of("record_changes", "change", RECORD_CHANGES),
+        Index("ix_record_changes_source_recorded_at", "source", "recorded_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int | None = Field(default=None, foreign_key="runs.id", index=True)
@@ -316,7 +319,22 @@ class RecordChange(SQLModel, table=True):
 
 
 TABLES: tuple[type[SQLModel], ...] = (
-    Document, Extractor, Run, Attempt, ExtractionRow, Entity, EntityAlias, SalaryRow, SkillRow, CertificationRow,
-    ClaimRow, MoneyRow, Source, Review,
-    ClaimRow, MoneyRow, Source, RecordChange,
+    Document,
+    Extractor,
+    Run,
+    Attempt,
+    ExtractionRow,
+    Entity,
+    EntityAlias,
+    SalaryRow,
+    SkillRow,
+    CertificationRow,
+    ClaimRow,
+    MoneyRow,
+    Source,
+    Review,
+    ClaimRow,
+    MoneyRow,
+    Source,
+    RecordChange,
 )

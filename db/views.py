@@ -61,8 +61,19 @@ _OTHER_VIEWS: tuple[View, ...] = (
         "v_runs",
         (("run_id", "r.id"),)
         + cols(
-            "r", "trigger", "started", "finished", "status", "sources_seen", "new", "changed", "unchanged",
-            "failed", "prompt_tokens", "completion_tokens", "llm_seconds",
+            "r",
+            "trigger",
+            "started",
+            "finished",
+            "status",
+            "sources_seen",
+            "new",
+            "changed",
+            "unchanged",
+            "failed",
+            "prompt_tokens",
+            "completion_tokens",
+            "llm_seconds",
         )
         + (("changes", "(SELECT COUNT(*) FROM record_changes c WHERE c.run_id = r.id)"),),
         "runs r",
@@ -70,8 +81,17 @@ _OTHER_VIEWS: tuple[View, ...] = (
     View(
         "v_attempts",
         cols(
-            "a", "run_id", "source", "status", "stage", "error", "attempts", "prompt_tokens", "completion_tokens",
-            "started", "finished",
+            "a",
+            "run_id",
+            "source",
+            "status",
+            "stage",
+            "error",
+            "attempts",
+            "prompt_tokens",
+            "completion_tokens",
+            "started",
+            "finished",
         ),
         "attempts a",
     ),
@@ -93,8 +113,19 @@ _OTHER_VIEWS: tuple[View, ...] = (
     View(
         "v_salary_evidence",
         cols(
-            "p", "level", "region", "currency", "period", "salary_id", "document_id", "source", "amount_min",
-            "amount_max", "quote", "char_start", "char_end",
+            "p",
+            "level",
+            "region",
+            "currency",
+            "period",
+            "salary_id",
+            "document_id",
+            "source",
+            "amount_min",
+            "amount_max",
+            "quote",
+            "char_start",
+            "char_end",
         ),
         "pay p",
         f"WITH {_PAY}\n",
@@ -128,7 +159,10 @@ _OTHER_VIEWS: tuple[View, ...] = (
     ),
     View(
         "v_entity_aliases",
-        (("entity_id", "e.id"),) + cols("e", "kind") + (("entity", "e.name"),) + cols("e", "category", "issuer")
+        (("entity_id", "e.id"),)
+        + cols("e", "kind")
+        + (("entity", "e.name"),)
+        + cols("e", "category", "issuer")
         + (("alias", "a.alias"),),
         "entities e JOIN entity_aliases a ON a.entity_id = e.id",
     ),
@@ -144,8 +178,21 @@ _OTHER_VIEWS: tuple[View, ...] = (
     View(  # every record change ever recorded (pipeline.changes), not only the latest documents'
         "v_changes",
         (("change_id", "c.id"),)
-        + cols("c", "run_id", "source", "document_id", "kind", "change", "fields", "before", "after", "quote",
-               "char_start", "char_end", "recorded_at"),
+        + cols(
+            "c",
+            "run_id",
+            "source",
+            "document_id",
+            "kind",
+            "change",
+            "fields",
+            "before",
+            "after",
+            "quote",
+            "char_start",
+            "char_end",
+            "recorded_at",
+        ),
         "record_changes c",
     ),
 )
@@ -159,8 +206,9 @@ def views() -> tuple[View, ...]:
 
 def _reviews_view() -> View:
     """v_reviews: every review with its record's quote, and whether it is attached to a record shown today."""
-    current = "\n    UNION ALL ".join(f"SELECT '{k.name}' AS kind, r.id AS id FROM {records_of(k.table_name)}"
-                                     for k in kinds())
+    current = "\n    UNION ALL ".join(
+        f"SELECT '{k.name}' AS kind, r.id AS id FROM {records_of(k.table_name)}" for k in kinds()
+    )
     current += f"\n    UNION ALL SELECT 'amount' AS kind, r.id AS id FROM {records_of('money_amounts')}"
     # a record a person added (id: minus its 'add' review's id) is there while that review's amount is
     added = "a.action = 'add' AND k.kind = 'amount' AND k.id = a.attached_id"
@@ -168,8 +216,13 @@ def _reviews_view() -> View:
         "v_reviews",
         (("review_id", "v.id"),)
         + cols("v", "kind", "action", "reviewer", "created_at", "source", "document_id", "record_id", "attached_id")
-        + (("attached", f"c.id IS NOT NULL OR EXISTS (SELECT 1 FROM reviews a JOIN current_records k ON {added} "
-                        "WHERE a.id = -v.attached_id)"),)
+        + (
+            (
+                "attached",
+                f"c.id IS NOT NULL OR EXISTS (SELECT 1 FROM reviews a JOIN current_records k ON {added} "
+                "WHERE a.id = -v.attached_id)",
+            ),
+        )
         + cols("v", "quote", "char_start", "char_end", "record", "corrected"),
         "reviews v LEFT JOIN current_records c ON c.id = v.attached_id "
         "AND c.kind = CASE WHEN v.action = 'add' THEN 'amount' ELSE v.kind END",

@@ -80,16 +80,20 @@ REVIEW_NOW = """review_now AS (
     ) ranked WHERE recency = 1
 )"""
 # A negative id is a record a person added (see with_added): corrected, as its values are the person's.
-REVIEW_STATUS = ("CASE WHEN rv.action = 'accept' THEN 'accepted' WHEN rv.action = 'correct' OR r.id < 0 "
-                 "THEN 'corrected' ELSE 'unreviewed' END")
+REVIEW_STATUS = (
+    "CASE WHEN rv.action = 'accept' THEN 'accepted' WHEN rv.action = 'correct' OR r.id < 0 "
+    "THEN 'corrected' ELSE 'unreviewed' END"
+)
 SQL_CASTS = {"FLOAT": "DOUBLE PRECISION", "INTEGER": "INTEGER", "BOOLEAN": "BOOLEAN"}  # else the text as it is
 
 
 def reviewed(view: View, kind: str, corrections: dict[str, str]) -> View:
     """`view` with reviews applied: rejected records left out, corrected columns (view column → SQL type name)
     read from the correction, and a `review_status` column (corrected, accepted or unreviewed)."""
-    select = tuple((column, _corrected(column, expression, corrections[column]) if column in corrections
-                    else expression) for column, expression in view.select)
+    select = tuple(
+        (column, _corrected(column, expression, corrections[column]) if column in corrections else expression)
+        for column, expression in view.select
+    )
     return View(
         view.name,
         select + (("review_status", REVIEW_STATUS),),

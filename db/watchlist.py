@@ -28,7 +28,7 @@ def check_cron(cron: str) -> str:
     try:
         CronSchedule(cron=cron)
     except ValueError as exc:
-        raise ValueError(f"--cron {cron!r} is not a valid cron expression, e.g. \"0 6 * * *\"") from exc
+        raise ValueError(f'--cron {cron!r} is not a valid cron expression, e.g. "0 6 * * *"') from exc
     return cron
 
 

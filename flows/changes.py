@@ -24,8 +24,9 @@ def publish_changes(engine: Engine, run_id: int) -> int:
     """How many record changes run `run_id` made; inside a Prefect flow run they also become its artifact."""
     changes = read_changes(engine, run_id=run_id)
     if FlowRunContext.get() is not None:
-        create_table_artifact(table=[_row(c) for c in changes[:MAX_ROWS]], key=ARTIFACT_KEY,
-                              description=describe(changes, run_id))
+        create_table_artifact(
+            table=[_row(c) for c in changes[:MAX_ROWS]], key=ARTIFACT_KEY, description=describe(changes, run_id)
+        )
     return len(changes)
 
 
@@ -39,5 +40,9 @@ def describe(changes: list[dict], run_id: int) -> str:
 
 def _row(change: dict) -> dict:
     """A change as the artifact's table shows it: before and after as JSON text."""
-    return {name: json.dumps(change[name], ensure_ascii=False) if name in ("before", "after") and change[name]
-            else change[name] for name in _SHOWN}
+    return {
+        name: json.dumps(change[name], ensure_ascii=False)
+        if name in ("before", "after") and change[name]
+        else change[name]
+        for name in _SHOWN
+    }

@@ -12,7 +12,7 @@ import resource
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
@@ -33,7 +33,6 @@ MAX_DOCUMENT_WORKERS = 32  # past this, more threads in one process only contend
 FETCH_DELAYS = (1.0, 4.0)  # two more tries for timeouts, 429 and 5xx; a 429's Retry-After wins
 
 PROGRESS_LOGGER = "career_kb.progress"  # one INFO record per finished source; kb ingest shows them
-
 
 
 def load(source: str, settings: Settings, attempts: Attempts) -> Page:
@@ -59,7 +58,7 @@ class Runtime:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def create(cls, settings: Settings) -> "Runtime":
+    def create(cls, settings: Settings) -> Runtime:
         """The runtime of a run's own process: the database made ready, all model slots."""
         engine = make_engine(settings.database_url)
         init_db(engine)
@@ -114,7 +113,7 @@ def process_source(source: str, runtime: Runtime, run_id: int, *, new: bool = Fa
 
     `new`: the run found nothing stored for this source when it began, so there is no extraction to reuse and no
     need to look for one (should a concurrent run store one meanwhile, this source's save replaces its records)."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     outcome = Outcome(source=source, status="failed")
     recorded = False
     try:
@@ -134,9 +133,19 @@ def record_outcome(outcome: Outcome, runtime: Runtime, run_id: int, started: dat
     """The source's `attempts` ledger row, its error without the API key."""
     outcome.error = _redacted(outcome.error, runtime.settings.llm_api_key)
     save_stage.record_attempt(
-        runtime.engine, run_id, outcome.source, outcome.status, outcome.stage, outcome.error, outcome.attempts,
-        outcome.prompt_tokens, outcome.completion_tokens, outcome.llm_seconds, started,
-        datetime.now(timezone.utc), document_id=outcome.document_id,
+        runtime.engine,
+        run_id,
+        outcome.source,
+        outcome.status,
+        outcome.stage,
+        outcome.error,
+        outcome.attempts,
+        outcome.prompt_tokens,
+        outcome.completion_tokens,
+        outcome.llm_seconds,
+        started,
+        datetime.now(UTC),
+        document_id=outcome.document_id,
     )
 
 
@@ -180,8 +189,11 @@ def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, st
 
 def _ledger_entry(source: str, run_id: int, started: datetime, outcome: Outcome) -> save_stage.LedgerEntry:
     """The attempt row of a source that reached the save stage, for the save to write with the document."""
-    spent = dict(prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens,
-                 llm_seconds=outcome.llm_seconds)
+    spent = dict(
+        prompt_tokens=outcome.prompt_tokens,
+        completion_tokens=outcome.completion_tokens,
+        llm_seconds=outcome.llm_seconds,
+    )
     return save_stage.LedgerEntry(run_id=run_id, source=source, started=started, attempts=outcome.attempts, **spent)
 
 
@@ -203,8 +215,9 @@ def _process_runtime(settings: Settings, slots: int) -> Runtime:
     with _PROCESS_RUNTIMES_LOCK:
         if key in _PROCESS_RUNTIMES:
             return _PROCESS_RUNTIMES[key]
-        runtime = Runtime(settings=settings, engine=make_engine(settings.database_url),
-                          llm_slot=threading.BoundedSemaphore(slots))
+        runtime = Runtime(
+            settings=settings, engine=make_engine(settings.database_url), llm_slot=threading.BoundedSemaphore(slots)
+        )
         runtime.llm(), runtime.extractor()  # made now, not by the first of many threads that need them at once
         _PROCESS_RUNTIMES[key] = runtime
         return runtime
@@ -216,8 +229,9 @@ def start_worker(settings: Settings, slots: int, log_queue) -> None:
     _process_runtime(settings, slots)
 
 
-def run_share_elsewhere(settings: Settings, slots: int, share: list[str], run_id: int,
-                        new: set[str]) -> tuple[list[Outcome], float]:
+def run_share_elsewhere(
+    settings: Settings, slots: int, share: list[str], run_id: int, new: set[str]
+) -> tuple[list[Outcome], float]:
     """`run_share` in a worker process (of a local pool or of a Dask cluster); also its peak memory in MB."""
     outcomes = run_share(share, _process_runtime(settings, slots), run_id, new)
     return outcomes, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

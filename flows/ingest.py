@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Executor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 
 from prefect import flow
@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from db.models import Attempt
+from flows.changes import publish_changes
 from flows.documents import (  # noqa: F401 - MAX_DOCUMENT_WORKERS, document_workers, process_source: the API
     MAX_DOCUMENT_WORKERS,
     Outcome,
@@ -47,7 +48,6 @@ from flows.documents import (  # noqa: F401 - MAX_DOCUMENT_WORKERS, document_wor
     start_worker,
 )
 from flows.workers import process_count, process_pool, relayed_logs, split
-from flows.changes import publish_changes
 from pipeline import save as save_stage
 from pipeline.settings import Settings
 
@@ -79,8 +79,13 @@ class RunSummary(BaseModel):
 
 
 @flow(name="kb-ingest", log_prints=False, validate_parameters=False)
-def ingest_flow(sources: list[str], database_url: str | None = None, trigger: str = "backfill",
-                task_runner: str = "threads", dask_address: str | None = None) -> RunSummary:
+def ingest_flow(
+    sources: list[str],
+    database_url: str | None = None,
+    trigger: str = "backfill",
+    task_runner: str = "threads",
+    dask_address: str | None = None,
+) -> RunSummary:
     """Ingest `sources` into the knowledge base; secrets come from the environment, never from parameters.
     `task_runner` "dask": shares run on the Dask cluster at `dask_address`, else on a local one."""
     settings = Settings.from_env().with_database(database_url)
@@ -100,8 +105,9 @@ def flow_for(task_runner: str = "threads", dask_address: str | None = None):
     return partial(ingest_flow, task_runner=task_runner, dask_address=dask_address)
 
 
-def run_sources(sources: list[str], runtime: Runtime, trigger: str, *, task_runner: str = "threads",
-                dask_address: str | None = None) -> RunSummary:
+def run_sources(
+    sources: list[str], runtime: Runtime, trigger: str, *, task_runner: str = "threads", dask_address: str | None = None
+) -> RunSummary:
     """Process every source and close the run's ledger row (see the module docstring for how)."""
     started = time.perf_counter()
     sources = list(dict.fromkeys(sources))  # the same source twice would be extracted twice, racing to save
@@ -122,8 +128,9 @@ def run_sources(sources: list[str], runtime: Runtime, trigger: str, *, task_runn
     return RunSummary(run_id=run_id, outcomes=outcomes, seconds=seconds, worker_peak_rss_mb=worker_rss)
 
 
-def _run_in_processes(sources: list[str], runtime: Runtime, run_id: int, new: set[str],
-                      processes: int) -> tuple[list[Outcome], list[float]]:
+def _run_in_processes(
+    sources: list[str], runtime: Runtime, run_id: int, new: set[str], processes: int
+) -> tuple[list[Outcome], list[float]]:
     """One share per process of a local pool; their progress lines are logged here as sources finish."""
     slots = llm_slots(runtime.settings) // processes
     with relayed_logs() as log_queue:
@@ -131,8 +138,9 @@ def _run_in_processes(sources: list[str], runtime: Runtime, run_id: int, new: se
             return _gather(pool, sources, runtime, run_id, new, processes, slots, relayed=True)
 
 
-def _run_on_dask(sources: list[str], runtime: Runtime, run_id: int, new: set[str],
-                 address: str | None) -> tuple[list[Outcome], list[float]]:
+def _run_on_dask(
+    sources: list[str], runtime: Runtime, run_id: int, new: set[str], address: str | None
+) -> tuple[list[Outcome], list[float]]:
     """One share per Dask worker (of the cluster at `address`, else a local one of two single-threaded worker
     processes)."""
     from distributed import Client, LocalCluster
@@ -149,14 +157,25 @@ def _run_on_dask(sources: list[str], runtime: Runtime, run_id: int, new: set[str
             cluster.close()
 
 
-def _gather(executor: Executor, sources: list[str], runtime: Runtime, run_id: int, new: set[str],
-            processes: int, slots: int, *, relayed: bool) -> tuple[list[Outcome], list[float]]:
+def _gather(
+    executor: Executor,
+    sources: list[str],
+    runtime: Runtime,
+    run_id: int,
+    new: set[str],
+    processes: int,
+    slots: int,
+    *,
+    relayed: bool,
+) -> tuple[list[Outcome], list[float]]:
     """Submit one share per process to `executor`; every source's Outcome in the order given, and each worker's
     peak memory. `relayed`: the workers' progress lines reach this process's log as they go; else each share's
     are logged when it returns. A share whose worker died is closed by `_lost`."""
     shares = split(sources, processes)
-    futures = [executor.submit(run_share_elsewhere, runtime.settings, slots, share, run_id, new & set(share))
-               for share in shares]
+    futures = [
+        executor.submit(run_share_elsewhere, runtime.settings, slots, share, run_id, new & set(share))
+        for share in shares
+    ]
     found: dict[str, Outcome] = {}
     rss: list[float] = []
     for share, future in zip(shares, futures):
@@ -185,7 +204,7 @@ def _lost(share: list[str], runtime: Runtime, run_id: int, exc: BaseException) -
             outcomes.append(Outcome(source=source, **finished[source]))
             continue
         outcome = Outcome(source=source, status="failed", stage="internal", error=why)
-        record_outcome(outcome, runtime, run_id, datetime.now(timezone.utc))
+        record_outcome(outcome, runtime, run_id, datetime.now(UTC))
         outcomes.append(outcome)
         recorded.append(outcome)
     return outcomes, recorded
@@ -193,8 +212,16 @@ def _lost(share: list[str], runtime: Runtime, run_id: int, exc: BaseException) -
 
 def _finished(runtime: Runtime, run_id: int, sources: list[str]) -> dict[str, dict]:
     """The ledger rows this run has written for `sources`, as Outcome fields (`change` is not in the ledger)."""
-    fields = ("status", "stage", "error", "document_id", "attempts", "prompt_tokens", "completion_tokens",
-              "llm_seconds")
+    fields = (
+        "status",
+        "stage",
+        "error",
+        "document_id",
+        "attempts",
+        "prompt_tokens",
+        "completion_tokens",
+        "llm_seconds",
+    )
     query = select(Attempt).where(Attempt.run_id == run_id, Attempt.source.in_(sources))
     with Session(runtime.engine) as session:
         return {row.source: {name: getattr(row, name) for name in fields} for row in session.exec(query)}

@@ -24,7 +24,6 @@ from flows.ingest import ingest_flow
 from pipeline.errors import KBError
 from pipeline.settings import Settings
 
-
 POLL_SECONDS = 2.0  # how often `kb serve` reads the run ledger for runs that started or finished
 COUNTS = ("new", "changed", "unchanged", "failed")
 
@@ -49,7 +48,11 @@ def deployments(settings: Settings) -> list:
         result.append(
             ingest_flow.to_deployment(
                 name=name,
-                parameters={"sources": members, "database_url": _public_url(settings.database_url), "trigger": "schedule"},
+                parameters={
+                    "sources": members,
+                    "database_url": _public_url(settings.database_url),
+                    "trigger": "schedule",
+                },
                 description=f"{len(members)} watched source(s), {key}",
                 **schedule,
             )
@@ -61,7 +64,9 @@ def serve_watch_list(settings: Settings, say: Callable[[str], None] = print) -> 
     """Register the watch list's deployments with the Prefect server and run them as they come due, saying when
     each run starts and finishes, until SIGTERM or Ctrl-C."""
     if not os.environ.get("PREFECT_API_URL"):
-        raise KBError("schedules need a Prefect server: run `kb server`, then set PREFECT_API_URL=http://127.0.0.1:4200/api")
+        raise KBError(
+            "schedules need a Prefect server: run `kb server`, then set PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
     os.environ["KB_DATABASE_URL"] = settings.database_url  # the served flow runs read it; it is not a parameter
     found = deployments(settings)
     if not found:

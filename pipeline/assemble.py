@@ -18,16 +18,24 @@ from pydantic import BaseModel
 
 from pipeline import sentences
 from pipeline.chunk import Line
+from pipeline.credentials import issuer_of
 from pipeline.figures import Figure
 from pipeline.ground import locate
 from pipeline.levels import detect_pay_basis, detect_period, names_a_level, parse_level, spans_all_levels
-from pipeline.credentials import issuer_of
 from pipeline.mentions import find_employer, find_region, find_role, skill_category
 from pipeline.money import Money
 from pipeline.vocab import any_of, vocabulary
 from schemas.documents import Extraction, MoneyAmount, MoneyUse
 from schemas.records import (
-    Certification, Claim, FigureKind, FigureReading, Level, PayBasis, Period, Salary, Skill,
+    Certification,
+    Claim,
+    FigureKind,
+    FigureReading,
+    Level,
+    PayBasis,
+    Period,
+    Salary,
+    Skill,
 )
 
 _CUES = vocabulary().cues
@@ -51,8 +59,11 @@ class KindCue:
 
     def names(self, before: str, after: str) -> bool:
         """Whether the words right before or after the figure, or its clause, carry this cue."""
-        return bool((self.before and self.before.search(before)) or (self.after and self.after.match(after))
-                    or (self.words and self.words.search(f"{before} {after}")))
+        return bool(
+            (self.before and self.before.search(before))
+            or (self.after and self.after.match(after))
+            or (self.words and self.words.search(f"{before} {after}"))
+        )
 
 
 def _compiled(patterns: list[str], template: str) -> re.Pattern | None:
@@ -60,8 +71,13 @@ def _compiled(patterns: list[str], template: str) -> re.Pattern | None:
 
 
 _KIND_CUES = tuple(
-    KindCue(FigureKind(cue.kind), cue.reason, _compiled(cue.before, r"{}\s*$"), _compiled(cue.after, r"\s*{}"),
-            _compiled(cue.words, r"\b{}\b"))
+    KindCue(
+        FigureKind(cue.kind),
+        cue.reason,
+        _compiled(cue.before, r"{}\s*$"),
+        _compiled(cue.after, r"\s*{}"),
+        _compiled(cue.words, r"\b{}\b"),
+    )
     for cue in _CUES.kinds
 )
 
@@ -91,8 +107,9 @@ def _same_line(fig: Figure, figures: list[Figure]) -> list[Figure]:
     return [other for other in figures if other is not fig and other.line.start == fig.line.start]
 
 
-def not_pay_reason(fig: Figure, reading: FigureReading, before: str, after: str, context: str
-                   ) -> tuple[FigureKind, str] | None:
+def not_pay_reason(
+    fig: Figure, reading: FigureReading, before: str, after: str, context: str
+) -> tuple[FigureKind, str] | None:
     """What a figure is and why it is not pay, or None when it is pay: cue words at the figure (a change, a
     bonus, a cost, company money, a threshold) overrule everything, then the model's word, then fee, price or
     cost words with no pay words beside them."""
@@ -111,8 +128,12 @@ def not_pay_reason(fig: Figure, reading: FigureReading, before: str, after: str,
 def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, context: str) -> Period:
     """The figure's period: its own words, else the range it belongs to (one "a month" after the second
     bound covers both), else its clause or its heading/header with other figures taken out, else a year."""
-    return (fig.money.period or _range_partner_period(text, fig, figures)
-            or detect_period(f"{clause} {_without_figures(context, figures)}") or Period.year)
+    return (
+        fig.money.period
+        or _range_partner_period(text, fig, figures)
+        or detect_period(f"{clause} {_without_figures(context, figures)}")
+        or Period.year
+    )
 
 
 def _range_partner_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
@@ -132,8 +153,9 @@ def _without_figures(context: str, figures: list[Figure]) -> str:
     return context
 
 
-def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Figure]
-                ) -> tuple[Salary | None, MoneyAmount]:
+def salary_from(
+    text: str, fig: Figure, reading: FigureReading, figures: list[Figure]
+) -> tuple[Salary | None, MoneyAmount]:
     """A Salary from one figure (numbers from code, who-it-is-for from both) and the account of the amount:
     a salary bound, or not pay / unaccounted with the reason."""
     amount = money_amount(fig.money, kind=reading.kind)
@@ -158,8 +180,7 @@ def salary_from(text: str, fig: Figure, reading: FigureReading, figures: list[Fi
     return salary, amount.model_copy(update={"use": MoneyUse.salary})
 
 
-def _salary(fig: Figure, reading: FigureReading, clause: str, sentence: str, context: str, period: Period
-            ) -> Salary:
+def _salary(fig: Figure, reading: FigureReading, clause: str, sentence: str, context: str, period: Period) -> Salary:
     """The Salary of a pay figure: who it is for from its clause, then its sentence, then its context."""
     level, years_min, years_max = parse_level(clause)
     context_level, context_min, context_max = _context_level(context)
@@ -207,8 +228,14 @@ def _first_error(exc: ValueError) -> str:
 def money_amount(money: Money, **fields) -> MoneyAmount:
     """The account entry of a scanned amount; unaccounted until a stage says what it is."""
     return MoneyAmount(
-        char_start=money.start, char_end=money.end, text=money.text, currency=money.currency,
-        amount_min=money.amount_min, amount_max=money.amount_max, period=money.period, **fields,
+        char_start=money.start,
+        char_end=money.end,
+        text=money.text,
+        currency=money.currency,
+        amount_min=money.amount_min,
+        amount_max=money.amount_max,
+        period=money.period,
+        **fields,
     )
 
 
@@ -236,9 +263,13 @@ def with_cost(text: str, cert: Certification, fees: dict[int, MoneyAmount]) -> C
         return cert
     cost = min(after, key=lambda a: a.char_start)
     fees[cost.char_start] = cost.model_copy(update={"use": MoneyUse.certification_cost, "reason": ""})
-    return cert.model_copy(update={
-        "cost_amount": cost.amount_min, "cost_currency": cost.currency, "quote": text[where.char_start : cost.char_end],
-    })
+    return cert.model_copy(
+        update={
+            "cost_amount": cost.amount_min,
+            "cost_currency": cost.currency,
+            "quote": text[where.char_start : cost.char_end],
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------- records
@@ -258,8 +289,15 @@ def same_salary(a: Salary, b: Salary) -> bool:
     numbers = ("currency", "period", "amount_min", "amount_max", "open_ended")
     if any(getattr(a, name) != getattr(b, name) for name in numbers):
         return False
-    named = (("level", Level.unspecified), ("pay_basis", PayBasis.unspecified), ("region", None), ("role", None),
-             ("employer", None), ("years_min", None), ("years_max", None))
+    named = (
+        ("level", Level.unspecified),
+        ("pay_basis", PayBasis.unspecified),
+        ("region", None),
+        ("role", None),
+        ("employer", None),
+        ("years_min", None),
+        ("years_max", None),
+    )
     pairs = ((getattr(a, name), getattr(b, name), blank) for name, blank in named)
     return all(x == y or blank in (x, y) for x, y, blank in pairs)
 
@@ -270,8 +308,12 @@ class Records:
     def __init__(self) -> None:
         self.out = Extraction()
         self._seen: set[tuple] = set()
-        self._buckets = {"salary": self.out.salaries, "skill": self.out.skills,
-                         "certification": self.out.certifications, "claim": self.out.claims}
+        self._buckets = {
+            "salary": self.out.salaries,
+            "skill": self.out.skills,
+            "certification": self.out.certifications,
+            "claim": self.out.claims,
+        }
 
     @staticmethod
     def key(kind: str, record: BaseModel) -> tuple:

@@ -33,8 +33,7 @@ _PREVIOUS = (  # the extraction the public views showed for this source before t
     .join(Document, Document.id == ExtractionRow.document_id)
     .where(Document.source == bindparam("source"), Document.id != bindparam("document_id"))
     .where(ExtractionRow.status == "ok")
-    .order_by(Document.fetched_at.desc(), Document.id.desc(), ExtractionRow.created_at.desc(),
-              ExtractionRow.id.desc())
+    .order_by(Document.fetched_at.desc(), Document.id.desc(), ExtractionRow.created_at.desc(), ExtractionRow.id.desc())
     .limit(1)
 )
 _V_CHANGES = table(
@@ -59,8 +58,9 @@ class Record:
         return tuple(self.values.values())
 
 
-def record_changes(connection: Connection, source: str, document_id: int, extraction_id: int,
-                   run_id: int | None) -> int:
+def record_changes(
+    connection: Connection, source: str, document_id: int, extraction_id: int, run_id: int | None
+) -> int:
     """Write the record changes from the source's previous latest extraction to `extraction_id` (of the new
     document `document_id`); how many. Nothing when the source had no successful extraction before."""
     previous = connection.execute(_PREVIOUS, {"source": source, "document_id": document_id}).first()
@@ -82,10 +82,15 @@ def _records(connection: Connection, k: RecordKind, extraction_id: int) -> list[
     """The kind's records of one extraction, in text order, with the fields of its model."""
     t = k.table.__table__
     names = [name for name in k.model.model_fields if name != "quote"]
-    query = (select(t.c.quote, t.c.char_start, t.c.char_end, *(t.c[name] for name in names))
-             .where(t.c.extraction_id == extraction_id).order_by(t.c.char_start, t.c.id))
-    return [Record({name: row._mapping[name] for name in names}, row.quote, row.char_start, row.char_end)
-            for row in connection.execute(query)]
+    query = (
+        select(t.c.quote, t.c.char_start, t.c.char_end, *(t.c[name] for name in names))
+        .where(t.c.extraction_id == extraction_id)
+        .order_by(t.c.char_start, t.c.id)
+    )
+    return [
+        Record({name: row._mapping[name] for name in names}, row.quote, row.char_start, row.char_end)
+        for row in connection.execute(query)
+    ]
 
 
 def diff(old: list[Record], new: list[Record]) -> list[dict]:
@@ -113,8 +118,10 @@ def _pair(old: list[Record], new: list[Record], key: Callable[[Record], Hashable
 def _pair_similar(old: list[Record], new: list[Record]) -> list[tuple[Record, Record]]:
     """Pairs of an old and a new record whose quotes are SIMILAR_QUOTE alike or more, most alike first; both are
     taken out of their lists."""
-    scored = sorted(((_likeness(before.quote, after.quote), i, j) for i, before in enumerate(old)
-                     for j, after in enumerate(new)), reverse=True)
+    scored = sorted(
+        ((_likeness(before.quote, after.quote), i, j) for i, before in enumerate(old) for j, after in enumerate(new)),
+        reverse=True,
+    )
     pairs, taken_old, taken_new = [], set(), set()
     for score, i, j in scored:
         if score >= SIMILAR_QUOTE and i not in taken_old and j not in taken_new:
@@ -139,14 +146,24 @@ def _changed(before: Record, after: Record) -> dict:
     """A paired record whose quote or fields differ: the differing ones, before and after."""
     was, now = {**before.values, "quote": before.quote}, {**after.values, "quote": after.quote}
     names = [name for name in now if now[name] != was[name]]
-    return {"change": "changed", "fields": ",".join(names), "before": _json({n: was[n] for n in names}),
-            "after": _json({n: now[n] for n in names}), **_span(after)}
+    return {
+        "change": "changed",
+        "fields": ",".join(names),
+        "before": _json({n: was[n] for n in names}),
+        "after": _json({n: now[n] for n in names}),
+        **_span(after),
+    }
 
 
 def _whole(change: str, record: Record, before: Record | None = None, after: Record | None = None) -> dict:
     """An added or removed record: all of its fields on the side it is on."""
-    return {"change": change, "fields": None, "before": before and _json(before.values),
-            "after": after and _json(after.values), **_span(record)}
+    return {
+        "change": change,
+        "fields": None,
+        "before": before and _json(before.values),
+        "after": after and _json(after.values),
+        **_span(record),
+    }
 
 
 def _span(record: Record) -> dict:
@@ -165,8 +182,9 @@ def window(since: str) -> timedelta:
         raise ValueError(f"{since!r}: use a number with s, m, h, d or w, e.g. 7d") from None
 
 
-def read_changes(engine: Engine, since: timedelta | None = None, source: str | None = None,
-                 run_id: int | None = None) -> list[dict]:
+def read_changes(
+    engine: Engine, since: timedelta | None = None, source: str | None = None, run_id: int | None = None
+) -> list[dict]:
     """Rows of `v_changes`, oldest first, recorded within `since`, of one source or one run when given;
     `before`/`after` parsed back into dicts."""
     query = select(_V_CHANGES).order_by(_V_CHANGES.c.change_id)
@@ -191,8 +209,19 @@ def _parsed(row: dict) -> dict:
 def summary_rows(changes: list[dict]) -> tuple[list[str], list[tuple]]:
     """Columns and rows of `kb changes`' table: before and after as 'field: value' lists."""
     columns = ["run_id", "recorded_at", "source", "kind", "change", "before", "after", "quote"]
-    rows = [(c["run_id"], c["recorded_at"], c["source"], c["kind"], c["change"], _fields_text(c["before"]),
-             _fields_text(c["after"]), c["quote"]) for c in changes]
+    rows = [
+        (
+            c["run_id"],
+            c["recorded_at"],
+            c["source"],
+            c["kind"],
+            c["change"],
+            _fields_text(c["before"]),
+            _fields_text(c["after"]),
+            c["quote"],
+        )
+        for c in changes
+    ]
     return columns, rows
 
 

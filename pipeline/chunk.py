@@ -113,8 +113,9 @@ def _cell_runs(lines: list[Line]) -> list[list[Line]]:
     return runs
 
 
-def flattened_table_context(text: str, lines: list[Line], context: dict[int, Line | None],
-                            money_starts: list[int]) -> None:
+def flattened_table_context(
+    text: str, lines: list[Line], context: dict[int, Line | None], money_starts: list[int]
+) -> None:
     """Give a table flattened to one cell per line its structure back, in `context`.
 
     When the money lines of a run of short lines come at a fixed step (the column count), each money cell gets
@@ -177,8 +178,9 @@ def pack(lines: list[Line], context: dict[int, Line | None], max_chars: int) -> 
     return [c for c in chunks if c.lines]
 
 
-def chunk_text(text: str, money_starts: list[int], max_chars: int = 6000,
-               headers: dict[int, Line] | None = None) -> list[Chunk]:
+def chunk_text(
+    text: str, money_starts: list[int], max_chars: int = 6000, headers: dict[int, Line] | None = None
+) -> list[Chunk]:
     """Relevant lines of `text`, packed into chunks the model can read in one call. `headers` gives table rows
     (by start) the header span the table reader found for them, which wins over the first row of the table."""
     lines = split_lines(text)

@@ -21,11 +21,25 @@ from pipeline.errors import CleanError
 from schemas.documents import Article, Page
 
 # Magic numbers of formats sometimes served or saved under a text name (others show up as NUL bytes).
-BINARY_MAGIC = (b"\x89PNG", b"GIF87a", b"GIF89a", b"\xff\xd8\xff", b"%PDF-", b"PK\x03\x04", b"\x1f\x8b",
-                b"\x7fELF", b"7z\xbc\xaf", b"Rar!", b"\xd0\xcf\x11\xe0")
+BINARY_MAGIC = (
+    b"\x89PNG",
+    b"GIF87a",
+    b"GIF89a",
+    b"\xff\xd8\xff",
+    b"%PDF-",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"\x7fELF",
+    b"7z\xbc\xaf",
+    b"Rar!",
+    b"\xd0\xcf\x11\xe0",
+)
 BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 # WHATWG: these labels mean windows-1252 in practice (the € in byte 0x80 is the usual witness).
 WINDOWS_1252_ALIASES = frozenset({"latin_1", "iso8859_1", "ascii"})
@@ -58,8 +72,15 @@ def clean(page: Page) -> Article:
     body = normalize_text(text)
     if not body:
         raise CleanError("empty: only whitespace", source=page.source)
-    return Article(source=page.source, url=page.url, title=text_title(body, kind), fetched_at=page.fetched_at,
-                   canonical_url=page.url, kind=kind, text=body)
+    return Article(
+        source=page.source,
+        url=page.url,
+        title=text_title(body, kind),
+        fetched_at=page.fetched_at,
+        canonical_url=page.url,
+        kind=kind,
+        text=body,
+    )
 
 
 # --- decoding --------------------------------------------------------------------------------------------
@@ -88,7 +109,7 @@ def _decode_bom(body: bytes) -> str | None:
     """Text decoded by its byte-order mark, which outranks any declaration; None without a BOM."""
     for bom, encoding in BOMS:
         if body.startswith(bom):
-            return body[len(bom):].decode(encoding, errors="replace")
+            return body[len(bom) :].decode(encoding, errors="replace")
     return None
 
 
@@ -212,7 +233,7 @@ def _split_front_matter(lines: list[str]) -> tuple[list[str], list[str]]:
     """A leading `---` … `---` YAML block and the lines after it; no block gives ([], lines)."""
     if lines and lines[0] == "---" and "---" in lines[1:]:
         end = lines.index("---", 1)
-        return lines[1:end], lines[end + 1:]
+        return lines[1:end], lines[end + 1 :]
     return [], lines
 
 
@@ -249,15 +270,27 @@ def _clean_html(page: Page, html: str) -> Article:
     """Main text and metadata of an HTML page, through trafilatura on a tree without unseen elements."""
     tree = _visible_tree(html, page)
     document = trafilatura.bare_extraction(
-        tree, url=page.url, with_metadata=True, include_comments=False, include_tables=True,
-        date_extraction_params=_date_params(page))
+        tree,
+        url=page.url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        date_extraction_params=_date_params(page),
+    )
     text = normalize_html_text(document.text if document is not None else "")
     if not re.search(r"\w", text) or _only_link_text(text, tree):  # '<<>>' from broken markup is no text
         raise CleanError("no main content", source=page.source)
     return Article(
-        source=page.source, url=page.url, title=document.title, author=document.author, published=document.date,
-        canonical_url=_canonical(tree, page) or document.url or page.url, fetched_at=page.fetched_at,
-        kind="html", text=text)
+        source=page.source,
+        url=page.url,
+        title=document.title,
+        author=document.author,
+        published=document.date,
+        canonical_url=_canonical(tree, page) or document.url or page.url,
+        fetched_at=page.fetched_at,
+        kind="html",
+        text=text,
+    )
 
 
 def _visible_tree(html: str, page: Page) -> lxml.html.HtmlElement:
@@ -307,8 +340,10 @@ def _date_params(page: Page) -> dict:
 
 def _canonical(tree: lxml.html.HtmlElement, page: Page) -> str | None:
     """The absolute http(s) URL of <link rel="canonical">, resolved against the page URL."""
-    for href in tree.xpath("//link[contains(concat(' ', normalize-space(translate(@rel, 'CANONIL', "
-                           "'canonil')), ' '), ' canonical ')]/@href"):
+    for href in tree.xpath(
+        "//link[contains(concat(' ', normalize-space(translate(@rel, 'CANONIL', "
+        "'canonil')), ' '), ' canonical ')]/@href"
+    ):
         url = urljoin(page.url or "", href.strip())
         if urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc:
             return url

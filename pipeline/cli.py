@@ -27,7 +27,11 @@ from pipeline.errors import KBError  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 
 DB_OPTION = click.option(
-    "--db", "db", default=None, envvar="KB_DB", help="SQLite file or SQLAlchemy URL (default: KB_DATABASE_URL or kb.sqlite)"
+    "--db",
+    "db",
+    default=None,
+    envvar="KB_DB",
+    help="SQLite file or SQLAlchemy URL (default: KB_DATABASE_URL or kb.sqlite)",
 )
 
 
@@ -55,11 +59,22 @@ def main() -> None:
 @click.option("--from", "from_file", type=click.Path(dir_okay=False), help="File of URLs/paths, one per line")
 @DB_OPTION
 @click.option("--quiet", is_flag=True, help="Only the final summary")
-@click.option("--task-runner", type=click.Choice(["threads", "dask"]), default="threads", show_default=True,
-              help="Where documents run: threads of this process, or a Dask cluster (needs the `dask` extra)")
+@click.option(
+    "--task-runner",
+    type=click.Choice(["threads", "dask"]),
+    default="threads",
+    show_default=True,
+    help="Where documents run: threads of this process, or a Dask cluster (needs the `dask` extra)",
+)
 @click.option("--dask-address", default=None, help="Scheduler of an existing Dask cluster (default: a local one)")
-def ingest(sources: tuple[str, ...], from_file: str | None, db: str | None, quiet: bool, task_runner: str,
-           dask_address: str | None) -> None:
+def ingest(
+    sources: tuple[str, ...],
+    from_file: str | None,
+    db: str | None,
+    quiet: bool,
+    task_runner: str,
+    dask_address: str | None,
+) -> None:
     """Ingest files, folders and URLs (a one-off backfill run of the ingest flow).
 
     Exits 0 when every source succeeded, 1 when any failed (after storing the rest).
@@ -103,10 +118,12 @@ def _run_flow(sources: list[str], settings: Settings, task_runner: str = "thread
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row")
 @click.option("--width", default=60, show_default=True, help="Truncate table cells to this many characters")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="Stop after this many rows")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Give up after this many seconds")
-def query(sql: str, db: str | None, as_json: bool, as_csv: bool, width: int, limit: int | None,
-          timeout: float | None) -> None:
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Give up after this many seconds"
+)
+def query(
+    sql: str, db: str | None, as_json: bool, as_csv: bool, width: int, limit: int | None, timeout: float | None
+) -> None:
     """Run one read-only SQL statement against the knowledge base (writes are refused).
 
     Rows are written as they are read, so any result size is fine with --csv or --json; a table shows the
@@ -214,8 +231,8 @@ def sources_list(db: str | None) -> None:
 
     Example: kb sources list --db kb.sqlite
     """
-    from pipeline.console import print_table
     from db.watchlist import list_sources
+    from pipeline.console import print_table
 
     _existing_database(db)
     rows = [(s.source, s.every_seconds, s.cron, s.added_at) for s in list_sources(_engine(db))]
@@ -270,9 +287,13 @@ def server(port: int) -> None:
 
 
 @main.command("eval")
-@click.option("--gold", "gold_file", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Gold labels: JSON with documents[].source and their salaries (the Gold model in "
-                   "pipeline/evaluate.py)")
+@click.option(
+    "--gold",
+    "gold_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Gold labels: JSON with documents[].source and their salaries (the Gold model in pipeline/evaluate.py)",
+)
 @DB_OPTION
 @click.option("--ingest", is_flag=True, help="Ingest the gold's sources first (a backfill run, no Prefect server)")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every figure to this file")
@@ -437,7 +458,6 @@ def changes_command(since: str | None, source: str | None, as_json: bool, db: st
             click.echo(json.dumps(change, ensure_ascii=False))
     else:
         print_table(*summary_rows(found))
-
 
 
 from pipeline.review_cli import gold, review  # noqa: E402  (the review commands live in their own module)

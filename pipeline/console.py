@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flows.documents import PROGRESS_LOGGER  # the flows log one line per finished source there
+
 TABLE_ROWS = 1000  # a table is built whole before it is printed: longer results go out as CSV or JSON
 SAMPLE_SQL = (
     "select level, amount_min, amount_max, currency, period, substr(quote, 1, 70) as quote "
@@ -80,8 +81,12 @@ def progress_listener(total: int, *, quiet: bool = False):
     console = make_console(stderr=True)
     if sys.stderr.isatty():
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("failed {task.fields[failed]}"), TimeRemainingColumn(), console=console,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("failed {task.fields[failed]}"),
+            TimeRemainingColumn(),
+            console=console,
         ) as bar:
             task = bar.add_task("ingesting", total=total, failed=0)
             failed = [0]

@@ -69,8 +69,9 @@ def _name_span(text: str, run: re.Match) -> tuple[int, int] | None:
 
 def family_of(name: str) -> Family | None:
     """The family of a credential: the first whose names or products the name contains (and its `needs`)."""
-    return next((f for f, opens, needs in _FAMILIES if opens.search(name) and (needs is None or needs.search(name))),
-                None)
+    return next(
+        (f for f, opens, needs in _FAMILIES if opens.search(name) and (needs is None or needs.search(name))), None
+    )
 
 
 def _words_pattern(words: list[str]) -> re.Pattern | None:

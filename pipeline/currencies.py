@@ -45,8 +45,11 @@ def territory_codes() -> dict[str, frozenset[str]]:
     """Every territory (ISO 3166 alpha-2) → the currencies tendered there in the vocabulary's years."""
     start = datetime.date(_CURRENCIES.in_use_from, 1, 1)
     end = datetime.date(_CURRENCIES.in_use_until, 12, 31)
-    found = {t: frozenset(get_territory_currencies(t, start_date=start, end_date=end))
-             for t in _ENGLISH.territories if len(t) == 2 and t.isalpha()}
+    found = {
+        t: frozenset(get_territory_currencies(t, start_date=start, end_date=end))
+        for t in _ENGLISH.territories
+        if len(t) == 2 and t.isalpha()
+    }
     return {t: codes for t, codes in found.items() if codes}
 
 
@@ -173,7 +176,8 @@ def _placed(text: str, pos: int, candidates: frozenset[str]) -> str | None:
 
 _IN_COUNTRY = re.compile(
     r"\b(?i:in|across|within|throughout|for)\s+(?:the\s+)?(?:"
-    + "|".join(f"(?P<{code}>{re.escape(name)})" for code, name in _CURRENCIES.dollar_countries.items()) + r")\b"
+    + "|".join(f"(?P<{code}>{re.escape(name)})" for code, name in _CURRENCIES.dollar_countries.items())
+    + r")\b"
 )
 _US_CONTEXT = re.compile(rf"\b(?:{alternation(_CURRENCIES.us.names)})")
 

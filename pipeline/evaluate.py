@@ -81,7 +81,9 @@ class GoldDocument(BaseModel):
     forbidden: list[float] = []
     certifications: list[str] = []
     skills: list[str] = []
-    claims: list[GoldClaim | str] = []  # a figure with its metric (the bank), or a statement (kb gold export); not scored yet
+    claims: list[
+        GoldClaim | str
+    ] = []  # a figure with its metric (the bank), or a statement (kb gold export); not scored yet
     path: str = Field("", exclude=True, description="The source resolved to a file path (set by load_gold)")
 
 
@@ -194,9 +196,7 @@ def salary_matches(gold: GoldSalary, stored: StoredSalary) -> bool:
     if stored.currency.upper() not in gold.currency or stored.period != gold.period.value:
         return False
     wanted, found = sorted(set(gold.bounds)), stored.bounds
-    return len(wanted) == len(found) and all(
-        math.isclose(f, w, rel_tol=BOUND_TOLERANCE) for w, f in zip(wanted, found)
-    )
+    return len(wanted) == len(found) and all(math.isclose(f, w, rel_tol=BOUND_TOLERANCE) for w, f in zip(wanted, found))
 
 
 def attribute_checks(gold: GoldSalary, stored: StoredSalary) -> dict[str, bool]:
@@ -266,7 +266,7 @@ class Ratio(BaseModel):
     def rate(self) -> float | None:
         return _rate(self.hits, self.total)
 
-    def __add__(self, other: "Ratio") -> "Ratio":
+    def __add__(self, other: Ratio) -> Ratio:
         return Ratio(hits=self.hits + other.hits, total=self.total + other.total)
 
 
@@ -291,7 +291,7 @@ class SalaryScore(BaseModel):
     def f1(self) -> float | None:
         return _rate(2 * self.tp, 2 * self.tp + self.fp + (self.required - self.tp))
 
-    def __add__(self, other: "SalaryScore") -> "SalaryScore":
+    def __add__(self, other: SalaryScore) -> SalaryScore:
         fields = ("tp", "fp", "required", "optional_kept")
         return SalaryScore(**{f: getattr(self, f) + getattr(other, f) for f in fields})
 
@@ -335,19 +335,24 @@ class Overall(BaseModel):
     llm_seconds: float
 
     @classmethod
-    def of(cls, scores: list[DocumentScore]) -> "Overall":
+    def of(cls, scores: list[DocumentScore]) -> Overall:
         def total(name, start):
             return sum((getattr(s, name) for s in scores), start)
 
         return cls(
-            documents=len(scores), found=sum(s.db_source is not None for s in scores),
+            documents=len(scores),
+            found=sum(s.db_source is not None for s in scores),
             salaries=total("salaries", SalaryScore()),
             attributes={a: sum((s.attributes.get(a, Ratio()) for s in scores), Ratio()) for a in ATTRIBUTES},
             forbidden_hits=sum(len(s.forbidden_hits) for s in scores),
-            certifications=total("certifications", Ratio()), skills=total("skills", Ratio()),
-            grounding=total("grounding", Ratio()), agreement=total("agreement", Ratio()),
-            unaccounted=sum(len(s.unaccounted) for s in scores), not_pay=total("not_pay", 0),
-            prompt_tokens=total("prompt_tokens", 0), completion_tokens=total("completion_tokens", 0),
+            certifications=total("certifications", Ratio()),
+            skills=total("skills", Ratio()),
+            grounding=total("grounding", Ratio()),
+            agreement=total("agreement", Ratio()),
+            unaccounted=sum(len(s.unaccounted) for s in scores),
+            not_pay=total("not_pay", 0),
+            prompt_tokens=total("prompt_tokens", 0),
+            completion_tokens=total("completion_tokens", 0),
             llm_seconds=round(total("llm_seconds", 0.0), 3),
         )
 
@@ -431,8 +436,13 @@ def evaluate(gold: Gold, database_url: str, gold_path: str = "") -> Report:
     snapshot = read_kb(database_url)
     scores = [score_document(doc, find_document(snapshot.documents, doc), snapshot) for doc in gold.documents]
     database = make_url(database_url).render_as_string(hide_password=True)
-    return Report(gold=str(gold_path), database=database, overall=Overall.of(scores),
-                  by_kind=by_page_kind(scores), documents=scores)
+    return Report(
+        gold=str(gold_path),
+        database=database,
+        overall=Overall.of(scores),
+        by_kind=by_page_kind(scores),
+        documents=scores,
+    )
 
 
 def score_document(gold: GoldDocument, document: dict | None, snapshot: Snapshot) -> DocumentScore:
@@ -458,13 +468,17 @@ def _score_salaries(score: DocumentScore, gold: GoldDocument, stored: list[Store
     optional = match_salaries(gold.optional, stored, taken=set(required.values()))
     used = set(required.values()) | set(optional.values())
     extra = [s for j, s in enumerate(stored) if j not in used]
-    score.salaries = SalaryScore(tp=len(required), fp=len(extra), required=len(gold.salaries),
-                                 optional_kept=len(optional))
+    score.salaries = SalaryScore(
+        tp=len(required), fp=len(extra), required=len(gold.salaries), optional_kept=len(optional)
+    )
     for i, j in required.items():
         for name, right in attribute_checks(gold.salaries[i], stored[j]).items():
             score.attributes[name] = score.attributes.get(name, Ratio()) + Ratio(hits=int(right), total=1)
-    score.missed = [_figure(g.bounds, "/".join(g.currency), g.period.value)
-                    for i, g in enumerate(gold.salaries) if i not in required]
+    score.missed = [
+        _figure(g.bounds, "/".join(g.currency), g.period.value)
+        for i, g in enumerate(gold.salaries)
+        if i not in required
+    ]
     score.extra = [_stored_figure(s) for s in extra]
     score.forbidden_hits = [_stored_figure(s) for s in stored if is_forbidden(s, gold.forbidden)]
 
@@ -485,8 +499,7 @@ def _recall(wanted: list[str], found: list[str], same) -> tuple[Ratio, list[str]
     return Ratio(hits=len(wanted) - len(missed), total=len(wanted)), missed
 
 
-def _score_integrity(score: DocumentScore, text: str, rows: dict[str, list[dict]],
-                     stored: list[StoredSalary]) -> None:
+def _score_integrity(score: DocumentScore, text: str, rows: dict[str, list[dict]], stored: list[StoredSalary]) -> None:
     """Grounding over every record view, value↔quote agreement of salaries and costs, the money account."""
     spans = [row for view in record_views() for row in rows[view]]
     grounded = sum(text[row["char_start"] : row["char_end"]] == row["quote"] for row in spans)
@@ -534,28 +547,50 @@ def _stored_figure(salary: StoredSalary) -> str:
 def gold_from_reviews(database_url: str) -> Gold:
     """Gold labels for every document with at least one review: its current records (reviews applied) as gold, and
     the bounds of its rejected salaries as forbidden (unless a kept salary has that bound too)."""
-    reviewed = _rows(database_url, "select distinct d.document_id, d.source from v_documents d "
-                                   "join reviews r on r.source = d.source order by d.source")
+    reviewed = _rows(
+        database_url,
+        "select distinct d.document_id, d.source from v_documents d "
+        "join reviews r on r.source = d.source order by d.source",
+    )
     snapshot = read_kb(database_url)
     rejected = _rows(database_url, "select source, record from v_reviews where kind = 'salary' and action = 'reject'")
-    return Gold(about="Exported by kb gold export from the reviewed records of a career-kb database.",
-                documents=[_gold_document(row, snapshot, rejected) for row in reviewed])
+    return Gold(
+        about="Exported by kb gold export from the reviewed records of a career-kb database.",
+        documents=[_gold_document(row, snapshot, rejected) for row in reviewed],
+    )
 
 
 def _gold_document(document: dict, snapshot: Snapshot, rejected: list[dict]) -> GoldDocument:
     salaries = [_gold_salary(row) for row in snapshot.of("v_salaries", document["document_id"])]
     kept = {bound for salary in salaries for bound in salary.bounds}
-    forbidden = sorted({bound for review in rejected if review["source"] == document["source"]
-                        for bound in _bounds(_record_of(review)) if not any(math.isclose(bound, k) for k in kept)})
-    names = {k.plural: [row[k.name_column] for row in snapshot.of(k.public_view.name, document["document_id"])]
-             for k in kinds() if k.plural in ("certifications", "skills", "claims")}
+    forbidden = sorted(
+        {
+            bound
+            for review in rejected
+            if review["source"] == document["source"]
+            for bound in _bounds(_record_of(review))
+            if not any(math.isclose(bound, k) for k in kept)
+        }
+    )
+    names = {
+        k.plural: [row[k.name_column] for row in snapshot.of(k.public_view.name, document["document_id"])]
+        for k in kinds()
+        if k.plural in ("certifications", "skills", "claims")
+    }
     return GoldDocument(source=document["source"], salaries=salaries, forbidden=forbidden, **names)
 
 
 def _gold_salary(row: dict) -> GoldSalary:
     years = (row["years_min"], row["years_max"]) if (row["years_min"], row["years_max"]) != (None, None) else None
-    return GoldSalary(currency=[row["currency"]], period=row["period"], bounds=_bounds(row), level=row["level"],
-                      years=years, region=row["region"], employer=row["employer"])
+    return GoldSalary(
+        currency=[row["currency"]],
+        period=row["period"],
+        bounds=_bounds(row),
+        level=row["level"],
+        years=years,
+        region=row["region"],
+        employer=row["employer"],
+    )
 
 
 def _bounds(row: dict) -> list[float]:
@@ -594,8 +629,11 @@ def check_floors(overall: Overall, floors: Floors) -> list[str]:
         ("value↔quote agreement", overall.agreement.rate, floors.min_agreement),
         ("certification recall", overall.certifications.rate, floors.min_cert_recall),
     ]
-    failures = [f"{name} {value:.4g} < {floor:g}" for name, value, floor in minimums
-                if floor is not None and value is not None and value < floor]
+    failures = [
+        f"{name} {value:.4g} < {floor:g}"
+        for name, value, floor in minimums
+        if floor is not None and value is not None and value < floor
+    ]
     if floors.max_forbidden is not None and overall.forbidden_hits > floors.max_forbidden:
         failures.append(f"forbidden hits {overall.forbidden_hits} > {floors.max_forbidden}")
     if floors.max_unaccounted is not None and overall.unaccounted > floors.max_unaccounted:
@@ -618,29 +656,62 @@ def print_report(report: Report, console: Console | None = None) -> None:
     """A row per document, the overall figures, and what was missed, extra or forbidden."""
     # Piped to a file or a CI log, the per-document table would be folded to 80 columns: give it room.
     console = console or Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-    columns = ["document", "salaries", "F1", "forbidden", "certs", "skills", "grounded", "agree", "not pay", "lost $",
-               "tokens", "llm s"]
+    columns = [
+        "document",
+        "salaries",
+        "F1",
+        "forbidden",
+        "certs",
+        "skills",
+        "grounded",
+        "agree",
+        "not pay",
+        "lost $",
+        "tokens",
+        "llm s",
+    ]
     rows = [_document_row(d) for d in report.documents]
     print_table(columns, rows, width=50, title="per document", console=console)
     if report.by_kind:
-        print_table(KIND_COLUMNS, [_kind_row(name, o) for name, o in report.by_kind.items()],
-                    title="per kind of page", console=console)
+        print_table(
+            KIND_COLUMNS,
+            [_kind_row(name, o) for name, o in report.by_kind.items()],
+            title="per kind of page",
+            console=console,
+        )
     print_table(["figure", "value"], _overall_rows(report.overall), title="overall", console=console)
-    problems = [(d.source, kind, item) for d in report.documents
-                for kind, items in (("missed", d.missed), ("extra", d.extra), ("FORBIDDEN", d.forbidden_hits),
-                                    ("unaccounted $", d.unaccounted))
-                for item in items]
+    problems = [
+        (d.source, kind, item)
+        for d in report.documents
+        for kind, items in (
+            ("missed", d.missed),
+            ("extra", d.extra),
+            ("FORBIDDEN", d.forbidden_hits),
+            ("unaccounted $", d.unaccounted),
+        )
+        for item in items
+    ]
     if problems:
-        print_table(["document", "kind", "figure"], problems, width=80, title="money to look at",
-                    console=console)
+        print_table(["document", "kind", "figure"], problems, width=80, title="money to look at", console=console)
 
 
 def _document_row(d: DocumentScore) -> tuple:
     name = d.source if d.db_source else f"{d.source} (not in DB)"
     salaries = f"{d.salaries.tp}/{d.salaries.required} +{d.salaries.fp}"
-    return (name, salaries, _pct(d.salaries.f1), len(d.forbidden_hits), _of(d.certifications), _of(d.skills),
-            _of(d.grounding), _of(d.agreement), d.not_pay, len(d.unaccounted), d.prompt_tokens + d.completion_tokens,
-            f"{d.llm_seconds:.1f}")
+    return (
+        name,
+        salaries,
+        _pct(d.salaries.f1),
+        len(d.forbidden_hits),
+        _of(d.certifications),
+        _of(d.skills),
+        _of(d.grounding),
+        _of(d.agreement),
+        d.not_pay,
+        len(d.unaccounted),
+        d.prompt_tokens + d.completion_tokens,
+        f"{d.llm_seconds:.1f}",
+    )
 
 
 KIND_COLUMNS = ["kind", "docs", "salaries", "precision", "recall", "F1", "forbidden", "certs", "unaccounted $"]
@@ -648,8 +719,17 @@ KIND_COLUMNS = ["kind", "docs", "salaries", "precision", "recall", "F1", "forbid
 
 def _kind_row(name: str, o: Overall) -> tuple:
     s = o.salaries
-    return (name, o.documents, f"{s.tp}/{s.required} +{s.fp}", _pct(s.precision), _pct(s.recall), _pct(s.f1),
-            o.forbidden_hits, _of(o.certifications), o.unaccounted)
+    return (
+        name,
+        o.documents,
+        f"{s.tp}/{s.required} +{s.fp}",
+        _pct(s.precision),
+        _pct(s.recall),
+        _pct(s.f1),
+        o.forbidden_hits,
+        _of(o.certifications),
+        o.unaccounted,
+    )
 
 
 def _overall_rows(o: Overall) -> list[tuple[str, str]]:

@@ -20,10 +20,10 @@ import json
 
 from pipeline.assemble import Records, model_lists, opening_accounts, salary_from
 from pipeline.chunk import Line
+from pipeline.credentials import find_certifications
 from pipeline.errors import ExtractError
 from pipeline.figures import Figure, addresses_model, plan_chunks, steering
 from pipeline.ground import FoldedText
-from pipeline.credentials import find_certifications
 from pipeline.mentions import find_claims, find_skills
 from pipeline.model_call import Usage, describe, read_chunk_splitting
 from pipeline.money import Money, scan_money

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import certifi
@@ -82,8 +82,7 @@ def _file_type(path: str) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in FILE_TYPES:
         known = ", ".join(sorted(FILE_TYPES))
-        raise SourceError(f"unsupported file type {suffix or '(no extension)'!r}: expected one of {known}",
-                          source=path)
+        raise SourceError(f"unsupported file type {suffix or '(no extension)'!r}: expected one of {known}", source=path)
     return FILE_TYPES[suffix]
 
 
@@ -134,8 +133,9 @@ class _Fetch:
 
     def timed_out(self) -> FetchError:
         """The error for a fetch that ran past its deadline (a slow or dripping server)."""
-        return FetchError(f"timed out: no complete response within {self.settings.fetch_timeout}s",
-                          source=self.source, retryable=True)
+        return FetchError(
+            f"timed out: no complete response within {self.settings.fetch_timeout}s", source=self.source, retryable=True
+        )
 
 
 class _Alarms:
@@ -216,7 +216,7 @@ class _ConnectionGuard:
         self._lock = threading.Lock()
         self._alarm: list | None = None
 
-    def __enter__(self) -> "_ConnectionGuard":
+    def __enter__(self) -> _ConnectionGuard:
         self._alarm = _ALARMS.set(self.job.deadline, self._expire)
         return self
 
@@ -239,8 +239,10 @@ class _ConnectionGuard:
         category = self.job.refusal(peer)
         if category:
             stream.close()
-            raise SourceError(f"refused: connected to {category} address {peer}"
-                              " (set KB_ALLOW_PRIVATE_URLS=1 to allow)", source=self.job.source)
+            raise SourceError(
+                f"refused: connected to {category} address {peer} (set KB_ALLOW_PRIVATE_URLS=1 to allow)",
+                source=self.job.source,
+            )
 
     def _expire(self) -> None:
         self.expired = True
@@ -252,18 +254,28 @@ class _ConnectionGuard:
                     pass  # already closed, or detached by TLS wrapping
 
 
-def fetch_url(url: str, settings: Settings, *, resolve: Resolver | None = None,
-              refusal: AddressPolicy | None = None) -> Page:
+def fetch_url(
+    url: str, settings: Settings, *, resolve: Resolver | None = None, refusal: AddressPolicy | None = None
+) -> Page:
     """GET `url` and return its body as a Page, following redirects by hand so every hop is vetted.
 
     `resolve` (host -> addresses, default the system resolver) and `refusal` (address -> why it is refused,
     or None; default `address_category`) make up the private-address policy, skipped entirely when
     settings.allow_private_urls is set; both are seams for tests and deployments.
     """
-    with httpx.Client(headers={"User-Agent": USER_AGENT, "Accept": ACCEPT}, verify=tls_context(),
-                      follow_redirects=False, trust_env=False) as client:
-        job = _Fetch(url, settings, resolve or resolve_host, refusal or address_category,
-                     time.monotonic() + settings.fetch_timeout)
+    with httpx.Client(
+        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+        verify=tls_context(),
+        follow_redirects=False,
+        trust_env=False,
+    ) as client:
+        job = _Fetch(
+            url,
+            settings,
+            resolve or resolve_host,
+            refusal or address_category,
+            time.monotonic() + settings.fetch_timeout,
+        )
         with _ConnectionGuard(job) as guard:
             try:
                 return _fetch_following(client, job, guard)
@@ -332,15 +344,19 @@ def _next_hop(response: httpx.Response, visited: list[str], job: _Fetch) -> http
     """The vetted URL a redirect points to; a loop or one hop too many is an error."""
     location = response.headers.get("Location")
     if not location:
-        raise FetchError(f"redirect {response.status_code} without a Location header",
-                         source=job.source, status=response.status_code)
+        raise FetchError(
+            f"redirect {response.status_code} without a Location header", source=job.source, status=response.status_code
+        )
     target = _checked_url(location, job, base=response.url)
     if str(target) in visited:
         chain = " -> ".join([*visited, str(target)])
         raise FetchError(f"redirect loop: {chain}", source=job.source, status=response.status_code)
     if len(visited) > job.settings.fetch_max_redirects:
-        raise FetchError(f"too many redirects: more than {job.settings.fetch_max_redirects}",
-                         source=job.source, status=response.status_code)
+        raise FetchError(
+            f"too many redirects: more than {job.settings.fetch_max_redirects}",
+            source=job.source,
+            status=response.status_code,
+        )
     return target
 
 
@@ -352,8 +368,7 @@ def _checked_url(url: str, job: _Fetch, base: httpx.URL | None = None) -> httpx.
         raise SourceError(f"invalid URL: {exc}", source=job.source) from exc
     scheme = parsed.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
-        raise SourceError(f"scheme {scheme or '(none)'!r} refused: only http and https are fetched",
-                          source=job.source)
+        raise SourceError(f"scheme {scheme or '(none)'!r} refused: only http and https are fetched", source=job.source)
     if not parsed.host:
         raise SourceError(f"URL without a host: {url}", source=job.source)
     if not job.settings.allow_private_urls:
@@ -367,14 +382,19 @@ def _refuse_private(url: httpx.URL, job: _Fetch) -> None:
         addresses = job.resolve(url.host)
     except socket.gaierror as exc:
         # EAI_AGAIN is a temporary resolver failure; "no such name" will not fix itself.
-        raise FetchError(f"cannot resolve host {url.host!r}: {exc.strerror or exc}", source=job.source,
-                         retryable=exc.errno == socket.EAI_AGAIN) from exc
+        raise FetchError(
+            f"cannot resolve host {url.host!r}: {exc.strerror or exc}",
+            source=job.source,
+            retryable=exc.errno == socket.EAI_AGAIN,
+        ) from exc
     for address in addresses:
         category = job.refusal(address)
         if category:
             raise SourceError(
                 f"refused {url}: {url.host} resolves to {category} address {address}"
-                " (set KB_ALLOW_PRIVATE_URLS=1 to allow)", source=job.source)
+                " (set KB_ALLOW_PRIVATE_URLS=1 to allow)",
+                source=job.source,
+            )
 
 
 def resolve_host(host: str) -> list[IPAddress]:
@@ -391,9 +411,14 @@ def address_category(address: IPAddress) -> str | None:
     """Why `address` must not be fetched by default ("loopback", "private", ...), or None when it is public."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    checks = (("unspecified", address.is_unspecified), ("loopback", address.is_loopback),
-              ("link-local", address.is_link_local), ("multicast", address.is_multicast),
-              ("reserved", address.is_reserved), ("private", address.is_private))
+    checks = (
+        ("unspecified", address.is_unspecified),
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("reserved", address.is_reserved),
+        ("private", address.is_private),
+    )
     for name, hit in checks:
         if hit:
             return name
@@ -416,8 +441,9 @@ def _check_status(response: httpx.Response, job: _Fetch) -> None:
     if status < 400:
         raise FetchError(f"unexpected HTTP status {status}", source=job.source, status=status)
     retryable = status == 429 or status >= 500
-    error = FetchError(f"HTTP {status} {response.reason_phrase}".rstrip(), source=job.source,
-                       status=status, retryable=retryable)
+    error = FetchError(
+        f"HTTP {status} {response.reason_phrase}".rstrip(), source=job.source, status=status, retryable=retryable
+    )
     # Callers schedule the retry from this; 503 often carries Retry-After too.
     error.retry_after = parse_retry_after(response.headers.get("Retry-After")) if retryable else None
     raise error
@@ -435,8 +461,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _media_type(response: httpx.Response, job: _Fetch) -> tuple[str, str | None]:
@@ -466,15 +492,19 @@ def _read_body(response: httpx.Response, job: _Fetch) -> bytes:
     cap = job.settings.fetch_max_bytes
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > cap:
-        raise FetchError(f"too large: Content-Length {declared} > fetch_max_bytes {cap}",
-                         source=job.source, status=response.status_code)
+        raise FetchError(
+            f"too large: Content-Length {declared} > fetch_max_bytes {cap}",
+            source=job.source,
+            status=response.status_code,
+        )
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
         size += len(chunk)
         if size > cap:
-            raise FetchError(f"too large: body exceeds fetch_max_bytes {cap}", source=job.source,
-                             status=response.status_code)
+            raise FetchError(
+                f"too large: body exceeds fetch_max_bytes {cap}", source=job.source, status=response.status_code
+            )
         chunks.append(chunk)
         job.remaining()
     job.remaining()  # a body ended by the guard's shutdown at the deadline is cut short, not complete

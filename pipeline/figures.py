@@ -38,8 +38,9 @@ class ChunkPlan:
     figures: list[Figure] = field(default_factory=list)
 
 
-def plan_chunks(text: str, money: list[Money], max_chars: int, headers: dict[int, Line] | None = None
-                ) -> list[ChunkPlan]:
+def plan_chunks(
+    text: str, money: list[Money], max_chars: int, headers: dict[int, Line] | None = None
+) -> list[ChunkPlan]:
     """Tag each money figure once (in the first chunk holding its line) and render every chunk's excerpt;
     `headers` are the table header spans of rows whose cells the table reader read (`pipeline.tables`)."""
     chunks = chunk_text(text, [m.start for m in money], max_chars, headers)

@@ -177,15 +177,23 @@ def header_fields(header: Provenance | None) -> dict:
 def numbers_in_quote(record, where: Provenance, amounts: list[MoneyAmount]) -> bool:
     """Value↔quote agreement: every stored amount (salary bounds, a credential's cost) is one of the amounts
     the extract stage's money scan found inside the quote's span (the scan is not made again here)."""
-    values = [value for name in ("amount_min", "amount_max", "cost_amount")
-              if (value := getattr(record, name, None)) is not None]
+    values = [
+        value
+        for name in ("amount_min", "amount_max", "cost_amount")
+        if (value := getattr(record, name, None)) is not None
+    ]
     return all(is_written(value, written_in(amounts, where.char_start, where.char_end)) for value in values)
 
 
 def written_in(amounts: list[MoneyAmount], start: int, end: int) -> list[float]:
     """The bounds of the scanned amounts that lie within text[start:end]."""
-    return [bound for a in amounts if start <= a.char_start and a.char_end <= end
-            for bound in (a.amount_min, a.amount_max) if bound is not None]
+    return [
+        bound
+        for a in amounts
+        if start <= a.char_start and a.char_end <= end
+        for bound in (a.amount_min, a.amount_max)
+        if bound is not None
+    ]
 
 
 _LINKS = {MoneyUse.salary: "salary", MoneyUse.certification_cost: "certification", MoneyUse.repeat: "salary"}

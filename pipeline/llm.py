@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Literal
 
 import httpx
 import instructor
@@ -89,8 +90,13 @@ def make_client(
         transport = open_embedded(settings)
         http = _http_client(slot, transport=transport)
         client = openai.OpenAI(base_url=EMBEDDED_BASE_URL, api_key="embedded", max_retries=0, http_client=http)
-        return LLM(instructor.from_openai(client, mode=EMBEDDED_MODE), transport.model, "embedded", transport.n_ctx,
-                   _clock(http))
+        return LLM(
+            instructor.from_openai(client, mode=EMBEDDED_MODE),
+            transport.model,
+            "embedded",
+            transport.n_ctx,
+            _clock(http),
+        )
     http = None
     if transport is not None:
         http = _http_client(slot, transport=transport, timeout=settings.llm_timeout)

@@ -66,8 +66,9 @@ def _skill_pattern() -> re.Pattern:
 
     It matches what the plain alternation of every name (longest first) matches, and is ~3× faster: the plain
     one tries ~80 names at each word, a trie only the names that share what was read so far."""
-    return re.compile(_SKILL_BEFORE + literal_trie({n.lower() for n in (*SKILLS, *SKILL_ALIASES)}) + _SKILL_AFTER,
-                      re.IGNORECASE)
+    return re.compile(
+        _SKILL_BEFORE + literal_trie({n.lower() for n in (*SKILLS, *SKILL_ALIASES)}) + _SKILL_AFTER, re.IGNORECASE
+    )
 
 
 def literal_trie(words: set[str]) -> str:
@@ -127,9 +128,11 @@ def find_claims(text: str, limit: int = _LIMITS.claim_limit) -> list[Claim]:
             continue  # only lines that state a number are split into sentences
         for start, end in split_line(line):
             sentence = line[start:end]
-            if _LIMITS.claim_min_chars <= len(sentence) <= _LIMITS.claim_max_chars and _CLAIM_NUMBER.search(
-                sentence
-            ) and _CLAIM_TOPIC.search(sentence):
+            if (
+                _LIMITS.claim_min_chars <= len(sentence) <= _LIMITS.claim_max_chars
+                and _CLAIM_NUMBER.search(sentence)
+                and _CLAIM_TOPIC.search(sentence)
+            ):
                 claims.append(Claim(statement=sentence, quote=sentence))
             if len(claims) >= limit:
                 return claims

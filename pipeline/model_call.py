@@ -102,8 +102,9 @@ def _max_tokens(plan: ChunkPlan) -> int:
     return 160 + 24 * len(plan.figures)
 
 
-def read_chunk_splitting(llm, plan: ChunkPlan, text: str, settings, usage: Usage, folded: FoldedText
-                         ) -> list[tuple[ChunkPlan, BaseModel]]:
+def read_chunk_splitting(
+    llm, plan: ChunkPlan, text: str, settings, usage: Usage, folded: FoldedText
+) -> list[tuple[ChunkPlan, BaseModel]]:
     """Read a chunk; if it overflows the model's context, split it in two and read the halves."""
     try:
         return [(plan, read_chunk(llm, plan, text, settings, usage, folded))]

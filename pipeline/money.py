@@ -99,6 +99,7 @@ def _atom_pattern() -> re.Pattern:
         r"(?!(?<=\d)[A-Za-z0-9])"  # a number run into a word is a name, not an amount ("AMD 7950X")
     )
 
+
 _OVER = any_of(_WORDS.over)
 _FILLER = rf"(?:{any_of(_WORDS.approximately)}\s*)?"
 _RANGE_GAP = re.compile(
@@ -197,8 +198,19 @@ def _atoms(text: str) -> list[_Atom]:
     for m in _atom_pattern().finditer(text):
         unit = (m["mult"] or "").strip().lower()
         plain = not unit and m["num"].isdigit()
-        atoms.append(_Atom(m.start(), m.end(), _to_number(m["num"]), unit, m["pre"], m["suf"],
-                           bool(m["pct"]), bool(m["plus"]), plain))
+        atoms.append(
+            _Atom(
+                m.start(),
+                m.end(),
+                _to_number(m["num"]),
+                unit,
+                m["pre"],
+                m["suf"],
+                bool(m["pct"]),
+                bool(m["plus"]),
+                plain,
+            )
+        )
     return atoms
 
 
@@ -314,8 +326,9 @@ def _period_before(text: str, start: int, floor: int) -> Period | None:
 # ---- assembling one Money -------------------------------------------------------------------------------------
 
 
-def _bounds(group: list[_Atom], gap: re.Match | None, qualifier: str | None, postfix: str | None
-            ) -> tuple[float | None, float | None, bool]:
+def _bounds(
+    group: list[_Atom], gap: re.Match | None, qualifier: str | None, postfix: str | None
+) -> tuple[float | None, float | None, bool]:
     """(amount_min, amount_max, open_ended) following the semantics in the module docstring."""
     if len(group) == 2:
         low, high = _range_bounds(*group)
@@ -349,8 +362,9 @@ def _plausible(group: list[_Atom]) -> bool:
     return not (all(a.weak or a.bare for a in group) and top < _LIMITS.weak_code_min_amount)
 
 
-def _period(text: str, group: list[_Atom], gap: re.Match | None, after: Period | None, start: int,
-            floor: int) -> Period | None:
+def _period(
+    text: str, group: list[_Atom], gap: re.Match | None, after: Period | None, start: int, floor: int
+) -> Period | None:
     """LPA, else the period phrase after the figure or between its bounds, else a period word before it."""
     if any(a.unit in _YEARLY_UNITS for a in group):
         return Period.year
@@ -400,8 +414,12 @@ def _with_stated_currency(found: list[Money], unmarked: set[int]) -> list[Money]
     if len(stated) != 1:
         return found
     only = stated.pop()
-    return [dataclasses.replace(m, currency=only, currency_from_text=True)
-            if m.currency is None and m.start in unmarked else m for m in found]
+    return [
+        dataclasses.replace(m, currency=only, currency_from_text=True)
+        if m.currency is None and m.start in unmarked
+        else m
+        for m in found
+    ]
 
 
 def amounts_agree(value: float, quote: str) -> bool:

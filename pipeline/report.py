@@ -27,8 +27,14 @@ from db.query import run_readonly
 
 # The columns every record view has that say where a record is, not what it is.
 _PLACE_COLUMNS = {"document_id", "source", "quote", "char_start", "char_end", "entity_id", "as_written"}
-_ENV = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=True, undefined=StrictUndefined,
-                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+_ENV = Environment(
+    loader=PackageLoader("pipeline", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,10 @@ def write_report(database_url: str, out: str | Path) -> list[Path]:
     placed = {(number, m.anchor) for number, ms in marks.items() for m in place(ms)}
     indexes = read_indexes(database_url, placed)
     changed = run_changes(database_url)
-    pages = {out / "index.html": index_page(database_url, documents, indexes, changed),
-             out / "evidence.html": _render("evidence.html.j2", indexes=indexes)}
+    pages = {
+        out / "index.html": index_page(database_url, documents, indexes, changed),
+        out / "evidence.html": _render("evidence.html.j2", indexes=indexes),
+    }
     listed = {document["document_id"] for document in documents}
     for run in changed:
         pages[out / run.page] = _render("changes.html.j2", run=run, listed=listed)
@@ -96,6 +104,7 @@ def _render(template: str, **values) -> str:
 
 
 # --- numbers ----------------------------------------------------------------------------------------------------
+
 
 def money(value) -> str:
     """A whole amount with thousands separators, cents only when there are some; '?' when unknown."""
@@ -137,6 +146,7 @@ _ENV.filters.update(money=money, pay=pay, cost=_cost, shown=shown)
 
 # --- index page -------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Indexes:
     """The index page's salary groups, certifications and skills, each with the records behind it."""
@@ -150,35 +160,53 @@ def read_indexes(database_url: str, placed: set[tuple[int, str]]) -> Indexes:
     """The aggregate views' rows and, for each, the records (with links to their quotes) behind it."""
     certifications = _rows(database_url, "SELECT * FROM v_certification_index ORDER BY n_sources DESC, certification")
     skills = _rows(database_url, "SELECT * FROM v_skill_index ORDER BY n_sources DESC, n_mentions DESC, skill")
-    return Indexes(pay_groups(database_url, placed),
-                   list(zip(certifications, _certification_evidence(database_url, certifications, placed))),
-                   list(zip(skills, _skill_evidence(database_url, skills, placed))))
+    return Indexes(
+        pay_groups(database_url, placed),
+        list(zip(certifications, _certification_evidence(database_url, certifications, placed))),
+        list(zip(skills, _skill_evidence(database_url, skills, placed))),
+    )
 
 
 def index_page(database_url: str, documents: list[dict], indexes: Indexes, changed: list[RunChanges]) -> str:
     """The overview: documents with record counts, the salary chart, the certification and skill indexes, and the
     runs whose changed pages changed records."""
     counts = {(row["document_id"], row["kind"]): row["n"] for row in _rows(database_url, _counts_sql(kinds()))}
-    return _render("index.html.j2", documents=documents, counts=counts, chart=salary_chart(indexes.pay),
-                   indexes=indexes, changed=changed)
+    return _render(
+        "index.html.j2",
+        documents=documents,
+        counts=counts,
+        chart=salary_chart(indexes.pay),
+        indexes=indexes,
+        changed=changed,
+    )
 
 
 def _counts_sql(registered: Iterable[RecordKind]) -> str:
-    return " UNION ALL ".join(f"SELECT document_id, '{k.name}' AS kind, count(*) AS n FROM {k.view.name} "
-                              "GROUP BY document_id" for k in registered)
+    return " UNION ALL ".join(
+        f"SELECT document_id, '{k.name}' AS kind, count(*) AS n FROM {k.view.name} GROUP BY document_id"
+        for k in registered
+    )
 
 
 def pay_groups(database_url: str, placed: set[tuple[int, str]]) -> list[PayGroup]:
     """Every yearly salary group, biggest median first within each currency, with the figures behind it."""
-    groups = _rows(database_url, "SELECT * FROM v_salary_by_level WHERE period = 'year' "
-                                 "ORDER BY currency, median_low DESC, level, region")
-    figures = _rows(database_url, "SELECT e.*, s.open_ended FROM v_salary_evidence e JOIN v_salaries s "
-                                  "ON s.salary_id = e.salary_id WHERE e.period = 'year' ORDER BY e.salary_id")
+    groups = _rows(
+        database_url,
+        "SELECT * FROM v_salary_by_level WHERE period = 'year' ORDER BY currency, median_low DESC, level, region",
+    )
+    figures = _rows(
+        database_url,
+        "SELECT e.*, s.open_ended FROM v_salary_evidence e JOIN v_salaries s "
+        "ON s.salary_id = e.salary_id WHERE e.period = 'year' ORDER BY e.salary_id",
+    )
     result = []
     for n, row in enumerate(groups, 1):
         key = (row["level"], row["region"], row["currency"])
-        behind = [_linked(f, "salary", f["salary_id"], placed) for f in figures
-                  if (f["level"], f["region"], f["currency"]) == key]
+        behind = [
+            _linked(f, "salary", f["salary_id"], placed)
+            for f in figures
+            if (f["level"], f["region"], f["currency"]) == key
+        ]
         top = [f for f in behind if _upper(f) == row["high"]]
         title = f"{row['level']} · {row['region']} · {row['currency']} per year"
         result.append(PayGroup(f"pay-{n}", title, behind, row=row, open_ended=any(f["open_ended"] for f in top)))
@@ -191,18 +219,34 @@ def _upper(figure: dict):
 
 def _certification_evidence(database_url: str, index: list[dict], placed: set[tuple[int, str]]) -> list[Evidence]:
     mentions = _rows(database_url, "SELECT * FROM v_certifications ORDER BY document_id, char_start")
-    return [Evidence(f"certification-{n}", c["certification"],
-                     [_linked(m, "certification", m["mention_id"], placed) for m in mentions
-                      if m["certification"] == c["certification"]])
-            for n, c in enumerate(index, 1)]
+    return [
+        Evidence(
+            f"certification-{n}",
+            c["certification"],
+            [
+                _linked(m, "certification", m["mention_id"], placed)
+                for m in mentions
+                if m["certification"] == c["certification"]
+            ],
+        )
+        for n, c in enumerate(index, 1)
+    ]
 
 
 def _skill_evidence(database_url: str, index: list[dict], placed: set[tuple[int, str]]) -> list[Evidence]:
     mentions = _rows(database_url, "SELECT * FROM v_skills ORDER BY document_id, char_start")
-    return [Evidence(f"skill-{n}", f"{s['skill']} ({s['category']})",
-                     [_linked(m, "skill", m["mention_id"], placed) for m in mentions
-                      if (m["skill"], m["category"]) == (s["skill"], s["category"])])
-            for n, s in enumerate(index, 1)]
+    return [
+        Evidence(
+            f"skill-{n}",
+            f"{s['skill']} ({s['category']})",
+            [
+                _linked(m, "skill", m["mention_id"], placed)
+                for m in mentions
+                if (m["skill"], m["category"]) == (s["skill"], s["category"])
+            ],
+        )
+        for n, s in enumerate(index, 1)
+    ]
 
 
 def _linked(row: dict, kind: str, record_id: int, placed: set[tuple[int, str]]) -> dict:
@@ -254,8 +298,9 @@ def salary_chart(groups: list[PayGroup]) -> Chart:
         top = max(g.row["high"] for g in block) or 1
         scale = _scale(chart, top)
         y += 26
-        rows = [ChartRow(g, y + i * chart.row_h, *(scale(g.row[name]) for name in _BOUNDS))
-                for i, g in enumerate(block)]
+        rows = [
+            ChartRow(g, y + i * chart.row_h, *(scale(g.row[name]) for name in _BOUNDS)) for i, g in enumerate(block)
+        ]
         chart.blocks.append((currency, money(top), y - 6, rows))
         y += chart.row_h * len(block)
     chart.height = y + 8
@@ -270,6 +315,7 @@ def _scale(chart: Chart, top: float) -> Callable[[float], float]:
 
 
 # --- what changed -----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class RunChanges:
@@ -288,8 +334,9 @@ class RunChanges:
 
 def run_changes(database_url: str) -> list[RunChanges]:
     """Every run that recorded record changes, newest first, with its changes by source and text order."""
-    runs = _rows(database_url, "SELECT run_id, trigger, started, changes FROM v_runs WHERE changes > 0 "
-                               "ORDER BY run_id DESC")
+    runs = _rows(
+        database_url, "SELECT run_id, trigger, started, changes FROM v_runs WHERE changes > 0 ORDER BY run_id DESC"
+    )
     changes = _rows(database_url, "SELECT * FROM v_changes ORDER BY source, char_start, change_id")
     for change in changes:
         for side in ("before", "after"):
@@ -298,6 +345,7 @@ def run_changes(database_url: str) -> list[RunChanges]:
 
 
 # --- document pages ---------------------------------------------------------------------------------------------
+
 
 def marks_by_document(database_url: str) -> dict[int, list[Mark]]:
     """Every record of every registered kind as a Mark, by document, in text order (one query per kind)."""
@@ -314,8 +362,11 @@ def marks_by_document(database_url: str) -> dict[int, list[Mark]]:
 
 def describe(k: RecordKind, row: dict) -> str:
     """A record of a kind without its own summary in details.html.j2: its own columns as 'name: value'."""
-    shown = [f"{column}: {row[column]}" for column in k.view.columns[1:]
-             if column not in _PLACE_COLUMNS and row[column] is not None]
+    shown = [
+        f"{column}: {row[column]}"
+        for column in k.view.columns[1:]
+        if column not in _PLACE_COLUMNS and row[column] is not None
+    ]
     return "; ".join(shown)
 
 
@@ -378,5 +429,6 @@ def document_page(document: dict, marks: list[Mark]) -> str:
     """One document: its text with the records' quotes highlighted, and the records listed beside it."""
     placed = place(marks)
     shown = {m.anchor for m in placed}
-    return _render("document.html.j2", document=document, marks=marks, shown=shown,
-                   text=highlight(document["text"], placed))
+    return _render(
+        "document.html.j2", document=document, marks=marks, shown=shown, text=highlight(document["text"], placed)
+    )

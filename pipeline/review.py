@@ -88,8 +88,7 @@ def queue(engine: Engine, kind: str | None = None, limit: int | None = None) -> 
         items = [item for k in kinds() if kind in (None, k.name) for item in _items(connection, k, seen)]
         if kind in (None, "amount"):
             items += _amount_items([row for row in seen.money if row["amount_id"] not in seen.marked])
-    items.sort(key=lambda item: (item.review_status != "unreviewed", -len(item.reasons), item.source,
-                                 item.char_start))
+    items.sort(key=lambda item: (item.review_status != "unreviewed", -len(item.reasons), item.source, item.char_start))
     return items[:limit] if limit is not None else items
 
 
@@ -105,18 +104,25 @@ class _Seen:
 
     @classmethod
     def read(cls, connection: Connection) -> _Seen:
-        extracted = _rows(connection, "SELECT document_id, MAX(created_at) AS at FROM extractions "
-                                      "WHERE status = 'ok' GROUP BY document_id")
-        return cls(money=_rows(connection, "SELECT * FROM v_money"),
-                   marked=set(connection.execute(select(Review.attached_id).where(Review.action == "add")).scalars()),
-                   extracted={row["document_id"]: row["at"] for row in extracted},
-                   last_review=connection.execute(select(func.max(Review.created_at))).scalar())
+        extracted = _rows(
+            connection,
+            "SELECT document_id, MAX(created_at) AS at FROM extractions WHERE status = 'ok' GROUP BY document_id",
+        )
+        return cls(
+            money=_rows(connection, "SELECT * FROM v_money"),
+            marked=set(connection.execute(select(Review.attached_id).where(Review.action == "add")).scalars()),
+            extracted={row["document_id"]: row["at"] for row in extracted},
+            last_review=connection.execute(select(func.max(Review.created_at))).scalar(),
+        )
 
 
 def _items(connection: Connection, record: RecordKind, seen: _Seen) -> list[ReviewItem]:
     """The rows of one kind's public view, each with the reasons it needs attention."""
-    loose = set(connection.execute(text(f'SELECT id FROM {record.table_name} WHERE "match" <> \'exact\' '
-                                        "OR NOT verified")).scalars())
+    loose = set(
+        connection.execute(
+            text(f"SELECT id FROM {record.table_name} WHERE \"match\" <> 'exact' OR NOT verified")
+        ).scalars()
+    )
     items = []
     for row in _rows(connection, f"SELECT * FROM {record.public_view.name}"):
         record_id, reasons = row[record.id_column], []
@@ -137,8 +143,9 @@ def _later(a, b) -> bool:
 def _item(kind_name: str, record_id: int, row: dict, reasons: list[str]) -> ReviewItem:
     span = ("document_id", "source", "quote", "char_start", "char_end", "review_status")
     values = {key: value for key, value in row.items() if key not in span and key != kind(kind_name).id_column}
-    return ReviewItem(kind=kind_name, record_id=record_id, values=values, reasons=reasons,
-                      **{key: row[key] for key in span})
+    return ReviewItem(
+        kind=kind_name, record_id=record_id, values=values, reasons=reasons, **{key: row[key] for key in span}
+    )
 
 
 def _reasons(kind_name: str, row: dict, money: list[dict]) -> list[str]:
@@ -168,9 +175,17 @@ def _amount_items(money: list[dict]) -> list[ReviewItem]:
 
 def _amount_item(row: dict, reasons: list[str]) -> ReviewItem:
     values = {key: row[key] for key in ("currency", "amount_min", "amount_max", "period", "kind", "use", "reason")}
-    return ReviewItem(kind="amount", record_id=row["amount_id"], document_id=row["document_id"],
-                      source=row["source"], values=values, quote=row["quote"], char_start=row["char_start"],
-                      char_end=row["char_end"], reasons=reasons)
+    return ReviewItem(
+        kind="amount",
+        record_id=row["amount_id"],
+        document_id=row["document_id"],
+        source=row["source"],
+        values=values,
+        quote=row["quote"],
+        char_start=row["char_start"],
+        char_end=row["char_end"],
+        reasons=reasons,
+    )
 
 
 # ---- writing --------------------------------------------------------------------------------------------------
@@ -207,21 +222,27 @@ def mark_salary(engine: Engine, amount_id: int, changes: dict, reviewer: str) ->
         row = _jsonable(rows[0])
         if row["use"] not in ("not_pay", "unaccounted"):
             raise ReviewError(f"money amount {amount_id} is already used as {row['use']}")
-        start = {"currency": row["currency"], "amount_min": row["amount_min"], "amount_max": row["amount_max"],
-                 "period": row["period"] or "year"}
+        start = {
+            "currency": row["currency"],
+            "amount_min": row["amount_min"],
+            "amount_max": row["amount_max"],
+            "period": row["period"] or "year",
+        }
         corrected = _corrected(salary, start | {"quote": row["quote"], "salary_id": amount_id}, changes)
         return _insert_review(connection, "salary", "add", reviewer, row, amount_id, corrected)
 
 
-def _review(engine: Engine, kind_name: str, record_id: int, action: str, reviewer: str,
-            changes: dict | None = None) -> int:
+def _review(
+    engine: Engine, kind_name: str, record_id: int, action: str, reviewer: str, changes: dict | None = None
+) -> int:
     """Write one review row of `record_id` as its public view shows it now."""
     record = review_kind(kind_name)
     if not reviewer or not reviewer.strip():
         raise ReviewError("a review needs a reviewer's name")
     with write_connection(engine) as connection:
-        rows = _rows(connection, f"SELECT * FROM {record.public_view.name} WHERE {record.id_column} = :id",
-                     id=record_id)
+        rows = _rows(
+            connection, f"SELECT * FROM {record.public_view.name} WHERE {record.id_column} = :id", id=record_id
+        )
         if not rows:
             raise ReviewError(f"no {record.name} with {record.id_column} {record_id} in {record.public_view.name}")
         row = _jsonable(rows[0])
@@ -229,14 +250,32 @@ def _review(engine: Engine, kind_name: str, record_id: int, action: str, reviewe
         return _insert_review(connection, record.name, action, reviewer, row, record_id, corrected)
 
 
-def _insert_review(connection: Connection, kind_name: str, action: str, reviewer: str, row: dict, record_id: int,
-                   corrected: dict | None) -> int:
+def _insert_review(
+    connection: Connection,
+    kind_name: str,
+    action: str,
+    reviewer: str,
+    row: dict,
+    record_id: int,
+    corrected: dict | None,
+) -> int:
     """One review row of the record (or amount) `row`, attached to it, with the text around its quote."""
     document = connection.execute(select(Document.text).where(Document.id == row["document_id"])).scalar_one()
-    values = dict(kind=kind_name, action=action, reviewer=reviewer.strip(), source=row["source"],
-                  document_id=row["document_id"], record_id=record_id, quote=row["quote"],
-                  char_start=row["char_start"], char_end=row["char_end"], record=row, corrected=corrected,
-                  attached_id=record_id, **_context(document, row["char_start"], row["char_end"]))
+    values = dict(
+        kind=kind_name,
+        action=action,
+        reviewer=reviewer.strip(),
+        source=row["source"],
+        document_id=row["document_id"],
+        record_id=record_id,
+        quote=row["quote"],
+        char_start=row["char_start"],
+        char_end=row["char_end"],
+        record=row,
+        corrected=corrected,
+        attached_id=record_id,
+        **_context(document, row["char_start"], row["char_end"]),
+    )
     return connection.execute(insert(Review).returning(Review.id), values).scalar_one()
 
 
@@ -252,8 +291,7 @@ def _corrected(record: RecordKind, row: dict, changes: dict) -> dict:
     """The record's correctable view values after `changes`, validated by the kind's model."""
     fields = record.correctable
     if unknown := sorted(set(changes) - set(fields)):
-        raise ReviewError(f"cannot correct {', '.join(unknown)} of a {record.name}; "
-                          f"correctable: {', '.join(fields)}")
+        raise ReviewError(f"cannot correct {', '.join(unknown)} of a {record.name}; correctable: {', '.join(fields)}")
     after = {column: changes[column] if column in changes else row.get(column) for column in fields}
     given = {fields[c]: v for c, v in after.items() if v is not None or c in changes}  # unset: the model's default
     try:
@@ -274,8 +312,17 @@ def reattach(connection: Connection, source: str, extraction_id: int, document: 
     An 'add' review re-attaches to a money amount; a review of the record it added follows it.
 
     Runs inside the save's transaction, so the views never show a new extraction with stale attachments."""
-    columns = (Review.id, Review.kind, Review.action, Review.record_id, Review.quote, Review.char_start,
-               Review.context_before, Review.context_after, Review.record)
+    columns = (
+        Review.id,
+        Review.kind,
+        Review.action,
+        Review.record_id,
+        Review.quote,
+        Review.char_start,
+        Review.context_before,
+        Review.context_after,
+        Review.record,
+    )
     found = select(*columns).where(Review.source == source).order_by(Review.action != "add", Review.id)
     reviews = [dict(row._mapping) for row in connection.execute(found)]
     result, candidates, added = Reattached(), {}, {}
@@ -302,8 +349,14 @@ def _best_match(review: dict, candidates: list[dict], document: str) -> int | No
     if not same:
         return None
     record = review["record"]
-    return max(same, key=lambda c: (_same_context(review, c, document), _same_values(record, c),
-                                    -abs(c["char_start"] - review["char_start"])))["id"]
+    return max(
+        same,
+        key=lambda c: (
+            _same_context(review, c, document),
+            _same_values(record, c),
+            -abs(c["char_start"] - review["char_start"]),
+        ),
+    )["id"]
 
 
 def _same_context(review: dict, candidate: dict, document: str) -> bool:

@@ -14,10 +14,16 @@ import click
 
 from pipeline.errors import KBError
 
-DB = click.option("--db", "db", default=None, envvar="KB_DB",
-                  help="SQLite file or SQLAlchemy URL (default: KB_DATABASE_URL or kb.sqlite)")
-REVIEWER = click.option("--reviewer", default=None, envvar="KB_REVIEWER",
-                        help="Who reviews (default: KB_REVIEWER, else your login name)")
+DB = click.option(
+    "--db",
+    "db",
+    default=None,
+    envvar="KB_DB",
+    help="SQLite file or SQLAlchemy URL (default: KB_DATABASE_URL or kb.sqlite)",
+)
+REVIEWER = click.option(
+    "--reviewer", default=None, envvar="KB_REVIEWER", help="Who reviews (default: KB_REVIEWER, else your login name)"
+)
 KIND = click.argument("kind", type=click.Choice(["salary", "certification", "skill", "claim"]))
 RECORD_ID = click.argument("record_id", type=int)
 # The salary fields people correct most, as options of their own; any correctable field also goes by --set.
@@ -47,8 +53,12 @@ def review() -> None:
 
 
 @review.command("list")
-@click.option("--kind", type=click.Choice(["salary", "certification", "skill", "claim", "amount"]), default=None,
-              help="Only this kind (amount: money the extraction left unaccounted or took for not pay)")
+@click.option(
+    "--kind",
+    type=click.Choice(["salary", "certification", "skill", "claim", "amount"]),
+    default=None,
+    help="Only this kind (amount: money the extraction left unaccounted or took for not pay)",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record")
 @click.option("--limit", type=int, default=None, help="Most records to show")
 @DB
@@ -109,12 +119,18 @@ def review_reject(kind: str, record_id: int, reviewer: str | None, db: str | Non
 @click.option("--currency", help="ISO 4217 code, e.g. USD")
 @click.option("--period", help="year, month, week, day or hour")
 @click.option("--level", help="intern, entry, junior, mid, senior, staff, lead, principal, executive, unspecified")
-@click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
-              help="Any other correctable column of the kind's view, e.g. --set region=UK (repeatable)")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Any other correctable column of the kind's view, e.g. --set region=UK (repeatable)",
+)
 @REVIEWER
 @DB
-def review_correct(kind: str, record_id: int, settings: tuple[str, ...], reviewer: str | None, db: str | None,
-                   **named) -> None:
+def review_correct(
+    kind: str, record_id: int, settings: tuple[str, ...], reviewer: str | None, db: str | None, **named
+) -> None:
     """Correct a record's values; the view shows them with review_status 'corrected'.
 
     Example: kb review correct salary 12 --amount-min 90000 --amount-max 120000 --currency GBP --period year

@@ -36,8 +36,13 @@ from schemas.records import Salary
 LOOPBACK = "127.0.0.1"
 COOKIE = "kb_review_session"
 QUEUE_LIMIT = 500  # records listed on the page; the rest wait for the next page load
-_ENV = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=True, undefined=StrictUndefined,
-                   trim_blocks=True, lstrip_blocks=True)
+_ENV = Environment(
+    loader=PackageLoader("pipeline", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 log = logging.getLogger(__name__)
 
 
@@ -168,8 +173,11 @@ class ReviewHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", f"{kind}; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Content-Security-Policy", "default-src 'self'; script-src 'self'; "
-                         "style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
+        self.send_header(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; "
+            "style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+        )
         if cookie:
             self.send_header("Set-Cookie", f"{COOKIE}={cookie}; HttpOnly; SameSite=Strict; Path=/")
         self.end_headers()
@@ -185,11 +193,21 @@ class ReviewHandler(BaseHTTPRequestHandler):
 SALARY_FIELDS = ("amount_min", "amount_max", "currency", "period", "level")
 CURRENCY_FIELDS = {"currency", "cost_currency"}  # typed in as ISO 4217 codes: offered as a list
 MONEY_KIND = "amount"  # a v_money amount the extraction called not pay or unaccounted: it can be marked as a salary
-_SUMMARY = {"salary": SALARY_FIELDS, MONEY_KIND: SALARY_FIELDS, "skill": ("skill", "category"),
-            "certification": ("certification",), "claim": ("statement",)}  # what the queue says of each record
-KEYS = (("j / ↓", "next record"), ("k / ↑", "previous record"), ("a", "accept"), ("r", "reject"),
-        ("c", "correct: go to the first field (Enter saves, Esc leaves the form)"),
-        ("s", "mark an amount as a salary: go to its first field"))
+_SUMMARY = {
+    "salary": SALARY_FIELDS,
+    MONEY_KIND: SALARY_FIELDS,
+    "skill": ("skill", "category"),
+    "certification": ("certification",),
+    "claim": ("statement",),
+}  # what the queue says of each record
+KEYS = (
+    ("j / ↓", "next record"),
+    ("k / ↑", "previous record"),
+    ("a", "accept"),
+    ("r", "reject"),
+    ("c", "correct: go to the first field (Enter saves, Esc leaves the form)"),
+    ("s", "mark an amount as a salary: go to its first field"),
+)
 
 
 @dataclass(frozen=True)
@@ -208,10 +226,21 @@ def render(page: ReviewPage, token: str, query: dict[str, str]) -> str:
     current = items[at] if items else None
     text = review.document_text(page.engine, current.document_id) if current else ""
     return _ENV.get_template("review.html.j2").render(
-        items=items, at=at, current=current, key=key, pieces=pieces(text, current) if current else [],
-        fields=form_fields(current) if current else [], money=current is not None and current.kind == MONEY_KIND,
-        token=token, keys=KEYS, reviewer=page.reviewer, summary=summary, shown=shown, saved=query.get("saved"),
-        error=query.get("error"))
+        items=items,
+        at=at,
+        current=current,
+        key=key,
+        pieces=pieces(text, current) if current else [],
+        fields=form_fields(current) if current else [],
+        money=current is not None and current.kind == MONEY_KIND,
+        token=token,
+        keys=KEYS,
+        reviewer=page.reviewer,
+        summary=summary,
+        shown=shown,
+        saved=query.get("saved"),
+        error=query.get("error"),
+    )
 
 
 def key(item: review.ReviewItem) -> str:
@@ -222,8 +251,9 @@ def key(item: review.ReviewItem) -> str:
 def summary(item: review.ReviewItem) -> str:
     """A record in a few words for the queue: its amounts, or its name or statement."""
     values = {name: item.values.get(name) for name in _SUMMARY.get(item.kind, ())}
-    words = [f"{value:,.0f}" if isinstance(value, float) else str(value) for value in values.values()
-             if value is not None]
+    words = [
+        f"{value:,.0f}" if isinstance(value, float) else str(value) for value in values.values() if value is not None
+    ]
     text = " ".join(dict.fromkeys(words)) or item.quote  # '300 USD', not '300 300 USD'
     return text if len(text) <= 80 else text[:79] + "…"
 
@@ -292,6 +322,7 @@ def shown(value) -> str:
 
 # --- writes -----------------------------------------------------------------------------------------------------
 
+
 def write(page: ReviewPage, form: dict[str, str]) -> dict[str, str]:
     """Do what a posted form asks (accept, reject, correct, salary); the query of the page to show next."""
     kind_name, record_id = record_named(form.get("item", ""))
@@ -323,8 +354,11 @@ def _correct(page: ReviewPage, kind_name: str, record_id: int, form: dict[str, s
         changes = {name: parse(Salary, name, form[name]) for name in SALARY_FIELDS if form.get(name, "").strip()}
         return review.mark_salary(page.engine, record_id, changes, page.reviewer)
     record = kind(kind_name)
-    changes = {column: parse(record.model, name, form[column]) for column, name in record.correctable.items()
-               if column in form and form[column] != form.get(f"was_{column}")}
+    changes = {
+        column: parse(record.model, name, form[column])
+        for column, name in record.correctable.items()
+        if column in form and form[column] != form.get(f"was_{column}")
+    }
     if not changes:
         raise review.ReviewError("nothing to correct: change a field first")
     return review.correct(page.engine, kind_name, record_id, changes, page.reviewer)
@@ -347,6 +381,7 @@ def parse(model: type[BaseModel], name: str, value: str) -> str | float | bool |
 
 # --- the command ------------------------------------------------------------------------------------------------
 
+
 def serve(engine: Engine, reviewer: str, port: int, announce: Callable[[str], None] = print) -> None:
     """Serve the review page until Ctrl-C; `announce` is told its address."""
     with make_server(engine, reviewer, port) as server:
@@ -355,4 +390,3 @@ def serve(engine: Engine, reviewer: str, port: int, announce: Callable[[str], No
             server.serve_forever()
         except KeyboardInterrupt:
             announce("stopped")
-

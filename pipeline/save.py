@@ -85,8 +85,15 @@ class LedgerEntry(BaseModel):
 
     def values(self, status: AttemptStatus, document_id: int) -> dict:
         """The row's column values, for the save that ends with `status` on `document_id`."""
-        return {**self.model_dump(), "started": utc(self.started), "finished": utcnow(), "status": status,
-                "stage": None, "error": None, "document_id": document_id}
+        return {
+            **self.model_dump(),
+            "started": utc(self.started),
+            "finished": utcnow(),
+            "status": status,
+            "stage": None,
+            "error": None,
+            "document_id": document_id,
+        }
 
 
 # Statements built once: SQLAlchemy then reuses their compiled form, where a statement built per call costs more
@@ -115,7 +122,6 @@ _FIND_EXTRACTION = select(ExtractionRow.id).where(
 )
 _INSERT_EXTRACTION = insert(ExtractionRow).returning(ExtractionRow.id)
 _UPDATE_EXTRACTION = update(ExtractionRow).where(ExtractionRow.id == bindparam("extraction_id"))
-
 
 
 @dataclass(frozen=True)
@@ -191,7 +197,11 @@ def save(
     committed.extractors.add(extractor.id)
     committed.mentions.update(entity_ids)
     return SaveResult(
-        document_id=document_id, extraction_id=extraction_id, created=created, document=state, counts=counts,
+        document_id=document_id,
+        extraction_id=extraction_id,
+        created=created,
+        document=state,
+        counts=counts,
         orphaned_reviews=reviews.orphaned,
     )
 
@@ -290,9 +300,12 @@ def mark_interrupted_runs(engine: Engine, *, started_before: datetime | None = N
     host = socket.gethostname()
     with _writing(engine, "mark interrupted runs") as connection:
         running = connection.execute(select(Run.id, Run.pid, Run.host, Run.started).where(Run.status == "running"))
-        dead = [run_id for run_id, pid, on, started in running
-                if (pid is None and (started_before is None or utc(started) < utc(started_before)))
-                or (pid is not None and on == host and not _alive(pid))]
+        dead = [
+            run_id
+            for run_id, pid, on, started in running
+            if (pid is None and (started_before is None or utc(started) < utc(started_before)))
+            or (pid is not None and on == host and not _alive(pid))
+        ]
         if not dead:
             return 0
         query = update(Run).where(Run.id.in_(dead)).values(status="interrupted", finished=utcnow())
@@ -399,11 +412,15 @@ def _insert_records(
         indexes[item.kind].append(index)
     row_ids: dict[int, int] = {}
     for name, positions in indexes.items():
-        values = [record_values(grounded.records[i], extraction_id, _entity_of(entity_ids, grounded.records[i]))
-                  for i in positions]
+        values = [
+            record_values(grounded.records[i], extraction_id, _entity_of(entity_ids, grounded.records[i]))
+            for i in positions
+        ]
         ids = _insert_many(connection, kind(name).table, values, ids=not linked.isdisjoint(positions))
         row_ids |= dict(zip(positions, ids))
-    money = [money_values(a, extraction_id, row_ids.get(a.record), _kind_of(grounded, a.record)) for a in grounded.amounts]
+    money = [
+        money_values(a, extraction_id, row_ids.get(a.record), _kind_of(grounded, a.record)) for a in grounded.amounts
+    ]
     _insert_many(connection, MoneyRow, money, ids=False)
     return {name: len(positions) for name, positions in indexes.items()}
 

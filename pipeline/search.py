@@ -88,8 +88,9 @@ def _sqlite_rows(database: str | None, sql: str, params: tuple) -> list[tuple]:
         connection.execute("PRAGMA query_only = ON")
         return connection.execute(sql, params).fetchall()
     except sqlite3.Error as error:
-        raise StorageError(f"search failed: {error} (is the database migrated? run any kb command once)",
-                           stage="search") from error
+        raise StorageError(
+            f"search failed: {error} (is the database migrated? run any kb command once)", stage="search"
+        ) from error
     finally:
         connection.close()
 

@@ -23,14 +23,16 @@ from schemas.records import Period
 _TABLES, _CURRENCIES = vocabulary().tables, vocabulary().currencies
 # Every way a header names a currency → ISO code; a bare dollar marker counts as USD in a header.
 _HEADER_CURRENCY = (
-    {c: c for c in list_currencies()} | dict.fromkeys(_CURRENCIES.dollar_markers, "USD")
+    {c: c for c in list_currencies()}
+    | dict.fromkeys(_CURRENCIES.dollar_markers, "USD")
     | {marker: code for marker, code in _CURRENCIES.markers.items() if isinstance(code, str)}  # one-currency ones
     | _TABLES.currency_names
 )
 _CURRENCY_WORD = re.compile(rf"(?<![A-Za-z])(?:{alternation(_HEADER_CURRENCY)})")
 _CURRENCY_KEYS = {key.casefold(): code for key, code in _HEADER_CURRENCY.items()}
-_MULTIPLIER_WORD = re.compile(rf"(?<![A-Za-z0-9])(?:{alternation(_TABLES.multipliers, edge=False)})(?![A-Za-z])",
-                              re.IGNORECASE)
+_MULTIPLIER_WORD = re.compile(
+    rf"(?<![A-Za-z0-9])(?:{alternation(_TABLES.multipliers, edge=False)})(?![A-Za-z])", re.IGNORECASE
+)
 _MULTIPLIER_KEYS = {key.casefold(): value for key, value in _TABLES.multipliers.items()}
 _COUNT_COLUMN = re.compile(rf"\b(?:{alternation(_TABLES.count_columns)})\b", re.IGNORECASE)
 
@@ -104,8 +106,16 @@ def read_cell(cell: Cell, meaning: Meaning) -> Money | None:
     if low > high:
         return None
     plus = bool(found["plus"])
-    return Money(cell.start, cell.end, cell.text, round(low, 6), None if plus and low == high else round(high, 6),
-                 meaning.currency, meaning.period, plus)
+    return Money(
+        cell.start,
+        cell.end,
+        cell.text,
+        round(low, 6),
+        None if plus and low == high else round(high, 6),
+        meaning.currency,
+        meaning.period,
+        plus,
+    )
 
 
 def _number(raw: str) -> float:
@@ -181,8 +191,11 @@ def _table_meaning(captions: list[Line], intro: Line | None, columns: dict[int, 
     if currency is None:
         named = {meaning_of(words).currency for words in columns.values()} - {None}
         currency = named.pop() if len(named) == 1 else None
-    return Meaning(currency, next((m.multiplier for m in found if m.multiplier), None),
-                   next((m.period for m in found if m.period), None))
+    return Meaning(
+        currency,
+        next((m.multiplier for m in found if m.multiplier), None),
+        next((m.period for m in found if m.period), None),
+    )
 
 
 def _column_meaning(words: str, table: Meaning) -> Meaning | None:
@@ -198,7 +211,7 @@ def read_block(text: str, rows: list[Line], intro: Line | None) -> list[TableFig
     captions = []
     while len(captions) < len(rows) and _is_caption(rows[len(captions)]):
         captions.append(rows[len(captions)])
-    body = rows[len(captions):]
+    body = rows[len(captions) :]
     n_heads = next((i for i, row in enumerate(body) if _has_figure(row)), len(body))
     if n_heads == 0:
         return []  # no header row: nothing says what the numbers are
@@ -235,12 +248,19 @@ def table_figures(text: str) -> list[TableFigure]:
 def table_money(text: str, scanned: list[Money]) -> list[TableFigure]:
     """The table figures of `text` that the money scan did not find already (a cell's own marker wins)."""
     spans = [(m.start, m.end) for m in scanned]
-    return [figure for figure in table_figures(text)
-            if not any(start < figure.money.end and figure.money.start < end for start, end in spans)]
+    return [
+        figure
+        for figure in table_figures(text)
+        if not any(start < figure.money.end and figure.money.start < end for start, end in spans)
+    ]
 
 
 def derive(header: str, row: str) -> list[float]:
     """The amounts a table row states under its header span, read again from those two texts alone: what
     makes a stored table figure checkable against its quote (the row) and its header."""
-    return [bound for figure in table_figures(f"{header}\n{row}")
-            for bound in (figure.money.amount_min, figure.money.amount_max) if bound is not None]
+    return [
+        bound
+        for figure in table_figures(f"{header}\n{row}")
+        for bound in (figure.money.amount_min, figure.money.amount_max)
+        if bound is not None
+    ]

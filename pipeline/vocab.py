@@ -99,7 +99,7 @@ class Currencies(_Section):
     country_words: dict[str, Territory] = {}
 
     @model_validator(mode="after")
-    def _known_codes(self) -> "Currencies":
+    def _known_codes(self) -> Currencies:
         codes = [c for value in self.markers.values() for c in ([value] if isinstance(value, str) else value)]
         _unknown([*codes, *self.defaults.values(), *self.dollar_countries], list_currencies(), "an ISO 4217 code")
         _unknown(self.before_number_only, [*self.markers, *self.dollar_markers], "a marker")
@@ -120,7 +120,7 @@ class Multipliers(_Section):
     attached: dict[str, Annotated[float, Field(gt=0)]]
 
     @model_validator(mode="after")
-    def _one_value_per_unit(self) -> "Multipliers":
+    def _one_value_per_unit(self) -> Multipliers:
         seen: dict[str, float] = {}
         for unit, value in [*self.spaced.items(), *self.attached.items()]:
             if seen.setdefault(unit.lower(), value) != value:
@@ -148,7 +148,7 @@ class Periods(_Section):
     period: list[NamedPattern] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _known_periods(self) -> "Periods":
+    def _known_periods(self) -> Periods:
         _unknown([p.name for p in self.period], _enum_values("Period"), "a period")
         return self
 
@@ -174,7 +174,7 @@ class Levels(_Section):
     level: list[NamedPattern] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _known_levels(self) -> "Levels":
+    def _known_levels(self) -> Levels:
         _unknown([lv.name for lv in self.level], _enum_values("Level"), "a level")
         for lv in self.level:
             _compiles(self.pattern(lv))
@@ -195,7 +195,7 @@ class Skills(_Section):
     aliases: dict[str, Word] = {}
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Skills":
+    def _consistent(self) -> Skills:
         _unknown(self.skills, _enum_values("SkillCategory"), "a skill category")
         names = [name for names in self.skills.values() for name in names]
         twice = sorted({n for n in names if names.count(n) > 1})
@@ -224,7 +224,7 @@ class Family(_Section):
     needs: list[Word] = []
 
     @model_validator(mode="after")
-    def _named(self) -> "Family":
+    def _named(self) -> Family:
         if not self.names and not self.products:
             raise ValueError(f"family {self.issuer!r} lists no names and no products: nothing could belong to it")
         return self
@@ -258,7 +258,7 @@ class KindCue(_Section):
     words: list[Regex] = []
 
     @model_validator(mode="after")
-    def _known_kind(self) -> "KindCue":
+    def _known_kind(self) -> KindCue:
         _unknown([self.kind], _enum_values("FigureKind"), "a figure kind (schemas.records.FigureKind)")
         return self
 
@@ -299,10 +299,18 @@ class Scoring(_Section):
 
 
 SECTIONS: dict[str, type[_Section]] = {
-    "currencies": Currencies, "multipliers": Multipliers, "periods": Periods, "qualifiers": Qualifiers,
+    "currencies": Currencies,
+    "multipliers": Multipliers,
+    "periods": Periods,
+    "qualifiers": Qualifiers,
     "levels": Levels,
-    "regions": Regions, "skills": Skills, "certifications": Certifications, "cues": Cues,
-    "thresholds": Thresholds, "scoring": Scoring, "tables": Tables,
+    "regions": Regions,
+    "skills": Skills,
+    "certifications": Certifications,
+    "cues": Cues,
+    "thresholds": Thresholds,
+    "scoring": Scoring,
+    "tables": Tables,
 }
 
 

@@ -12,7 +12,6 @@ from babel.numbers import list_currencies
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 
-
 class Level(str, Enum):
     intern = "intern"
     entry = "entry"
@@ -75,8 +74,9 @@ class Salary(BaseModel):
     pay_basis: PayBasis = Field(PayBasis.unspecified, description="base salary, or total compensation")
     quote: str = Field(description="The exact words of the article that state this pay, copied verbatim")
     header_quote: str | None = Field(
-        None, description="For a figure in a table cell: the header (and caption) that gives the cell its currency, "
-        "multiplier and period, copied verbatim"
+        None,
+        description="For a figure in a table cell: the header (and caption) that gives the cell its currency, "
+        "multiplier and period, copied verbatim",
     )
     header_start: int | None = Field(None, ge=0, description="Where header_quote starts in the article text")
     header_end: int | None = Field(None, ge=0, description="Where header_quote ends in the article text")
@@ -87,7 +87,7 @@ class Salary(BaseModel):
         return _iso_currency(value)
 
     @model_validator(mode="after")
-    def _bounds(self) -> "Salary":
+    def _bounds(self) -> Salary:
         if self.amount_min is None and self.amount_max is None:
             raise ValueError("a salary needs amount_min or amount_max")
         if self.amount_min is not None and self.amount_max is not None and self.amount_min > self.amount_max:

@@ -15,12 +15,29 @@ from pipeline.vocab import vocabulary
 
 BANK = Path(__file__).resolve().parent.parent / "fixtures" / "bank"
 FIXTURES = BANK.parent
-KINDS = {"tables", "job_postings", "country_guides", "freelance", "forums", "money_news", "long_guides",
-         "raises_bonuses"}
+KINDS = {
+    "tables",
+    "job_postings",
+    "country_guides",
+    "freelance",
+    "forums",
+    "money_news",
+    "long_guides",
+    "raises_bonuses",
+}
 PERIODS = {"year", "month", "week", "day", "hour"}
 CLAIM_UNITS = {"percent", "multiple", "count", "weeks"}
-CLAIM_METRICS = {"job_growth", "postings_growth", "salary_growth", "salary_premium", "skill_demand",
-                 "shortage_share", "adoption_share", "hiring_time", "other"}
+CLAIM_METRICS = {
+    "job_growth",
+    "postings_growth",
+    "salary_growth",
+    "salary_premium",
+    "skill_demand",
+    "shortage_share",
+    "adoption_share",
+    "hiring_time",
+    "other",
+}
 
 # A page may write a figure in a unit it states once: "€ thousands" over a column, "12.5 lakh", "600万円".
 # Each word found anywhere on the page (not inside a longer word) lets its numbers stand for the number times
@@ -163,8 +180,9 @@ def test_the_reader_of_written_numbers_knows_locale_separators_and_scale_words()
 def test_the_bank_holds_at_least_40_pages_400_amounts_and_15_currencies():
     """Issue 15.1's floor for the whole bank (both writers' gold files together)."""
     amounts = sum(len(_labelled_numbers(doc)) for doc in DOCUMENTS)
-    currencies = {code for doc in DOCUMENTS for entry in doc["salaries"] + doc.get("optional", [])
-                  for code in entry["currency"]}
+    currencies = {
+        code for doc in DOCUMENTS for entry in doc["salaries"] + doc.get("optional", []) for code in entry["currency"]
+    }
     assert len(DOCUMENTS) >= 40
     assert amounts >= 400
     assert len(currencies) >= 15

@@ -48,9 +48,7 @@ def changed_page(settings, tmp_path):
     return page, ingest(settings, page)
 
 
-def test_a_changed_page_records_what_was_added_removed_and_changed_with_fields_before_and_after(
-    settings, changed_page
-):
+def test_a_changed_page_records_what_was_added_removed_and_changed_with_fields_before_and_after(settings, changed_page):
     page, run_id = changed_page
     changes = rows(settings, f"select * from v_changes where run_id = {run_id} order by change_id")
     found = {(c["kind"], c["change"], c["quote"]) for c in changes}
@@ -139,8 +137,9 @@ def two_changed_pages(settings, tmp_path):
     ingest(settings, *pages)
     database = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"))
     with database:
-        database.execute("update record_changes set recorded_at = datetime('now', '-10 days') where source = ?",
-                         (str(pages[0]),))
+        database.execute(
+            "update record_changes set recorded_at = datetime('now', '-10 days') where source = ?", (str(pages[0]),)
+        )
     database.close()
     return pages
 
@@ -219,8 +218,12 @@ def test_the_flow_run_shows_its_count_of_changes_as_an_artifact(settings, tmp_pa
     summary = ingest_flow([str(page)], database_url=settings.database_url, trigger="test")
     flow_runs = rows(settings, "select id, flow_run_id from runs order by id")
     with get_client(sync_client=True) as client:
-        artifacts = [client.read_artifacts(artifact_filter=ArtifactFilter(
-            flow_run_id=ArtifactFilterFlowRunId(any_=[run["flow_run_id"]]))) for run in flow_runs]
+        artifacts = [
+            client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run["flow_run_id"]]))
+            )
+            for run in flow_runs
+        ]
     first, second = ([a for a in found if a.key == "record-changes"] for found in artifacts)
     assert first[0].description == f"0 record changes in run {flow_runs[0]['id']}"
     assert second[0].description == f"5 record changes in run {summary.run_id}: 2 added, 2 removed, 1 changed"

@@ -72,8 +72,16 @@ def line_starts_with_money(text: str) -> list[int]:
 def test_a_table_flattened_to_one_cell_per_line_keeps_its_header_and_row_labels():
     (chunk,) = chunk_text(FLAT, line_starts_with_money(FLAT), max_chars=6000)
     texts = [line.text for line in chunk.lines]
-    assert texts == ["Pay by level", "Level\nExperience\nSalary", "Entry\n0-2 years", "$70K - $90K",
-                     "Mid\n3-5 years", "$90K - $120K", "Senior\n5+ years", "$120K - $160K"]
+    assert texts == [
+        "Pay by level",
+        "Level\nExperience\nSalary",
+        "Entry\n0-2 years",
+        "$70K - $90K",
+        "Mid\n3-5 years",
+        "$90K - $120K",
+        "Senior\n5+ years",
+        "$120K - $160K",
+    ]
     for line in chunk.lines:
         assert FLAT[line.start : line.end] == line.text
     context = {line.text: chunk.context[line.start] for line in chunk.lines}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import codecs
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,13 +12,20 @@ from pipeline.errors import CleanError
 from schemas.documents import Page
 
 URL = "https://careers.example.com/posts/ai-engineer-pay"
-PARAGRAPH = ("Hiring managers told us that demand for applied AI engineers grew again this year, and that "
-             "candidates who can ship retrieval systems to production are the hardest to find.")
+PARAGRAPH = (
+    "Hiring managers told us that demand for applied AI engineers grew again this year, and that "
+    "candidates who can ship retrieval systems to production are the hardest to find."
+)
 SECOND = "Python, PyTorch and solid evaluation habits remain the skills most often listed in job postings."
 
 
-def page(body: bytes | str, content_type: str = "text/html", charset: str | None = None,
-         url: str | None = URL, source: str = "src") -> Page:
+def page(
+    body: bytes | str,
+    content_type: str = "text/html",
+    charset: str | None = None,
+    url: str | None = URL,
+    source: str = "src",
+) -> Page:
     """A Page as the fetch/read stage would hand it over."""
     raw = body.encode("utf-8") if isinstance(body, str) else body
     return Page(source=source, url=url, body=raw, content_type=content_type, charset=charset)
@@ -26,13 +33,15 @@ def page(body: bytes | str, content_type: str = "text/html", charset: str | None
 
 def article_html(inner: str, head: str = "<title>AI Engineer Pay in 2025</title>") -> str:
     """A plausible article page: navigation, a main article around `inner`, comments and a footer."""
-    return (f"<!DOCTYPE html><html><head>{head}</head><body>"
-            "<nav><a href='/'>Home</a> <a href='/jobs'>Jobs</a> <a href='/about'>About us</a></nav>"
-            f"<main><article><h1>AI Engineer Pay in 2025</h1><p>{PARAGRAPH}</p>{inner}<p>{SECOND}</p>"
-            "</article></main>"
-            "<section id='comments' class='comments'><h2>Comments</h2>"
-            "<div class='comment'><p>Thanks for this, very helpful overview of the market!</p></div></section>"
-            "<footer><p>© 2025 Example Careers Ltd. All rights reserved.</p></footer></body></html>")
+    return (
+        f"<!DOCTYPE html><html><head>{head}</head><body>"
+        "<nav><a href='/'>Home</a> <a href='/jobs'>Jobs</a> <a href='/about'>About us</a></nav>"
+        f"<main><article><h1>AI Engineer Pay in 2025</h1><p>{PARAGRAPH}</p>{inner}<p>{SECOND}</p>"
+        "</article></main>"
+        "<section id='comments' class='comments'><h2>Comments</h2>"
+        "<div class='comment'><p>Thanks for this, very helpful overview of the market!</p></div></section>"
+        "<footer><p>© 2025 Example Careers Ltd. All rights reserved.</p></footer></body></html>"
+    )
 
 
 def lines_of(html: str) -> list[str]:
@@ -41,26 +50,30 @@ def lines_of(html: str) -> list[str]:
 
 # --- HTML main text --------------------------------------------------------------------------------------
 
-SALARY_ROWS = ["Level | Experience | Base salary", "Entry | 0–2 years | $110K–$145K",
-               "Mid | 3–5 years | $150K–$200K", "Senior | 6+ years | $210K–$300K"]
+SALARY_ROWS = [
+    "Level | Experience | Base salary",
+    "Entry | 0–2 years | $110K–$145K",
+    "Mid | 3–5 years | $150K–$200K",
+    "Senior | 6+ years | $210K–$300K",
+]
 TABLES = {
     "thead and th": "<table><thead><tr><th>Level</th><th>Experience</th><th>Base salary</th></tr></thead><tbody>"
-                    "<tr><td>Entry</td><td>0–2 years</td><td>$110K–$145K</td></tr>"
-                    "<tr><td>Mid</td><td>3–5 years</td><td>$150K–$200K</td></tr>"
-                    "<tr><td>Senior</td><td>6+ years</td><td>$210K–$300K</td></tr></tbody></table>",
+    "<tr><td>Entry</td><td>0–2 years</td><td>$110K–$145K</td></tr>"
+    "<tr><td>Mid</td><td>3–5 years</td><td>$150K–$200K</td></tr>"
+    "<tr><td>Senior</td><td>6+ years</td><td>$210K–$300K</td></tr></tbody></table>",
     "plain td rows": "<table><tr><td>Level</td><td>Experience</td><td>Base salary</td></tr>"
-                     "<tr><td>Entry</td><td>0–2 years</td><td>$110K–$145K</td></tr>"
-                     "<tr><td>Mid</td><td>3–5 years</td><td>$150K–$200K</td></tr>"
-                     "<tr><td>Senior</td><td>6+ years</td><td>$210K–$300K</td></tr></table>",
+    "<tr><td>Entry</td><td>0–2 years</td><td>$110K–$145K</td></tr>"
+    "<tr><td>Mid</td><td>3–5 years</td><td>$150K–$200K</td></tr>"
+    "<tr><td>Senior</td><td>6+ years</td><td>$210K–$300K</td></tr></table>",
     "inline markup in cells": "<table><tr><th>Level</th><th>Experience</th><th>Base salary</th></tr>"
-                              "<tr><td><b>Entry</b></td><td>0–2 years</td>"
-                              "<td><a href='/pay'>$110K–$145K</a></td></tr>"
-                              "<tr><td>Mid</td><td><em>3–5 years</em></td><td>$150K–$200K</td></tr>"
-                              "<tr><td>Senior</td><td>6+ years</td><td><span>$210K–$300K</span></td></tr></table>",
+    "<tr><td><b>Entry</b></td><td>0–2 years</td>"
+    "<td><a href='/pay'>$110K–$145K</a></td></tr>"
+    "<tr><td>Mid</td><td><em>3–5 years</em></td><td>$150K–$200K</td></tr>"
+    "<tr><td>Senior</td><td>6+ years</td><td><span>$210K–$300K</span></td></tr></table>",
     "multi-line cells": "<table><tr><th>Level</th><th>Experience</th><th>Base\nsalary</th></tr>"
-                        "<tr><td>Entry</td><td>0–2\n years</td><td>$110K–$145K</td></tr>"
-                        "<tr><td>Mid</td><td>3–5 years</td><td>$150K–$200K</td></tr>"
-                        "<tr><td>Senior</td><td>6+ years</td><td>$210K–$300K</td></tr></table>",
+    "<tr><td>Entry</td><td>0–2\n years</td><td>$110K–$145K</td></tr>"
+    "<tr><td>Mid</td><td>3–5 years</td><td>$150K–$200K</td></tr>"
+    "<tr><td>Senior</td><td>6+ years</td><td>$210K–$300K</td></tr></table>",
 }
 
 
@@ -68,13 +81,15 @@ TABLES = {
 def test_table_rows_stay_on_one_line_with_every_cell_in_order(table):
     lines = lines_of(article_html(f"<p>Base pay by level:</p>{table}"))
     start = lines.index(SALARY_ROWS[0])
-    assert lines[start:start + len(SALARY_ROWS)] == SALARY_ROWS
+    assert lines[start : start + len(SALARY_ROWS)] == SALARY_ROWS
     assert not any(set(line) <= set("|-") for line in lines), "markdown rule rows are dropped"
 
 
 def test_empty_cell_keeps_later_cells_in_their_columns():
-    table = ("<table><tr><th>Role</th><th>Remote</th><th>Salary</th></tr>"
-             "<tr><td>ML engineer</td><td></td><td>$180K</td></tr></table>")
+    table = (
+        "<table><tr><th>Role</th><th>Remote</th><th>Salary</th></tr>"
+        "<tr><td>ML engineer</td><td></td><td>$180K</td></tr></table>"
+    )
     assert "ML engineer |  | $180K" in lines_of(article_html(table))
 
 
@@ -82,19 +97,23 @@ TRICKY_TABLES = {
     "list in a cell (trafilatura drops it)": (
         "<table><tr><th>Level</th><th>Skills</th><th>Pay</th></tr>"
         "<tr><td>Entry</td><td><ul><li>Python</li><li>SQL, <b>dbt</b></li></ul></td><td>$110K</td></tr></table>",
-        ["Level | Skills | Pay", "Entry | Python; SQL, dbt | $110K"]),
+        ["Level | Skills | Pay", "Entry | Python; SQL, dbt | $110K"],
+    ),
     "nested list in a cell": (
         "<table><tr><td>Mid</td><td><ol><li>ML<ul><li>PyTorch</li><li>JAX</li></ul></li><li>Go</li></ol></td>"
         "<td>$160K</td></tr></table>",
-        ["Mid | ML PyTorch JAX; Go | $160K"]),
+        ["Mid | ML PyTorch JAX; Go | $160K"],
+    ),
     "row headers": (
         "<table><tr><th>Level</th><th>Salary</th></tr><tr><th>Entry</th><td>$110K</td></tr>"
         "<tr><th>Senior</th><td>$250K</td></tr></table>",
-        ["Level | Salary", "Entry | $110K", "Senior | $250K"]),
+        ["Level | Salary", "Entry | $110K", "Senior | $250K"],
+    ),
     "colspan and rowspan": (
         "<table><tr><th colspan=2>Role</th><th>Pay</th></tr><tr><td rowspan=2>US</td><td>Entry</td>"
         "<td>$110K</td></tr><tr><td>Senior</td><td>$250K</td></tr></table>",
-        ["US | Entry | $110K", "| Senior | $250K"]),
+        ["US | Entry | $110K", "| Senior | $250K"],
+    ),
 }
 
 
@@ -111,9 +130,14 @@ def test_main_text_has_no_navigation_comments_or_footer():
 
 @pytest.mark.parametrize(
     "hidden",
-    ['<p style="display:none">SECRET one</p>', '<div style="color: red; display: none;">SECRET two</div>',
-     '<p style="DISPLAY : NONE !important">SECRET three</p>', '<p style="visibility:hidden">SECRET four</p>',
-     '<div hidden>SECRET five</div>', '<template><p>SECRET six</p></template>'],
+    [
+        '<p style="display:none">SECRET one</p>',
+        '<div style="color: red; display: none;">SECRET two</div>',
+        '<p style="DISPLAY : NONE !important">SECRET three</p>',
+        '<p style="visibility:hidden">SECRET four</p>',
+        "<div hidden>SECRET five</div>",
+        "<template><p>SECRET six</p></template>",
+    ],
 )
 def test_hidden_text_does_not_appear(hidden):
     text = clean(page(article_html(hidden))).text
@@ -138,15 +162,20 @@ METADATA_HEAD = (
 
 @pytest.mark.parametrize(
     ("canonical", "expected"),
-    [("<link rel='canonical' href='https://example.com/pay-2025'>", "https://example.com/pay-2025"),
-     ("<link rel='canonical' href='/pay-2025?ref=x'>", "https://careers.example.com/pay-2025?ref=x"),
-     ("<link rel='Canonical Shortlink' href='https://example.com/c'>", "https://example.com/c"),
-     ("", URL)],
+    [
+        ("<link rel='canonical' href='https://example.com/pay-2025'>", "https://example.com/pay-2025"),
+        ("<link rel='canonical' href='/pay-2025?ref=x'>", "https://careers.example.com/pay-2025?ref=x"),
+        ("<link rel='Canonical Shortlink' href='https://example.com/c'>", "https://example.com/c"),
+        ("", URL),
+    ],
 )
 def test_metadata_title_author_iso_date_and_canonical_url(canonical, expected):
     article = clean(page(article_html("", head=METADATA_HEAD + canonical)))
-    assert (article.title, article.author, article.published) == ("AI Engineer Pay in 2025", "Priya Raman",
-                                                                  "2025-03-14")
+    assert (article.title, article.author, article.published) == (
+        "AI Engineer Pay in 2025",
+        "Priya Raman",
+        "2025-03-14",
+    )
     assert (article.canonical_url, article.url, article.kind) == (expected, URL, "html")
 
 
@@ -157,8 +186,10 @@ def test_local_html_without_url_has_no_canonical_url():
 
 @pytest.mark.parametrize(
     ("body", "published"),
-    [("<p class='byline'>Published March 3, 2024 by Ana Ruiz</p>", "2024-03-03"),
-     ("<p>By March 3, 2024, most teams had moved their first models into production.</p>", None)],
+    [
+        ("<p class='byline'>Published March 3, 2024 by Ana Ruiz</p>", "2024-03-03"),
+        ("<p>By March 3, 2024, most teams had moved their first models into production.</p>", None),
+    ],
     ids=["byline", "date-in-a-sentence"],
 )
 def test_the_publication_date_comes_from_markup_not_from_a_sentence(body, published):
@@ -167,8 +198,13 @@ def test_the_publication_date_comes_from_markup_not_from_a_sentence(body, publis
 
 def test_date_after_the_fetch_is_not_taken_as_the_publication_date():
     head = "<meta property='article:published_time' content='2031-01-01'>"
-    fetched = Page(source="s", url=URL, body=article_html("", head=head).encode(), content_type="text/html",
-                   fetched_at=datetime(2025, 6, 1, tzinfo=timezone.utc))
+    fetched = Page(
+        source="s",
+        url=URL,
+        body=article_html("", head=head).encode(),
+        content_type="text/html",
+        fetched_at=datetime(2025, 6, 1, tzinfo=UTC),
+    )
     assert clean(fetched).published != "2031-01-01"
 
 
@@ -184,11 +220,11 @@ def test_clean_is_deterministic():
 
 NO_MAIN_CONTENT = {
     "navigation only": "<html><body><nav><a href='/'>Home</a><a href='/jobs'>Jobs</a>"
-                       "<a href='/contact'>Contact us</a></nav></body></html>",
+    "<a href='/contact'>Contact us</a></nav></body></html>",
     "link list only": "<html><body><ul><li><a href='/a'>AI careers</a></li><li><a href='/b'>ML jobs</a></li>"
-                      "<li><a href='/c'>Salary guides</a></li></ul></body></html>",
+    "<li><a href='/c'>Salary guides</a></li></ul></body></html>",
     "JS-only app": "<html><head><title>App</title><script src='/app.js'></script></head><body><div id='root'>"
-                   "</div><noscript>You need to enable JavaScript to run this app.</noscript></body></html>",
+    "</div><noscript>You need to enable JavaScript to run this app.</noscript></body></html>",
     "empty body": "<html><head><title>Nothing</title></head><body></body></html>",
     "only hidden text": f"<html><body><div style='display:none'><p>{PARAGRAPH}</p></div></body></html>",
 }
@@ -216,10 +252,17 @@ WESTERN = "Le café coûte 3 € — naïve résumé, “quoted”"
         (WESTERN.encode("utf-8"), "text/plain", "iso-8859-1"),  # wrong server default on a UTF-8 body
         (codecs.BOM_UTF8 + WESTERN.encode("utf-8"), "text/plain", "windows-1252"),  # BOM outranks the header
         (codecs.BOM_UTF16_LE + WESTERN.encode("utf-16-le"), "text/plain", None),
-        (f"<html><head><meta charset='windows-1252'></head><body><p>{WESTERN}</p></body></html>".encode("cp1252"),
-         "text/html", None),
-        (f"<html><head><meta http-equiv='Content-Type' content='text/html; charset=ISO-8859-1'></head>"
-         f"<body><p>{WESTERN}</p></body></html>".encode("cp1252"), "text/html", None),
+        (
+            f"<html><head><meta charset='windows-1252'></head><body><p>{WESTERN}</p></body></html>".encode("cp1252"),
+            "text/html",
+            None,
+        ),
+        (
+            f"<html><head><meta http-equiv='Content-Type' content='text/html; charset=ISO-8859-1'></head>"
+            f"<body><p>{WESTERN}</p></body></html>".encode("cp1252"),
+            "text/html",
+            None,
+        ),
     ],
 )
 def test_decoding_recovers_the_characters(body, content_type, charset):
@@ -252,10 +295,14 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [(PNG, "text/html"), (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "text/plain"),
-     (b"PK\x03\x04\x14\x00\x06\x00", "text/markdown"), (b"\x1f\x8b\x08\x00\x00\x00", "text/html"),
-     (b"<html><body><p>text\x00with\x00nul</p></body></html>", "text/html"),
-     (bytes(range(1, 32)) * 20, "text/plain")],
+    [
+        (PNG, "text/html"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "text/plain"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "text/markdown"),
+        (b"\x1f\x8b\x08\x00\x00\x00", "text/html"),
+        (b"<html><body><p>text\x00with\x00nul</p></body></html>", "text/html"),
+        (bytes(range(1, 32)) * 20, "text/plain"),
+    ],
 )
 def test_binary_content_is_refused(body, content_type):
     with pytest.raises(CleanError) as caught:
@@ -266,8 +313,13 @@ def test_binary_content_is_refused(body, content_type):
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [(b"", "text/html"), (b"", "text/plain"), (b"  \n\t\r\n ", "text/markdown"), (codecs.BOM_UTF8, "text/plain"),
-     (codecs.BOM_UTF8 + b"\n\n", "text/html")],
+    [
+        (b"", "text/html"),
+        (b"", "text/plain"),
+        (b"  \n\t\r\n ", "text/markdown"),
+        (codecs.BOM_UTF8, "text/plain"),
+        (codecs.BOM_UTF8 + b"\n\n", "text/html"),
+    ],
 )
 def test_empty_content_is_refused(body, content_type):
     with pytest.raises(CleanError) as caught:
@@ -300,7 +352,7 @@ def test_normalize_text(raw, expected):
         ("# AI Engineer Roadmap\n\nIntro text.", "markdown", "AI Engineer Roadmap"),
         ("Some intro line\n\n## Skills to learn ##\n\nPython.", "markdown", "Skills to learn"),
         ("Career Guide\n============\n\nBody.", "markdown", "Career Guide"),
-        ("---\ntitle: \"Front Matter Title\"\ndate: 2025-01-02\n---\n# Heading\n", "markdown", "Front Matter Title"),
+        ('---\ntitle: "Front Matter Title"\ndate: 2025-01-02\n---\n# Heading\n', "markdown", "Front Matter Title"),
         ("---\ndate: 2025-01-02\n---\nBody line\n\n# Heading", "markdown", "Heading"),
         ("```bash\n# not a heading\n```\n# Real Heading", "markdown", "Real Heading"),
         ("no headings here\njust lines", "markdown", "no headings here"),
@@ -311,9 +363,7 @@ def test_text_and_markdown_titles(raw, kind, title):
     assert text_title(normalize_text(raw), kind) == title
 
 
-@pytest.mark.parametrize(
-    ("content_type", "kind"), [("text/plain", "text"), ("text/markdown", "markdown")]
-)
+@pytest.mark.parametrize(("content_type", "kind"), [("text/plain", "text"), ("text/markdown", "markdown")])
 def test_text_sources_are_normalised_but_not_stripped_of_boilerplate(content_type, kind):
     raw = "# Salaries\r\n\r\n\r\n\r\nHome | Jobs | About   \r\nEntry | 0–2 years | $110K–$145K\r\n"
     article = clean(page(raw.encode("utf-8"), content_type, url=None, source="notes.md"))
@@ -326,5 +376,5 @@ def test_article_text_is_the_string_offsets_point_into():
     article = clean(page(article_html(TABLES["thead and th"])))
     quote = "Entry | 0–2 years | $110K–$145K"
     start = article.text.index(quote)
-    assert article.text[start:start + len(quote)] == quote
+    assert article.text[start : start + len(quote)] == quote
     assert "\r" not in article.text and article.text == article.text.strip()

@@ -24,16 +24,24 @@ def all_commands(group: click.Group, prefix=()):
             yield from all_commands(command, prefix + (name,))
 
 
-@pytest.mark.parametrize("path, command", list(all_commands(main)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+@pytest.mark.parametrize(
+    "path, command", list(all_commands(main)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else ""
+)
 def test_every_command_has_an_example_in_its_help(path, command):
     result = CliRunner().invoke(main, [*path, "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.output and f"kb {' '.join(path)}" in result.output
 
 
-@pytest.mark.parametrize("path, command", list(all_commands(main)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+@pytest.mark.parametrize(
+    "path, command", list(all_commands(main)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else ""
+)
 def test_files_named_in_option_help_are_in_the_repository(path, command):
-    named = [name for param in command.params for name in re.findall(r"[\w.-]+/[\w./-]+\.\w+", getattr(param, "help", "") or "")]
+    named = [
+        name
+        for param in command.params
+        for name in re.findall(r"[\w.-]+/[\w./-]+\.\w+", getattr(param, "help", "") or "")
+    ]
     assert [name for name in named if not (ROOT / name).exists()] == []
 
 
@@ -44,11 +52,15 @@ def db(tmp_path, settings, prefect_harness):
 
 def test_ingest_exits_non_zero_when_a_source_fails_but_stores_the_rest(db, monkeypatch):
     runner = CliRunner()
-    result = runner.invoke(main, ["ingest", str(PAGES / "small-salary-table.html"), str(PAGES / "missing.html"), "--db", db])
+    result = runner.invoke(
+        main, ["ingest", str(PAGES / "small-salary-table.html"), str(PAGES / "missing.html"), "--db", db]
+    )
     assert result.exit_code == 1, result.output
     assert "1 ok, 1 failed" in result.output
     assert "stored: 1 documents, 3 salaries" in result.output
-    query = runner.invoke(main, ["query", "select amount_min from v_salaries order by amount_min", "--db", db, "--json"])
+    query = runner.invoke(
+        main, ["query", "select amount_min from v_salaries order by amount_min", "--db", db, "--json"]
+    )
     assert [json.loads(line)["amount_min"] for line in query.output.splitlines()] == [92000, 118000, 150000]
 
 
@@ -59,8 +71,14 @@ def test_ingest_exits_zero_when_everything_succeeded(db):
 
 @pytest.mark.parametrize(
     "sql",
-    ["delete from documents", "insert into sources(source) values ('x')", "drop view v_salaries",
-     "attach database ':memory:' as other", "pragma journal_mode=delete", "select load_extension('x')"],
+    [
+        "delete from documents",
+        "insert into sources(source) values ('x')",
+        "drop view v_salaries",
+        "attach database ':memory:' as other",
+        "pragma journal_mode=delete",
+        "select load_extension('x')",
+    ],
 )
 def test_query_refuses_anything_that_writes(db, sql):
     CliRunner().invoke(main, ["ingest", str(PAGES / "reader-notes.txt"), "--db", db, "--quiet"])
@@ -96,8 +114,9 @@ RUNAWAY = "with recursive r(n) as (select 1 union all select n + 1 from r) selec
 
 
 def test_query_limit_stops_after_that_many_rows(plain_db):
-    result = CliRunner().invoke(main, ["query", RUNAWAY.replace("count(*)", "n"), "--db", plain_db, "--csv",
-                                       "--limit", "3"])
+    result = CliRunner().invoke(
+        main, ["query", RUNAWAY.replace("count(*)", "n"), "--db", plain_db, "--csv", "--limit", "3"]
+    )
     assert result.exit_code == 0 and result.output.split() == ["n", "1", "2", "3"]
 
 
@@ -131,9 +150,15 @@ def test_csv_output_streams_every_row(plain_db, tmp_path):
     assert result.exit_code == 0 and result.output.split()[-1] == "20000" and len(result.output.split()) == 20_001
 
 
-READ_ONLY_COMMANDS = [["query", "select 1"], ["runs"], ["search", "python"], ["export", "--view", "v_salaries"],
-                      ["report", "--out", "report"], ["sources", "list"],
-                      ["eval", "--gold", str(ROOT / "fixtures" / "gold.json")]]
+READ_ONLY_COMMANDS = [
+    ["query", "select 1"],
+    ["runs"],
+    ["search", "python"],
+    ["export", "--view", "v_salaries"],
+    ["report", "--out", "report"],
+    ["sources", "list"],
+    ["eval", "--gold", str(ROOT / "fixtures" / "gold.json")],
+]
 
 
 @pytest.mark.parametrize("args", READ_ONLY_COMMANDS, ids=lambda args: " ".join(args[:2]))
@@ -170,7 +195,10 @@ def test_query_tables_truncate_long_values_but_csv_keeps_them(db):
 def test_sources_add_list_remove(db):
     runner = CliRunner()
     assert runner.invoke(main, ["sources", "add", "https://example.org/a", "--every", "6h", "--db", db]).exit_code == 0
-    assert runner.invoke(main, ["sources", "add", "https://example.org/b", "--cron", "0 6 * * *", "--db", db]).exit_code == 0
+    assert (
+        runner.invoke(main, ["sources", "add", "https://example.org/b", "--cron", "0 6 * * *", "--db", db]).exit_code
+        == 0
+    )
     bad = runner.invoke(main, ["sources", "add", "https://example.org/c", "--cron", "not cron", "--db", db])
     assert bad.exit_code != 0 and "cron" in bad.output
     listed = runner.invoke(main, ["sources", "list", "--db", db]).output

@@ -12,24 +12,40 @@ from pipeline.vocab import vocabulary
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("Get the AWS Certified Machine Learning Engineer – Associate next.",
-         ["AWS Certified Machine Learning Engineer – Associate"]),
+        (
+            "Get the AWS Certified Machine Learning Engineer – Associate next.",
+            ["AWS Certified Machine Learning Engineer – Associate"],
+        ),
         ("- Microsoft Certified: Azure AI Engineer Associate", ["Microsoft Certified: Azure AI Engineer Associate"]),
         ("Consider Azure AI Engineer (AI-102) first.", ["Azure AI Engineer (AI-102)"]),
-        ("The Google Cloud Professional Machine Learning Engineer exam is hard.",
-         ["Google Cloud Professional Machine Learning Engineer"]),
-        ("Take the Google Professional Machine Learning Engineer. Google Cloud's exam costs more.",
-         ["Google Professional Machine Learning Engineer"]),
-        ("Then Microsoft's Azure AI Engineer Associate (exam AI-102). It covers search.",
-         ["Microsoft's Azure AI Engineer Associate (exam AI-102)"]),
-        ("A few ads name the NVIDIA-Certified Associate: Generative AI LLMs these days.",
-         ["NVIDIA-Certified Associate: Generative AI LLMs"]),
-        ("An AWS Certified Solutions Architect – Associate or Certified Kubernetes Administrator (CKA) helps.",
-         ["AWS Certified Solutions Architect – Associate", "Certified Kubernetes Administrator (CKA)"]),
-        ("Banks list the Microsoft Certified: Azure Data Engineer Associate and the Certified Analytics Professional.",
-         ["Microsoft Certified: Azure Data Engineer Associate", "Certified Analytics Professional"]),
-        ("- AWS Certified AI Practitioner\n- Google Cloud Generative AI Leader",  # a name never runs across lines
-         ["AWS Certified AI Practitioner", "Google Cloud Generative AI Leader"]),
+        (
+            "The Google Cloud Professional Machine Learning Engineer exam is hard.",
+            ["Google Cloud Professional Machine Learning Engineer"],
+        ),
+        (
+            "Take the Google Professional Machine Learning Engineer. Google Cloud's exam costs more.",
+            ["Google Professional Machine Learning Engineer"],
+        ),
+        (
+            "Then Microsoft's Azure AI Engineer Associate (exam AI-102). It covers search.",
+            ["Microsoft's Azure AI Engineer Associate (exam AI-102)"],
+        ),
+        (
+            "A few ads name the NVIDIA-Certified Associate: Generative AI LLMs these days.",
+            ["NVIDIA-Certified Associate: Generative AI LLMs"],
+        ),
+        (
+            "An AWS Certified Solutions Architect – Associate or Certified Kubernetes Administrator (CKA) helps.",
+            ["AWS Certified Solutions Architect – Associate", "Certified Kubernetes Administrator (CKA)"],
+        ),
+        (
+            "Banks list the Microsoft Certified: Azure Data Engineer Associate and the Certified Analytics Professional.",
+            ["Microsoft Certified: Azure Data Engineer Associate", "Certified Analytics Professional"],
+        ),
+        (
+            "- AWS Certified AI Practitioner\n- Google Cloud Generative AI Leader",  # a name never runs across lines
+            ["AWS Certified AI Practitioner", "Google Cloud Generative AI Leader"],
+        ),
         ("Free courses from LangChain Academy.", ["LangChain Academy"]),
         ("AWS is popular with startups.", []),
         ("Certified engineers earn 12% more.", []),  # a credential word with nothing it is about

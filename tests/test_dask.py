@@ -15,8 +15,8 @@ from flows.ingest import flow_for
 from tests.conftest import PAGES
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.overlap import Overlap
-from tests.fakes.reader import reader
 from tests.fakes.pg import PostgresCluster, find_bin
+from tests.fakes.reader import reader
 from tests.test_postgres import backfill, view_contents
 
 pytest.importorskip("prefect_dask", reason="the optional `dask` extra is not installed")
@@ -46,8 +46,9 @@ def database_url(tmp_path):
 
 
 @pytest.mark.slow  # ~40 s: a Dask cluster of two worker processes and a PostgreSQL cluster start
-def test_a_backfill_on_a_dask_cluster_stores_the_same_rows(settings, llm_env, database_url, prefect_harness,
-                                                           monkeypatch):
+def test_a_backfill_on_a_dask_cluster_stores_the_same_rows(
+    settings, llm_env, database_url, prefect_harness, monkeypatch
+):
     """…with KB_LLM_CONCURRENCY=1 held across the cluster: two worker processes, one model slot between them (so
     one share, on one worker), never two calls at once."""
     monkeypatch.setenv("KB_LLM_CONCURRENCY", "1")

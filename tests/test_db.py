@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from itertools import islice
 from pathlib import Path
 
@@ -18,19 +17,19 @@ from sqlalchemy import inspect, text
 from db import kinds as registry
 from db.engine import init_db, make_engine
 from db.mapping import article_from_row, article_row, grounded_from_row, record_row, record_values
-from db.migrations import alembic_config, head_revision
+from db.migrations import alembic_config
 from db.query import QueryInterrupted, Stop, open_readonly, run_readonly, single_statement
 from db.views import VIEW_COLUMNS, ensure_views
 from pipeline.errors import StorageError
 from schemas.documents import Article, Grounded, Provenance
-from tests.test_migrations import ALL_REVISIONS
 
 TEXT = "Senior AI engineers earn $180,000 a year; Python helps; AWS ML Specialty costs $300; demand doubled."
 RECORDS = {
     "salary": dict(role="AI engineer", level="senior", currency="usd", amount_min=180000, quote="$180,000 a year"),
     "skill": dict(name="Python", category="language", quote="Python"),
-    "certification": dict(name="AWS ML Specialty", issuer="AWS", cost_amount=300, cost_currency="USD",
-                          quote="AWS ML Specialty costs $300"),
+    "certification": dict(
+        name="AWS ML Specialty", issuer="AWS", cost_amount=300, cost_currency="USD", quote="AWS ML Specialty costs $300"
+    ),
     "claim": dict(statement="Demand for AI engineers doubled.", quote="demand doubled"),
 }
 
@@ -58,8 +57,10 @@ def grounded(kind: str) -> Grounded:
 def test_make_engine_creates_the_directory_and_sets_the_pragmas(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'deep' / 'er' / 'kb.sqlite'}")
     with engine.connect() as connection:
-        pragmas = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in
-                   ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")}
+        pragmas = {
+            name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+        }
     assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30000, "synchronous": 1}
     assert (tmp_path / "deep" / "er" / "kb.sqlite").exists()
     engine.dispose()
@@ -73,8 +74,10 @@ def test_postgres_urls_pass_through_with_psycopg_3(url):
 
 def test_two_processes_can_initialise_one_database_at_once(db_url):
     script = f"from db.engine import make_engine, init_db; print(init_db(make_engine({db_url!r})))"
-    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outputs = [proc.communicate(timeout=120) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
     applied = [name for out, _ in outputs for name in ast.literal_eval(out.strip())]
@@ -182,8 +185,10 @@ ALLOWED = {
     "fts match": ("SELECT rowid FROM search_index WHERE search_index MATCH 'python'", ["rowid"]),
     "fts snippet": ("SELECT snippet(search_index, 0, '[', ']', '…', 8) AS s FROM search_index('python')", ["s"]),
     "table-valued pragma": ("SELECT name FROM pragma_table_info('documents')", ["name"]),
-    "recursive cte": ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n FROM r",
-                      ["n"]),
+    "recursive cte": (
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n FROM r",
+        ["n"],
+    ),
 }
 
 
@@ -218,8 +223,10 @@ def test_a_big_result_streams_in_constant_memory(engine, db_url):
 
 
 def test_leaving_a_stream_early_stops_the_statement(engine, db_url):
-    with open_readonly(db_url, "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r") as stream:
-        assert [n for n, in islice(stream.rows, 3)] == [1, 2, 3]
+    with open_readonly(
+        db_url, "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r"
+    ) as stream:
+        assert [n for (n,) in islice(stream.rows, 3)] == [1, 2, 3]
 
 
 def test_a_runaway_statement_times_out(engine, db_url):
@@ -230,9 +237,8 @@ def test_a_runaway_statement_times_out(engine, db_url):
 def test_cancelling_interrupts_a_running_statement(engine, db_url):
     stop = Stop()
     threading.Timer(0.2, stop.cancel).start()
-    with pytest.raises(QueryInterrupted):
-        with open_readonly(db_url, RUNAWAY, stop=stop) as stream:
-            list(stream.rows)
+    with pytest.raises(QueryInterrupted), open_readonly(db_url, RUNAWAY, stop=stop) as stream:
+        list(stream.rows)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.ingest import Runtime, run_sources
 from db.query import run_readonly
+from flows.ingest import Runtime, run_sources
 from pipeline.settings import Settings
 from tests.conftest import PAGES
 
@@ -28,8 +28,11 @@ def test_the_embedded_model_stores_grounded_salaries_with_the_right_numbers(embe
     summary = run_sources([source], Runtime.create(embedded_settings), "test")
     assert [o.status for o in summary.outcomes] == ["ok"], summary.outcomes[0].error
     url = embedded_settings.database_url
-    rows = run_readonly(url, "select level, amount_min, amount_max, currency, period, quote, char_start, char_end "
-                             "from v_salaries order by amount_min").rows
+    rows = run_readonly(
+        url,
+        "select level, amount_min, amount_max, currency, period, quote, char_start, char_end "
+        "from v_salaries order by amount_min",
+    ).rows
     assert [(r[0], r[1], r[2], r[3], r[4]) for r in rows] == [
         ("junior", 92000, 118000, "USD", "year"),
         ("mid", 118000, 150000, "USD", "year"),

@@ -14,7 +14,6 @@ from db.engine import init_db, make_engine
 from pipeline.cli import main
 from pipeline.evaluate import (
     Floors,
-    by_page_kind,
     GoldDocument,
     GoldSalary,
     Overall,
@@ -22,6 +21,7 @@ from pipeline.evaluate import (
     SalaryScore,
     Snapshot,
     StoredSalary,
+    by_page_kind,
     certs_match,
     check_floors,
     find_document,
@@ -35,9 +35,9 @@ from pipeline.evaluate import (
     skills_match,
     unaccounted_money,
 )
-from pipeline.save import ExtractorVersion, save
 from pipeline.ground import link_amount
 from pipeline.money import scan_money
+from pipeline.save import ExtractorVersion, save
 from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, MoneyAmount, MoneyUse, Provenance
 
 
@@ -61,11 +61,19 @@ MATCH_RULE = [
     ("a cap is one bound", gold_salary([166000]), stored(None, 166000), True),
     ("one bound is not a range", gold_salary([110000]), stored(110000, 145000), False),
     ("a range is not one bound", gold_salary([110000, 145000]), stored(110000, 110000), False),
-    ("currency from the gold's list", gold_salary([70000, 150000], currency=["USD", "EUR"]),
-     stored(70000, 150000, currency="EUR"), True),
+    (
+        "currency from the gold's list",
+        gold_salary([70000, 150000], currency=["USD", "EUR"]),
+        stored(70000, 150000, currency="EUR"),
+        True,
+    ),
     ("currency not in the list", gold_salary([62000, 88000], currency=["GBP"]), stored(62000, 88000), False),
-    ("period must be equal", gold_salary([550], currency=["GBP"], period="day"),
-     stored(550, 550, currency="GBP", period="hour"), False),
+    (
+        "period must be equal",
+        gold_salary([550], currency=["GBP"], period="day"),
+        stored(550, 550, currency="GBP", period="hour"),
+        False,
+    ),
 ]
 
 
@@ -137,8 +145,9 @@ def score(gold: GoldDocument, salaries=(), certifications=(), skills=(), money=(
     records["v_salaries"][1] = list(salaries)
     records["v_certifications"][1] = list(certifications)
     records["v_skills"][1] = list(skills)
-    snapshot = Snapshot(documents=[], records=records, costs={1: dict(prompt_tokens=900, completion_tokens=80,
-                                                                        llm_seconds=1.5)})
+    snapshot = Snapshot(
+        documents=[], records=records, costs={1: dict(prompt_tokens=900, completion_tokens=80, llm_seconds=1.5)}
+    )
     return score_document(gold, {"document_id": 1, "source": "a.txt", "text": TEXT}, snapshot)
 
 
@@ -154,8 +163,9 @@ ENTRY = salary_row("$110,000 to $145,000 a year", 110000, 145000, level="entry",
 SENIOR = salary_row("$195,000–$260,000", 195000, 260000, level="mid")
 ANECDOTE = salary_row("$141,000", 141000, 141000)
 BOOTCAMP = salary_row("$12,900", 12900, 12900)
-CERT = row("AWS Certified AI Practitioner exam costs $100", certification="AWS Certified AI Practitioner",
-           cost_amount=100)
+CERT = row(
+    "AWS Certified AI Practitioner exam costs $100", certification="AWS Certified AI Practitioner", cost_amount=100
+)
 
 
 def test_optional_figures_are_neither_true_nor_false_positives():
@@ -167,10 +177,19 @@ def test_optional_figures_are_neither_true_nor_false_positives():
 
 
 def test_a_document_scores_salaries_attributes_names_and_integrity():
-    money = [money_row("$110,000 to $145,000 a year", "salary"), money_row("$141,000", "unaccounted", "read as pay"),
-             money_row("$100", "certification_cost"), money_row("$12,900", "salary")]
-    result = score(GOLD, [ENTRY, BOOTCAMP], [CERT], [row("Python", skill="Python"),
-                                                    row("retrieval-augmented generation", skill="RAG")], money)
+    money = [
+        money_row("$110,000 to $145,000 a year", "salary"),
+        money_row("$141,000", "unaccounted", "read as pay"),
+        money_row("$100", "certification_cost"),
+        money_row("$12,900", "salary"),
+    ]
+    result = score(
+        GOLD,
+        [ENTRY, BOOTCAMP],
+        [CERT],
+        [row("Python", skill="Python"), row("retrieval-augmented generation", skill="RAG")],
+        money,
+    )
     assert (result.salaries.tp, result.salaries.fp, result.salaries.required) == (1, 1, 2)
     assert (result.salaries.precision, result.salaries.recall, result.salaries.f1) == (0.5, 0.5, 0.5)
     assert result.attributes == {"level": Ratio(hits=1, total=1), "region": Ratio(hits=1, total=1)}
@@ -211,7 +230,8 @@ def test_money_without_an_account_or_accounted_as_lost_is_reported_with_the_reas
     assert unaccounted_money(text, [pay]) == ["$150 (no account stored)"]
     assert unaccounted_money(text, [pay, fee]) == []
     assert unaccounted_money(text, [pay, dict(fee, use="unaccounted", reason="its record was dropped")]) == [
-        "$150 (its record was dropped)"]
+        "$150 (its record was dropped)"
+    ]
 
 
 # ---- names --------------------------------------------------------------------------------------------------
@@ -299,8 +319,10 @@ def test_documents_are_found_by_their_resolved_path_or_a_path_ending_in_the_gold
 
 def test_the_resolved_path_wins_over_a_suffix(tmp_path):
     exact = str(tmp_path / "corpus" / "000.txt")
-    documents = [dict(document_id=1, source=exact, fetched_at="2025-01-01"),
-                 dict(document_id=2, source="old/corpus/000.txt", fetched_at="2025-06-01")]
+    documents = [
+        dict(document_id=1, source=exact, fetched_at="2025-01-01"),
+        dict(document_id=2, source="old/corpus/000.txt", fetched_at="2025-06-01"),
+    ]
     assert find_document(documents, GoldDocument(source="corpus/000.txt", path=exact))["document_id"] == 1
 
 
@@ -309,11 +331,19 @@ def test_the_resolved_path_wins_over_a_suffix(tmp_path):
 
 def overall(tp=9, fp=1, required=10, forbidden=0, grounded=10, agreeing=10, certs=4, unaccounted=0) -> Overall:
     return Overall(
-        documents=1, found=1, salaries=SalaryScore(tp=tp, fp=fp, required=required), attributes={},
-        forbidden_hits=forbidden, certifications=Ratio(hits=certs, total=4), skills=Ratio(),
-        grounding=Ratio(hits=grounded, total=10), agreement=Ratio(hits=agreeing, total=10),
+        documents=1,
+        found=1,
+        salaries=SalaryScore(tp=tp, fp=fp, required=required),
+        attributes={},
+        forbidden_hits=forbidden,
+        certifications=Ratio(hits=certs, total=4),
+        skills=Ratio(),
+        grounding=Ratio(hits=grounded, total=10),
+        agreement=Ratio(hits=agreeing, total=10),
         unaccounted=unaccounted,
-        prompt_tokens=0, completion_tokens=0, llm_seconds=0.0,
+        prompt_tokens=0,
+        completion_tokens=0,
+        llm_seconds=0.0,
     )
 
 
@@ -343,24 +373,35 @@ DOC_TEXT = (
     "The AWS Certified AI Practitioner exam costs $100.\n\nTeams want Python and RAG.\n"
 )
 DEV_GOLD = {
-    "documents": [{
-        "source": "corpus/000_demo.txt",
-        "salaries": [
-            {"level": "entry", "currency": ["USD"], "period": "year", "bounds": [110000, 145000]},
-            {"level": "senior", "currency": ["USD"], "period": "year", "bounds": [195000, 260000]},
-        ],
-        "optional": [],
-        "forbidden": [100],
-        "certifications": ["AWS AI Practitioner"],
-        "skills": ["Python", "retrieval-augmented generation"],
-    }]
+    "documents": [
+        {
+            "source": "corpus/000_demo.txt",
+            "salaries": [
+                {"level": "entry", "currency": ["USD"], "period": "year", "bounds": [110000, 145000]},
+                {"level": "senior", "currency": ["USD"], "period": "year", "bounds": [195000, 260000]},
+            ],
+            "optional": [],
+            "forbidden": [100],
+            "certifications": ["AWS AI Practitioner"],
+            "skills": ["Python", "retrieval-augmented generation"],
+        }
+    ]
 }
 RECORDS = [
-    ("salary", dict(level="entry", currency="USD", amount_min=110000, amount_max=145000,
-                    quote="$110,000 to $145,000 a year")),
+    (
+        "salary",
+        dict(level="entry", currency="USD", amount_min=110000, amount_max=145000, quote="$110,000 to $145,000 a year"),
+    ),
     ("salary", dict(level="senior", currency="USD", amount_min=195000, amount_max=260000, quote="$195,000–$260,000")),
-    ("certification", dict(name="AWS Certified AI Practitioner", cost_amount=100, cost_currency="USD",
-                           quote="AWS Certified AI Practitioner exam costs $100")),
+    (
+        "certification",
+        dict(
+            name="AWS Certified AI Practitioner",
+            cost_amount=100,
+            cost_currency="USD",
+            quote="AWS Certified AI Practitioner exam costs $100",
+        ),
+    ),
     ("skill", dict(name="Python", category="language", quote="Python")),
     ("skill", dict(name="RAG", category="practice", quote="RAG")),
 ]
@@ -390,8 +431,15 @@ def accounts(text: str, records: list[Grounded]) -> list[MoneyAmount]:
     for m in scan_money(text):
         holders = [r.kind for r in records if r.provenance.char_start <= m.start and m.end <= r.provenance.char_end]
         use = uses.get(holders[0], MoneyUse.not_pay) if holders else MoneyUse.not_pay
-        amount = MoneyAmount(char_start=m.start, char_end=m.end, text=m.text, currency=m.currency,
-                             amount_min=m.amount_min, amount_max=m.amount_max, use=use)
+        amount = MoneyAmount(
+            char_start=m.start,
+            char_end=m.end,
+            text=m.text,
+            currency=m.currency,
+            amount_min=m.amount_min,
+            amount_max=m.amount_max,
+            use=use,
+        )
         out.append(link_amount(amount, records))
     return out
 
@@ -401,8 +449,11 @@ def build_db(path: Path, source: str, records) -> str:
     init_db(engine)
     article = Article(source=source, text=DOC_TEXT, kind="text")
     kept = [grounded(kind, fields) for kind, fields in records]
-    extraction = GroundedExtraction(records=kept, amounts=accounts(DOC_TEXT, kept),
-                                    stats=ExtractionStats(prompt_tokens=1200, completion_tokens=150, llm_seconds=2.5))
+    extraction = GroundedExtraction(
+        records=kept,
+        amounts=accounts(DOC_TEXT, kept),
+        stats=ExtractionStats(prompt_tokens=1200, completion_tokens=150, llm_seconds=2.5),
+    )
     save(engine, article, extraction, ExtractorVersion(schema_hash="s", prompt_version="p", model="m"))
     engine.dispose()
     return str(path)
@@ -415,9 +466,26 @@ def run_eval(*args: str):
 def test_eval_meets_its_floors_on_a_faithful_database(shared):
     db = build_db(shared / "kb.sqlite", str(shared / "corpus" / "000_demo.txt"), RECORDS)
     out = shared / "out.json"
-    result = run_eval("--gold", str(shared / "gold" / "dev.json"), "--db", db, "--json", str(out),
-                      "--min-salary-f1", "0.9", "--max-forbidden", "0", "--min-grounding", "1",
-                      "--min-agreement", "1", "--min-cert-recall", "1", "--max-unaccounted", "0")
+    result = run_eval(
+        "--gold",
+        str(shared / "gold" / "dev.json"),
+        "--db",
+        db,
+        "--json",
+        str(out),
+        "--min-salary-f1",
+        "0.9",
+        "--max-forbidden",
+        "0",
+        "--min-grounding",
+        "1",
+        "--min-agreement",
+        "1",
+        "--min-cert-recall",
+        "1",
+        "--max-unaccounted",
+        "0",
+    )
     assert result.exit_code == 0, result.output
     assert "salary F1" in result.output and "corpus/000_demo.txt" in result.output
     figures = json.loads(out.read_text())
@@ -433,8 +501,20 @@ def test_eval_exits_1_and_says_which_floors_are_not_met(shared):
     # a database built with `kb ingest ../shared/corpus` elsewhere: found by the path's ending
     db = build_db(shared / "kb.sqlite", "../shared/corpus/000_demo.txt", [*RECORDS, EXAM_AS_PAY])
     out = shared / "out.json"
-    result = run_eval("--gold", str(shared / "gold" / "dev.json"), "--db", db, "--json", str(out),
-                      "--min-salary-f1", "0.9", "--max-forbidden", "0", "--min-grounding", "1")
+    result = run_eval(
+        "--gold",
+        str(shared / "gold" / "dev.json"),
+        "--db",
+        db,
+        "--json",
+        str(out),
+        "--min-salary-f1",
+        "0.9",
+        "--max-forbidden",
+        "0",
+        "--min-grounding",
+        "1",
+    )
     assert result.exit_code == 1, result.output
     assert "floor not met: salary F1 0.8 < 0.9" in result.output
     assert "floor not met: forbidden hits 1 > 0" in result.output
@@ -446,8 +526,21 @@ def test_eval_exits_1_and_says_which_floors_are_not_met(shared):
 
 def test_eval_ingests_the_gold_sources_first_when_asked(shared, llm_env):
     db = str(shared / "kb.sqlite")
-    result = run_eval("--gold", str(shared / "gold" / "dev.json"), "--db", db, "--ingest", "--json",
-                      str(shared / "out.json"), "--min-grounding", "1", "--min-agreement", "1", "--max-unaccounted", "0")
+    result = run_eval(
+        "--gold",
+        str(shared / "gold" / "dev.json"),
+        "--db",
+        db,
+        "--ingest",
+        "--json",
+        str(shared / "out.json"),
+        "--min-grounding",
+        "1",
+        "--min-agreement",
+        "1",
+        "--max-unaccounted",
+        "0",
+    )
     assert result.exit_code == 0, result.output
     o = json.loads((shared / "out.json").read_text())["overall"]
     assert o["found"] == 1 and o["grounding"]["total"] > 0 and o["prompt_tokens"] > 0

@@ -14,9 +14,14 @@ from pipeline.llm import make_client
 from pipeline.money import amounts_agree, scan_money
 from schemas.documents import Article, MoneyUse
 from tests.conftest import PAGES
-from tests.fakes.openai_server import context_length_reply, invalid_json_reply, rate_limit_reply, sequence
+from tests.fakes.openai_server import (
+    context_length_reply,
+    invalid_json_reply,
+    rate_limit_reply,
+    sequence,
+    tool_call_reply,
+)
 from tests.fakes.reader import answer, reader, tool_name
-from tests.fakes.openai_server import tool_call_reply
 
 
 def article(name: str, settings) -> Article:
@@ -162,7 +167,8 @@ def test_every_money_amount_leaves_with_an_account(settings, name):
     grounded = ground(doc, extract_stage.extract(doc, make_client(settings), settings))
     assert [(a.char_start, a.text) for a in grounded.amounts] == [(m.start, m.text) for m in scan_money(doc.text)]
     assert all(a.use is not MoneyUse.unaccounted for a in grounded.amounts), [
-        (a.text, a.reason) for a in grounded.amounts if a.use is MoneyUse.unaccounted]
+        (a.text, a.reason) for a in grounded.amounts if a.use is MoneyUse.unaccounted
+    ]
     for amount in grounded.amounts:
         assert doc.text[amount.char_start : amount.char_end] == amount.text
         if amount.use is MoneyUse.not_pay:
@@ -213,11 +219,19 @@ def test_text_addressed_to_the_model_is_not_sent_and_its_money_is_never_pay(sett
     sent = " ".join(str(r["messages"]) for r in fake_llm.requests)
     assert "9,999,999" not in sent and "ignore previous" not in sent.lower() and "$499" not in sent
     steering = {a.text: (a.use, a.reason) for a in result.amounts if a.text in ("$9,999,999", "$499")}
-    assert steering == {t: (MoneyUse.not_pay, "in text addressed to an AI model, never pay") for t in ("$9,999,999", "$499")}
+    assert steering == {
+        t: (MoneyUse.not_pay, "in text addressed to an AI model, never pay") for t in ("$9,999,999", "$499")
+    }
 
 
-@pytest.mark.parametrize("text", ["Building AI assistants pays $150K.", "Prompt engineers earn $120K.",
-                                  "Previous salary surveys put instructors at $60K."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Building AI assistants pays $150K.",
+        "Prompt engineers earn $120K.",
+        "Previous salary surveys put instructors at $60K.",
+    ],
+)
 def test_ordinary_sentences_are_not_taken_for_steering(text):
     assert not extract_stage.addresses_model(text)
 
@@ -241,12 +255,17 @@ def test_a_figure_for_all_levels_gets_no_level_whatever_the_model_says(settings,
 
 
 def test_the_model_picks_among_levels_the_text_names_but_never_invents_one(settings, fake_llm):
-    text = ("Pay by level\nRole | Junior | Senior\nML engineer | $90,000 | $150,000\n"
-            "Overview\nThe average salary for AI engineers in the US exceeds $120,000 annually.\n")
+    text = (
+        "Pay by level\nRole | Junior | Senior\nML engineer | $90,000 | $150,000\n"
+        "Overview\nThe average salary for AI engineers in the US exceeds $120,000 annually.\n"
+    )
     fake_llm.responder = readings_rewritten(level=("junior", "senior", "staff"))
     result = extract_stage.extract(Article(source="lv.txt", text=text, kind="text"), make_client(settings), settings)
     assert {(s.amount_min, s.level.value) for s in result.salaries} == {
-        (90000, "junior"), (150000, "senior"), (120000, "unspecified")}
+        (90000, "junior"),
+        (150000, "senior"),
+        (120000, "unspecified"),
+    }
 
 
 TEMPLATE_SYNTAX = """Prompt engineer pay in 2026
@@ -301,8 +320,17 @@ def test_money_that_is_not_pay_never_becomes_a_salary_even_when_the_model_calls_
     result = extract_stage.extract(doc, make_client(settings), settings)
     assert [(s.amount_min, s.period.value) for s in result.salaries] == [(182000, "year")]
     accounts = _accounts(result)
-    expected = {9000: "change", 15000: "change", 30000: "bonus", 120000: "bonus", 3400: "cost", 48000: "cost",
-                85_000_000: "company", 60000: "threshold", 900000: "threshold"}
+    expected = {
+        9000: "change",
+        15000: "change",
+        30000: "bonus",
+        120000: "bonus",
+        3400: "cost",
+        48000: "cost",
+        85_000_000: "company",
+        60000: "threshold",
+        900000: "threshold",
+    }
     assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
 
 
@@ -314,16 +342,21 @@ def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fak
     assert _accounts(result)[25000] == ("not_pay", "bonus")
 
 
-@pytest.mark.parametrize("text, expected", [
-    # a yearly figure after a day rate in the same sentence keeps its own (unstated, so yearly) period
-    ("Contractor pay\nA contractor on £400 a day takes home about £62,000 in salary.\n", {(400, "day"), (62000, "year")}),
-    # a heading's figure lends its period to no one
-    ("What £400 a day buys you\nA permanent ML engineer is paid £65,000.\n", {(400, "day"), (65000, "year")}),
-    # one "a month" after the second bound covers both bounds
-    ("Pay in Berlin\nJunior engineers are paid €4,800 to €5,600 a month.\n", {(4800, "month"), (5600, "month")}),
-])
-def test_a_period_comes_from_the_figures_own_words_its_range_or_its_header_never_a_neighbour(
-        settings, text, expected):
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a yearly figure after a day rate in the same sentence keeps its own (unstated, so yearly) period
+        (
+            "Contractor pay\nA contractor on £400 a day takes home about £62,000 in salary.\n",
+            {(400, "day"), (62000, "year")},
+        ),
+        # a heading's figure lends its period to no one
+        ("What £400 a day buys you\nA permanent ML engineer is paid £65,000.\n", {(400, "day"), (65000, "year")}),
+        # one "a month" after the second bound covers both bounds
+        ("Pay in Berlin\nJunior engineers are paid €4,800 to €5,600 a month.\n", {(4800, "month"), (5600, "month")}),
+    ],
+)
+def test_a_period_comes_from_the_figures_own_words_its_range_or_its_header_never_a_neighbour(settings, text, expected):
     result = extract_stage.extract(Article(source="p.txt", text=text, kind="text"), make_client(settings), settings)
     found = {(s.amount_min or s.amount_max, s.period.value) for s in result.salaries}
     if len(result.salaries) == 1 and result.salaries[0].amount_max != result.salaries[0].amount_min:

@@ -61,12 +61,15 @@ def patched(fake: FakeOpenAI) -> instructor.Instructor:
 
 def ask_pay(fake: FakeOpenAI, max_retries: int = 1) -> Pay:
     return patched(fake).chat.completions.create(
-        model="fake-model", response_model=Pay, max_retries=max_retries,
+        model="fake-model",
+        response_model=Pay,
+        max_retries=max_retries,
         messages=[{"role": "user", "content": "Pay: $120,000 a year"}],
     )
 
 
 # --- FakeOpenAI with the plain openai client ---------------------------------------------------------------
+
 
 def test_text_reply_reaches_openai_client_with_usage_and_model():
     with FakeOpenAI(text_reply("hello", prompt_tokens=7, completion_tokens=3)) as fake:
@@ -88,9 +91,8 @@ def test_json_reply_puts_json_in_content():
 
 
 def test_rate_limit_carries_retry_after_and_client_retries_past_it():
-    with FakeOpenAI(rate_limit_reply(retry_after=0)) as fake:
-        with pytest.raises(openai.RateLimitError) as err:
-            chat(client(fake))
+    with FakeOpenAI(rate_limit_reply(retry_after=0)) as fake, pytest.raises(openai.RateLimitError) as err:
+        chat(client(fake))
     assert err.value.response.headers["retry-after"] == "0"
     with FakeOpenAI(sequence(rate_limit_reply(retry_after=0), text_reply("ok"))) as fake:
         done = chat(client(fake, max_retries=1))
@@ -98,9 +100,8 @@ def test_rate_limit_carries_retry_after_and_client_retries_past_it():
 
 
 def test_context_length_error_is_a_bad_request_with_its_code():
-    with FakeOpenAI(context_length_reply()) as fake:
-        with pytest.raises(openai.BadRequestError) as err:
-            chat(client(fake))
+    with FakeOpenAI(context_length_reply()) as fake, pytest.raises(openai.BadRequestError) as err:
+        chat(client(fake))
     assert err.value.code == "context_length_exceeded"
 
 
@@ -148,6 +149,7 @@ def test_the_fake_can_serve_from_a_child_process():
 
 # --- FakeOpenAI with instructor (TOOLS mode) --------------------------------------------------------------
 
+
 def test_instructor_tools_mode_parses_tool_call():
     with FakeOpenAI(tool_call_reply("Pay", {"currency": "USD", "amount": 120000})) as fake:
         pay = ask_pay(fake)
@@ -156,8 +158,10 @@ def test_instructor_tools_mode_parses_tool_call():
 
 
 def test_instructor_reasks_with_validation_error_text():
-    script = sequence(tool_call_reply("Pay", {"currency": "USD", "amount": 120}),
-                      tool_call_reply("Pay", {"currency": "USD", "amount": 120000}))
+    script = sequence(
+        tool_call_reply("Pay", {"currency": "USD", "amount": 120}),
+        tool_call_reply("Pay", {"currency": "USD", "amount": 120000}),
+    )
     with FakeOpenAI(script) as fake:
         pay = ask_pay(fake, max_retries=2)
     assert pay.amount == 120000 and fake.count == 2
@@ -189,11 +193,15 @@ def test_server_error_reply_surfaces_as_openai_error():
 
 # --- PageServer ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, content_type", [
-    ("ai-engineer-salaries-2026.html", "text/html"),
-    ("career-notes.md", "text/markdown"),
-    ("reader-notes.txt", "text/plain"),
-])
+
+@pytest.mark.parametrize(
+    "name, content_type",
+    [
+        ("ai-engineer-salaries-2026.html", "text/html"),
+        ("career-notes.md", "text/markdown"),
+        ("reader-notes.txt", "text/plain"),
+    ],
+)
 def test_page_server_serves_fixture_files(name, content_type):
     with PageServer(FIXTURES / "pages") as site:
         response = httpx.get(site.url(name))
@@ -218,8 +226,11 @@ def test_page_server_overrides_and_records_hits():
 # --- fixtures/gold.json agrees with the pages it labels --------------------------------------------------
 
 GOLD = json.loads((FIXTURES / "gold.json").read_text(encoding="utf-8"))["documents"]
-_MONEY = re.compile(r"(\d[\d,]*(?:\.\d+)?)(?:\s*[–-]\s*(?:[£€$₹]|C\$|CHF )?(\d[\d,]*(?:\.\d+)?))?"
-                    r"\s*(k|million|lakh|LPA)?\b", re.I)
+_MONEY = re.compile(
+    r"(\d[\d,]*(?:\.\d+)?)(?:\s*[–-]\s*(?:[£€$₹]|C\$|CHF )?(\d[\d,]*(?:\.\d+)?))?"
+    r"\s*(k|million|lakh|LPA)?\b",
+    re.I,
+)
 _MULTIPLIER = {"k": 1_000, "million": 1_000_000, "lakh": 100_000, "lpa": 100_000, "": 1}
 
 

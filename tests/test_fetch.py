@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -122,8 +122,14 @@ class Handler(BaseHTTPRequestHandler):
     def echo_agent(self):
         self._send(200, {"Content-Type": "text/plain"}, self.headers.get("User-Agent", "").encode())
 
-    SPECIAL = {"/drip": drip, "/drip-headers": drip_headers, "/stall-body": stall_body,
-               "/stall-headers": stall_headers, "/endless": endless, "/ua": echo_agent}
+    SPECIAL = {
+        "/drip": drip,
+        "/drip-headers": drip_headers,
+        "/stall-body": stall_body,
+        "/stall-headers": stall_headers,
+        "/endless": endless,
+        "/ua": echo_agent,
+    }
 
     def log_message(self, *args):
         pass
@@ -191,8 +197,13 @@ def test_redirects_up_to_the_limit_are_followed(server):
 
 @pytest.mark.parametrize(
     ("path", "status", "retryable", "retry_after"),
-    [("/404", 404, False, None), ("/410", 410, False, None), ("/500", 500, True, None), ("/503", 503, True, 30.0),
-     ("/429", 429, True, 7.0)],
+    [
+        ("/404", 404, False, None),
+        ("/410", 410, False, None),
+        ("/500", 500, True, None),
+        ("/503", 503, True, 30.0),
+        ("/429", 429, True, 7.0),
+    ],
 )
 def test_http_error_status_is_a_fetch_error(server, path, status, retryable, retry_after):
     with pytest.raises(FetchError) as caught:
@@ -205,11 +216,18 @@ def test_http_error_status_is_a_fetch_error(server, path, status, retryable, ret
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("120", 120.0), ("0", 0.0), ("", None), (None, None), ("soon", None),
-     ("Sun, 29 Nov 2026 04:01:00 GMT", 60.0), ("Sun, 29 Nov 2026 03:00:00 GMT", 0.0)],
+    [
+        ("120", 120.0),
+        ("0", 0.0),
+        ("", None),
+        (None, None),
+        ("soon", None),
+        ("Sun, 29 Nov 2026 04:01:00 GMT", 60.0),
+        ("Sun, 29 Nov 2026 03:00:00 GMT", 0.0),
+    ],
 )
 def test_parse_retry_after_accepts_seconds_and_http_dates(value, expected):
-    now = datetime(2026, 11, 29, 4, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
     assert parse_retry_after(value, now=now) == expected
 
 
@@ -218,8 +236,12 @@ def test_parse_retry_after_accepts_seconds_and_http_dates(value, expected):
 
 @pytest.mark.parametrize(
     ("path", "fragment"),
-    [("/loop-a", "redirect loop"), ("/self", "redirect loop"), ("/chain/5", "too many redirects"),
-     ("/no-location", "without a Location")],
+    [
+        ("/loop-a", "redirect loop"),
+        ("/self", "redirect loop"),
+        ("/chain/5", "too many redirects"),
+        ("/no-location", "without a Location"),
+    ],
 )
 def test_bad_redirects_are_refused_with_a_reason(server, path, fragment):
     with pytest.raises(FetchError) as caught:
@@ -228,16 +250,18 @@ def test_bad_redirects_are_refused_with_a_reason(server, path, fragment):
     assert caught.value.retryable is False
 
 
-@pytest.mark.parametrize(("path", "media"), [("/pdf", "application/pdf"), ("/json", "application/json"),
-                                             ("/png", "image/png")])
+@pytest.mark.parametrize(
+    ("path", "media"), [("/pdf", "application/pdf"), ("/json", "application/json"), ("/png", "image/png")]
+)
 def test_content_that_is_not_html_or_text_is_refused(server, path, media):
     with pytest.raises(FetchError) as caught:
         fetch_url(server + path, FAST)
     assert caught.value.reason == f"not HTML/text: {media}"
 
 
-@pytest.mark.parametrize(("path", "fragment"), [("/huge-length", "Content-Length 1000000000"),
-                                                ("/endless", "body exceeds")])
+@pytest.mark.parametrize(
+    ("path", "fragment"), [("/huge-length", "Content-Length 1000000000"), ("/endless", "body exceeds")]
+)
 def test_bodies_above_the_cap_are_refused(server, path, fragment):
     with pytest.raises(FetchError) as caught:
         fetch_url(server + path, FAST)
@@ -277,8 +301,13 @@ def test_connection_refused_is_retryable():
 
 @pytest.mark.parametrize(
     ("url", "scheme"),
-    [("file:///etc/passwd", "file"), ("ftp://example.com/a.html", "ftp"), ("gopher://example.com/", "gopher"),
-     ("data:text/html,<p>hi</p>", "data"), ("javascript:alert(1)", "javascript")],
+    [
+        ("file:///etc/passwd", "file"),
+        ("ftp://example.com/a.html", "ftp"),
+        ("gopher://example.com/", "gopher"),
+        ("data:text/html,<p>hi</p>", "data"),
+        ("javascript:alert(1)", "javascript"),
+    ],
 )
 def test_non_web_schemes_are_refused_by_name(url, scheme):
     with pytest.raises(SourceError) as caught:
@@ -295,11 +324,23 @@ def test_load_routes_a_file_url_to_fetch_and_refuses_its_scheme():
 
 @pytest.mark.parametrize(
     ("host", "category"),
-    [("127.0.0.1", "loopback"), ("[::1]", "loopback"), ("10.0.0.8", "private"), ("192.168.1.20", "private"),
-     ("172.16.5.4", "private"), ("[fc00::1]", "private"), ("169.254.169.254", "link-local"),
-     ("[fe80::1]", "link-local"), ("0.0.0.0", "unspecified"), ("[::]", "unspecified"),
-     ("224.0.0.1", "multicast"), ("[ff02::1]", "multicast"), ("[::ffff:127.0.0.1]", "loopback"),
-     ("240.0.0.1", "reserved"), ("100.64.0.1", "non-public")],
+    [
+        ("127.0.0.1", "loopback"),
+        ("[::1]", "loopback"),
+        ("10.0.0.8", "private"),
+        ("192.168.1.20", "private"),
+        ("172.16.5.4", "private"),
+        ("[fc00::1]", "private"),
+        ("169.254.169.254", "link-local"),
+        ("[fe80::1]", "link-local"),
+        ("0.0.0.0", "unspecified"),
+        ("[::]", "unspecified"),
+        ("224.0.0.1", "multicast"),
+        ("[ff02::1]", "multicast"),
+        ("[::ffff:127.0.0.1]", "loopback"),
+        ("240.0.0.1", "reserved"),
+        ("100.64.0.1", "non-public"),
+    ],
 )
 def test_private_addresses_are_refused_unless_allowed(host, category):
     # IP literals resolve to themselves, so no lookup or connection leaves the machine.
@@ -327,8 +368,11 @@ def test_a_first_hop_the_policy_allows_is_fetched_under_the_strict_policy(server
 
 @pytest.mark.parametrize(
     ("path", "fragment"),
-    [("/redirect-private", "private address 10.1.2.3"), ("/redirect-metadata", "link-local address 169.254.169.254"),
-     ("/redirect-loopback", "loopback address 127.0.0.2")],
+    [
+        ("/redirect-private", "private address 10.1.2.3"),
+        ("/redirect-metadata", "link-local address 169.254.169.254"),
+        ("/redirect-loopback", "loopback address 127.0.0.2"),
+    ],
 )
 def test_every_redirect_hop_is_checked_against_the_address_policy(server, path, fragment):
     with pytest.raises(SourceError) as caught:
@@ -371,8 +415,14 @@ def test_public_addresses_have_no_refusal_category(address):
 
 @pytest.mark.parametrize(
     ("name", "content_type"),
-    [("a.html", "text/html"), ("a.htm", "text/html"), ("A.HTML", "text/html"), ("a.md", "text/markdown"),
-     ("a.markdown", "text/markdown"), ("a.txt", "text/plain")],
+    [
+        ("a.html", "text/html"),
+        ("a.htm", "text/html"),
+        ("A.HTML", "text/html"),
+        ("a.md", "text/markdown"),
+        ("a.markdown", "text/markdown"),
+        ("a.txt", "text/plain"),
+    ],
 )
 def test_read_file_types_come_from_the_extension(tmp_path, name, content_type):
     path = tmp_path / name
@@ -457,6 +507,7 @@ def test_deadline_alarms_ring_in_order_once_and_not_when_cancelled():
                 done.set()
             if name == "broken":
                 raise RuntimeError("a callback that fails must not stop the later ones")
+
         return callback
 
     alarms.set(now + 0.20, ring("last"))

@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import pytest
 
-from db.query import run_readonly
-from db.views import RECORD_VIEWS
 import flows.documents
 import flows.ingest
+from db.query import run_readonly
+from db.views import RECORD_VIEWS
 from flows.ingest import MAX_DOCUMENT_WORKERS, Outcome, Runtime, document_workers, ingest_flow, run_sources
 from tests.benchmarks.scale import write_corpus
 from tests.conftest import PAGES, SECRET_KEY
@@ -64,7 +64,9 @@ def test_pages_from_a_web_server_become_grounded_rows(settings, site, prefect_ha
     assert (ledger["sources_seen"], ledger["new"], ledger["failed"]) == (2, 2, 0)
 
 
-@pytest.mark.parametrize("concurrency, embedded, workers", [(1, False, 4), (8, False, 18), (100, False, MAX_DOCUMENT_WORKERS), (8, True, 4)])
+@pytest.mark.parametrize(
+    "concurrency, embedded, workers", [(1, False, 4), (8, False, 18), (100, False, MAX_DOCUMENT_WORKERS), (8, True, 4)]
+)
 def test_more_documents_run_than_llm_slots_but_boundedly(settings, concurrency, embedded, workers):
     model = "local:qwen-1.5b" if embedded else "fake-model"
     assert document_workers(replace(settings, llm_concurrency=concurrency, llm_model=model)) == workers
@@ -128,7 +130,11 @@ def test_every_source_gets_one_attempt_row_per_run_whatever_became_of_it(setting
     ledger = {(r["run_id"], r["source"]): r for r in attempts}
     assert len(ledger) == len(attempts) == 4
     assert {key: r["status"] for key, r in ledger.items()} == {
-        (1, good): "ok", (1, bad): "failed", (2, good): "unchanged", (2, bad): "failed"}
+        (1, good): "ok",
+        (1, bad): "failed",
+        (2, good): "unchanged",
+        (2, bad): "failed",
+    }
     assert ledger[1, good]["document_id"] == ledger[2, good]["document_id"] is not None
     assert ledger[1, good]["prompt_tokens"] > 0 and ledger[2, good]["prompt_tokens"] == 0
 
@@ -161,8 +167,11 @@ def test_sources_new_to_the_run_skip_the_extraction_lookup_and_a_meanwhile_store
         pages[-1].write_text(f"# Pay\nJunior engineers earn ${low:,} to ${low + 15_000:,} a year.\n", encoding="utf-8")
     looked_up = []
     lookup = flows.ingest.save_stage.latest_extraction
-    monkeypatch.setattr(flows.ingest.save_stage, "latest_extraction",
-                        lambda engine, source, *rest: looked_up.append(source) or lookup(engine, source, *rest))
+    monkeypatch.setattr(
+        flows.ingest.save_stage,
+        "latest_extraction",
+        lambda engine, source, *rest: looked_up.append(source) or lookup(engine, source, *rest),
+    )
     run(settings, [str(pages[0])])
     assert looked_up == []  # nothing stored for it when the run began: no extraction to look for
     second = run(settings, [str(p) for p in pages])

@@ -47,8 +47,22 @@ def test_reviews_export_as_gold_that_scores_one_on_the_same_database(settings, t
     assert report.overall.found == 1
     assert report.overall.salaries.f1 == 1.0 and report.overall.forbidden_hits == 0
     assert report.overall.certifications.rate in (1.0, None) and report.overall.skills.rate in (1.0, None)
-    scored = runner.invoke(main, ["eval", "--gold", str(out), "--db", settings.database_url, "--min-salary-f1", "1",
-                                  "--max-forbidden", "0", "--json", str(tmp_path / "scores.json")])
+    scored = runner.invoke(
+        main,
+        [
+            "eval",
+            "--gold",
+            str(out),
+            "--db",
+            settings.database_url,
+            "--min-salary-f1",
+            "1",
+            "--max-forbidden",
+            "0",
+            "--json",
+            str(tmp_path / "scores.json"),
+        ],
+    )
     assert scored.exit_code == 0, scored.output
     assert json.loads((tmp_path / "scores.json").read_text())["overall"]["salaries"]["f1"] == 1.0
 

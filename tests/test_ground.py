@@ -56,8 +56,10 @@ def test_the_text_is_folded_once_per_article_and_only_when_a_quote_needs_it(monk
     exact = [Skill(name="Negotiation", category="soft", quote="Senior engineers earn")]
     ground(article, Extraction(skills=exact))
     assert folds == []  # every quote was found as written (nor was any quote folded)
-    folded = [Skill(name=name, category="soft", quote=quote)
-              for name, quote in (("a", "senior engineers EARN"), ("b", "a year in London."), ("c", "not there"))]
+    folded = [
+        Skill(name=name, category="soft", quote=quote)
+        for name, quote in (("a", "senior engineers EARN"), ("b", "a year in London."), ("c", "not there"))
+    ]
     grounded = ground(article, Extraction(skills=exact + folded))
     assert folds.count(TEXT) == 1  # three quotes needed the folded text; it was made once
     assert [g.provenance.match for g in grounded.records] == ["exact", "normalized", "normalized"]
@@ -73,8 +75,15 @@ PAY_TEXT = "Senior engineers earn £90,000 – £120,000 a year. The exam fee is
 
 def _amount(written: str, use: MoneyUse, low, high) -> MoneyAmount:
     start = PAY_TEXT.index(written)
-    return MoneyAmount(char_start=start, char_end=start + len(written), text=written, currency="GBP",
-                       amount_min=low, amount_max=high, use=use)
+    return MoneyAmount(
+        char_start=start,
+        char_end=start + len(written),
+        text=written,
+        currency="GBP",
+        amount_min=low,
+        amount_max=high,
+        use=use,
+    )
 
 
 PAY = _amount("£90,000 – £120,000", MoneyUse.salary, 90000, 120000)
@@ -87,8 +96,9 @@ def _salary(quote: str, low=90000, high=120000) -> Salary:
 
 def test_an_amount_is_linked_to_the_salary_that_states_it():
     article = Article(source="t.txt", text=PAY_TEXT, kind="text")
-    grounded = ground(article, Extraction(salaries=[_salary("Senior engineers earn £90,000 – £120,000 a year.")],
-                                          amounts=[PAY, FEE]))
+    grounded = ground(
+        article, Extraction(salaries=[_salary("Senior engineers earn £90,000 – £120,000 a year.")], amounts=[PAY, FEE])
+    )
     pay, fee = grounded.amounts
     assert (pay.use, pay.record) == (MoneyUse.salary, 0) and grounded.records[0].kind == "salary"
     assert (fee.use, fee.record) == (MoneyUse.not_pay, None)
@@ -138,4 +148,3 @@ def test_normalize_with_map_folds_and_maps_each_char(text, folded, offsets):
 def test_normalize_with_map_is_the_char_by_char_definition(text):
     """The whole-text path gives what folding one character at a time gives, including the rare cases."""
     assert normalize_with_map(text) == _normalize_char_by_char(text)
-

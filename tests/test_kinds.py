@@ -6,7 +6,7 @@ Set KB_TEST_POSTGRES_URL to run on PostgreSQL too (the toy kind's search trigger
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -30,8 +30,10 @@ from pipeline.search import search
 from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, Provenance
 from schemas.records import Skill
 
-TEXT = ("Vector stores are not free. Pinecone starts at $70 a month for a starter pod, "
-        "and Weaviate Cloud asks $25 a month. Learn Python first.")
+TEXT = (
+    "Vector stores are not free. Pinecone starts at $70 a month for a starter pod, "
+    "and Weaviate Cloud asks $25 a month. Learn Python first."
+)
 V1 = ExtractorVersion(schema_hash="s1", prompt_version="p1", model="test-model")
 
 
@@ -58,8 +60,14 @@ class ToolPriceRow(GroundedRow, table=True):
 SQLModel.metadata.remove(ToolPriceRow.__table__)
 
 TOOL_PRICE = registry.RecordKind(
-    name="tool_price", plural="tool_prices", model=ToolPrice, table=ToolPriceRow, label="tool price",
-    colour="#ffb347", search_code=5, search_fields=("tool", "quote"),
+    name="tool_price",
+    plural="tool_prices",
+    model=ToolPrice,
+    table=ToolPriceRow,
+    label="tool price",
+    colour="#ffb347",
+    search_code=5,
+    search_fields=("tool", "quote"),
     view=record_view("v_tool_prices", "tool_prices", "tool_price_id", ("tool", "price", "currency")),
 )
 PRICES = [("Pinecone", 70, "Pinecone starts at $70 a month"), ("Weaviate Cloud", 25, "Weaviate Cloud asks $25 a month")]
@@ -74,20 +82,30 @@ def tool_price():
 
 def grounded(kind: str, record: BaseModel) -> Grounded:
     start = TEXT.index(record.quote)
-    return Grounded(kind=kind, record=record,
-                    provenance=Provenance(quote=record.quote, char_start=start, char_end=start + len(record.quote)))
+    return Grounded(
+        kind=kind,
+        record=record,
+        provenance=Provenance(quote=record.quote, char_start=start, char_end=start + len(record.quote)),
+    )
 
 
 def extraction() -> GroundedExtraction:
-    records = [grounded("tool_price", ToolPrice(tool=tool, price=price, currency="USD", quote=quote))
-               for tool, price, quote in PRICES]
+    records = [
+        grounded("tool_price", ToolPrice(tool=tool, price=price, currency="USD", quote=quote))
+        for tool, price, quote in PRICES
+    ]
     records.append(grounded("skill", Skill(name="Python", category="language", quote="Python")))
     return GroundedExtraction(records=records, stats=ExtractionStats())
 
 
 def article() -> Article:
-    return Article(source="notes/vector-stores.md", title="Vector store prices", kind="markdown", text=TEXT,
-                   fetched_at=datetime(2026, 1, 5, tzinfo=timezone.utc))
+    return Article(
+        source="notes/vector-stores.md",
+        title="Vector store prices",
+        kind="markdown",
+        text=TEXT,
+        fetched_at=datetime(2026, 1, 5, tzinfo=UTC),
+    )
 
 
 @pytest.fixture
@@ -106,11 +124,15 @@ def select(engine, sql: str) -> list[dict]:
 def test_a_registered_kind_gets_its_table_and_view(blank_engine, url):
     assert inspect(blank_engine).has_table("tool_prices")
     assert {(r["tool"], r["price"]) for r in select(blank_engine, "SELECT * FROM tool_prices")} == {
-        (tool, price) for tool, price, _ in PRICES}
+        (tool, price) for tool, price, _ in PRICES
+    }
     view = select(blank_engine, "SELECT * FROM v_tool_prices ORDER BY char_start")
     assert tuple(view[0]) == TOOL_PRICE.public_view.columns == (*TOOL_PRICE.view.columns, "review_status")
-    assert [TEXT[r["char_start"] : r["char_end"]] for r in view] == [r["quote"] for r in view] == [
-        quote for _, _, quote in PRICES]
+    assert (
+        [TEXT[r["char_start"] : r["char_end"]] for r in view]
+        == [r["quote"] for r in view]
+        == [quote for _, _, quote in PRICES]
+    )
     assert {r["source"] for r in view} == {article().source}
 
 
@@ -156,15 +178,16 @@ def test_the_report_has_entries_for_a_registered_kind(blank_engine, url, tmp_pat
     assert sorted(text for kind, text in page.marks if kind == "tool_price") == sorted(q for _, _, q in PRICES)
     assert page.items.count("tool_price") == 2
     index = written[0].read_text(encoding="utf-8")
-    assert '<th>tool price</th>' in index and '<td class="n" data-kind="tool_price">2</td>' in index
+    assert "<th>tool price</th>" in index and '<td class="n" data-kind="tool_price">2</td>' in index
     assert "mark.tool_price{background:#ffb347}" in index
 
 
 def test_a_registered_kinds_view_can_be_exported(url, blank_engine):
     if blank_engine.dialect.name != "sqlite":
         pytest.skip("kb export --db takes a SQLite file")
-    result = CliRunner().invoke(main, ["export", "--view", "v_tool_prices", "--format", "jsonl",
-                                       "--db", blank_engine.url.database])
+    result = CliRunner().invoke(
+        main, ["export", "--view", "v_tool_prices", "--format", "jsonl", "--db", blank_engine.url.database]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.count('"tool": ') == 2
 
@@ -186,8 +209,16 @@ def test_the_response_schema_lists_each_kind_with_its_registered_cap():
 
 def test_a_clashing_kind_is_refused_with_the_reason(tool_price):
     with pytest.raises(ValueError, match="'tool_prices' is taken by kind 'tool_price'; its search code 5 is taken"):
-        registry.register(registry.RecordKind(**{**vars(TOOL_PRICE), "name": "other", "plural": "others",
-                                                 "view": record_view("v_other", "tool_prices", "id", ())}))
+        registry.register(
+            registry.RecordKind(
+                **{
+                    **vars(TOOL_PRICE),
+                    "name": "other",
+                    "plural": "others",
+                    "view": record_view("v_other", "tool_prices", "id", ()),
+                }
+            )
+        )
     assert [k.name for k in registry.kinds()][-1] == "tool_price"
 
 

@@ -96,9 +96,13 @@ def test_detect_pay_basis(text, basis):
 
 @pytest.mark.parametrize(
     "text, spans",
-    [("Across all levels, the median base salary was $163,500.", True), ("Pay for all levels rose 4%.", True),
-     ("Regardless of seniority, remote roles pay $10K less.", True), ("Senior engineers earn $180K.", False),
-     ("All senior levels earn more.", False)],
+    [
+        ("Across all levels, the median base salary was $163,500.", True),
+        ("Pay for all levels rose 4%.", True),
+        ("Regardless of seniority, remote roles pay $10K less.", True),
+        ("Senior engineers earn $180K.", False),
+        ("All senior levels earn more.", False),
+    ],
 )
 def test_figures_that_cover_every_level(text, spans):
     from pipeline.levels import spans_all_levels
@@ -108,8 +112,13 @@ def test_figures_that_cover_every_level(text, spans):
 
 @pytest.mark.parametrize(
     "text, names",
-    [("Senior engineers", True), ("| Role | Junior | Mid |", True), ("with 3-5 years", True),
-     ("The average salary for AI engineers in the US", False), ("for experienced professionals", False)],
+    [
+        ("Senior engineers", True),
+        ("| Role | Junior | Mid |", True),
+        ("with 3-5 years", True),
+        ("The average salary for AI engineers in the US", False),
+        ("for experienced professionals", False),
+    ],
 )
 def test_whether_a_text_names_a_level(text, names):
     from pipeline.levels import names_a_level

@@ -103,8 +103,12 @@ def _no_embedded(settings: Settings):
 @pytest.mark.parametrize(
     ("env", "base_url", "api_key", "model"),
     [
-        ({"KB_LLM_BASE_URL": "http://localhost:11434/v1", "KB_LLM_MODEL": "qwen2.5:1.5b"},
-         "http://localhost:11434/v1/", "not-needed", "qwen2.5:1.5b"),
+        (
+            {"KB_LLM_BASE_URL": "http://localhost:11434/v1", "KB_LLM_MODEL": "qwen2.5:1.5b"},
+            "http://localhost:11434/v1/",
+            "not-needed",
+            "qwen2.5:1.5b",
+        ),
         ({"KB_LLM_API_KEY": SECRET}, "https://api.openai.com/v1/", SECRET, "gpt-4o-mini"),
     ],
     ids=["ollama-without-key", "openai-with-key"],
@@ -138,8 +142,11 @@ def test_requests_are_those_instructor_over_openais_own_create_would_send():
         settings = Settings.from_env({"KB_LLM_BASE_URL": fake.base_url, "KB_LLM_API_KEY": SECRET, "KB_LLM_MODEL": "m"})
         ours = ask(make_client(settings, open_embedded=_no_embedded), max_tokens=300, temperature=0)
         stock = openai.OpenAI(base_url=fake.base_url, api_key=SECRET, max_retries=0, timeout=settings.llm_timeout)
-        theirs = ask(LLM(instructor.from_openai(stock, mode=instructor.Mode.TOOLS), "m", "endpoint"), max_tokens=300,
-                     temperature=0)
+        theirs = ask(
+            LLM(instructor.from_openai(stock, mode=instructor.Mode.TOOLS), "m", "endpoint"),
+            max_tokens=300,
+            temperature=0,
+        )
         (body, stock_body), (headers, stock_headers) = fake.requests, fake.request_headers
     assert ours.model_dump() == theirs.model_dump() == CANNED
     assert body == stock_body and body["tools"][0]["function"]["name"] == "Pay" and body["max_tokens"] == 300
@@ -246,8 +253,10 @@ UNENFORCEABLE = {"type": "object", "properties": {"code": {"type": "string", "pa
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"tools": [{"type": "function", "function": {"name": "F", "parameters": UNENFORCEABLE}}],
-         "tool_choice": {"type": "function", "function": {"name": "F"}}},
+        {
+            "tools": [{"type": "function", "function": {"name": "F", "parameters": UNENFORCEABLE}}],
+            "tool_choice": {"type": "function", "function": {"name": "F"}},
+        },
         {"response_format": {"type": "json_object", "schema": UNENFORCEABLE}},
     ],
     ids=["tools", "json_schema"],

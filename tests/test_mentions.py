@@ -57,8 +57,13 @@ def test_a_claim_is_not_cut_at_a_decimal_point_or_an_abbreviation():
 
 @pytest.mark.parametrize(
     "texts, region",
-    [(("Engineers in London earn",), "UK"), (("pay in the U.S. is",), "US"), (("", "Salaries in Bengaluru"), "India"),
-     (("no place here",), None), (("Across Europe / Asia roles pay",), "Europe")],
+    [
+        (("Engineers in London earn",), "UK"),
+        (("pay in the U.S. is",), "US"),
+        (("", "Salaries in Bengaluru"), "India"),
+        (("no place here",), None),
+        (("Across Europe / Asia roles pay",), "Europe"),
+    ],
 )
 def test_region(texts, region):
     assert find_region(*texts) == region
@@ -66,8 +71,12 @@ def test_region(texts, region):
 
 @pytest.mark.parametrize(
     "text, employer",
-    [("at big tech firms", "big tech"), ("top AI companies pay", "top AI companies"), ("early startups", "startups"),
-     ("in general", None)],
+    [
+        ("at big tech firms", "big tech"),
+        ("top AI companies pay", "top AI companies"),
+        ("early startups", "startups"),
+        ("in general", None),
+    ],
 )
 def test_employer(text, employer):
     assert find_employer(text) == employer
@@ -75,9 +84,13 @@ def test_employer(text, employer):
 
 @pytest.mark.parametrize(
     "texts, role",
-    [(("Senior AI engineers earn",), "AI engineer"), (("ML Engineers in London",), "ML engineer"),
-     (("", "a data scientist makes"), "data scientist"), (("Machine learning engineers",), "machine learning engineer"),
-     (("nothing here",), None)],
+    [
+        (("Senior AI engineers earn",), "AI engineer"),
+        (("ML Engineers in London",), "ML engineer"),
+        (("", "a data scientist makes"), "data scientist"),
+        (("Machine learning engineers",), "machine learning engineer"),
+        (("nothing here",), None),
+    ],
 )
 def test_role(texts, role):
     from pipeline.mentions import find_role
@@ -104,8 +117,9 @@ def test_the_skill_pattern_finds_what_the_plain_alternation_of_every_name_finds(
     assert len(texts) >= 5
     for _ in range(300):  # names glued, cut, re-cased and stuck to punctuation, where the edges decide
         words = [rng.choice(pieces) for _ in range(30)]
-        words = [w.upper() if rng.random() < 0.2 else w[: rng.randint(1, len(w))] if rng.random() < 0.1 else w
-                 for w in words]
+        words = [
+            w.upper() if rng.random() < 0.2 else w[: rng.randint(1, len(w))] if rng.random() < 0.1 else w for w in words
+        ]
         texts.append("".join(w + rng.choice(["", " ", " ", "-", ".", "++"]) for w in words))
     for text in texts:
         assert [(m.span(), m.group(1)) for m in _SKILL_RE.finditer(text)] == [

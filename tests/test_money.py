@@ -17,12 +17,10 @@ ONE_MONEY = [
     ("Offers ran $110K–$145K last spring.", "$110K–$145K", 110_000, 145_000, "USD", None, False),
     ("New hires see $110–145K here.", "$110–145K", 110_000, 145_000, "USD", None, False),
     ("Product firms pay ₹8–12 LPA to start.", "₹8–12 LPA", 800_000, 1_200_000, "INR", Y, False),
-    ("Offers of £60,000 to £85,000 a year are common.", "£60,000 to £85,000 a year", 60_000, 85_000, "GBP", Y,
-     False),
+    ("Offers of £60,000 to £85,000 a year are common.", "£60,000 to £85,000 a year", 60_000, 85_000, "GBP", Y, False),
     ("Berlin offers sit at €70–90k.", "€70–90k", 70_000, 90_000, "EUR", None, False),
     ("Contractors quote 80k–100k USD.", "80k–100k USD", 80_000, 100_000, "USD", None, False),
-    ("It pays between €80,000 and €100,000 now.", "between €80,000 and €100,000", 80_000, 100_000, "EUR",
-     None, False),
+    ("It pays between €80,000 and €100,000 now.", "between €80,000 and €100,000", 80_000, 100_000, "EUR", None, False),
     ("Expect between 80 and 100k EUR.", "between 80 and 100k EUR", 80_000, 100_000, "EUR", None, False),
     ("Roughly € 70.000 - 90.000 gross.", "€ 70.000 - 90.000", 70_000, 90_000, "EUR", None, False),
     ("Pay is $1–2 million for founders.", "$1–2 million", 1_000_000, 2_000_000, "USD", None, False),
@@ -33,8 +31,7 @@ ONE_MONEY = [
     ("Fees: $50‒$70.", "$50‒$70", 50, 70, "USD", None, False),
     ("Fees: $50−$70.", "$50−$70", 50, 70, "USD", None, False),
     ("Fees: $50 – $70.", "$50 – $70", 50, 70, "USD", None, False),
-    ("It lands at $110,000 - 145,000 per year.", "$110,000 - 145,000 per year", 110_000, 145_000, "USD", Y,
-     False),
+    ("It lands at $110,000 - 145,000 per year.", "$110,000 - 145,000 per year", 110_000, 145_000, "USD", Y, False),
     ("Rates of $50/hr – $80/hr apply.", "$50/hr – $80/hr", 50, 80, "USD", H, False),
     ("Rates run $60 to\n    $90 here.", "$60 to\n    $90", 60, 90, "USD", None, False),
     # point figures: amount_min == amount_max
@@ -94,8 +91,7 @@ ONE_MONEY = [
     ("Cebu: PHP 50,000.", "PHP 50,000", 50_000, 50_000, "PHP", None, False),
     # a bare $ takes a country named in its sentence, and only when nothing American is named there
     ("Engineers in Canada earn about $130,000.", "$130,000", 130_000, 130_000, "CAD", None, False),
-    ("In Australia the range is $120,000 to $160,000.", "$120,000 to $160,000", 120_000, 160_000, "AUD",
-     None, False),
+    ("In Australia the range is $120,000 to $160,000.", "$120,000 to $160,000", 120_000, 160_000, "AUD", None, False),
     ("Unlike the U.S., Canada pays $130,000.", "$130,000", 130_000, 130_000, "USD", None, False),
     ("Canada and Australia both pay $130,000.", "$130,000", 130_000, 130_000, "USD", None, False),
     ("Canada pays well. The US pays $150,000.", "$150,000", 150_000, 150_000, "USD", None, False),
@@ -119,8 +115,15 @@ ONE_MONEY = [
     ("Leeds pays £50k pa.", "£50k pa", 50_000, 50_000, "GBP", Y, False),
     ("Leeds pays £45k–£60k p.a. now.", "£45k–£60k p.a.", 45_000, 60_000, "GBP", Y, False),
     ("Teams pay $600/seat/year for it.", "$600/seat/year", 600, 600, "USD", Y, False),
-    ("Budgets of $1,000 to $2,500 per engineer per year.", "$1,000 to $2,500 per engineer per year", 1_000,
-     2_500, "USD", Y, False),
+    (
+        "Budgets of $1,000 to $2,500 per engineer per year.",
+        "$1,000 to $2,500 per engineer per year",
+        1_000,
+        2_500,
+        "USD",
+        Y,
+        False,
+    ),
     ("Their annual pay of $140,000 is typical.", "$140,000", 140_000, 140_000, "USD", Y, False),
     # caps: amount_max only
     ("Pay can reach as high as $155,000.", "as high as $155,000", None, 155_000, "USD", None, False),
@@ -236,21 +239,32 @@ NOT_MONEY = [
 
 # (text, [(span, amount_min, amount_max, currency), ...])
 SEVERAL = [
-    ("Junior: $120,000-$150,000. Mid: $150,000-$200,000. Senior: $200,000+.",
-     [("$120,000-$150,000", 120_000, 150_000, "USD"), ("$150,000-$200,000", 150_000, 200_000, "USD"),
-      ("$200,000+", 200_000, None, "USD")]),
-    ("The exam is $165, the course €49, and pay reaches £90k.",
-     [("$165", 165, 165, "USD"), ("€49", 49, 49, "EUR"), ("£90k", 90_000, 90_000, "GBP")]),
+    (
+        "Junior: $120,000-$150,000. Mid: $150,000-$200,000. Senior: $200,000+.",
+        [
+            ("$120,000-$150,000", 120_000, 150_000, "USD"),
+            ("$150,000-$200,000", 150_000, 200_000, "USD"),
+            ("$200,000+", 200_000, None, "USD"),
+        ],
+    ),
+    (
+        "The exam is $165, the course €49, and pay reaches £90k.",
+        [("$165", 165, 165, "USD"), ("€49", 49, 49, "EUR"), ("£90k", 90_000, 90_000, "GBP")],
+    ),
     ("Listed as $100 USD and $100 CAD.", [("$100 USD", 100, 100, "USD"), ("$100 CAD", 100, 100, "CAD")]),
     ("A $10 to 20 hours deal.", [("$10", 10, 10, "USD")]),
     ("Team 3 - $110,000 budget.", [("$110,000", 110_000, 110_000, "USD")]),
     ("Cheap: $5,000\n- 4 years and $40,000", [("$5,000", 5_000, 5_000, "USD"), ("$40,000", 40_000, 40_000, "USD")]),
     ("It costs $20 — 30 people came.", [("$20", 20, 20, "USD")]),
-    ("$120,000–$150,000 for seniors, $200K for staff.",
-     [("$120,000–$150,000", 120_000, 150_000, "USD"), ("$200K", 200_000, 200_000, "USD")]),
+    (
+        "$120,000–$150,000 for seniors, $200K for staff.",
+        [("$120,000–$150,000", 120_000, 150_000, "USD"), ("$200K", 200_000, 200_000, "USD")],
+    ),
     ("Paid $90 or $120 per visit", [("$90", 90, 90, "USD"), ("$120", 120, 120, "USD")]),
-    ("Value fell from $47 billion to $8 billion.",
-     [("$47 billion", 47e9, 47e9, "USD"), ("$8 billion", 8e9, 8e9, "USD")]),
+    (
+        "Value fell from $47 billion to $8 billion.",
+        [("$47 billion", 47e9, 47e9, "USD"), ("$8 billion", 8e9, 8e9, "USD")],
+    ),
 ]
 
 
@@ -260,8 +274,9 @@ def _only(text: str) -> Money:
     return found[0]
 
 
-@pytest.mark.parametrize("text, span, amount_min, amount_max, currency, period, open_ended", ONE_MONEY,
-                         ids=[case[1] for case in ONE_MONEY])
+@pytest.mark.parametrize(
+    "text, span, amount_min, amount_max, currency, period, open_ended", ONE_MONEY, ids=[case[1] for case in ONE_MONEY]
+)
 def test_one_money(text, span, amount_min, amount_max, currency, period, open_ended):
     money = _only(text)
     assert text[money.start : money.end] == money.text == span
@@ -307,32 +322,54 @@ def test_several(text, expected):
     assert all(text[m.start : m.end] == m.text for m in found)
 
 
-@pytest.mark.parametrize("value, quote, agrees", [
-    (110_000, "$110K–$145K", True),
-    (145_000, "$110K–$145K", True),
-    (127_500, "$110K–$145K", False),
-    (800_000, "a fresher gets ₹8 lakh", True),
-    (80_000, "a fresher gets ₹8 lakh", False),  # the model's lakh slip
-    (400_000, "a 40–70% raise", False),
-    (109_500, "averages $109,000", True),  # within 0.5 %
-    (110_000, "averages $109,000", False),  # 0.9 % off
-    (166_000, "up to $166,000", True),
-    (200_000, "$200,000+", True),
-    (1_480_000, "₹14.8L", True),
-    (1, "no amounts here", False),
-])
+@pytest.mark.parametrize(
+    "value, quote, agrees",
+    [
+        (110_000, "$110K–$145K", True),
+        (145_000, "$110K–$145K", True),
+        (127_500, "$110K–$145K", False),
+        (800_000, "a fresher gets ₹8 lakh", True),
+        (80_000, "a fresher gets ₹8 lakh", False),  # the model's lakh slip
+        (400_000, "a 40–70% raise", False),
+        (109_500, "averages $109,000", True),  # within 0.5 %
+        (110_000, "averages $109,000", False),  # 0.9 % off
+        (166_000, "up to $166,000", True),
+        (200_000, "$200,000+", True),
+        (1_480_000, "₹14.8L", True),
+        (1, "no amounts here", False),
+    ],
+)
 def test_amounts_agree(value, quote, agrees):
     assert amounts_agree(value, quote) is agrees
 
 
-@pytest.mark.parametrize("text, period", [
-    ("$50 per hour", H), ("$50/hr", H), ("$50 an hour", H), ("hourly contracts", H),
-    ("£500 per day", D), ("£500/day", D), ("a day rate", D), ("paid daily", D),
-    ("$2,000 per week", W), ("weekly pay", W),
-    ("$5,000 per month", M), ("$29/mo", M), ("monthly stipend", M),
-    ("$90K per year", Y), ("$90K/yr", Y), ("paid annually", Y), ("$90K a year", Y), ("per annum", Y),
-    ("£50k p.a.", Y), ("₹12 LPA", Y), ("annual salary", Y),
-    ("no period named", None), ("$50/hr or $100K a year", None),
-])
+@pytest.mark.parametrize(
+    "text, period",
+    [
+        ("$50 per hour", H),
+        ("$50/hr", H),
+        ("$50 an hour", H),
+        ("hourly contracts", H),
+        ("£500 per day", D),
+        ("£500/day", D),
+        ("a day rate", D),
+        ("paid daily", D),
+        ("$2,000 per week", W),
+        ("weekly pay", W),
+        ("$5,000 per month", M),
+        ("$29/mo", M),
+        ("monthly stipend", M),
+        ("$90K per year", Y),
+        ("$90K/yr", Y),
+        ("paid annually", Y),
+        ("$90K a year", Y),
+        ("per annum", Y),
+        ("£50k p.a.", Y),
+        ("₹12 LPA", Y),
+        ("annual salary", Y),
+        ("no period named", None),
+        ("$50/hr or $100K a year", None),
+    ],
+)
 def test_detect_period(text, period):
     assert detect_period(text) is period

@@ -37,7 +37,9 @@ def test_every_readme_query_runs_and_returns_rows(sql, settings, demo_db):
 
     url = f"sqlite:///{demo_db}"
     if not demo_db.exists():
-        run_sources([str(p) for p in sorted(PAGES.iterdir())], Runtime.create(replace(settings, database_url=url)), "test")
+        run_sources(
+            [str(p) for p in sorted(PAGES.iterdir())], Runtime.create(replace(settings, database_url=url)), "test"
+        )
     result = run_readonly(url, sql)
     assert result.columns
     if "status = 'failed'" not in sql:  # the demo run has no failures to show
@@ -108,7 +110,9 @@ def test_the_readme_has_kb_commands():
     assert len(readme_kb_commands()) >= 5
 
 
-@pytest.mark.parametrize("runnable, args", readme_kb_commands(), ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else "")
+@pytest.mark.parametrize(
+    "runnable, args", readme_kb_commands(), ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else ""
+)
 def test_every_readme_kb_command_finds_kb_and_names_real_options(runnable, args):
     from pipeline.cli import main
 

@@ -33,7 +33,12 @@ from pipeline.retry import retry
 from tests.conftest import PAGES, ROOT, SECRET_KEY
 from tests.fakes.http_pages import Override, PageServer
 from tests.fakes.openai_server import (
-    FakeOpenAI, error_reply, hang_reply, invalid_json_reply, rate_limit_reply, tool_call_reply,
+    FakeOpenAI,
+    error_reply,
+    hang_reply,
+    invalid_json_reply,
+    rate_limit_reply,
+    tool_call_reply,
 )
 from tests.fakes.reader import answer, excerpt, reader, tool_name
 
@@ -44,8 +49,10 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
 CP1252 = "<html><body><article><h1>Gehälter 2026</h1><p>Senior engineers in München earn €90,000 – €120,000 a year, says the naïve survey of 2026 for AI engineers.</p></article></body></html>"
 
 
-MALFORMED = ("<html><body><article><h1>AI pay<p>Junior AI engineers earn $80,000 to $95,000 a year.<div><table>"
-             "<tr><td>Senior<td>$150,000 - $190,000</article></p></span></i>")
+MALFORMED = (
+    "<html><body><article><h1>AI pay<p>Junior AI engineers earn $80,000 to $95,000 a year.<div><table>"
+    "<tr><td>Senior<td>$150,000 - $190,000</article></p></span></i>"
+)
 
 
 def rows(url: str, sql: str) -> list[dict]:
@@ -158,16 +165,28 @@ CASES: dict[str, Case] = {
     "50 MB file": Case(lambda e: e.sparse("huge.html", 50_000_000), "failed", "read", "too large"),
     "cp1252 file": Case(lambda e: e.file("cp1252.html", CP1252.encode("cp1252")), "ok"),
     "no main content": Case(
-        lambda e: e.file("nav.html", "<html><body><nav><a href='/'>Home</a> <a href='/a'>About</a></nav>"
-                                     "<footer>© 2026</footer></body></html>"),
-        "failed", "clean", "no main content"),
+        lambda e: e.file(
+            "nav.html",
+            "<html><body><nav><a href='/'>Home</a> <a href='/a'>About</a></nav><footer>© 2026</footer></body></html>",
+        ),
+        "failed",
+        "clean",
+        "no main content",
+    ),
     "javascript only": Case(
-        lambda e: e.file("app.html", "<html><head><script src='app.js'></script></head><body><div id='root'></div>"
-                                     "<script>document.getElementById('root').innerText = 'Senior: $200,000'"
-                                     "</script><noscript>Please enable JavaScript.</noscript></body></html>"),
-        "failed", "clean", "no main content"),
-    "malformed html, no words": Case(lambda e: e.file("junk.html", "<html><<<body></p></div>>><table<tr><td"),
-                                     "failed", "clean", "no main content"),
+        lambda e: e.file(
+            "app.html",
+            "<html><head><script src='app.js'></script></head><body><div id='root'></div>"
+            "<script>document.getElementById('root').innerText = 'Senior: $200,000'"
+            "</script><noscript>Please enable JavaScript.</noscript></body></html>",
+        ),
+        "failed",
+        "clean",
+        "no main content",
+    ),
+    "malformed html, no words": Case(
+        lambda e: e.file("junk.html", "<html><<<body></p></div>>><table<tr><td"), "failed", "clean", "no main content"
+    ),
     "malformed html with text": Case(lambda e: e.file("broken.html", MALFORMED), "ok"),
     "http 404": Case(lambda e: e.web.url("gone"), "failed", "fetch", "HTTP 404"),
     "http 500": Case(lambda e: e.web.url("broken"), "failed", "fetch", "HTTP 500"),
@@ -177,26 +196,55 @@ CASES: dict[str, Case] = {
     "pdf": Case(lambda e: e.web.url("paper.pdf"), "failed", "fetch", "not HTML/text: application/pdf"),
     "json": Case(lambda e: e.web.url("api"), "failed", "fetch", "not HTML/text: application/json"),
     "loopback url": Case(lambda e: e.web.url("gone"), "failed", "read", "loopback", NO_PRIVATE),
-    "dns name to loopback": Case(lambda e: e.web.url("gone").replace("127.0.0.1", "localhost"), "failed", "read",
-                                 "localhost resolves to loopback", NO_PRIVATE),
+    "dns name to loopback": Case(
+        lambda e: e.web.url("gone").replace("127.0.0.1", "localhost"),
+        "failed",
+        "read",
+        "localhost resolves to loopback",
+        NO_PRIVATE,
+    ),
     "private url": Case(lambda e: "http://10.1.2.3/admin", "failed", "read", "private address", NO_PRIVATE),
-    "link-local url": Case(lambda e: "http://169.254.169.254/latest/meta-data/", "failed", "read",
-                           "link-local address", NO_PRIVATE),
-    "redirect to link-local": Case(lambda e: e.web.url("to-metadata"), "failed", "read", "link-local address",
-                                   NO_PRIVATE, strict_policy=True),
-    "redirect to private": Case(lambda e: e.web.url("to-private"), "failed", "read", "private address",
-                                NO_PRIVATE, strict_policy=True),
+    "link-local url": Case(
+        lambda e: "http://169.254.169.254/latest/meta-data/", "failed", "read", "link-local address", NO_PRIVATE
+    ),
+    "redirect to link-local": Case(
+        lambda e: e.web.url("to-metadata"), "failed", "read", "link-local address", NO_PRIVATE, strict_policy=True
+    ),
+    "redirect to private": Case(
+        lambda e: e.web.url("to-private"), "failed", "read", "private address", NO_PRIVATE, strict_policy=True
+    ),
     "file url": Case(lambda e: "file:///etc/passwd", "failed", "read", "scheme 'file' refused"),
     "ftp url": Case(lambda e: "ftp://127.0.0.1/pay.html", "failed", "read", "scheme 'ftp' refused"),
-    "llm invalid json": Case(lambda e: e.file("json.md", LLM_PAGE), "failed", "extract", "invalid model output",
-                             llm=lambda r: invalid_json_reply(tool_name(r))),
-    "llm 429 every time": Case(lambda e: e.file("busy.md", LLM_PAGE), "failed", "extract", "Error code: 429",
-                               llm=lambda r: rate_limit_reply(retry_after=0.01)),
-    "llm timeout": Case(lambda e: e.file("slow.md", LLM_PAGE), "failed", "extract", "timed out",
-                        {"llm_timeout": 0.3}, llm=lambda r: hang_reply(3, reader(r))),
+    "llm invalid json": Case(
+        lambda e: e.file("json.md", LLM_PAGE),
+        "failed",
+        "extract",
+        "invalid model output",
+        llm=lambda r: invalid_json_reply(tool_name(r)),
+    ),
+    "llm 429 every time": Case(
+        lambda e: e.file("busy.md", LLM_PAGE),
+        "failed",
+        "extract",
+        "Error code: 429",
+        llm=lambda r: rate_limit_reply(retry_after=0.01),
+    ),
+    "llm timeout": Case(
+        lambda e: e.file("slow.md", LLM_PAGE),
+        "failed",
+        "extract",
+        "timed out",
+        {"llm_timeout": 0.3},
+        llm=lambda r: hang_reply(3, reader(r)),
+    ),
     "llm quote not in text": Case(lambda e: e.file("quote.md", LLM_PAGE), "ok", llm=_bad_quote),
-    "llm 401 echoing the key": Case(lambda e: e.file("auth.md", LLM_PAGE), "failed", "extract",
-                                    "401 - {'error': {'message': 'Incorrect API key provided: [redacted].", llm=_echo_key_401),
+    "llm 401 echoing the key": Case(
+        lambda e: e.file("auth.md", LLM_PAGE),
+        "failed",
+        "extract",
+        "401 - {'error': {'message': 'Incorrect API key provided: [redacted].",
+        llm=_echo_key_401,
+    ),
 }
 
 
@@ -217,8 +265,9 @@ def _strict_but_loopback(address):
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_a_bad_source_fails_alone_with_its_stage_and_reason(name, settings, fake_llm, web, drip_url, tmp_path,
-                                                            monkeypatch, fast):
+def test_a_bad_source_fails_alone_with_its_stage_and_reason(
+    name, settings, fake_llm, web, drip_url, tmp_path, monkeypatch, fast
+):
     case = CASES[name]
     bad = case.make(Env(tmp_path, web, drip_url))
     if case.strict_policy:
@@ -238,8 +287,11 @@ def test_a_bad_source_fails_alone_with_its_stage_and_reason(name, settings, fake
     (attempt,) = rows(url, f"select status, stage, error from v_attempts where source = '{bad}'")
     assert (attempt["status"], attempt["stage"], attempt["error"]) == (outcome.status, outcome.stage, outcome.error)
     salaries = rows(url, f"select amount_min, amount_max from v_salaries where source = '{GOOD}' order by 1")
-    assert [(s["amount_min"], s["amount_max"]) for s in salaries] == [(92000, 118000), (118000, 150000),
-                                                                      (150000, 195000)]
+    assert [(s["amount_min"], s["amount_max"]) for s in salaries] == [
+        (92000, 118000),
+        (118000, 150000),
+        (150000, 195000),
+    ]
     stored = {d["source"] for d in rows(url, "select source from v_documents")}
     assert stored == ({GOOD, bad} if case.status == "ok" else {GOOD})
     assert SECRET_KEY not in repr(rows(url, "select * from v_attempts"))
@@ -313,16 +365,22 @@ def _pages(folder: Path, count: int) -> list[str]:
     folder.mkdir(exist_ok=True)
     for n in range(count):
         (folder / f"page-{n:02d}.md").write_text(
-            f"# Pay report {n}\n\nJunior engineers at firm {n} earn ${80 + n},000 to ${95 + n},000 a year.\n")
+            f"# Pay report {n}\n\nJunior engineers at firm {n} earn ${80 + n},000 to ${95 + n},000 a year.\n"
+        )
     return sorted(str(p) for p in folder.iterdir())
 
 
 def _ingest(sources: list[str], db: Path, fake: FakeOpenAI, concurrency: int = 1) -> subprocess.Popen:
     from prefect.settings import PREFECT_API_URL
 
-    env = {**os.environ, "KB_LLM_BASE_URL": fake.base_url, "KB_LLM_API_KEY": SECRET_KEY,
-           "KB_LLM_MODEL": "fake-model", "KB_LLM_CONCURRENCY": str(concurrency),
-           "PREFECT_API_URL": PREFECT_API_URL.value()}  # the session's test server: no second server to start
+    env = {
+        **os.environ,
+        "KB_LLM_BASE_URL": fake.base_url,
+        "KB_LLM_API_KEY": SECRET_KEY,
+        "KB_LLM_MODEL": "fake-model",
+        "KB_LLM_CONCURRENCY": str(concurrency),
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+    }  # the session's test server: no second server to start
     command = [sys.executable, "-m", "pipeline.cli", "ingest", *sources, "--db", str(db), "--quiet"]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -342,13 +400,17 @@ def _assert_each_source_stored_once_and_whole(db: Path, sources: list[str]) -> N
     assert per_source == dict.fromkeys(sources, 1)
     assert con.execute("PRAGMA foreign_key_check").fetchall() == []
     for table in ("salaries", "skill_mentions", "certification_mentions", "claims"):
-        orphans = con.execute(f"select count(*) from {table} r left join extractions e on e.id = r.extraction_id "
-                              "left join documents d on d.id = e.document_id where d.id is null").fetchone()[0]
+        orphans = con.execute(
+            f"select count(*) from {table} r left join extractions e on e.id = r.extraction_id "
+            "left join documents d on d.id = e.document_id where d.id is null"
+        ).fetchone()[0]
         assert orphans == 0, table
     # whole documents: each has exactly one ok extraction holding its one salary, and nothing else half-written
-    shape = con.execute("select d.source, count(distinct e.id), count(s.id) from documents d "
-                        "left join extractions e on e.document_id = d.id and e.status = 'ok' "
-                        "left join salaries s on s.extraction_id = e.id group by d.id").fetchall()
+    shape = con.execute(
+        "select d.source, count(distinct e.id), count(s.id) from documents d "
+        "left join extractions e on e.document_id = d.id and e.status = 'ok' "
+        "left join salaries s on s.extraction_id = e.id group by d.id"
+    ).fetchall()
     assert {(extractions, salaries) for _, extractions, salaries in shape} == {(1, 1)}
 
 
@@ -370,7 +432,9 @@ def test_a_killed_backfill_resumes_and_stores_everything_once(tmp_path, prefect_
     _assert_each_source_stored_once_and_whole(db, sources)
     con = sqlite3.connect(db)
     assert con.execute("select run_id, status from v_runs order by run_id").fetchall() == [
-        (1, "interrupted"), (2, "completed")]
+        (1, "interrupted"),
+        (2, "completed"),
+    ]
     new, unchanged = con.execute("select new, unchanged from v_runs where run_id = 2").fetchone()
     assert (new, unchanged) == (len(sources) - stored_when_killed, stored_when_killed)  # no work done twice
 
@@ -447,35 +511,40 @@ def test_the_embedded_model_ignores_the_hidden_injection_too(tmp_path):
 
 def test_html_in_a_quote_is_stored_as_literal_text(settings, tmp_path):
     page = tmp_path / "markup.md"
-    page.write_text("# Pay\n\nSenior engineers earn <b>$150,000</b> to $190,000 a year; 40% work remotely "
-                    "<script>alert(1)</script>.\n")
+    page.write_text(
+        "# Pay\n\nSenior engineers earn <b>$150,000</b> to $190,000 a year; 40% work remotely "
+        "<script>alert(1)</script>.\n"
+    )
     (outcome,) = run_sources([str(page)], Runtime.create(settings), "test").outcomes
     assert outcome.status == "ok", outcome.error
-    quotes = [r["quote"] for r in rows(settings.database_url, "select quote from v_salaries union all "
-                                                                  "select quote from v_claims")]
+    quotes = [
+        r["quote"]
+        for r in rows(settings.database_url, "select quote from v_salaries union all select quote from v_claims")
+    ]
     assert any("<b>$150,000</b>" in q for q in quotes) and any("<script>alert(1)</script>" in q for q in quotes)
 
 
 # --- secrets ------------------------------------------------------------------------------------------------
 
 
-def test_the_key_is_in_no_log_output_or_recorded_error_of_a_cli_run(settings, fake_llm, prefect_harness, caplog,
-                                                                    capfd, tmp_path):
+def test_the_key_is_in_no_log_output_or_recorded_error_of_a_cli_run(
+    settings, fake_llm, prefect_harness, caplog, capfd, tmp_path
+):
     from click.testing import CliRunner
 
     from pipeline.cli import main
 
     masked = f"{SECRET_KEY[:8]}****{SECRET_KEY[-4:]}"  # what OpenAI's own 401 shows
-    fake_llm.responder = lambda request: (error_reply(401, f"Incorrect API key provided: {masked}")
-                                          if MARKER in excerpt(request) else reader(request))
+    fake_llm.responder = lambda request: (
+        error_reply(401, f"Incorrect API key provided: {masked}") if MARKER in excerpt(request) else reader(request)
+    )
     bad = Env(tmp_path, None, "").file("auth.md", LLM_PAGE)
     db = settings.database_url.removeprefix("sqlite:///")
     with caplog.at_level(logging.DEBUG):
         result = CliRunner().invoke(main, ["ingest", bad, GOOD, "--db", db])
     assert result.exit_code == 1 and "401" in result.output, result.output
     captured = capfd.readouterr()
-    everything = result.output + captured.out + captured.err + caplog.text + repr(
-        [r.__dict__ for r in caplog.records])
+    everything = result.output + captured.out + captured.err + caplog.text + repr([r.__dict__ for r in caplog.records])
     assert SECRET_KEY not in everything
     assert fake_llm.request_headers[0]["authorization"] == f"Bearer {SECRET_KEY}"  # the key was really in use
     con = sqlite3.connect(db)

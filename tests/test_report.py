@@ -150,15 +150,27 @@ def test_chart_bars_and_index_rows_link_to_the_records_and_quotes_behind_them(re
 
 def test_open_ended_figures_keep_their_plus(report):
     index = (report["out"] / "index.html").read_text(encoding="utf-8")
-    open_top = rows(report["settings"], "select amount_min from v_salaries s where open_ended and amount_max is null "
-                                        "and period = 'year' and amount_min = (select max(high) from v_salary_by_level "
-                                        "g where g.level = s.level and g.currency = s.currency "
-                                        "and g.region = coalesce(s.region, 'unspecified'))")
+    open_top = rows(
+        report["settings"],
+        "select amount_min from v_salaries s where open_ended and amount_max is null "
+        "and period = 'year' and amount_min = (select max(high) from v_salary_by_level "
+        "g where g.level = s.level and g.currency = s.currency "
+        "and g.region = coalesce(s.region, 'unspecified'))",
+    )
     assert open_top and index.count('data-open-ended="true"') == len(open_top)
     for figure in open_top:
         assert f"{figure['amount_min']:,.0f}+ (" in index  # "240,000+", not "240,000–240,000"
-    row = {"level": "staff", "region": "US", "currency": "USD", "low": 240000, "high": 240000, "median_low": 240000,
-           "median_high": 240000, "n_sources": 1, "n_figures": 1}
+    row = {
+        "level": "staff",
+        "region": "US",
+        "currency": "USD",
+        "low": 240000,
+        "high": 240000,
+        "median_low": 240000,
+        "median_high": 240000,
+        "n_sources": 1,
+        "n_figures": 1,
+    }
     [(_, _, _, [bar])] = salary_chart([PayGroup("pay-1", "staff", row=row, open_ended=True)]).blocks
     assert bar.numbers == "240,000+ (1 src, 1 fig)"
     [(_, _, _, [bar])] = salary_chart([PayGroup("pay-1", "staff", row=row | {"low": 200000})]).blocks
@@ -200,8 +212,11 @@ def test_html_in_a_document_is_shown_as_text(report):
 
 def test_overlapping_quotes_keep_the_first_and_every_piece_is_escaped():
     text = "Pay: <b>$100</b> & more for seniors"
-    marks = [Mark("salary", 1, 5, 16, text[5:16], 'senior: 100 "USD"'), Mark("skill", 2, 8, 12, text[8:12], "x"),
-             Mark("claim", 3, 19, 23, text[19:23], "<script>")]
+    marks = [
+        Mark("salary", 1, 5, 16, text[5:16], 'senior: 100 "USD"'),
+        Mark("skill", 2, 8, 12, text[8:12], "x"),
+        Mark("claim", 3, 19, 23, text[19:23], "<script>"),
+    ]
     placed = place(marks)
     assert [m.record_id for m in placed] == [1, 3]
     page = Page(highlight(text, placed))
@@ -209,22 +224,29 @@ def test_overlapping_quotes_keep_the_first_and_every_piece_is_escaped():
     assert page.tags == ["mark", "mark"] and page.marks[1]["title"] == "claim: <script>"
 
 
-@pytest.mark.parametrize("quote, fragment", [
-    ("Senior AI engineers earn $150,000", "Senior%20AI%20engineers%20earn%20%24150%2C000"),
-    ("Junior | $92,000 – $118,000", "Junior,%2492%2C000%20%E2%80%93%20%24118%2C000"),
-    ("a well-paid role", "a%20well%2Dpaid%20role"),
-])
+@pytest.mark.parametrize(
+    "quote, fragment",
+    [
+        ("Senior AI engineers earn $150,000", "Senior%20AI%20engineers%20earn%20%24150%2C000"),
+        ("Junior | $92,000 – $118,000", "Junior,%2492%2C000%20%E2%80%93%20%24118%2C000"),
+        ("a well-paid role", "a%20well%2Dpaid%20role"),
+    ],
+)
 def test_fragment_links_encode_the_quote_start(quote, fragment):
     assert fragment_link("https://example.org/pay#top", quote) == f"https://example.org/pay#:~:text={fragment}"
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt-get install -y chromium)")
 def test_chromium_renders_the_index_and_a_highlighted_document(report, tmp_path):
-    (biggest,) = rows(report["settings"], "select document_id from v_salaries group by document_id "
-                                          "order by count(*) desc limit 1")
+    (biggest,) = rows(
+        report["settings"], "select document_id from v_salaries group by document_id order by count(*) desc limit 1"
+    )
     document = report["out"] / "docs" / f"{biggest['document_id']}.html"
-    for name, page in (("index", report["out"] / "index.html"), ("evidence", report["out"] / "evidence.html"),
-                       ("doc", document)):
+    for name, page in (
+        ("index", report["out"] / "index.html"),
+        ("evidence", report["out"] / "evidence.html"),
+        ("doc", document),
+    ):
         png = tmp_path / f"{name}.png"
         chromium(tmp_path, f"--screenshot={png}", page.as_uri())
         assert png.is_file() and png.stat().st_size > 10_000, name
@@ -235,9 +257,20 @@ def test_chromium_renders_the_index_and_a_highlighted_document(report, tmp_path)
 
 
 def chromium(tmp_path: Path, *args: str) -> str:
-    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-               f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,1600", *args]
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1280,1600",
+        *args,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout

@@ -58,10 +58,18 @@ def test_different_things_stay_apart(kind, a, b):
         ("skill", "pytorch", "PyTorch", "framework"),
         ("certification", "AWS AI Practitioner", "AWS Certified AI Practitioner", "AWS"),
         ("certification", "AI-102", "Microsoft Certified: Azure AI Engineer Associate", "Microsoft"),
-        ("certification", "Google Data Analytics Certificate", "Google Data Analytics Professional Certificate",
-         "Google"),
-        ("certification", "Google Professional ML Engineer", "Google Cloud Professional Machine Learning Engineer",
-         "Google Cloud"),
+        (
+            "certification",
+            "Google Data Analytics Certificate",
+            "Google Data Analytics Professional Certificate",
+            "Google",
+        ),
+        (
+            "certification",
+            "Google Professional ML Engineer",
+            "Google Cloud Professional Machine Learning Engineer",
+            "Google Cloud",
+        ),
     ],
 )
 def test_a_known_entity_shows_its_canonical_name_and_details(kind, written, name, detail):

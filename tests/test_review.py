@@ -21,8 +21,10 @@ from pipeline.save import ExtractorVersion, save
 from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, MoneyAmount, MoneyUse, Provenance
 
 SOURCE = "https://example.com/pay"
-TEXT = ("Junior engineers earn $80,000 to $95,000 a year. Senior engineers earn $150,000 to $190,000 a year. "
-        "Most teams want Python.")
+TEXT = (
+    "Junior engineers earn $80,000 to $95,000 a year. Senior engineers earn $150,000 to $190,000 a year. "
+    "Most teams want Python."
+)
 V1 = ExtractorVersion(schema_hash="s1", prompt_version="p1", model="test-model")
 V2 = ExtractorVersion(schema_hash="s1", prompt_version="p2", model="other-model")
 
@@ -30,24 +32,38 @@ V2 = ExtractorVersion(schema_hash="s1", prompt_version="p2", model="other-model"
 def grounded(body: str, kind: str, quote: str, **fields) -> Grounded:
     start = body.index(quote)
     record = registry.kind(kind).model(quote=quote, **fields)
-    return Grounded(kind=kind, record=record, provenance=Provenance(quote=quote, char_start=start,
-                                                                    char_end=start + len(quote)))
+    return Grounded(
+        kind=kind, record=record, provenance=Provenance(quote=quote, char_start=start, char_end=start + len(quote))
+    )
 
 
 def extraction(body: str = TEXT) -> GroundedExtraction:
     records = [
-        grounded(body, "salary", "$80,000 to $95,000 a year", level="junior", currency="USD", amount_min=80000,
-                 amount_max=95000),
-        grounded(body, "salary", "$150,000 to $190,000 a year", level="senior", currency="USD", amount_min=150000,
-                 amount_max=190000),
+        grounded(
+            body,
+            "salary",
+            "$80,000 to $95,000 a year",
+            level="junior",
+            currency="USD",
+            amount_min=80000,
+            amount_max=95000,
+        ),
+        grounded(
+            body,
+            "salary",
+            "$150,000 to $190,000 a year",
+            level="senior",
+            currency="USD",
+            amount_min=150000,
+            amount_max=190000,
+        ),
         grounded(body, "skill", "Python", name="Python", category="language"),
     ]
     return GroundedExtraction(records=records, stats=ExtractionStats())
 
 
 def article(body: str = TEXT, day: int = 1) -> Article:
-    return Article(source=SOURCE, url=SOURCE, title="Pay", text=body,
-                   fetched_at=datetime(2026, 1, day, tzinfo=UTC))
+    return Article(source=SOURCE, url=SOURCE, title="Pay", text=body, fetched_at=datetime(2026, 1, day, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -76,13 +92,20 @@ def test_reviews_are_rows_of_their_own_and_the_views_apply_them(engine):
     accept(engine, "skill", skill["mention_id"], "bo")
     assert rows(engine, "SELECT * FROM salaries ORDER BY id") == before  # extraction rows untouched
     [shown] = rows(engine, "SELECT salary_id, amount_min, amount_max, currency, review_status FROM v_salaries")
-    assert shown == {"salary_id": senior, "amount_min": 155000, "amount_max": 190000, "currency": "EUR",
-                     "review_status": "corrected"}
+    assert shown == {
+        "salary_id": senior,
+        "amount_min": 155000,
+        "amount_max": 190000,
+        "currency": "EUR",
+        "review_status": "corrected",
+    }
     assert rows(engine, "SELECT review_status FROM v_skills") == [{"review_status": "accepted"}]
     reviews = rows(engine, "SELECT kind, action, reviewer, record_id, attached, quote FROM v_reviews ORDER BY 1, 2")
     assert [(r["kind"], r["action"], r["reviewer"], r["record_id"], bool(r["attached"])) for r in reviews] == [
-        ("salary", "correct", "ana", senior, True), ("salary", "reject", "ana", junior, True),
-        ("skill", "accept", "bo", skill["mention_id"], True)]
+        ("salary", "correct", "ana", senior, True),
+        ("salary", "reject", "ana", junior, True),
+        ("skill", "accept", "bo", skill["mention_id"], True),
+    ]
     assert reviews[1]["quote"] == "$80,000 to $95,000 a year"
 
 
@@ -105,16 +128,19 @@ def test_the_latest_review_of_a_record_decides(engine):
     assert shown == {"amount_max": 95000, "review_status": "accepted"}
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda e: accept(e, "salaries", 1, "ana"), "not a kind of record"),
-    (lambda e: accept(e, "salary", 999, "ana"), "no salary with salary_id 999"),
-    (lambda e: accept(e, "salary", 1, " "), "reviewer"),
-    (lambda e: correct(e, "salary", 1, {"quote": "x"}, "ana"), "cannot correct quote"),
-    (lambda e: correct(e, "salary", 1, {"currency": "XYZ"}, "ana"), "not an ISO 4217 currency"),
-    (lambda e: correct(e, "salary", 1, {"amount_min": 500000}, "ana"), "amount_min is larger than amount_max"),
-    (lambda e: correct(e, "salary", 1, {}, "ana"), "at least one changed field"),
-    (lambda e: document_text(e, 999), "no document with id 999"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda e: accept(e, "salaries", 1, "ana"), "not a kind of record"),
+        (lambda e: accept(e, "salary", 999, "ana"), "no salary with salary_id 999"),
+        (lambda e: accept(e, "salary", 1, " "), "reviewer"),
+        (lambda e: correct(e, "salary", 1, {"quote": "x"}, "ana"), "cannot correct quote"),
+        (lambda e: correct(e, "salary", 1, {"currency": "XYZ"}, "ana"), "not an ISO 4217 currency"),
+        (lambda e: correct(e, "salary", 1, {"amount_min": 500000}, "ana"), "amount_min is larger than amount_max"),
+        (lambda e: correct(e, "salary", 1, {}, "ana"), "at least one changed field"),
+        (lambda e: document_text(e, 999), "no document with id 999"),
+    ],
+)
 def test_bad_reviews_are_refused_with_the_reason_and_write_nothing(engine, call, message):
     with pytest.raises(ReviewError, match=message):
         call(engine)
@@ -125,8 +151,10 @@ def test_the_queue_lists_unreviewed_records_before_reviewed_ones(engine):
     junior = salary_id(engine, "junior")
     accept(engine, "salary", junior, "ana")
     items = queue(engine, "salary")
-    assert [(i.record_id, i.review_status) for i in items] == [(salary_id(engine, "senior"), "unreviewed"),
-                                                               (junior, "accepted")]
+    assert [(i.record_id, i.review_status) for i in items] == [
+        (salary_id(engine, "senior"), "unreviewed"),
+        (junior, "accepted"),
+    ]
     first = items[0]
     assert document_text(engine, first.document_id)[first.char_start : first.char_end] == first.quote
     assert first.values["amount_min"] == 150000
@@ -140,7 +168,8 @@ def test_reviews_reattach_when_the_text_changes_and_orphan_when_the_quote_is_gon
     save(engine, article(changed, day=2), extraction(changed), V1)
     assert [r["level"] for r in rows(engine, "SELECT level FROM v_salaries")] == ["senior"]
     assert rows(engine, "SELECT amount_max, review_status FROM v_salaries") == [
-        {"amount_max": 200000, "review_status": "corrected"}]
+        {"amount_max": 200000, "review_status": "corrected"}
+    ]
     assert {bool(r["attached"]) for r in rows(engine, "SELECT attached FROM v_reviews")} == {True}
     gone = changed.replace("Junior engineers earn $80,000 to $95,000 a year. ", "")
     result = save(engine, article(gone, day=3), _without_junior(gone), V1)
@@ -149,8 +178,17 @@ def test_reviews_reattach_when_the_text_changes_and_orphan_when_the_quote_is_gon
 
 
 def _without_junior(body: str) -> GroundedExtraction:
-    records = [grounded(body, "salary", "$150,000 to $190,000 a year", level="senior", currency="USD",
-                        amount_min=150000, amount_max=190000)]
+    records = [
+        grounded(
+            body,
+            "salary",
+            "$150,000 to $190,000 a year",
+            level="senior",
+            currency="USD",
+            amount_min=150000,
+            amount_max=190000,
+        )
+    ]
     return GroundedExtraction(records=records, stats=ExtractionStats())
 
 
@@ -159,38 +197,56 @@ def test_equal_quotes_reattach_by_their_surroundings(blank_engine):
     body = "In London: $90,000 a year. In Austin: $90,000 a year."
     first = [grounded(body, "salary", "$90,000 a year", currency="USD", amount_min=90000, region="London")]
     second = body.index("$90,000", body.index("Austin"))
-    first.append(Grounded(kind="salary", record=registry.kind("salary").model(
-        quote="$90,000 a year", currency="USD", amount_min=90000, region="Austin"),
-        provenance=Provenance(quote="$90,000 a year", char_start=second, char_end=second + 14)))
+    first.append(
+        Grounded(
+            kind="salary",
+            record=registry.kind("salary").model(
+                quote="$90,000 a year", currency="USD", amount_min=90000, region="Austin"
+            ),
+            provenance=Provenance(quote="$90,000 a year", char_start=second, char_end=second + 14),
+        )
+    )
     save(blank_engine, article(body), GroundedExtraction(records=first, stats=ExtractionStats()), V1)
     [austin] = rows(blank_engine, "SELECT salary_id FROM v_salaries WHERE region = 'Austin'")
     reject(blank_engine, "salary", austin["salary_id"], "ana")
     # another extractor reads the same text without regions: only the surroundings tell the figures apart
-    plain = [Grounded(kind="salary", record=registry.kind("salary").model(
-        quote=g.provenance.quote, currency="USD", amount_min=90000), provenance=g.provenance) for g in first]
+    plain = [
+        Grounded(
+            kind="salary",
+            record=registry.kind("salary").model(quote=g.provenance.quote, currency="USD", amount_min=90000),
+            provenance=g.provenance,
+        )
+        for g in first
+    ]
     save(blank_engine, article(body, day=2), GroundedExtraction(records=plain, stats=ExtractionStats()), V2)
-    assert [r["char_start"] for r in rows(blank_engine, "SELECT char_start FROM v_salaries")] == [
-        body.index("$90,000")]
+    assert [r["char_start"] for r in rows(blank_engine, "SELECT char_start FROM v_salaries")] == [body.index("$90,000")]
 
 
 def test_reviews_survive_re_extraction_through_the_ingest_path(settings, tmp_path, monkeypatch):
     page = tmp_path / "pay.md"
-    page.write_text("# Pay\nJunior engineers earn $80,000 to $95,000 a year.\n"
-                    "Senior engineers earn $150,000 to $190,000 a year.\n", encoding="utf-8")
+    page.write_text(
+        "# Pay\nJunior engineers earn $80,000 to $95,000 a year.\nSenior engineers earn $150,000 to $190,000 a year.\n",
+        encoding="utf-8",
+    )
     run_sources([str(page)], Runtime.create(settings), "test")
     engine = make_engine(settings.database_url)
     junior, senior = salary_id(engine, "junior"), salary_id(engine, "senior")
     reject(engine, "salary", junior, "ana")
     correct(engine, "salary", senior, {"amount_min": 155000}, "ana")
-    page.write_text("# Pay in 2026\nJunior engineers earn $80,000 to $95,000 a year.\n"
-                    "Senior engineers earn $150,000 to $190,000 a year.\n", encoding="utf-8")
+    page.write_text(
+        "# Pay in 2026\nJunior engineers earn $80,000 to $95,000 a year.\n"
+        "Senior engineers earn $150,000 to $190,000 a year.\n",
+        encoding="utf-8",
+    )
     run_sources([str(page)], Runtime.create(settings), "test")  # changed text
     monkeypatch.setenv("KB_LLM_MODEL", "another-fake-model")
-    run_sources([str(page)], Runtime.create(settings.__class__.from_env().with_database(settings.database_url)),
-                "test")  # same text, another extractor
+    run_sources(
+        [str(page)], Runtime.create(settings.__class__.from_env().with_database(settings.database_url)), "test"
+    )  # same text, another extractor
     assert rows(engine, "SELECT COUNT(*) AS n FROM extractions") == [{"n": 3}]
     assert rows(engine, "SELECT level, amount_min, review_status FROM v_salaries") == [
-        {"level": "senior", "amount_min": 155000, "review_status": "corrected"}]
+        {"level": "senior", "amount_min": 155000, "review_status": "corrected"}
+    ]
     assert rows(engine, "SELECT COUNT(*) AS n FROM v_reviews WHERE attached") == [{"n": 2}]
     engine.dispose()
 
@@ -199,8 +255,10 @@ def test_the_cli_writes_and_lists_reviews(engine):
     url = engine.url.render_as_string(hide_password=False)
     runner = CliRunner()
     junior, senior = salary_id(engine, "junior"), salary_id(engine, "senior")
-    for args in (["reject", "salary", str(junior)],
-                 ["correct", "salary", str(senior), "--amount-min", "151000", "--currency", "gbp", "--level", "staff"]):
+    for args in (
+        ["reject", "salary", str(junior)],
+        ["correct", "salary", str(senior), "--amount-min", "151000", "--currency", "gbp", "--level", "staff"],
+    ):
         result = runner.invoke(main, ["review", *args, "--db", url, "--reviewer", "ana"])
         assert result.exit_code == 0, result.output
     [shown] = rows(engine, "SELECT amount_min, currency, level, review_status FROM v_salaries")
@@ -217,26 +275,49 @@ def test_a_money_amount_marked_as_pay_becomes_a_salary_that_lasts(blank_engine):
     init_db(blank_engine)
     body = "Our bootcamp costs $12,000. Graduates earn $70,000 a year."
     fee = body.index("$12,000")
-    amounts = [MoneyAmount(text="$12,000", char_start=fee, char_end=fee + 7, currency="USD", amount_min=12000,
-                           amount_max=12000, use=MoneyUse.not_pay, reason="tuition")]
+    amounts = [
+        MoneyAmount(
+            text="$12,000",
+            char_start=fee,
+            char_end=fee + 7,
+            currency="USD",
+            amount_min=12000,
+            amount_max=12000,
+            use=MoneyUse.not_pay,
+            reason="tuition",
+        )
+    ]
     save(blank_engine, article(body), GroundedExtraction(records=[], amounts=amounts, stats=ExtractionStats()), V1)
     [amount] = rows(blank_engine, "SELECT amount_id FROM v_money")
     with pytest.raises(ReviewError, match="invalid correction"):
         mark_salary(blank_engine, amount["amount_id"], {"period": "fortnight"}, "ana")
     review_id = mark_salary(blank_engine, amount["amount_id"], {"level": "entry"}, "ana")
     assert [i.kind for i in queue(blank_engine)] == ["salary"]  # the amount is no longer waiting
-    expected = {"salary_id": -review_id, "currency": "USD", "amount_min": 12000, "amount_max": 12000,
-                "period": "year", "level": "entry", "quote": "$12,000", "review_status": "corrected"}
+    expected = {
+        "salary_id": -review_id,
+        "currency": "USD",
+        "amount_min": 12000,
+        "amount_max": 12000,
+        "period": "year",
+        "level": "entry",
+        "quote": "$12,000",
+        "review_status": "corrected",
+    }
     shown = rows(blank_engine, f"SELECT {', '.join(expected)} FROM v_salaries")
     assert shown == [expected]
     correct(blank_engine, "salary", -review_id, {"amount_max": 13000}, "bo")
     moved = "Updated. " + body
     fee = moved.index("$12,000")
     amounts = [amounts[0].model_copy(update={"char_start": fee, "char_end": fee + 7})]
-    save(blank_engine, article(moved, day=2), GroundedExtraction(records=[], amounts=amounts, stats=ExtractionStats()),
-         V1)
+    save(
+        blank_engine,
+        article(moved, day=2),
+        GroundedExtraction(records=[], amounts=amounts, stats=ExtractionStats()),
+        V1,
+    )
     assert rows(blank_engine, "SELECT salary_id, amount_max, char_start FROM v_salaries") == [
-        {"salary_id": -review_id, "amount_max": 13000, "char_start": fee}]
+        {"salary_id": -review_id, "amount_max": 13000, "char_start": fee}
+    ]
     assert {bool(r["attached"]) for r in rows(blank_engine, "SELECT attached FROM v_reviews")} == {True}
     save(blank_engine, article(moved.replace("$12,000", "a lot"), day=3), extraction_without_money(), V1)
     assert rows(blank_engine, "SELECT * FROM v_salaries") == []
@@ -252,19 +333,37 @@ def test_the_queue_says_why_a_record_needs_attention(blank_engine):
     body = "Junior engineers earn $80,000 a year."
     pay = body.index("$80,000")
     salary = grounded(body, "salary", "$80,000 a year", currency="USD", amount_min=80000)
-    amount = MoneyAmount(text="$80,000", char_start=pay, char_end=pay + 7, currency="USD", amount_min=80000,
-                         amount_max=80000, use=MoneyUse.salary, kind="fee", record=0)
-    save(blank_engine, article(body), GroundedExtraction(records=[salary], amounts=[amount], stats=ExtractionStats()),
-         V1)
+    amount = MoneyAmount(
+        text="$80,000",
+        char_start=pay,
+        char_end=pay + 7,
+        currency="USD",
+        amount_min=80000,
+        amount_max=80000,
+        use=MoneyUse.salary,
+        kind="fee",
+        record=0,
+    )
+    save(
+        blank_engine, article(body), GroundedExtraction(records=[salary], amounts=[amount], stats=ExtractionStats()), V1
+    )
     [item] = queue(blank_engine, "salary")
     assert item.reasons == ["the model read its amount as fee, the rules as pay", "new since the last review"]
     skill = grounded(TEXT, "skill", "Python", name="Python", category="language")
-    save(blank_engine, article(TEXT, day=1).model_copy(update={"source": "other"}),
-         GroundedExtraction(records=[skill], stats=ExtractionStats()), V1)
+    save(
+        blank_engine,
+        article(TEXT, day=1).model_copy(update={"source": "other"}),
+        GroundedExtraction(records=[skill], stats=ExtractionStats()),
+        V1,
+    )
     [mention] = rows(blank_engine, "SELECT mention_id FROM v_skills")
     accept(blank_engine, "skill", mention["mention_id"], "ana")
     [item] = queue(blank_engine, "salary")
     assert "new since the last review" not in item.reasons
-    save(blank_engine, article(body, day=2), GroundedExtraction(records=[salary], amounts=[amount],
-                                                               stats=ExtractionStats()), V2)
+    save(
+        blank_engine,
+        article(body, day=2),
+        GroundedExtraction(records=[salary], amounts=[amount], stats=ExtractionStats()),
+        V2,
+    )
     assert "new since the last review" in queue(blank_engine, "salary")[0].reasons

@@ -29,9 +29,11 @@ from pipeline.review_web import RefusedRequest, chosen, key, make_server, pieces
 from tests.conftest import PAGES
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-HOSTILE_NOTE = ("# Pay notes\n\nSenior AI engineers earn $150,000 to $180,000 a year.\n\n"
-                "Hiring of <script>alert('x')</script> engineers rose 12% in 2025.\n\n"
-                "The certification exam fee is $300.\n")
+HOSTILE_NOTE = (
+    "# Pay notes\n\nSenior AI engineers earn $150,000 to $180,000 a year.\n\n"
+    "Hiring of <script>alert('x')</script> engineers rose 12% in 2025.\n\n"
+    "The certification exam fee is $300.\n"
+)
 
 
 class Tags(HTMLParser):
@@ -86,8 +88,10 @@ def rows(engine, sql: str) -> list[dict]:
 
 def state(engine) -> dict:
     """What reviews change: the reviews, and the record views with their review status."""
-    return {view: rows(engine, f"select * from {view}")
-            for view in ("v_reviews", "v_salaries", "v_skills", "v_certifications", "v_claims")}
+    return {
+        view: rows(engine, f"select * from {view}")
+        for view in ("v_reviews", "v_salaries", "v_skills", "v_certifications", "v_claims")
+    }
 
 
 def test_the_page_listens_on_loopback_only(kb):
@@ -145,16 +149,32 @@ def test_quotes_and_values_are_shown_as_text(server, kb):
 
 def test_the_quote_and_a_header_span_are_cut_out_of_the_text():
     text = "Junior | x | $90,000 a year"
-    item = review.ReviewItem(kind="salary", record_id=1, document_id=1, source="s", quote="$90,000",
-                             values={"header_start": 0, "header_end": 6}, char_start=text.index("$"),
-                             char_end=text.index(" a year"))
-    assert pieces(text, item) == [("", None), ("Junior", "header"), (" | x | ", None), ("$90,000", "quote"),
-                                  (" a year", None)]
+    item = review.ReviewItem(
+        kind="salary",
+        record_id=1,
+        document_id=1,
+        source="s",
+        quote="$90,000",
+        values={"header_start": 0, "header_end": 6},
+        char_start=text.index("$"),
+        char_end=text.index(" a year"),
+    )
+    assert pieces(text, item) == [
+        ("", None),
+        ("Junior", "header"),
+        (" | x | ", None),
+        ("$90,000", "quote"),
+        (" a year", None),
+    ]
 
 
 def test_after_a_review_the_page_moves_to_the_next_record():
-    items = [review.ReviewItem(kind="skill", record_id=n, document_id=1, source="s", quote="q", values={},
-                               char_start=0, char_end=1) for n in (1, 2, 3)]
+    items = [
+        review.ReviewItem(
+            kind="skill", record_id=n, document_id=1, source="s", quote="q", values={}, char_start=0, char_end=1
+        )
+        for n in (1, 2, 3)
+    ]
     assert chosen(items, {"done": "skill-2", "at": "1"}) == 2  # reviewed and still listed: the one after it
     assert chosen(items, {"done": "skill-9", "at": "1"}) == 1  # it left the queue: the one now in its place
     assert chosen(items, {"item": "skill-3", "done": "skill-1", "at": "0"}) == 2
@@ -162,8 +182,20 @@ def test_after_a_review_the_page_moves_to_the_next_record():
 
 
 def test_kb_review_serve_serves_the_page_on_loopback(kb, settings):
-    command = [sys.executable, "-u", "-m", "pipeline.cli", "review", "serve", "--port", "0", "--reviewer", "tester",
-               "--db", settings.database_url]
+    command = [
+        sys.executable,
+        "-u",
+        "-m",
+        "pipeline.cli",
+        "review",
+        "serve",
+        "--port",
+        "0",
+        "--reviewer",
+        "tester",
+        "--db",
+        settings.database_url,
+    ]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as served:
         try:
             url = re.search(r"http://127\.0\.0\.1:\d+/", served.stdout.readline()).group()
@@ -186,8 +218,16 @@ def test_kb_review_serve_names_a_port_it_cannot_have(kb, settings):
 
 def test_record_names_round_trip_even_for_a_salary_a_person_added():
     for kind_name, record_id in (("salary", 12), ("salary", -3), ("claim", 7)):
-        item = review.ReviewItem(kind=kind_name, record_id=record_id, document_id=1, source="s", quote="q",
-                                 values={}, char_start=0, char_end=1)
+        item = review.ReviewItem(
+            kind=kind_name,
+            record_id=record_id,
+            document_id=1,
+            source="s",
+            quote="q",
+            values={},
+            char_start=0,
+            char_end=1,
+        )
         assert record_named(key(item)) == (kind_name, record_id)
     with pytest.raises(review.ReviewError, match="expected KIND-ID"):
         record_named("salary-twelve")
@@ -253,9 +293,17 @@ def chromium(tmp_path: Path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
         options.add_argument(flag)
     return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
 
@@ -283,11 +331,10 @@ def queue_links(browser) -> list[str]:
 
 def next_page(browser, act) -> None:
     """Do `act` (a click or keys) and wait until the browser has left the page it was on."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
-
-    from selenium.common.exceptions import WebDriverException
 
     page = browser.find_element(By.TAG_NAME, "html")
     try:

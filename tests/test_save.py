@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -41,24 +41,43 @@ from schemas.documents import (
 )
 
 SOURCE = "https://example.com/ai-engineer-pay"
-T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TEXT_V1 = (
     "Senior AI engineers in the US earn $180,000 to $250,000 a year. Most teams want Python and PyTorch. "
     "The AWS Certified Machine Learning Specialty exam costs $300. Job postings for AI engineers grew 74% in 2024."
 )
 TEXT_V2 = "Updated for 2025. " + TEXT_V1.replace("Most teams want", "Most teams now want") + " Rust is rising."
 RECORDS = {
-    "salary": dict(role="AI engineer", level="senior", region="US", currency="USD", amount_min=180000,
-                   amount_max=250000, quote="$180,000 to $250,000 a year"),
+    "salary": dict(
+        role="AI engineer",
+        level="senior",
+        region="US",
+        currency="USD",
+        amount_min=180000,
+        amount_max=250000,
+        quote="$180,000 to $250,000 a year",
+    ),
     "skill": dict(name="Python", category="language", quote="Python"),
-    "certification": dict(name="AWS Certified Machine Learning Specialty", issuer="AWS", cost_amount=300,
-                          cost_currency="USD", quote="AWS Certified Machine Learning Specialty exam costs $300"),
-    "claim": dict(statement="Job postings for AI engineers grew 74% in 2024.",
-                  quote="Job postings for AI engineers grew 74% in 2024"),
+    "certification": dict(
+        name="AWS Certified Machine Learning Specialty",
+        issuer="AWS",
+        cost_amount=300,
+        cost_currency="USD",
+        quote="AWS Certified Machine Learning Specialty exam costs $300",
+    ),
+    "claim": dict(
+        statement="Job postings for AI engineers grew 74% in 2024.",
+        quote="Job postings for AI engineers grew 74% in 2024",
+    ),
 }
 V1 = ExtractorVersion(schema_hash="s1", prompt_version="p1", model="test-model")
 V2 = ExtractorVersion(schema_hash="s1", prompt_version="p2", model="test-model")
-TABLES = ["documents", "extractors", "extractions", *(table.__tablename__ for table in (k.table for k in registry.kinds()))]
+TABLES = [
+    "documents",
+    "extractors",
+    "extractions",
+    *(table.__tablename__ for table in (k.table for k in registry.kinds())),
+]
 
 
 @pytest.fixture
@@ -237,11 +256,28 @@ def test_extractor_ids_are_short_stable_content_hashes():
 def test_a_run_is_recorded_from_start_to_finish(engine):
     run_id = start_run(engine, "test")
     result = save(engine, article(), extraction(), V1, run_id=run_id)
-    record_attempt(engine, run_id, SOURCE, "ok", attempts=1, prompt_tokens=900, completion_tokens=80,
-                   document_id=result.document_id)
+    record_attempt(
+        engine,
+        run_id,
+        SOURCE,
+        "ok",
+        attempts=1,
+        prompt_tokens=900,
+        completion_tokens=80,
+        document_id=result.document_id,
+    )
     record_attempt(engine, run_id, "bad.html", "failed", stage="clean", error="no main text")
-    finish_run(engine, run_id, "completed", sources_seen=2, new=1, failed=1, prompt_tokens=900,
-               completion_tokens=80, llm_seconds=1.5)
+    finish_run(
+        engine,
+        run_id,
+        "completed",
+        sources_seen=2,
+        new=1,
+        failed=1,
+        prompt_tokens=900,
+        completion_tokens=80,
+        llm_seconds=1.5,
+    )
     [run] = rows(engine, "SELECT * FROM v_runs")
     summary = (run["run_id"], run["trigger"], run["status"], run["new"], run["failed"])
     assert summary == (run_id, "test", "completed", 1, 1)
@@ -259,11 +295,19 @@ def test_a_ledger_entry_is_written_with_the_save_and_the_touch(engine):
     entry = LedgerEntry(run_id=run_id, source="as given", started=T0, attempts=2, prompt_tokens=900)
     saved = save(engine, article(), extraction(), V1, run_id, entry)
     touched, _ = touch_document(engine, article(fetched_at=T0 + timedelta(days=1)), entry)
-    attempts = rows(engine, "SELECT source, status, document_id, attempts, prompt_tokens, stage, error FROM attempts "
-                            "ORDER BY id")
+    attempts = rows(
+        engine, "SELECT source, status, document_id, attempts, prompt_tokens, stage, error FROM attempts ORDER BY id"
+    )
     assert attempts == [
-        {"source": "as given", "status": status, "document_id": saved.document_id, "attempts": 2,
-         "prompt_tokens": 900, "stage": None, "error": None}
+        {
+            "source": "as given",
+            "status": status,
+            "document_id": saved.document_id,
+            "attempts": 2,
+            "prompt_tokens": 900,
+            "stage": None,
+            "error": None,
+        }
         for status in ("ok", "unchanged")
     ]
     assert touched == saved.document_id
@@ -294,7 +338,8 @@ def test_each_database_gets_its_own_extractor_entities_and_aliases(engine, tmp_p
     save(other, article(), extraction(), V1)
     assert rows(other, "SELECT id FROM extractors") == [{"id": V1.id}]
     assert rows(other, "SELECT entity, alias FROM v_entity_aliases WHERE kind = 'skill'") == [
-        {"entity": "Python", "alias": "Python"}]
+        {"entity": "Python", "alias": "Python"}
+    ]
     other.dispose()
 
 
@@ -313,7 +358,7 @@ def test_runs_left_running_become_interrupted(engine):
 
 def test_a_live_run_can_be_spared(engine):
     start_run(engine, "schedule")
-    assert mark_interrupted_runs(engine, started_before=datetime.now(timezone.utc) - timedelta(hours=1)) == 0
+    assert mark_interrupted_runs(engine, started_before=datetime.now(UTC) - timedelta(hours=1)) == 0
 
 
 @pytest.mark.parametrize(
@@ -373,11 +418,20 @@ def accounted(body: str = TEXT_V1) -> GroundedExtraction:
     """The full extraction of `body` with its money account: the pay range, and the exam fee as the cost."""
     grounded = extraction(body)
     amounts = []
-    for written, use, low, high in (("$180,000 to $250,000", MoneyUse.salary, 180000, 250000),
-                                    ("$300", MoneyUse.certification_cost, 300, 300)):
+    for written, use, low, high in (
+        ("$180,000 to $250,000", MoneyUse.salary, 180000, 250000),
+        ("$300", MoneyUse.certification_cost, 300, 300),
+    ):
         start = body.index(written)
-        amount = MoneyAmount(char_start=start, char_end=start + len(written), text=written, currency="USD",
-                             amount_min=low, amount_max=high, use=use)
+        amount = MoneyAmount(
+            char_start=start,
+            char_end=start + len(written),
+            text=written,
+            currency="USD",
+            amount_min=low,
+            amount_max=high,
+            use=use,
+        )
         amounts.append(link_amount(amount, grounded.records))
     return grounded.model_copy(update={"amounts": amounts})
 
@@ -388,9 +442,18 @@ def test_each_money_amount_is_stored_with_a_link_to_its_record(engine):
     [salary] = rows(engine, "SELECT salary_id FROM v_salaries")
     [cert] = rows(engine, "SELECT mention_id FROM v_certifications")
     assert money == [
-        {"quote": "$180,000 to $250,000", "use": "salary", "salary_id": salary["salary_id"],
-         "certification_mention_id": None},
-        {"quote": "$300", "use": "certification_cost", "salary_id": None, "certification_mention_id": cert["mention_id"]},
+        {
+            "quote": "$180,000 to $250,000",
+            "use": "salary",
+            "salary_id": salary["salary_id"],
+            "certification_mention_id": None,
+        },
+        {
+            "quote": "$300",
+            "use": "certification_cost",
+            "salary_id": None,
+            "certification_mention_id": cert["mention_id"],
+        },
     ]
 
 
@@ -412,48 +475,84 @@ def test_mentions_in_different_documents_and_words_share_one_entity_and_keep_the
     first = TEXT_V1
     second = "Hiring managers ask for the AWS ML Specialty (MLS-C01) and python."
     save(engine, article(first), extraction(first, kinds=["skill", "certification"]), V1)
-    cert = dict(name="AWS ML Specialty (MLS-C01)", issuer=None, cost_amount=None, cost_currency=None,
-                quote="AWS ML Specialty (MLS-C01)")
+    cert = dict(
+        name="AWS ML Specialty (MLS-C01)",
+        issuer=None,
+        cost_amount=None,
+        cost_currency=None,
+        quote="AWS ML Specialty (MLS-C01)",
+    )
     records = [ground(second, "certification", **cert), ground(second, "skill", name="python", quote="python")]
     save(engine, article(second, source="https://example.com/other"), GroundedExtraction(records=records), V1)
     certs = rows(engine, "SELECT certification, as_written, entity_id FROM v_certifications ORDER BY as_written")
     assert {c["certification"] for c in certs} == {"AWS Certified Machine Learning – Specialty"}
-    assert [c["as_written"] for c in certs] == ["AWS Certified Machine Learning Specialty", "AWS ML Specialty (MLS-C01)"]
+    assert [c["as_written"] for c in certs] == [
+        "AWS Certified Machine Learning Specialty",
+        "AWS ML Specialty (MLS-C01)",
+    ]
     assert len({c["entity_id"] for c in certs}) == 1
     skills = rows(engine, "SELECT skill, as_written FROM v_skills ORDER BY as_written")
     assert skills == [{"skill": "Python", "as_written": "Python"}, {"skill": "Python", "as_written": "python"}]
     aliases = rows(engine, "SELECT entity, alias FROM v_entity_aliases WHERE kind = 'skill'")
     assert sorted(a["alias"] for a in aliases) == ["Python", "python"] and {a["entity"] for a in aliases} == {"Python"}
     assert rows(engine, "SELECT skill, n_sources, n_mentions FROM v_skill_index") == [
-        {"skill": "Python", "n_sources": 2, "n_mentions": 2}]
+        {"skill": "Python", "n_sources": 2, "n_mentions": 2}
+    ]
 
 
 def test_many_salaries_go_in_one_insert_and_each_amount_points_at_its_own_row(engine):
     from sqlalchemy import event
 
-    body = "Level | Pay\n" + "\n".join(f"{level} | ${low:,} – ${low + 20000:,}" for level, low in
-                                      (("Junior", 90000), ("Mid", 120000), ("Senior", 150000), ("Staff", 190000)))
+    body = "Level | Pay\n" + "\n".join(
+        f"{level} | ${low:,} – ${low + 20000:,}"
+        for level, low in (("Junior", 90000), ("Mid", 120000), ("Senior", 150000), ("Staff", 190000))
+    )
     records, amounts = [], []
     for line in body.splitlines()[1:]:
         level, written = line.split(" | ")
         low = int(written.split(" – ")[0].strip("$").replace(",", ""))
-        records.append(ground(body, "salary", level=level.lower(), amount_min=low, amount_max=low + 20000,
-                              quote=line, role=None, region=None))
+        records.append(
+            ground(
+                body,
+                "salary",
+                level=level.lower(),
+                amount_min=low,
+                amount_max=low + 20000,
+                quote=line,
+                role=None,
+                region=None,
+            )
+        )
     for item in records:
         written = item.record.quote.split(" | ")[1]
         start = body.index(written)
-        amount = MoneyAmount(char_start=start, char_end=start + len(written), text=written, currency="USD",
-                             amount_min=item.record.amount_min, amount_max=item.record.amount_max, use=MoneyUse.salary)
+        amount = MoneyAmount(
+            char_start=start,
+            char_end=start + len(written),
+            text=written,
+            currency="USD",
+            amount_min=item.record.amount_min,
+            amount_max=item.record.amount_max,
+            use=MoneyUse.salary,
+        )
         amounts.append(link_amount(amount, records))
     inserts = []
-    event.listen(engine, "before_cursor_execute",
-                 lambda conn, cursor, statement, *rest: inserts.append(statement)
-                 if statement.startswith("INSERT INTO salaries") else None)
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *rest: (
+            inserts.append(statement) if statement.startswith("INSERT INTO salaries") else None
+        ),
+    )
     for _ in range(2):  # the second save replaces the rows: ids are given again after the delete
         save(engine, article(body), GroundedExtraction(records=records, amounts=amounts), V1)
     assert len(inserts) == 2  # one per save, for four rows (one a row, RETURNING their ids, before)
-    money = rows(engine, "SELECT m.quote AS amount, s.quote AS salary FROM v_money m "
-                         "JOIN v_salaries s ON s.salary_id = m.salary_id ORDER BY m.char_start")
-    assert [(m["amount"], m["salary"]) for m in money] == [(r.record.quote.split(" | ")[1], r.record.quote)
-                                                          for r in records]
+    money = rows(
+        engine,
+        "SELECT m.quote AS amount, s.quote AS salary FROM v_money m "
+        "JOIN v_salaries s ON s.salary_id = m.salary_id ORDER BY m.char_start",
+    )
+    assert [(m["amount"], m["salary"]) for m in money] == [
+        (r.record.quote.split(" | ")[1], r.record.quote) for r in records
+    ]
     assert len(rows(engine, "SELECT * FROM salaries")) == 4

@@ -39,6 +39,7 @@ FIRST_RUNS_SECONDS = 90  # `kb serve` starts, registers, polls, spawns each flow
 
 # deployments(settings): no server needed ------------------------------------------------------------------------
 
+
 def watch(settings, *entries: tuple[str, dict]) -> list:
     engine = make_engine(settings.database_url)
     init_db(engine)
@@ -91,6 +92,7 @@ def test_an_empty_watch_list_has_no_deployments(settings):
 
 # kb serve without a server: a clear message ---------------------------------------------------------------------
 
+
 def test_serving_without_a_prefect_server_names_the_fix(settings, monkeypatch):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     with pytest.raises(KBError, match="PREFECT_API_URL"):
@@ -105,6 +107,7 @@ def test_kb_serve_without_a_prefect_server_fails_with_a_message_not_a_traceback(
 
 
 # what kb serve says about the runs it serves ---------------------------------------------------------------------
+
 
 def ledger(settings):
     engine = make_engine(settings.database_url)
@@ -181,6 +184,7 @@ def test_kb_serve_reports_a_failure_of_serving_as_one_line(settings, monkeypatch
 
 # a real schedule, end to end ------------------------------------------------------------------------------------
 
+
 class Processes:
     """Subprocesses started by one test, each in its own process group with its output in a log file."""
 
@@ -191,8 +195,9 @@ class Processes:
     def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
         log = self.logs / f"{name.replace(' ', '-')}.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen(args, env=env, cwd=self.logs, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                args, env=env, cwd=self.logs, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.started.append((name, proc, log))
         return proc
 
@@ -303,14 +308,24 @@ def test_a_served_schedule_ingests_a_watched_page(site, llm_env, tmp_path, proce
     processes.start("kb server", [*KB, "server", "--port", str(port)], server_env)  # execs `prefect server start`
     db, url = tmp_path / "kb.sqlite", site.url("small-salary-table.html")
     env = prefect_env(tmp_path, PREFECT_API_URL=api_url, PREFECT_RUNNER_POLL_FREQUENCY="1")
-    added = subprocess.run([*KB, "sources", "add", url, "--every", "5s", "--db", str(db)], env=env, cwd=tmp_path,
-                           capture_output=True, text=True, timeout=60)  # while the server starts
+    added = subprocess.run(
+        [*KB, "sources", "add", url, "--every", "5s", "--db", str(db)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # while the server starts
     assert added.returncode == 0, added.stderr
     wait_for("healthy Prefect server", lambda: healthy(api_url), SERVER_START_SECONDS, processes)
 
     processes.start("kb serve", [*KB, "serve", "--db", str(db)], env)
-    first, second = wait_for("two completed scheduled runs in the ledger", lambda: completed_scheduled_runs(db, 2),
-                             FIRST_RUNS_SECONDS, processes)[:2]
+    first, second = wait_for(
+        "two completed scheduled runs in the ledger",
+        lambda: completed_scheduled_runs(db, 2),
+        FIRST_RUNS_SECONDS,
+        processes,
+    )[:2]
     flow_runs = wait_for("completed flow run in Prefect", lambda: completed_flow_runs(api_url), 30, processes)
 
     scheduled = [r for r in flow_runs if r["auto_scheduled"] and r["deployment_id"]]  # the scheduler made them
@@ -320,8 +335,11 @@ def test_a_served_schedule_ingests_a_watched_page(site, llm_env, tmp_path, proce
     assert tuple(first[k] for k in COUNTS[:-1]) == (1, 1, 0, 0, 0) and first["prompt_tokens"] > 0
     assert tuple(second[k] for k in COUNTS) == (1, 0, 0, 1, 0, 0)  # the next tick: unchanged, no LLM call
     assert second["started"] >= first["finished"]  # served runs do not overlap
-    attempts = rows(db, "select run_id, source, status, stage, error from v_attempts "
-                        f"where run_id <= {second['run_id']} order by run_id")
+    attempts = rows(
+        db,
+        "select run_id, source, status, stage, error from v_attempts "
+        f"where run_id <= {second['run_id']} order by run_id",
+    )
     assert [tuple(a.values()) for a in attempts] == [
         (first["run_id"], url, "ok", None, None),
         (second["run_id"], url, "unchanged", None, None),

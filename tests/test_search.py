@@ -17,7 +17,7 @@ from pipeline.cli import main
 from pipeline.errors import StorageError
 from pipeline.save import save
 from pipeline.search import fts5_query, search
-from tests.test_views_aggregate import A, B, RECORDS, T0, TEXT_B, V1, article, extraction
+from tests.test_views_aggregate import RECORDS, T0, TEXT_B, V1, A, B, article, extraction
 
 
 def build(engine) -> str:

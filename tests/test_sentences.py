@@ -14,12 +14,19 @@ def texts(text: str) -> list[str]:
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("Pay rose 6.2% more than last year. Demand doubled.", ["Pay rose 6.2% more than last year.", "Demand doubled."]),
+        (
+            "Pay rose 6.2% more than last year. Demand doubled.",
+            ["Pay rose 6.2% more than last year.", "Demand doubled."],
+        ),
         ("The U.S. leads, e.g. in San Francisco. Next!", ["The U.S. leads, e.g. in San Francisco.", "Next!"]),
-        ("- Senior engineers earn $180,000\n- Staff engineers earn more",
-         ["- Senior engineers earn $180,000", "- Staff engineers earn more"]),
-        ("A heading without a stop\nThen a sentence.  And another one.",
-         ["A heading without a stop", "Then a sentence.", "And another one."]),
+        (
+            "- Senior engineers earn $180,000\n- Staff engineers earn more",
+            ["- Senior engineers earn $180,000", "- Staff engineers earn more"],
+        ),
+        (
+            "A heading without a stop\nThen a sentence.  And another one.",
+            ["A heading without a stop", "Then a sentence.", "And another one."],
+        ),
         ("\n\n  \n", []),
     ],
 )

@@ -10,10 +10,23 @@ import pytest
 from pipeline.errors import SourceError
 from pipeline.sources import expand_sources, is_url
 
-FOLDER_FILES = ["b.html", "a.md", "notes.txt", "page.htm", "long.markdown", "sub/c.txt", "sub/deeper/d.html",
-                "UPPER.HTML", "image.png", "data.json", "sub/report.pdf", "README", ".draft.md", ".git/notes.md"]
-EXPANDED = ["UPPER.HTML", "a.md", "b.html", "long.markdown", "notes.txt", "page.htm", "sub/c.txt",
-            "sub/deeper/d.html"]
+FOLDER_FILES = [
+    "b.html",
+    "a.md",
+    "notes.txt",
+    "page.htm",
+    "long.markdown",
+    "sub/c.txt",
+    "sub/deeper/d.html",
+    "UPPER.HTML",
+    "image.png",
+    "data.json",
+    "sub/report.pdf",
+    "README",
+    ".draft.md",
+    ".git/notes.md",
+]
+EXPANDED = ["UPPER.HTML", "a.md", "b.html", "long.markdown", "notes.txt", "page.htm", "sub/c.txt", "sub/deeper/d.html"]
 
 
 def make_folder(root: Path) -> Path:
@@ -105,8 +118,13 @@ def test_from_file_skips_blank_lines_and_comments_and_expands_folders(tmp_path, 
         "missing.md\r\nhttps://example.com/a#section\n",
         encoding="utf-8",
     )
-    expected = ["first.html", "https://example.com/a#section", os.path.join("docs/sub", "c.txt"),
-                os.path.join("docs/sub", "deeper", "d.html"), "missing.md"]
+    expected = [
+        "first.html",
+        "https://example.com/a#section",
+        os.path.join("docs/sub", "c.txt"),
+        os.path.join("docs/sub", "deeper", "d.html"),
+        "missing.md",
+    ]
     assert expand_sources(["first.html"], from_file=str(listing)) == expected
 
 
@@ -120,8 +138,10 @@ def test_missing_from_file_is_a_source_error(tmp_path):
 
 def test_from_file_drops_trailing_comments_but_keeps_url_fragments(tmp_path):
     listing = tmp_path / "sources.txt"
-    listing.write_text("https://example.com/a   # the salary survey\nhttps://example.com/b#pay\t# tabbed\n"
-                       "https://example.com/a\n", encoding="utf-8")
+    listing.write_text(
+        "https://example.com/a   # the salary survey\nhttps://example.com/b#pay\t# tabbed\nhttps://example.com/a\n",
+        encoding="utf-8",
+    )
     assert expand_sources([], from_file=str(listing)) == ["https://example.com/a", "https://example.com/b#pay"]
 
 

@@ -31,8 +31,10 @@ per day, excluding tax.
 
 
 def _read(text: str) -> list[tuple]:
-    return [(f.money.text, f.money.amount_min, f.money.amount_max, f.money.currency, f.money.period)
-            for f in table_figures(text)]
+    return [
+        (f.money.text, f.money.amount_min, f.money.amount_max, f.money.currency, f.money.period)
+        for f in table_figures(text)
+    ]
 
 
 def test_column_header_gives_currency_and_counts_stay_counts():
@@ -58,13 +60,17 @@ def test_markdown_table_with_wrapped_intro():
 def test_a_currency_cell_gives_its_row_the_currency():
     text = "Country | Currency | Rate (per hour)\nKenya | KES | 420–650\nGermany | EUR | 15–19\n"
     assert [(f.money.amount_min, f.money.currency, f.money.period) for f in table_figures(text)] == [
-        (420, "KES", Period.hour), (15, "EUR", Period.hour)]
+        (420, "KES", Period.hour),
+        (15, "EUR", Period.hour),
+    ]
 
 
 def test_a_caption_speaks_for_the_currency_over_the_paragraph_before_it():
-    text = ("Oslo is paid in kroner and Helsinki in euros, as each cell says.\n"
-            "Median monthly pay (local currency per month) |  |\nCity | Junior | Senior\n"
-            "Oslo | 52 000 | 80 500\nHelsinki | €4 300 | €6 250\n")
+    text = (
+        "Oslo is paid in kroner and Helsinki in euros, as each cell says.\n"
+        "Median monthly pay (local currency per month) |  |\nCity | Junior | Senior\n"
+        "Oslo | 52 000 | 80 500\nHelsinki | €4 300 | €6 250\n"
+    )
     assert table_figures(text) == []  # the caption names no currency: no cell is read as euros
 
 

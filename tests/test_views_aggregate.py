@@ -6,7 +6,7 @@ known. Runs on SQLite; set KB_TEST_POSTGRES_URL (a scratch database: its public 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -17,7 +17,7 @@ from db.views import VIEW_COLUMNS
 from pipeline.save import ExtractorVersion, save
 from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, Provenance
 
-T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 V1 = ExtractorVersion(schema_hash="s1", prompt_version="p1", model="test-model")
 A, B = "https://a.example/pay", "notes/pay.md"
 TEXT_A = (
@@ -42,8 +42,10 @@ RECORDS = {
         ("salary", dict(SENIOR_UK, amount_min=80000, amount_max=100000, quote="£80,000 to £100,000")),
         ("skill", dict(name="Python", category="language", quote="Python first")),
         ("skill", dict(name="Python", category="language", quote="Python again")),
-        ("certification", dict(name=AWS, issuer="AWS", cost_amount=300, cost_currency="USD",
-                               quote=f"{AWS} exam costs $300")),
+        (
+            "certification",
+            dict(name=AWS, issuer="AWS", cost_amount=300, cost_currency="USD", quote=f"{AWS} exam costs $300"),
+        ),
     ],
     B: [
         ("salary", dict(SENIOR_US, amount_min=200000, amount_max=300000, quote="$200,000 to $300,000")),
@@ -54,8 +56,14 @@ RECORDS = {
         ("skill", dict(name="Python", category="language", quote="Python and")),
         ("skill", dict(name="PyTorch", category="framework", quote="PyTorch")),
         ("certification", dict(name=AWS, quote=f"{AWS} costs $150", cost_amount=150, cost_currency="USD")),
-        ("certification", dict(name="Google Cloud Professional ML Engineer", issuer="Google Cloud",
-                               quote="Google Cloud Professional ML Engineer")),
+        (
+            "certification",
+            dict(
+                name="Google Cloud Professional ML Engineer",
+                issuer="Google Cloud",
+                quote="Google Cloud Professional ML Engineer",
+            ),
+        ),
     ],
 }
 
@@ -86,8 +94,9 @@ def engine(blank_engine):
 
 def article(source: str, fetched_at: datetime, body: str | None = None) -> Article:
     body = body or (TEXT_A if source == A else TEXT_B)
-    return Article(source=source, url=source if source.startswith("http") else None, title="pay",
-                   fetched_at=fetched_at, text=body)
+    return Article(
+        source=source, url=source if source.startswith("http") else None, title="pay", fetched_at=fetched_at, text=body
+    )
 
 
 def extraction(source: str, body: str | None = None) -> GroundedExtraction:
@@ -118,24 +127,34 @@ def test_salary_by_level_has_known_ranges_and_medians(engine):
         ("mid", "US", 1, 1, 120000.0, 120000.0, 150000.0, 150000.0),
     ]
     # odd n: lower bounds 70k 80k 90k -> 80k; upper bounds 90k 95k 100k -> 95k; no region reads 'unspecified'
-    assert rows(engine, "select region, n_sources, n_figures, low, median_low, median_high, high "
-                        "from v_salary_by_level where currency = 'GBP'") == [
-        ("unspecified", 2, 3, 70000.0, 80000.0, 95000.0, 100000.0)
-    ]
+    assert rows(
+        engine,
+        "select region, n_sources, n_figures, low, median_low, median_high, high "
+        "from v_salary_by_level where currency = 'GBP'",
+    ) == [("unspecified", 2, 3, 70000.0, 80000.0, 95000.0, 100000.0)]
 
 
 def test_every_aggregate_row_traces_back_to_its_quotes(engine):
     assert [r[3] for r in rows(engine, EVIDENCE_EXAMPLE)] == [
-        "$180,000 to $250,000", "$200,000 to $300,000", "$160,000+", "up to $400,000"
+        "$180,000 to $250,000",
+        "$200,000 to $300,000",
+        "$160,000+",
+        "up to $400,000",
     ]
-    per_group = rows(engine, (
-        "select a.n_figures, count(e.salary_id) from v_salary_by_level a "
-        "join v_salary_evidence e on e.level = a.level and e.region = a.region and e.currency = a.currency "
-        "and e.period = a.period group by a.level, a.region, a.currency, a.period, a.n_figures"
-    ))
+    per_group = rows(
+        engine,
+        (
+            "select a.n_figures, count(e.salary_id) from v_salary_by_level a "
+            "join v_salary_evidence e on e.level = a.level and e.region = a.region and e.currency = a.currency "
+            "and e.period = a.period group by a.level, a.region, a.currency, a.period, a.n_figures"
+        ),
+    )
     assert len(per_group) == 3 and all(n == found for n, found in per_group)
-    evidence = rows(engine, "select e.quote, e.char_start, e.char_end, d.text from v_salary_evidence e "
-                            "join v_documents d on d.document_id = e.document_id")
+    evidence = rows(
+        engine,
+        "select e.quote, e.char_start, e.char_end, d.text from v_salary_evidence e "
+        "join v_documents d on d.document_id = e.document_id",
+    )
     assert len(evidence) == 8 and all(body[start:end] == quote for quote, start, end, body in evidence)
 
 
@@ -144,8 +163,11 @@ def test_certification_index_counts_sources_and_keeps_one_currency(engine):
         (AWS_ENTITY, "AWS", 2, 150.0, 300.0, "USD"),
         ("Google Cloud Professional Machine Learning Engineer", "Google Cloud", 1, None, None, None),
     ]
-    quotes = rows(engine, "select c.quote from v_certification_index i join v_certifications c "
-                          f"on c.certification = i.certification where i.certification = '{AWS_ENTITY}' order by c.quote")
+    quotes = rows(
+        engine,
+        "select c.quote from v_certification_index i join v_certifications c "
+        f"on c.certification = i.certification where i.certification = '{AWS_ENTITY}' order by c.quote",
+    )
     assert quotes == [(f"{AWS} costs $150",), (f"{AWS} exam costs $300",)]
 
 
@@ -156,8 +178,9 @@ def test_skill_index_counts_sources_and_mentions(engine):
 def test_aggregates_follow_the_latest_document_of_a_source(engine):
     newer = TEXT_A.replace("$180,000 to $250,000", "$190,000 to $260,000")
     save(engine, article(A, T0 + timedelta(days=1), newer), extraction(A, newer), V1)
-    senior = rows(engine, "select n_figures, low, median_low from v_salary_by_level "
-                          "where level = 'senior' and currency = 'USD'")
+    senior = rows(
+        engine, "select n_figures, low, median_low from v_salary_by_level where level = 'senior' and currency = 'USD'"
+    )
     assert senior == [(3, 160000.0, 200000.0)]  # the old figure and its document version are gone
 
 

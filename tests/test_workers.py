@@ -16,9 +16,9 @@ from dataclasses import replace
 import pytest
 
 from db.query import run_readonly
+from flows.documents import PROGRESS_LOGGER
 from flows.ingest import Runtime, run_sources
 from flows.workers import MIN_SOURCES_PER_PROCESS, process_count, split
-from flows.documents import PROGRESS_LOGGER
 from pipeline.settings import Settings
 from tests.benchmarks.scale import write_corpus
 from tests.fakes.openai_server import FakeOpenAI

@@ -40,7 +40,7 @@ def shingles(text: str, size: int = SHINGLE) -> Counter[tuple[str, ...]]:
     words = _WORD.findall(text.lower())
     if not words:
         return Counter()
-    return Counter(tuple(words[i:i + size]) for i in range(max(1, len(words) - size + 1)))
+    return Counter(tuple(words[i : i + size]) for i in range(max(1, len(words) - size + 1)))
 
 
 def score(truth: str, predicted: str) -> tuple[float, float, float]:
@@ -84,8 +84,10 @@ def summary(name: str, results: dict[str, tuple[float, float, float]], seconds: 
     recall = mean(r[1] for r in results.values())
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     per_page = mean(r[2] for r in results.values())
-    return (f"{name:<18} P={precision:.4f} R={recall:.4f} F1={f1:.4f} "
-            f"(mean per-page F1={per_page:.4f}, {len(results)} pages, {seconds:.1f}s)")
+    return (
+        f"{name:<18} P={precision:.4f} R={recall:.4f} F1={f1:.4f} "
+        f"(mean per-page F1={per_page:.4f}, {len(results)} pages, {seconds:.1f}s)"
+    )
 
 
 def main() -> None:

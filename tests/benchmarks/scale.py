@@ -35,7 +35,7 @@ import statistics
 import tempfile
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="kb-bench-prefect-"))
@@ -99,8 +99,11 @@ def write_corpus(folder: Path, count: int) -> list[Path]:
 
 def settings_for(fake: FakeOpenAI, database: Path, **changes) -> Settings:
     base = Settings(
-        database_url=f"sqlite:///{database}", llm_base_url=fake.base_url, llm_api_key="bench",
-        llm_model="fake-model", allow_private_urls=True,
+        database_url=f"sqlite:///{database}",
+        llm_base_url=fake.base_url,
+        llm_api_key="bench",
+        llm_model="fake-model",
+        allow_private_urls=True,
     )
     return replace(base, **changes)
 
@@ -157,7 +160,7 @@ class PagesElsewhere:
     def __init__(self, root: Path):
         self.root, self.base_url = root, ""
 
-    def __enter__(self) -> "PagesElsewhere":
+    def __enter__(self) -> PagesElsewhere:
         context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe()
         self._process = context.Process(target=_serve_pages, args=(self.root, child), daemon=True)
@@ -187,7 +190,9 @@ class Bench:
     def add(self, measure: str, figure: float, limit: float, unit: str, note: str = "", higher_is_better=False):
         ratio = (figure / limit) if limit else float("inf") if figure else 0.0
         ok = ratio >= 1 if higher_is_better else ratio <= 1
-        self.rows.append((measure, f"{figure:,.3f} {unit}", f"{limit:,.3f} {unit}", f"{ratio:.2f}×", "ok" if ok else "OVER", note))
+        self.rows.append(
+            (measure, f"{figure:,.3f} {unit}", f"{limit:,.3f} {unit}", f"{ratio:.2f}×", "ok" if ok else "OVER", note)
+        )
 
     def overhead_and_incremental(self, pages: int = 200, rounds: int = 5) -> None:
         """Both servers in processes of their own, as real web and model servers are: what is timed is career-kb.
@@ -210,11 +215,16 @@ class Bench:
             again = fake.count - before
         bare, per_doc = statistics.median(bares), statistics.median(firsts) / pages
         spread = lambda values, scale: "/".join(f"{v * scale:.1f}" for v in values)  # noqa: E731
-        self.add("overhead: run_sources per doc", per_doc * 1000, 2 * bare * 1000, "ms",
-                 f"= {per_doc / bare:.2f}× bare fetch+trafilatura+insert ({bare * 1000:.1f} ms/doc); limit 2×; "
-                 f"medians of {rounds} alternating rounds (career-kb {spread(firsts, 1000 / pages)}, bare "
-                 f"{spread(bares, 1000)} ms/doc); {processes} worker process(es); {calls} fake calls in the last round; "
-                 f"{failed} failed")
+        self.add(
+            "overhead: run_sources per doc",
+            per_doc * 1000,
+            2 * bare * 1000,
+            "ms",
+            f"= {per_doc / bare:.2f}× bare fetch+trafilatura+insert ({bare * 1000:.1f} ms/doc); limit 2×; "
+            f"medians of {rounds} alternating rounds (career-kb {spread(firsts, 1000 / pages)}, bare "
+            f"{spread(bares, 1000)} ms/doc); {processes} worker process(es); {calls} fake calls in the last round; "
+            f"{failed} failed",
+        )
         self.add("incremental: LLM calls, rerun", again, 0, "calls", f"first run made {calls}")
         self.add("incremental: wall, rerun vs first", second, first, "s", f"{pages} unchanged pages")
 
@@ -228,9 +238,14 @@ class Bench:
             calls = fake.count
         ideal = calls * LATENCY / CONCURRENCY
         where = "in a thread of this process" if fake_in == "thread" else "in its own process"
-        self.add(f"concurrency: wall vs N×L/C, fake {fake_in}", seconds, 1.15 * ideal, "s",
-                 f"{docs} docs, {calls} calls × {LATENCY}s / {CONCURRENCY} = {ideal:.2f}s; limit 1.15×; {failed} failed; "
-                 f"fake model server {where}")
+        self.add(
+            f"concurrency: wall vs N×L/C, fake {fake_in}",
+            seconds,
+            1.15 * ideal,
+            "s",
+            f"{docs} docs, {calls} calls × {LATENCY}s / {CONCURRENCY} = {ideal:.2f}s; limit 1.15×; {failed} failed; "
+            f"fake model server {where}",
+        )
 
     def tokens(self) -> None:
         sources = [str(p) for p in sorted(FIXTURE_PAGES.iterdir())]
@@ -242,8 +257,13 @@ class Bench:
         fixed = min(fixed_chars(r) for r in requests)
         budget = sum(len(t) for (t,) in texts) + fixed * len(texts)
         sent = sum(sent_chars(r) for r in requests)
-        self.add("tokens: sent vs article + 1 prompt", sent / 4, budget / 4, "tok",
-                 f"{len(requests)} requests over {len(texts)} docs; fixed prompt ≈ {fixed // 4} tok (chars/4)")
+        self.add(
+            "tokens: sent vs article + 1 prompt",
+            sent / 4,
+            budget / 4,
+            "tok",
+            f"{len(requests)} requests over {len(texts)} docs; fixed prompt ≈ {fixed // 4} tok (chars/4)",
+        )
 
     def growth(self, small: int, big: int, rounds: int = 3) -> None:
         """Whether time per document grows with the database: one database is filled to `big - small` documents,
@@ -270,15 +290,35 @@ class Bench:
         done = run_readonly(full.database_url, "select count(*) from v_documents").rows[0][0]
         rate_first, rate_last = statistics.median(empty_rates), statistics.median(full_rates)
         rates = lambda values: "/".join(f"{v:.0f}" for v in values)  # noqa: E731
-        print(f"  growth: {done:,} documents in the full database; {small:,} documents at {rates(empty_rates)} docs/s "
-              f"into an empty one, {rates(full_rates)} into the full one", flush=True)
-        self.add(f"growth: docs/s, {small:,} into an empty DB", rate_first, rate_first, "docs/s",
-                 f"reference: median of {rounds} ({rates(empty_rates)})", True)
-        self.add(f"growth: docs/s, {small:,} into a DB of {big - small:,}+", rate_last, 0.8 * rate_first, "docs/s",
-                 f"limit: ≥ 80% of the empty DB's; median of {rounds} ({rates(full_rates)}), taking turns with it; "
-                 f"{done:,} documents at the end, {failed} failed", True)
-        self.add(f"memory: peak RSS after {done:,} vs after {small:,}", rss_big, 1.2 * rss_small, "MB",
-                 f"{rss_small:.0f} MB after {small:,}; limit: within 20% (bounded, not growing with N)")
+        print(
+            f"  growth: {done:,} documents in the full database; {small:,} documents at {rates(empty_rates)} docs/s "
+            f"into an empty one, {rates(full_rates)} into the full one",
+            flush=True,
+        )
+        self.add(
+            f"growth: docs/s, {small:,} into an empty DB",
+            rate_first,
+            rate_first,
+            "docs/s",
+            f"reference: median of {rounds} ({rates(empty_rates)})",
+            True,
+        )
+        self.add(
+            f"growth: docs/s, {small:,} into a DB of {big - small:,}+",
+            rate_last,
+            0.8 * rate_first,
+            "docs/s",
+            f"limit: ≥ 80% of the empty DB's; median of {rounds} ({rates(full_rates)}), taking turns with it; "
+            f"{done:,} documents at the end, {failed} failed",
+            True,
+        )
+        self.add(
+            f"memory: peak RSS after {done:,} vs after {small:,}",
+            rss_big,
+            1.2 * rss_small,
+            "MB",
+            f"{rss_small:.0f} MB after {small:,}; limit: within 20% (bounded, not growing with N)",
+        )
         self.add(f"memory: peak RSS after {done:,} docs", rss_big, RSS_LIMIT_MB, "MB", "budget for a small worker")
 
     def print(self) -> None:
@@ -301,8 +341,10 @@ def main() -> None:
         bench.concurrency(fake_in="process")
         bench.tokens()
         bench.growth(1000, max(1000, args.big))
-        print(f"\ncareer-kb scale benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
-              f"{os.cpu_count()} cores, {time.perf_counter() - started:.0f} s in all\n")
+        print(
+            f"\ncareer-kb scale benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M UTC}, "
+            f"{os.cpu_count()} cores, {time.perf_counter() - started:.0f} s in all\n"
+        )
         bench.print()
 
 

@@ -46,7 +46,7 @@ class PageServer:
         self._stopping = threading.Event()
         self._server: _Server | None = None
 
-    def start(self) -> "PageServer":
+    def start(self) -> PageServer:
         self._server = _Server((self._host, 0), partial(_Handler, directory=str(self.root)))
         self._server.site = self
         threading.Thread(target=self._server.serve_forever, args=(0.05,), name="page-server", daemon=True).start()
@@ -59,7 +59,7 @@ class PageServer:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "PageServer":
+    def __enter__(self) -> PageServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

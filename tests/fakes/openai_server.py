@@ -33,7 +33,7 @@ class Reply:
     delay: float = 0.0
 
 
-Responder = Union[Callable[[dict], Union[Reply, dict]], Reply, dict, Sequence[Union[Reply, dict]]]
+Responder = Union[Callable[[dict], Reply | dict], Reply, dict, Sequence[Reply | dict]]
 
 _ids = itertools.count(1)
 
@@ -54,8 +54,9 @@ def _completion(message: dict, finish_reason: str, prompt_tokens: int, completio
     }
 
 
-def tool_call_reply(name: str, arguments: dict | str, *, prompt_tokens: int = 100, completion_tokens: int = 20,
-                    delay: float = 0.0) -> Reply:
+def tool_call_reply(
+    name: str, arguments: dict | str, *, prompt_tokens: int = 100, completion_tokens: int = 20, delay: float = 0.0
+) -> Reply:
     """A completion whose message calls tool `name` with `arguments` (what instructor's TOOLS mode parses).
 
     `name` must be the response model's class name. A str `arguments` is sent as is (to send broken JSON).
@@ -83,8 +84,15 @@ def invalid_json_reply(tool_name: str | None = None, **kwargs: Any) -> Reply:
     return tool_call_reply(tool_name, broken, **kwargs) if tool_name else text_reply(broken, **kwargs)
 
 
-def error_reply(status: int, message: str, headers: dict[str, str] | None = None, *,
-                type: str = "invalid_request_error", code: str | None = None, delay: float = 0.0) -> Reply:
+def error_reply(
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    *,
+    type: str = "invalid_request_error",
+    code: str | None = None,
+    delay: float = 0.0,
+) -> Reply:
     """An API error in OpenAI's shape, e.g. error_reply(429, "slow down", {"Retry-After": "1"})."""
     body = {"error": {"message": message, "type": type, "param": None, "code": code}}
     return Reply(body, status=status, headers=dict(headers or {}), delay=delay)
@@ -97,8 +105,10 @@ def rate_limit_reply(retry_after: float = 1, message: str = "Rate limit reached 
 
 def context_length_reply(max_tokens: int = 8192) -> Reply:
     """400 context_length_exceeded, what the API answers when the prompt is too long."""
-    message = (f"This model's maximum context length is {max_tokens} tokens. However, your messages resulted "
-               f"in {max_tokens * 2} tokens. Please reduce the length of the messages.")
+    message = (
+        f"This model's maximum context length is {max_tokens} tokens. However, your messages resulted "
+        f"in {max_tokens * 2} tokens. Please reduce the length of the messages."
+    )
     return error_reply(400, message, code="context_length_exceeded")
 
 
@@ -128,8 +138,9 @@ def sequence(*replies: Responder, repeat_last: bool = False) -> Callable[[dict],
         with lock:
             n = next(calls)
         if n >= len(replies) and not repeat_last:
-            return error_reply(500, f"fake script exhausted: request {n + 1} but only {len(replies)} scripted",
-                               type="server_error")
+            return error_reply(
+                500, f"fake script exhausted: request {n + 1} but only {len(replies)} scripted", type="server_error"
+            )
         return _resolve(replies[min(n, len(replies) - 1)], request)
 
     return respond
@@ -153,8 +164,14 @@ class FakeOpenAI:
     counted from the request's arrival, so the fake's own handling is inside it, as a fixed-latency server's is.
     """
 
-    def __init__(self, responder: Responder | None = None, *, latency: float = 0.0,
-                 models: Sequence[str] = (DEFAULT_MODEL,), host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        *,
+        latency: float = 0.0,
+        models: Sequence[str] = (DEFAULT_MODEL,),
+        host: str = "127.0.0.1",
+    ):
         self.responder: Responder = responder if responder is not None else _unset
         self.latency = latency
         self.models = list(models)
@@ -167,7 +184,7 @@ class FakeOpenAI:
         self._thread: threading.Thread | None = None
 
     # lifecycle ---------------------------------------------------------------------------------------------
-    def start(self) -> "FakeOpenAI":
+    def start(self) -> FakeOpenAI:
         self._server = _Server((self._host, 0), _Handler)
         self._server.fake = self
         serve = self._server.serve_forever
@@ -182,7 +199,7 @@ class FakeOpenAI:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -254,7 +271,7 @@ class FakeOpenAIProcess:
         self._process = None
         self.base_url = ""
 
-    def __enter__(self) -> "FakeOpenAIProcess":
+    def __enter__(self) -> FakeOpenAIProcess:
         context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe()
         self._process = context.Process(target=_serve, args=(self.responder, self.latency, child), daemon=True)

@@ -14,7 +14,7 @@ class Overlap:
         self.hold, self.inside, self.most = hold, 0, 0
         self._lock = threading.Lock()
 
-    def __enter__(self) -> "Overlap":
+    def __enter__(self) -> Overlap:
         with self._lock:
             self.inside += 1
             self.most = max(self.most, self.inside)

@@ -51,7 +51,7 @@ class PostgresCluster:
     def url(self) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
 
-    def start(self) -> "PostgresCluster":
+    def start(self) -> PostgresCluster:
         self.root = Path(tempfile.mkdtemp(prefix="kb-pg-"))
         if self.os_user:
             entry = pwd.getpwnam(self.os_user)
@@ -75,7 +75,7 @@ class PostgresCluster:
         shutil.rmtree(self.root, ignore_errors=True)
         self.root = None
 
-    def __enter__(self) -> "PostgresCluster":
+    def __enter__(self) -> PostgresCluster:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -93,6 +93,7 @@ class PostgresCluster:
     def _create_database(self) -> None:
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres",
-                             autocommit=True) as connection:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres", autocommit=True
+        ) as connection:
             connection.execute(f"CREATE DATABASE {DATABASE}")
