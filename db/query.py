@@ -178,7 +178,7 @@ def single_statement(sql: str) -> str:
     """`sql` without a trailing semicolon; StorageError if it holds no statement or more than one."""
     ends = _statement_ends(sql)
     body = sql[: ends[0]] if ends else sql
-    if any(_has_code(sql[end + 1 : after]) for end, after in zip(ends, [*ends[1:], len(sql)])):
+    if any(_has_code(sql[end + 1 : after]) for end, after in zip(ends, [*ends[1:], len(sql)], strict=False)):
         raise _query_error("only one SQL statement may be run at a time")
     if not _has_code(body):
         raise _query_error("no SQL statement given")

@@ -48,7 +48,7 @@ def load(source: str, settings: Settings, attempts: Attempts) -> Page:
 
 @dataclass
 class Runtime:
-    """What the documents of one process share: settings, the engine, model slots, the LLM client (made on first use)."""
+    """What the documents of one process share: settings, engine, model slots, the LLM client (made on first use)."""
 
     settings: Settings
     engine: object

@@ -6,16 +6,16 @@ stage and reason of every failure, and a failing source is recorded and never fa
 the two kinds of I/O that can fail transiently: fetching, and LLM calls (inside the extract stage, which
 honours `Retry-After`).
 
-Concurrency, one path for every run size: the sources are split into P shares (flows.workers.process_count:
-1 for the embedded model and for small runs, else up to one per core, KB_PROCESSES) and each share goes
-through `run_share` (flows.documents): a thread pool of `document_workers` documents in one process, its model calls bounded by
-that process's semaphore of KB_LLM_CONCURRENCY // P slots (pipeline.llm.SlotClient). With P = 1 the share runs
-in this process: the embedded model lives here, and a smaller run would spend longer starting processes than
-it gains (see flows.workers.MIN_SOURCES_PER_PROCESS). With P > 1 the shares go to a standard process pool (`concurrent.futures`,
-each worker's Runtime made by its initializer; progress lines come back through a logging queue), or, with
-`--task-runner dask`, to a Dask cluster's executor. A worker process that dies (killed, out of memory) breaks
-a local pool, which ends its other workers too (concurrent.futures' BrokenProcessPool): what finished stays
-(each source's row is written as it finishes) and the sources not finished are recorded as failed at stage
+Concurrency, one path for every run size: the sources are split into P shares (flows.workers.process_count: 1 for
+the embedded model and for small runs, else up to one per core, KB_PROCESSES) and each share goes through
+`run_share` (flows.documents): a thread pool of `document_workers` documents in one process, its model calls bounded
+by that process's semaphore of KB_LLM_CONCURRENCY // P slots (pipeline.llm.SlotClient). With P = 1 the share runs in
+this process: the embedded model lives here, and a smaller run would spend longer starting processes than it gains
+(see flows.workers.MIN_SOURCES_PER_PROCESS). With P > 1 the shares go to a standard process pool
+(`concurrent.futures`, each worker's Runtime made by its initializer; progress lines come back through a logging
+queue), or, with `--task-runner dask`, to a Dask cluster's executor. A worker process that dies (killed, out of
+memory) breaks a local pool, which ends its other workers too (concurrent.futures' BrokenProcessPool): what finished
+stays (each source's row is written as it finishes) and the sources not finished are recorded as failed at stage
 "internal", with the reason; a re-run picks them up.
 Writers in several processes queue on the database's own lock (db.session).
 """
@@ -133,9 +133,11 @@ def _run_in_processes(
 ) -> tuple[list[Outcome], list[float]]:
     """One share per process of a local pool; their progress lines are logged here as sources finish."""
     slots = llm_slots(runtime.settings) // processes
-    with relayed_logs() as log_queue:
-        with process_pool(processes, start_worker, (runtime.settings, slots, log_queue)) as pool:
-            return _gather(pool, sources, runtime, run_id, new, processes, slots, relayed=True)
+    with (
+        relayed_logs() as log_queue,
+        process_pool(processes, start_worker, (runtime.settings, slots, log_queue)) as pool,
+    ):
+        return _gather(pool, sources, runtime, run_id, new, processes, slots, relayed=True)
 
 
 def _run_on_dask(
@@ -178,7 +180,7 @@ def _gather(
     ]
     found: dict[str, Outcome] = {}
     rss: list[float] = []
-    for share, future in zip(shares, futures):
+    for share, future in zip(shares, futures, strict=True):
         try:
             outcomes, peak_mb = future.result()
             rss.append(peak_mb)

@@ -156,4 +156,4 @@ class LedgerWatch:
     def _runs_since(self, run_id: int) -> list[dict]:
         sql = f"select run_id, trigger, status, sources_seen, {', '.join(COUNTS)} from v_runs where run_id > {run_id}"
         result = run_readonly(self.database_url, sql + " order by run_id")
-        return [dict(zip(result.columns, row)) for row in result.rows]
+        return [dict(zip(result.columns, row, strict=True)) for row in result.rows]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from pipeline.vocab import vocabulary
 
@@ -125,7 +126,7 @@ def flattened_table_context(
     """
     for run in _cell_runs(lines):
         money = [i for i, line in enumerate(run) if relevant(line, money_starts)]
-        steps = {b - a for a, b in zip(money, money[1:])}
+        steps = {b - a for a, b in pairwise(money)}
         if len(money) < 2 or len(steps) != 1 or (cols := steps.pop()) < 2 or money[0] < 2 * cols - 1:
             continue
         first = money[0] - 2 * cols + 1
@@ -184,7 +185,7 @@ def chunk_text(
     """Relevant lines of `text`, packed into chunks the model can read in one call. `headers` gives table rows
     (by start) the header span the table reader found for them, which wins over the first row of the table."""
     lines = split_lines(text)
-    context = {line.start: ctx for line, ctx in zip(lines, _context(lines))}
+    context = {line.start: ctx for line, ctx in zip(lines, _context(lines), strict=False)}
     flattened_table_context(text, lines, context, money_starts)
     context.update(headers or {})
     return pack(select_lines(lines, context, money_starts), context, max_chars)

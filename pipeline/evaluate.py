@@ -196,7 +196,9 @@ def salary_matches(gold: GoldSalary, stored: StoredSalary) -> bool:
     if stored.currency.upper() not in gold.currency or stored.period != gold.period.value:
         return False
     wanted, found = sorted(set(gold.bounds)), stored.bounds
-    return len(wanted) == len(found) and all(math.isclose(f, w, rel_tol=BOUND_TOLERANCE) for w, f in zip(wanted, found))
+    if len(wanted) != len(found):
+        return False
+    return all(math.isclose(f, w, rel_tol=BOUND_TOLERANCE) for w, f in zip(wanted, found, strict=True))
 
 
 def attribute_checks(gold: GoldSalary, stored: StoredSalary) -> dict[str, bool]:
@@ -388,7 +390,7 @@ class Snapshot:
 
 def _rows(database_url: str, sql: str) -> list[dict]:
     result = run_readonly(database_url, sql)
-    return [dict(zip(result.columns, row)) for row in result.rows]
+    return [dict(zip(result.columns, row, strict=False)) for row in result.rows]
 
 
 def read_kb(database_url: str) -> Snapshot:

@@ -39,7 +39,7 @@ def write_text(columns: list[str], rows: list[tuple], fmt: Format, stream: TextI
         writer.writerows(rows)
     elif fmt == "jsonl":
         for row in rows:
-            stream.write(json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False) + "\n")
+            stream.write(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) + "\n")
     else:
         raise ExportError(f"{fmt} is not a text format")
 
@@ -51,5 +51,5 @@ def write_parquet(columns: list[str], rows: list[tuple], path: str) -> None:
         import pyarrow.parquet as pq
     except ImportError as error:
         raise ExportError("parquet export needs pyarrow, which is not installed; use --format csv or jsonl") from error
-    table = pa.Table.from_pylist([dict(zip(columns, row)) for row in rows], schema=None)
+    table = pa.Table.from_pylist([dict(zip(columns, row, strict=True)) for row in rows], schema=None)
     pq.write_table(table, path)

@@ -6,6 +6,7 @@ the address policy (checked again on every redirect hop), size caps, content typ
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import functools
 import heapq
@@ -248,10 +249,8 @@ class _ConnectionGuard:
         self.expired = True
         with self._lock:
             for sock in self._sockets:
-                try:
+                with contextlib.suppress(OSError):  # already closed, or detached by TLS wrapping
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass  # already closed, or detached by TLS wrapping
 
 
 def fetch_url(

@@ -96,7 +96,7 @@ def write_report(database_url: str, out: str | Path) -> list[Path]:
 
 def _rows(database_url: str, sql: str) -> list[dict]:
     result = run_readonly(database_url, sql)
-    return [dict(zip(result.columns, row)) for row in result.rows]
+    return [dict(zip(result.columns, row, strict=False)) for row in result.rows]
 
 
 def _render(template: str, **values) -> str:
@@ -162,8 +162,8 @@ def read_indexes(database_url: str, placed: set[tuple[int, str]]) -> Indexes:
     skills = _rows(database_url, "SELECT * FROM v_skill_index ORDER BY n_sources DESC, n_mentions DESC, skill")
     return Indexes(
         pay_groups(database_url, placed),
-        list(zip(certifications, _certification_evidence(database_url, certifications, placed))),
-        list(zip(skills, _skill_evidence(database_url, skills, placed))),
+        list(zip(certifications, _certification_evidence(database_url, certifications, placed), strict=False)),
+        list(zip(skills, _skill_evidence(database_url, skills, placed), strict=False)),
     )
 
 

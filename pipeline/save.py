@@ -4,7 +4,8 @@ Writes are idempotent and keyed by content: the same source with the same text i
 document with the same extractor is one extraction. Saving an extraction that already exists *replaces* its
 records (the newest run's result wins, the extraction keeps its id). A record whose quote is not exactly
 `article.text[char_start:char_end]` is refused and nothing of the document is written: only grounded records
-are ever stored. New text for a known source also records what changed, record by record (pipeline.changes). Also here: the run bookkeeping the flows need (runs, attempts, incremental checks).
+are ever stored. New text for a known source also records what changed, record by record (pipeline.changes). Also
+here: the run bookkeeping the flows need (runs, attempts, incremental checks).
 """
 
 from __future__ import annotations
@@ -417,7 +418,7 @@ def _insert_records(
             for i in positions
         ]
         ids = _insert_many(connection, kind(name).table, values, ids=not linked.isdisjoint(positions))
-        row_ids |= dict(zip(positions, ids))
+        row_ids |= dict(zip(positions, ids, strict=False))
     money = [
         money_values(a, extraction_id, row_ids.get(a.record), _kind_of(grounded, a.record)) for a in grounded.amounts
     ]
@@ -470,7 +471,7 @@ def _look_up_entities(connection: Connection, mentions: set[tuple[str, str]]) ->
     by_key = {(kind, key): entity_id for kind, key, entity_id in found if (kind, key) in keys}
     missing = {key: entity_values(ref) for ref in refs.values() if (key := (ref.kind, ref.key)) not in by_key}
     if missing:
-        by_key |= zip(missing, connection.execute(_INSERT_ENTITIES, list(missing.values())).scalars())
+        by_key |= zip(missing, connection.execute(_INSERT_ENTITIES, list(missing.values())).scalars(), strict=False)
     ids = {written: by_key[(ref.kind, ref.key)] for written, ref in refs.items()}
     _add_aliases(connection, {(ids[written], " ".join(written[1].split())) for written in refs})
     return ids

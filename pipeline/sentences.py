@@ -22,7 +22,7 @@ def split_line(line: str) -> tuple[tuple[int, int], ...]:
     """(start, end) offsets of each sentence of one line, without the spaces between them."""
     starts = [sentence[0].offset for sentence in split(_TOKENIZER.tokenize(line)) if sentence]
     ends = [*starts[1:], len(line)]
-    return tuple((start, len(line[:end].rstrip())) for start, end in zip(starts, ends))
+    return tuple((start, len(line[:end].rstrip())) for start, end in zip(starts, ends, strict=False))
 
 
 def line_around(text: str, pos: int) -> tuple[int, int]:

@@ -39,7 +39,8 @@ from pipeline.vocab import vocabulary
             ["AWS Certified Solutions Architect – Associate", "Certified Kubernetes Administrator (CKA)"],
         ),
         (
-            "Banks list the Microsoft Certified: Azure Data Engineer Associate and the Certified Analytics Professional.",
+            "Banks list the Microsoft Certified: Azure Data Engineer Associate"
+            " and the Certified Analytics Professional.",
             ["Microsoft Certified: Azure Data Engineer Associate", "Certified Analytics Professional"],
         ),
         (

@@ -268,9 +268,11 @@ def test_the_model_picks_among_levels_the_text_names_but_never_invents_one(setti
     }
 
 
-TEMPLATE_SYNTAX = """Prompt engineer pay in 2026
-A senior prompt engineer earns $150,000 to $190,000 a year writing templates like {{ user_question }} and {% if context %}{{ context }}{% endif %}; an unclosed {% block tag or a stray {{ brace is ordinary text too.
-"""
+TEMPLATE_SYNTAX = (
+    "Prompt engineer pay in 2026\n"
+    "A senior prompt engineer earns $150,000 to $190,000 a year writing templates like {{ user_question }} and"
+    " {% if context %}{{ context }}{% endif %}; an unclosed {% block tag or a stray {{ brace is ordinary text too.\n"
+)
 
 
 def test_article_text_reaches_the_model_verbatim_even_when_it_looks_like_a_template(settings, fake_llm):

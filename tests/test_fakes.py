@@ -178,17 +178,21 @@ def test_instructor_reasks_after_invalid_json():
 
 def test_instructor_gives_up_with_context_after_retries():
     # instructor 1.17 counts re-asks: max_retries=1 means two requests in all.
-    with FakeOpenAI(tool_call_reply("Pay", {"currency": "USD", "amount": 5})) as fake:
-        with pytest.raises(InstructorRetryException) as err:
-            ask_pay(fake, max_retries=1)
+    with (
+        FakeOpenAI(tool_call_reply("Pay", {"currency": "USD", "amount": 5})) as fake,
+        pytest.raises(InstructorRetryException) as err,
+    ):
+        ask_pay(fake, max_retries=1)
     assert fake.count == 2 and err.value.n_attempts == 2
     assert err.value.total_usage.prompt_tokens == 200  # usage from both fake replies is summed
 
 
 def test_server_error_reply_surfaces_as_openai_error():
-    with FakeOpenAI(error_reply(503, "overloaded", type="server_error")) as fake:
-        with pytest.raises(openai.InternalServerError, match="overloaded"):
-            chat(client(fake))
+    with (
+        FakeOpenAI(error_reply(503, "overloaded", type="server_error")) as fake,
+        pytest.raises(openai.InternalServerError, match="overloaded"),
+    ):
+        chat(client(fake))
 
 
 # --- PageServer ---------------------------------------------------------------------------------------------

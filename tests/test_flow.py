@@ -25,7 +25,7 @@ from tests.fakes.reader import reader
 
 def rows(settings, sql: str) -> list[dict]:
     result = run_readonly(settings.database_url, sql)
-    return [dict(zip(result.columns, row)) for row in result.rows]
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
 
 def run(settings, sources, trigger="test"):

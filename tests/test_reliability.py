@@ -46,7 +46,10 @@ GOOD = str(PAGES / "small-salary-table.html")  # three salaries: 92k-118k, 118k-
 MARKER = "Zyxwvut"  # the bad document of the LLM cases; the fake misbehaves only for excerpts naming it
 LLM_PAGE = f"# Pay at {MARKER}\n\n{MARKER} engineers earn $90,000 to $120,000 a year.\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
-CP1252 = "<html><body><article><h1>Gehälter 2026</h1><p>Senior engineers in München earn €90,000 – €120,000 a year, says the naïve survey of 2026 for AI engineers.</p></article></body></html>"
+CP1252 = (
+    "<html><body><article><h1>Gehälter 2026</h1><p>Senior engineers in München earn €90,000 – €120,000 a year,"
+    " says the naïve survey of 2026 for AI engineers.</p></article></body></html>"
+)
 
 
 MALFORMED = (
@@ -57,7 +60,7 @@ MALFORMED = (
 
 def rows(url: str, sql: str) -> list[dict]:
     result = run_readonly(url, sql)
-    return [dict(zip(result.columns, row)) for row in result.rows]
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
 
 # --- the servers the URL cases need -------------------------------------------------------------------------
@@ -444,7 +447,7 @@ def test_two_backfills_on_one_database_at_once(tmp_path, prefect_harness):
     with FakeOpenAI(reader, latency=0.05) as fake:
         procs = [_ingest(sources, db, fake, concurrency=4), _ingest(sources[::-1], db, fake, concurrency=4)]
         outputs = [proc.communicate(timeout=120) for proc in procs]
-    for proc, (out, err) in zip(procs, outputs):
+    for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, out + err
         assert "database is locked" not in out + err
     _assert_each_source_stored_once_and_whole(db, sources)

@@ -93,7 +93,7 @@ class Evidence(HTMLParser):
 
 def rows(settings, sql: str) -> list[dict]:
     result = run_readonly(settings.database_url, sql)
-    return [dict(zip(result.columns, row)) for row in result.rows]
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ group and is stopped in teardown; the logs are printed then, and pytest shows th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -216,19 +217,15 @@ class Processes:
 def _stop_group(proc: subprocess.Popen) -> None:
     """SIGTERM the process group (flow runs spawned by `kb serve` are in it), SIGKILL whatever outlives 15 s."""
     _signal_group(proc, signal.SIGTERM)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
     _signal_group(proc, signal.SIGKILL)  # also children left behind by a leader that did exit
     proc.wait(timeout=5)
 
 
 def _signal_group(proc: subprocess.Popen, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 @pytest.fixture
@@ -286,7 +283,7 @@ def completed_flow_runs(api_url: str) -> list[dict]:
 
 def rows(db: Path, sql: str) -> list[dict]:
     result = run_readonly(f"sqlite:///{db}", sql)
-    return [dict(zip(result.columns, row)) for row in result.rows]
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
 
 def completed_scheduled_runs(db: Path, at_least: int) -> list[dict] | None:

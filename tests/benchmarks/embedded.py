@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
         seconds = time.perf_counter() - t0
         total += seconds
         after = llama_counters()
-        p_ms, p_n, o_ms, o_n = (a - b for a, b in zip(after, before))
+        p_ms, p_n, o_ms, o_n = (a - b for a, b in zip(after, before, strict=True))
         before = after
         kinds = {}
         for item in grounded.records:

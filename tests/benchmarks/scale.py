@@ -325,7 +325,7 @@ class Bench:
         header = ("measure", "figure", "limit", "ratio", "", "note")
         widths = [max(len(str(r[i])) for r in [header, *self.rows]) for i in range(len(header))]
         for row in [header, *self.rows]:
-            print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+            print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
 
 
 def main() -> None:

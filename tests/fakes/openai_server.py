@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Union
+from typing import Any
 
 DEFAULT_MODEL = "fake-model"
 
@@ -33,7 +33,7 @@ class Reply:
     delay: float = 0.0
 
 
-Responder = Union[Callable[[dict], Reply | dict], Reply, dict, Sequence[Reply | dict]]
+Responder = Callable[[dict], Reply | dict] | Reply | dict | Sequence[Reply | dict]
 
 _ids = itertools.count(1)
 
