@@ -13,8 +13,8 @@ from sqlmodel import SQLModel
 
 from db.kinds import kind
 from db.models import Document, ExtractionRow
-from pipeline.resolve import EntityRef
 from schemas.documents import Article, ExtractionStats, Grounded, MoneyAmount, Provenance
+from schemas.records import EntityRef
 
 _SPAN_FIELDS = ("quote", "char_start", "char_end", "match")
 

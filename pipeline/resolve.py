@@ -10,23 +10,12 @@ workers land on the same entity.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from pipeline.credentials import canonical_certification, cert_key, issuer_of
 from pipeline.mentions import SKILL_ALIASES, SKILLS, skill_category
+from schemas.records import EntityRef
 
 _SEPARATORS = re.compile(r"[\s\-_/.]+")
-
-
-@dataclass(frozen=True)
-class EntityRef:
-    """What a mention resolves to: the entity's identity (kind, key) and how to show it."""
-
-    kind: str  # "skill" | "certification"
-    key: str
-    name: str
-    category: str | None = None
-    issuer: str | None = None
 
 
 def resolve(kind: str, written: str) -> EntityRef:

@@ -6,6 +6,7 @@ what belongs in each field in words a small model can follow.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 from babel.numbers import list_currencies
@@ -154,3 +155,14 @@ class FigureReading(BaseModel):
         "size; other = anything else"
     )
     level: Level = Field(Level.unspecified, description="Seniority the pay is for, if the text says")
+
+
+@dataclass(frozen=True)
+class EntityRef:
+    """What a mention resolves to: the entity's identity (kind, key) and how to show it."""
+
+    kind: str  # "skill" | "certification"
+    key: str
+    name: str
+    category: str | None = None
+    issuer: str | None = None
