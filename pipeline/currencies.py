@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
+import os
 import re
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
+import babel
 from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
 from babel.numbers import get_currency_name, get_territory_currencies
 
 from pipeline.sentences import sentence_around
+from pipeline.settings import Settings
 from pipeline.vocab import alternation, vocabulary
 
 _CURRENCIES = vocabulary().currencies
@@ -60,6 +66,32 @@ def iso_codes() -> frozenset[str]:
 
 
 def _local_symbols() -> dict[str, set[str]]:
+    """`_cldr_symbols`, kept in a file under KB_HOME: reading CLDR for every territory's official languages
+    takes seconds, which every process would otherwise pay on its first document. The file is named by what
+    the table is made from (Babel's version and the vocabulary's years), so a change makes a new one."""
+    years = f"{_CURRENCIES.in_use_from}-{_CURRENCIES.in_use_until}"
+    path = Settings.from_env().home / "cache" / f"currency-symbols-babel-{babel.__version__}-{years}.json"
+    try:
+        return {symbol: set(codes) for symbol, codes in json.loads(path.read_text("utf-8")).items()}
+    except (OSError, ValueError, AttributeError):  # not written yet, or unreadable: make it again
+        found = _cldr_symbols()
+    _write_atomically(path, json.dumps({symbol: sorted(codes) for symbol, codes in found.items()}))
+    return found
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """`text` into `path` through a temporary file, so a concurrent reader sees the old file or the whole new
+    one; a folder that cannot be written is no error (the table is then made again next time)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False) as tmp:
+            tmp.write(text)
+        os.replace(tmp.name, path)
+    except OSError:
+        pass
+
+
+def _cldr_symbols() -> dict[str, set[str]]:
     """Symbol → codes, as each currency's own territories write it (in their official languages) and as
     English writes it ("NT$", "CA$")."""
     found: dict[str, set[str]] = {}
