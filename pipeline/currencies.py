@@ -207,7 +207,7 @@ def _placed(text: str, pos: int, candidates: frozenset[str]) -> str | None:
 
 
 _IN_COUNTRY = re.compile(
-    r"\b(?i:in|across|within|throughout|for)\s+(?:the\s+)?(?:"
+    rf"\b(?i:{alternation(_CURRENCIES.dollar_place_words)})\s+(?:the\s+)?(?:"
     + "|".join(f"(?P<{code}>{re.escape(name)})" for code, name in _CURRENCIES.dollar_countries.items())
     + r")\b"
 )

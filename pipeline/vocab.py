@@ -95,6 +95,7 @@ class Currencies(_Section):
     defaults: dict[str, Code] = {}
     markers: dict[str, Codes]
     dollar_countries: dict[Code, Word]
+    dollar_place_words: list[Word]
     us: UsNames
     country_words: dict[str, Territory] = {}
 
