@@ -24,7 +24,7 @@ from pipeline import fetch as fetch_stage
 from pipeline import ground as ground_stage
 from pipeline import save as save_stage
 from pipeline.errors import FetchError, KBError
-from pipeline.llm import make_client
+from pipeline.llm import check_endpoint, make_client
 from pipeline.retry import Attempts, retry
 from pipeline.settings import Settings
 from schemas.documents import Page
@@ -33,6 +33,12 @@ MAX_DOCUMENT_WORKERS = 32  # past this, more threads in one process only contend
 FETCH_DELAYS = (1.0, 4.0)  # two more tries for timeouts, 429 and 5xx; a 429's Retry-After wins
 
 PROGRESS_LOGGER = "career_kb.progress"  # one INFO record per finished source; kb ingest shows them
+STATUS_LOGGER = "career_kb.status"  # what a run is doing while no source finishes (loading, checking, stopping)
+
+
+def say(line: str) -> None:
+    """A status line for `kb ingest` to show (pipeline.console), in the run's log otherwise."""
+    logging.getLogger(STATUS_LOGGER).info(line)
 
 
 def load(source: str, settings: Settings, attempts: Attempts) -> Page:
@@ -48,11 +54,13 @@ def load(source: str, settings: Settings, attempts: Attempts) -> Page:
 
 @dataclass
 class Runtime:
-    """What the documents of one process share: settings, engine, model slots, the LLM client (made on first use)."""
+    """What the documents of one process share: settings, engine, model slots, the LLM client (made on first use),
+    and `stop`, set to start no more documents (Ctrl-C)."""
 
     settings: Settings
     engine: object
     llm_slot: threading.BoundedSemaphore
+    stop: threading.Event = field(default_factory=threading.Event)
     _llm: object = None
     _extractor: save_stage.ExtractorVersion | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,10 +73,14 @@ class Runtime:
         return cls(settings=settings, engine=engine, llm_slot=threading.BoundedSemaphore(llm_slots(settings)))
 
     def llm(self):
-        """The LLM client, created once and only when a document actually needs extracting."""
+        """The LLM client, created (and its endpoint checked) once and only when a document needs extracting."""
         with self._lock:
             if self._llm is None:
-                self._llm = make_client(self.settings, slot=self.llm_slot)
+                embedded = self.settings.uses_embedded_model
+                say(f"loading model {self.settings.llm_model} …" if embedded else "checking the model endpoint …")
+                llm = make_client(self.settings, slot=self.llm_slot)
+                check_endpoint(llm, self.settings)
+                self._llm = llm
             return self._llm
 
     def extractor(self) -> save_stage.ExtractorVersion:
@@ -176,7 +188,7 @@ def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, st
         outcome.document_id, outcome.change = save_stage.touch_document(runtime.engine, article, ledger)
         outcome.status = "unchanged"
         return
-    extraction = extract_stage.extract(article, runtime.llm(), runtime.settings)  # calls bounded by llm_slot
+    extraction = _extract(article, runtime, outcome)
     outcome.prompt_tokens = extraction.stats.prompt_tokens
     outcome.completion_tokens = extraction.stats.completion_tokens
     outcome.llm_seconds = extraction.stats.llm_seconds
@@ -185,6 +197,24 @@ def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, st
     saved = save_stage.save(runtime.engine, article, grounded, extractor, run_id, ledger)
     outcome.status, outcome.document_id, outcome.records = "ok", saved.document_id, saved.counts
     outcome.change = saved.document
+
+
+def _extract(article, runtime: Runtime, outcome: Outcome):
+    """The extract stage, its model requests added to the source's attempts. Once the endpoint is down, the
+    source fails with the endpoint's reason, without a call."""
+    llm = runtime.llm()
+    sent = llm.model_requests or (lambda: 0)  # this thread's requests: the document's own
+    before = sent()
+    try:
+        if llm.endpoint is not None:
+            llm.endpoint.raise_if_down()
+        return extract_stage.extract(article, llm, runtime.settings)  # calls bounded by llm_slot
+    except KBError:
+        if llm.endpoint is not None:
+            llm.endpoint.raise_if_down()  # the reason of a connection failure is the endpoint's
+        raise
+    finally:
+        outcome.attempts += sent() - before
 
 
 def _ledger_entry(source: str, run_id: int, started: datetime, outcome: Outcome) -> save_stage.LedgerEntry:
@@ -198,9 +228,14 @@ def _ledger_entry(source: str, run_id: int, started: datetime, outcome: Outcome)
 
 
 def run_share(share: list[str], runtime: Runtime, run_id: int, new: set[str]) -> list[Outcome]:
-    """Every source of `share` through `process_source` in this process, `document_workers` at a time."""
+    """Every source of `share` through `process_source` in this process, `document_workers` at a time.
+    Once `runtime.stop` is set no source starts: the Outcomes are those of the sources that did."""
+
+    def one(source: str) -> Outcome | None:
+        return None if runtime.stop.is_set() else process_source(source, runtime, run_id, new=source in new)
+
     with ThreadPoolExecutor(max_workers=document_workers(runtime.settings), thread_name_prefix="kb-document") as pool:
-        return list(pool.map(lambda source: process_source(source, runtime, run_id, new=source in new), share))
+        return [outcome for outcome in pool.map(one, share) if outcome is not None]
 
 
 # One Runtime per worker process (an engine and a model client cannot travel between processes): made by the

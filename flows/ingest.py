@@ -1,81 +1,30 @@
 """The ingest flow: every source through load → clean → extract → ground → save, one ledger row per run.
 
-The same flow serves `kb ingest` (trigger "backfill") and scheduled deployments (trigger "schedule"). A
-source's stages are plain calls of `pipeline/` functions (`process_source`): the `attempts` ledger records the
-stage and reason of every failure, and a failing source is recorded and never fails the others. Retries sit on
-the two kinds of I/O that can fail transiently: fetching, and LLM calls (inside the extract stage, which
-honours `Retry-After`).
-
-Concurrency, one path for every run size: the sources are split into P shares (flows.workers.process_count: 1 for
-the embedded model and for small runs, else up to one per core, KB_PROCESSES) and each share goes through
-`run_share` (flows.documents): a thread pool of `document_workers` documents in one process, its model calls bounded
-by that process's semaphore of KB_LLM_CONCURRENCY // P slots (pipeline.llm.SlotClient). With P = 1 the share runs in
-this process: the embedded model lives here, and a smaller run would spend longer starting processes than it gains
-(see flows.workers.MIN_SOURCES_PER_PROCESS). With P > 1 the shares go to a standard process pool
-(`concurrent.futures`, each worker's Runtime made by its initializer; progress lines come back through a logging
-queue), or, with `--task-runner dask`, to a Dask cluster's executor. A worker process that dies (killed, out of
-memory) breaks a local pool, which ends its other workers too (concurrent.futures' BrokenProcessPool): what finished
-stays (each source's row is written as it finishes) and the sources not finished are recorded as failed at stage
-"internal", with the reason; a re-run picks them up.
-Writers in several processes queue on the database's own lock (db.session).
+The same flow serves `kb ingest` when a Prefect API is configured (trigger "backfill") and scheduled deployments
+(trigger "schedule"); it is flows.run's `run_sources` as a Prefect flow, with the run's record changes as an
+artifact. A source's stages are plain calls of `pipeline/` functions (`process_source`): the `attempts` ledger
+records the stage and reason of every failure, and a failing source is recorded and never fails the others.
+Retries sit on the two kinds of I/O that can fail transiently: fetching, and LLM calls (inside the extract stage,
+which honours `Retry-After`). How a run is spread over threads and processes: see flows.run.
 """
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import Executor
-from datetime import UTC, datetime
 from functools import partial
 
 from prefect import flow
 from prefect.context import FlowRunContext
-from pydantic import BaseModel
-from sqlmodel import Session, select
 
-from db.models import Attempt
 from flows.changes import publish_changes
 from flows.documents import (  # noqa: F401 - MAX_DOCUMENT_WORKERS, document_workers, process_source: the API
     MAX_DOCUMENT_WORKERS,
     Outcome,
     Runtime,
     document_workers,
-    llm_slots,
     process_source,
-    record_outcome,
-    report_outcome,
-    run_share,
-    run_share_elsewhere,
-    start_worker,
 )
-from flows.workers import process_count, process_pool, relayed_logs, split
-from pipeline import save as save_stage
+from flows.run import RunSummary, check_task_runner, run_sources  # noqa: F401 - run_sources: the API
 from pipeline.settings import Settings
-
-
-def _totals(outcomes: list[Outcome]) -> dict:
-    """The run ledger's counts: sources seen, new/changed/unchanged/failed, tokens and model time."""
-    changes = [o.change for o in outcomes if o.status != "failed"]
-    return dict(
-        sources_seen=len(outcomes),
-        new=changes.count("new"),
-        changed=changes.count("changed"),
-        unchanged=changes.count("unchanged"),
-        failed=sum(o.status == "failed" for o in outcomes),
-        prompt_tokens=sum(o.prompt_tokens for o in outcomes),
-        completion_tokens=sum(o.completion_tokens for o in outcomes),
-        llm_seconds=round(sum(o.llm_seconds for o in outcomes), 3),
-    )
-
-
-class RunSummary(BaseModel):
-    run_id: int
-    outcomes: list[Outcome]
-    seconds: float
-    worker_peak_rss_mb: list[float] = []  # each worker process's peak memory, when the run used them
-
-    @property
-    def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
 
 
 @flow(name="kb-ingest", log_prints=False, validate_parameters=False)
@@ -90,140 +39,19 @@ def ingest_flow(
     `task_runner` "dask": shares run on the Dask cluster at `dask_address`, else on a local one."""
     settings = Settings.from_env().with_database(database_url)
     runtime = Runtime.create(settings)
+    context = FlowRunContext.get()
+    flow_run_id = str(context.flow_run.id) if context and context.flow_run else None
     try:
-        return run_sources(sources, runtime, trigger, task_runner=task_runner, dask_address=dask_address)
+        summary = run_sources(
+            sources, runtime, trigger, task_runner=task_runner, dask_address=dask_address, flow_run_id=flow_run_id
+        )
+        publish_changes(runtime.engine, summary.run_id)  # the run's record changes, as its flow run's artifact
+        return summary
     finally:
         runtime.engine.dispose()
 
 
 def flow_for(task_runner: str = "threads", dask_address: str | None = None):
     """The ingest flow for a task runner: "threads" (processes of threads on this machine) or "dask"."""
-    if task_runner not in ("threads", "dask"):
-        raise ValueError(f"unknown task runner {task_runner!r}: use 'threads' or 'dask'")
-    if task_runner == "dask":
-        import distributed  # noqa: F401 - the optional `dask` extra; an ImportError now, not mid-run
+    check_task_runner(task_runner)
     return partial(ingest_flow, task_runner=task_runner, dask_address=dask_address)
-
-
-def run_sources(
-    sources: list[str], runtime: Runtime, trigger: str, *, task_runner: str = "threads", dask_address: str | None = None
-) -> RunSummary:
-    """Process every source and close the run's ledger row (see the module docstring for how)."""
-    started = time.perf_counter()
-    sources = list(dict.fromkeys(sources))  # the same source twice would be extracted twice, racing to save
-    save_stage.mark_interrupted_runs(runtime.engine)
-    context = FlowRunContext.get()
-    flow_run_id = str(context.flow_run.id) if context and context.flow_run else None
-    run_id = save_stage.start_run(runtime.engine, trigger, flow_run_id=flow_run_id)
-    new = set(sources) - save_stage.stored_sources(runtime.engine, sources)
-    if task_runner == "dask":
-        outcomes, worker_rss = _run_on_dask(sources, runtime, run_id, new, dask_address)
-    elif (processes := process_count(runtime.settings, len(sources))) > 1:
-        outcomes, worker_rss = _run_in_processes(sources, runtime, run_id, new, processes)
-    else:
-        outcomes, worker_rss = run_share(sources, runtime, run_id, new), []
-    save_stage.finish_run(runtime.engine, run_id, "completed", **_totals(outcomes))
-    publish_changes(runtime.engine, run_id)  # the run's record changes, as an artifact of its Prefect flow run
-    seconds = round(time.perf_counter() - started, 2)
-    return RunSummary(run_id=run_id, outcomes=outcomes, seconds=seconds, worker_peak_rss_mb=worker_rss)
-
-
-def _run_in_processes(
-    sources: list[str], runtime: Runtime, run_id: int, new: set[str], processes: int
-) -> tuple[list[Outcome], list[float]]:
-    """One share per process of a local pool; their progress lines are logged here as sources finish."""
-    slots = llm_slots(runtime.settings) // processes
-    with (
-        relayed_logs() as log_queue,
-        process_pool(processes, start_worker, (runtime.settings, slots, log_queue)) as pool,
-    ):
-        return _gather(pool, sources, runtime, run_id, new, processes, slots, relayed=True)
-
-
-def _run_on_dask(
-    sources: list[str], runtime: Runtime, run_id: int, new: set[str], address: str | None
-) -> tuple[list[Outcome], list[float]]:
-    """One share per Dask worker (of the cluster at `address`, else a local one of two single-threaded worker
-    processes)."""
-    from distributed import Client, LocalCluster
-
-    cluster = None if address else LocalCluster(n_workers=2, threads_per_worker=1, processes=True)
-    try:
-        with Client(address or cluster) as client:
-            workers = len(client.scheduler_info()["workers"]) or 1
-            processes = max(1, min(workers, len(sources), llm_slots(runtime.settings)))
-            slots = llm_slots(runtime.settings) // processes
-            return _gather(client.get_executor(), sources, runtime, run_id, new, processes, slots, relayed=False)
-    finally:
-        if cluster is not None:
-            cluster.close()
-
-
-def _gather(
-    executor: Executor,
-    sources: list[str],
-    runtime: Runtime,
-    run_id: int,
-    new: set[str],
-    processes: int,
-    slots: int,
-    *,
-    relayed: bool,
-) -> tuple[list[Outcome], list[float]]:
-    """Submit one share per process to `executor`; every source's Outcome in the order given, and each worker's
-    peak memory. `relayed`: the workers' progress lines reach this process's log as they go; else each share's
-    are logged when it returns. A share whose worker died is closed by `_lost`."""
-    shares = split(sources, processes)
-    futures = [
-        executor.submit(run_share_elsewhere, runtime.settings, slots, share, run_id, new & set(share))
-        for share in shares
-    ]
-    found: dict[str, Outcome] = {}
-    rss: list[float] = []
-    for share, future in zip(shares, futures, strict=True):
-        try:
-            outcomes, peak_mb = future.result()
-            rss.append(peak_mb)
-            unreported = [] if relayed else outcomes
-        except Exception as exc:  # noqa: BLE001 - a worker process died (killed, out of memory) or was lost
-            outcomes, recorded = _lost(share, runtime, run_id, exc)
-            unreported = recorded if relayed else outcomes
-        for outcome in unreported:
-            report_outcome(outcome)
-        found.update((o.source, o) for o in outcomes)
-    return [found[source] for source in sources], rss
-
-
-def _lost(share: list[str], runtime: Runtime, run_id: int, exc: BaseException) -> tuple[list[Outcome], list[Outcome]]:
-    """A share whose worker died: its sources' Outcomes, and those of them recorded here. The sources it finished
-    are read back from the ledger (each row was written as its source finished); the others are recorded as
-    failed at stage "internal"."""
-    finished = _finished(runtime, run_id, share)
-    why = f"its worker process ended before it finished ({type(exc).__name__}: {exc})"[:500]
-    outcomes, recorded = [], []
-    for source in share:
-        if source in finished:
-            outcomes.append(Outcome(source=source, **finished[source]))
-            continue
-        outcome = Outcome(source=source, status="failed", stage="internal", error=why)
-        record_outcome(outcome, runtime, run_id, datetime.now(UTC))
-        outcomes.append(outcome)
-        recorded.append(outcome)
-    return outcomes, recorded
-
-
-def _finished(runtime: Runtime, run_id: int, sources: list[str]) -> dict[str, dict]:
-    """The ledger rows this run has written for `sources`, as Outcome fields (`change` is not in the ledger)."""
-    fields = (
-        "status",
-        "stage",
-        "error",
-        "document_id",
-        "attempts",
-        "prompt_tokens",
-        "completion_tokens",
-        "llm_seconds",
-    )
-    query = select(Attempt).where(Attempt.run_id == run_id, Attempt.source.in_(sources))
-    with Session(runtime.engine) as session:
-        return {row.source: {name: getattr(row, name) for name in fields} for row in session.exec(query)}

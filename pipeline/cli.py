@@ -60,6 +60,12 @@ def main() -> None:
 @DB_OPTION
 @click.option("--quiet", is_flag=True, help="Only the final summary")
 @click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also show other libraries' log lines (always kept in kb.log, in the logs folder of KB_HOME)",
+)
+@click.option(
     "--task-runner",
     type=click.Choice(["threads", "dask"]),
     default="threads",
@@ -72,12 +78,15 @@ def ingest(
     from_file: str | None,
     db: str | None,
     quiet: bool,
+    verbose: bool,
     task_runner: str,
     dask_address: str | None,
 ) -> None:
     """Ingest files, folders and URLs (a one-off backfill run of the ingest flow).
 
-    Exits 0 when every source succeeded, 1 when any failed (after storing the rest).
+    Exits 0 when every source succeeded, 1 when any failed (after storing the rest), 130 when stopped by Ctrl-C
+    (the documents in flight are finished first). The run shows in Prefect when PREFECT_API_URL is set (e.g. to
+    a running `kb server`); otherwise no Prefect server is started.
 
     Example: kb ingest fixtures/pages https://example.org/post notes.md --db kb.sqlite
 
@@ -85,7 +94,7 @@ def ingest(
     """
     if dask_address and task_runner != "dask":
         raise click.UsageError("--dask-address needs --task-runner dask")
-    from pipeline.console import print_summary, progress_listener
+    from pipeline.console import library_logs, print_summary, progress_listener
     from pipeline.sources import expand_sources
 
     try:
@@ -95,20 +104,34 @@ def ingest(
     if not expanded:
         raise click.UsageError("no sources given: pass files, folders or URLs, or --from FILE")
     settings = _settings(db)
-    with progress_listener(len(expanded), quiet=quiet):
+    with library_logs(settings.home, verbose=verbose), progress_listener(len(expanded), quiet=quiet):
         summary = _run_flow(expanded, settings, task_runner, dask_address)
+    if summary.interrupted:
+        click.echo(
+            f"interrupted: run {summary.run_id} stopped after {len(summary.outcomes)} of {len(expanded)} sources "
+            f"({len(summary.failed)} failed); the rest were not started, a new run picks them up",
+            err=True,
+        )
+        sys.exit(130)
     print_summary(summary, settings)
     sys.exit(1 if summary.failed else 0)
 
 
 def _run_flow(sources: list[str], settings: Settings, task_runner: str = "threads", dask_address: str | None = None):
-    from flows.ingest import flow_for
-
+    """The backfill run: through the Prefect flow when PREFECT_API_URL names a server (the run shows there),
+    else directly, importing no Prefect and starting no temporary Prefect server (15-20 s, and a process that
+    could outlive a killed run)."""
     try:
-        ingest_flow = flow_for(task_runner, dask_address)
+        if not os.environ.get("PREFECT_API_URL"):
+            from flows.run import backfill
+
+            return backfill(sources, settings, task_runner, dask_address)
+        from flows.ingest import flow_for
+
+        click.echo(f"connecting to Prefect at {os.environ['PREFECT_API_URL']} …", err=True)
+        return flow_for(task_runner, dask_address)(sources, database_url=settings.database_url, trigger="backfill")
     except ImportError as exc:
         raise click.ClickException("--task-runner dask needs the `dask` extra (uv run --extra dask ...)") from exc
-    return ingest_flow(sources, database_url=settings.database_url, trigger="backfill")
 
 
 @main.command()
@@ -316,9 +339,9 @@ def eval_command(gold_file: str, db: str | None, ingest: bool, json_out: str | N
     try:
         gold = load_gold(gold_file)
         if ingest:
-            from flows.ingest import Runtime, run_sources
+            from flows.run import backfill
 
-            for outcome in run_sources(gold.sources(), Runtime.create(settings), trigger="backfill").failed:
+            for outcome in backfill(gold.sources(), settings).failed:
                 click.echo(f"ingest failed: {outcome.source} ({outcome.stage}: {outcome.error})", err=True)
         else:
             _existing_database(db)

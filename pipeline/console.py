@@ -1,18 +1,25 @@
-"""Terminal output for the CLI: aligned tables, per-source progress, the end-of-run summary."""
+"""Terminal output for the CLI: aligned tables, per-source progress, the end-of-run summary.
+
+Progress output is career-kb's own lines only: other libraries' log records (instructor's retry errors,
+trafilatura's warnings, httpx) go to a log file under the KB home, and to stderr as well with `-v`.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from flows.documents import PROGRESS_LOGGER  # the flows log one line per finished source there
+from flows.documents import PROGRESS_LOGGER, STATUS_LOGGER  # a line per finished source; what a run is doing
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TABLE_ROWS = 1000  # a table is built whole before it is printed: longer results go out as CSV or JSON
 SAMPLE_SQL = (
     "select level, amount_min, amount_max, currency, period, substr(quote, 1, 70) as quote "
@@ -45,23 +52,48 @@ def print_table(columns, rows, *, width: int | None = 60, title: str | None = No
     console.print(table)
 
 
-class _ProgressHandler(logging.Handler):
-    """Receives one log record per finished source from the flow and advances the display."""
+@contextmanager
+def library_logs(home: Path, *, verbose: bool = False) -> Iterator[Path]:
+    """Until the block ends, every log record that is not career-kb's progress goes to `home`/logs/kb.log (and to
+    stderr when `verbose`) instead of the terminal. Yields the log file's path."""
+    path = home / "logs" / "kb.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
+    if verbose:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    before = root.handlers[:], root.level
+    root.handlers[:] = handlers  # replaces the console handler Prefect's logging setup puts there
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    try:
+        yield path
+    finally:
+        for handler in handlers:
+            handler.close()
+        root.handlers[:], level = before
+        root.setLevel(level)
 
-    def __init__(self, on_outcome):
+
+class _Handler(logging.Handler):
+    """Hands each record of a logger to `on_record`: one per finished source, or a status line."""
+
+    def __init__(self, on_record):
         super().__init__()
-        self.on_outcome = on_outcome
+        self.on_record = on_record
 
     def emit(self, record: logging.LogRecord) -> None:
-        outcome = getattr(record, "outcome", None)
-        if outcome is not None:
-            self.on_outcome(outcome)
+        self.on_record(record)
 
 
 @contextmanager
-def _listening(logger: logging.Logger, on_outcome):
-    """Call `on_outcome` for every finished source the flow logs, until the block ends."""
-    handler = _ProgressHandler(on_outcome)
+def _listening(name: str, on_record) -> Iterator[None]:
+    """Call `on_record` for every INFO record of logger `name`, and only there, until the block ends."""
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = _Handler(on_record)
     logger.addHandler(handler)
     try:
         yield
@@ -71,42 +103,59 @@ def _listening(logger: logging.Logger, on_outcome):
 
 @contextmanager
 def progress_listener(total: int, *, quiet: bool = False):
-    """A progress bar on a terminal, one plain line per source otherwise (logs, CI)."""
-    logger = logging.getLogger(PROGRESS_LOGGER)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    """A progress bar on a terminal, one plain line per source otherwise (logs, CI); status lines (loading the
+    model, interrupted) as the bar's label or a line of their own."""
     if quiet:
-        yield
+        with _listening(PROGRESS_LOGGER, lambda record: None), _listening(STATUS_LOGGER, lambda record: None):
+            yield
         return
     console = make_console(stderr=True)
     if sys.stderr.isatty():
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("failed {task.fields[failed]}"),
-            TimeRemainingColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("ingesting", total=total, failed=0)
-            failed = [0]
-
-            def advance(outcome):
-                failed[0] += outcome.status == "failed"
-                bar.update(task, advance=1, failed=failed[0])
-
-            with _listening(logger, advance):
-                yield
+        with _bar(console, total):
+            yield
         return
     done = [0]
 
-    def line(outcome):
+    def line(record: logging.LogRecord) -> None:
+        outcome = getattr(record, "outcome", None)
+        if outcome is None:
+            return
         done[0] += 1
         detail = outcome.error if outcome.status == "failed" else _counts(outcome.records)
         console.print(f"[{done[0]}/{total}] {outcome.status:9} {outcome.source}  {detail}", highlight=False)
 
-    with _listening(logger, line):
+    def status(record: logging.LogRecord) -> None:
+        console.print(record.getMessage(), highlight=False)
+
+    with _listening(PROGRESS_LOGGER, line), _listening(STATUS_LOGGER, status):
         yield
+
+
+@contextmanager
+def _bar(console: Console, total: int) -> Iterator[None]:
+    """The terminal's progress bar: its label says what the run is doing until the first source finishes."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("failed {task.fields[failed]}"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("starting …", total=total, failed=0)
+        failed = [0]
+
+        def advance(record: logging.LogRecord) -> None:
+            outcome = getattr(record, "outcome", None)
+            if outcome is not None:
+                failed[0] += outcome.status == "failed"
+                bar.update(task, advance=1, failed=failed[0], description="ingesting")
+
+        def status(record: logging.LogRecord) -> None:
+            bar.update(task, description=record.getMessage())
+
+        with _listening(PROGRESS_LOGGER, advance), _listening(STATUS_LOGGER, status):
+            yield
 
 
 def _counts(records: dict[str, int]) -> str:

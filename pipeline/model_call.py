@@ -78,8 +78,14 @@ def read_chunk(llm, plan: ChunkPlan, text: str, settings, usage: Usage, folded: 
 
     clock = llm.model_seconds or time.perf_counter  # time with the model, not queued for a free slot
     started = clock()
+    endpoint = llm.endpoint
     try:
-        reading, completion = retry(call, retryable=_retryable, wait_hint=_retry_after, attempts=attempts)
+        reading, completion = retry(
+            call,
+            retryable=lambda exc: _retryable(exc) and not (endpoint and endpoint.is_down()),  # down: no retry
+            wait_hint=_retry_after,
+            attempts=attempts,
+        )
     finally:
         usage.seconds += clock() - started
     _count(usage, attempts, checks[-1], completion)

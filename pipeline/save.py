@@ -307,10 +307,26 @@ def mark_interrupted_runs(engine: Engine, *, started_before: datetime | None = N
             if (pid is None and (started_before is None or utc(started) < utc(started_before)))
             or (pid is not None and on == host and not _alive(pid))
         ]
-        if not dead:
-            return 0
-        query = update(Run).where(Run.id.in_(dead)).values(status="interrupted", finished=utcnow())
-        return connection.execute(query).rowcount
+        for run_id in dead:  # what each saw: the ledger rows its sources wrote before it ended
+            totals = {"status": "interrupted", "finished": utcnow(), **_ledger_totals(connection, run_id)}
+            connection.execute(update(Run).where(Run.id == run_id).values(**totals))
+        return len(dead)
+
+
+def _ledger_totals(connection: Connection, run_id: int) -> dict:
+    """A run's counts as its `attempts` rows tell them (new and changed are not in the ledger)."""
+    row = connection.execute(
+        select(
+            func.count(),
+            func.count().filter(Attempt.status == "unchanged"),
+            func.count().filter(Attempt.status == "failed"),
+            func.coalesce(func.sum(Attempt.prompt_tokens), 0),
+            func.coalesce(func.sum(Attempt.completion_tokens), 0),
+            func.coalesce(func.sum(Attempt.llm_seconds), 0.0),
+        ).where(Attempt.run_id == run_id)
+    ).one()
+    names = ("sources_seen", "unchanged", "failed", "prompt_tokens", "completion_tokens", "llm_seconds")
+    return dict(zip(names, row, strict=True))
 
 
 def _alive(pid: int) -> bool:

@@ -166,9 +166,9 @@ def test_sources_new_to_the_run_skip_the_extraction_lookup_and_a_meanwhile_store
         pages.append(tmp_path / name)
         pages[-1].write_text(f"# Pay\nJunior engineers earn ${low:,} to ${low + 15_000:,} a year.\n", encoding="utf-8")
     looked_up = []
-    lookup = flows.ingest.save_stage.latest_extraction
+    lookup = flows.documents.save_stage.latest_extraction
     monkeypatch.setattr(
-        flows.ingest.save_stage,
+        flows.documents.save_stage,
         "latest_extraction",
         lambda engine, source, *rest: looked_up.append(source) or lookup(engine, source, *rest),
     )
@@ -179,7 +179,7 @@ def test_sources_new_to_the_run_skip_the_extraction_lookup_and_a_meanwhile_store
     assert [o.status for o in second.outcomes] == ["unchanged", "ok"]
     # A run that found nothing stored, while another run stored the same text meanwhile: records replaced, not doubled.
     runtime = Runtime.create(settings)
-    run_id = flows.ingest.save_stage.start_run(runtime.engine, "test")
+    run_id = flows.documents.save_stage.start_run(runtime.engine, "test")
     again = flows.ingest.process_source(str(pages[1]), runtime, run_id, new=True)
     assert again.status == "ok" and again.change == "unchanged"
     salaries = rows(settings, "select source, amount_min from v_salaries order by source")

@@ -348,7 +348,9 @@ def test_a_429_with_retry_after_is_waited_for_and_then_succeeds(settings, fake_l
     source = Env(tmp_path, None, "").file("busy.md", LLM_PAGE)
     (outcome,) = run_sources([source], Runtime.create(settings), "test").outcomes
     assert outcome.status == "ok" and waits == [0.25]
-    assert rows(settings.database_url, "select attempts from v_attempts") == [{"attempts": 1}]
+    # attempts: the file's one read and every request the model received, the refused one included
+    assert fake_llm.count >= 2
+    assert rows(settings.database_url, "select attempts from v_attempts") == [{"attempts": 1 + fake_llm.count}]
 
 
 def test_the_same_source_twice_in_one_batch_is_stored_once(settings, fake_llm):

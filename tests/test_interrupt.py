@@ -1,0 +1,173 @@
+"""Everyday failure of a `kb ingest` run (issue 19): a run killed or interrupted leaves no process behind and
+its ledger says what it saw; a dead model endpoint fails the run in seconds with one reason; other libraries'
+log lines stay out of the progress output.
+
+The runs here are real `kb ingest` processes against a fake OpenAI server on loopback and local pages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from flows.ingest import Runtime, run_sources
+from pipeline.console import library_logs
+from pipeline.llm import CONNECTION_FAILURES, Endpoint, SlotClient
+from tests.conftest import ROOT, SECRET_KEY
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.reader import reader
+
+
+def _pages(folder: Path, count: int) -> list[str]:
+    folder.mkdir(exist_ok=True)
+    for n in range(count):
+        (folder / f"page-{n:02d}.md").write_text(
+            f"# Pay report {n}\n\nJunior engineers at firm {n} earn ${80 + n},000 to ${95 + n},000 a year.\n"
+        )
+    return sorted(str(p) for p in folder.iterdir())
+
+
+def _ingest(sources: list[str], db: Path, base_url: str, home: Path) -> subprocess.Popen:
+    """`kb ingest` as a user runs it: no Prefect API configured, an endpoint model, one call at a time."""
+    env = {**os.environ, "KB_LLM_BASE_URL": base_url, "KB_LLM_API_KEY": SECRET_KEY, "KB_LLM_MODEL": "fake-model"}
+    env.update(KB_LLM_CONCURRENCY="1", KB_HOME=str(home))
+    env.pop("PREFECT_API_URL", None)
+    command = [sys.executable, "-m", "pipeline.cli", "ingest", *sources, "--db", str(db)]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_documents(db: Path, process: subprocess.Popen, count: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with sqlite3.connect(db, timeout=5) as con:
+                if con.execute("select count(*) from documents").fetchone()[0] >= count:
+                    return
+        except sqlite3.OperationalError:  # not created yet
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"no {count} documents stored in time: {process.communicate()}")
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    return psutil.Process(pid).children(recursive=True)
+
+
+def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    _, alive = psutil.wait_procs(processes, timeout=10)
+    return alive
+
+
+def _run_row(db: Path) -> tuple:
+    with sqlite3.connect(db) as con:
+        run = con.execute("select status, sources_seen, failed from runs").fetchone()
+        ledger = con.execute("select count(*) from attempts").fetchone()[0]
+    return (*run, ledger)
+
+
+def test_ctrl_c_starts_no_more_documents_and_closes_the_run_as_interrupted(tmp_path):
+    sources, db = _pages(tmp_path / "pages", 20), tmp_path / "kb.sqlite"
+    with FakeOpenAI(reader, latency=0.3) as fake:
+        run = _ingest(sources, db, fake.base_url, tmp_path / "home")
+        _wait_for_documents(db, run, 2)
+        children = _descendants(run.pid)
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+    assert run.returncode == 130, out + err
+    assert "Traceback" not in err and "Aborted" not in err
+    assert [line for line in err.splitlines() if line.startswith("interrupted: run 1 stopped after")], err
+    status, seen, failed, ledger = _run_row(db)
+    assert (status, failed) == ("interrupted", 0)
+    assert seen == ledger < len(sources)  # what it saw, each with its row; the rest were not started
+    assert _alive(children) == []
+
+
+def test_a_killed_run_leaves_no_process_and_the_next_run_records_what_it_saw(tmp_path):
+    sources, db = _pages(tmp_path / "pages", 20), tmp_path / "kb.sqlite"
+    with FakeOpenAI(reader, latency=0.3) as fake:
+        run = _ingest(sources, db, fake.base_url, tmp_path / "home")
+        _wait_for_documents(db, run, 2)
+        children = _descendants(run.pid)
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        assert _alive(children) == []  # a temporary Prefect server would be one of them, started before any document
+        again = _ingest(sources[:1], db, fake.base_url, tmp_path / "home")
+        out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, out + err
+    with sqlite3.connect(db) as con:
+        status, seen = con.execute("select status, sources_seen from runs where id = 1").fetchone()
+        ledger = con.execute("select count(*) from attempts where run_id = 1").fetchone()[0]
+    assert status == "interrupted" and seen == ledger >= 2
+
+
+def _dead_url() -> str:
+    """The URL of a loopback port where nothing listens (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def test_a_dead_endpoint_fails_every_source_at_once_with_one_reason(settings, tmp_path):
+    from dataclasses import replace
+
+    sources = _pages(tmp_path / "pages", 60)
+    url = _dead_url()
+    started = time.perf_counter()
+    summary = run_sources(sources, Runtime.create(replace(settings, llm_base_url=url)), "test")
+    print(f"\n60 sources against a dead endpoint: {time.perf_counter() - started:.1f} s")  # benchmark figure only
+    assert [o.status for o in summary.outcomes] == ["failed"] * 60
+    assert {o.error for o in summary.outcomes} == {next(iter(o.error for o in summary.outcomes))}
+    reason = summary.outcomes[0].error
+    assert url in reason and "unreachable" in reason and SECRET_KEY not in reason
+    assert {o.attempts for o in summary.outcomes} == {1}  # each file read once, no model request sent
+
+
+def test_connection_failures_in_a_row_take_the_endpoint_down_and_no_request_follows():
+    sent = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        raise httpx.ConnectError("connection refused", request=request)
+
+    endpoint = Endpoint("http://user:pw@127.0.0.1:9/v1/")
+    client = SlotClient(threading.Semaphore(1), endpoint, transport=httpx.MockTransport(refuse))
+    for _ in range(CONNECTION_FAILURES + 2):
+        with pytest.raises(httpx.ConnectError):
+            client.get("http://127.0.0.1:9/v1/chat/completions")
+    assert len(sent) == CONNECTION_FAILURES and client.requests() == CONNECTION_FAILURES
+    assert endpoint.is_down() and "http://127.0.0.1:9/v1 is unreachable" in endpoint.reason
+    assert "pw" not in endpoint.reason
+
+
+def test_an_answer_between_failures_keeps_the_endpoint_up():
+    endpoint = Endpoint("http://127.0.0.1:9/v1")
+    for _ in range(3):
+        for _ in range(CONNECTION_FAILURES - 1):
+            endpoint.failed_to_connect(httpx.ConnectError("refused"))
+        endpoint.answered()
+    assert not endpoint.is_down() and endpoint.reason is None
+
+
+def test_other_libraries_log_lines_go_to_the_log_file_not_the_terminal(tmp_path, capfd):
+    with library_logs(tmp_path) as path:
+        logging.getLogger("instructor").error("Max retries exceeded. Total attempts: 1")
+        logging.getLogger("trafilatura").warning("discarding data")
+    captured = capfd.readouterr()
+    assert "Max retries" not in captured.err + captured.out and "discarding" not in captured.err
+    assert "Max retries exceeded" in path.read_text() and "discarding data" in path.read_text()
+    with library_logs(tmp_path, verbose=True):
+        logging.getLogger("httpx").warning("shown with -v")
+    assert "shown with -v" in capfd.readouterr().err
