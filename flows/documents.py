@@ -55,12 +55,14 @@ def load(source: str, settings: Settings, attempts: Attempts) -> Page:
 @dataclass
 class Runtime:
     """What the documents of one process share: settings, engine, model slots, the LLM client (made on first use),
-    and `stop`, set to start no more documents (Ctrl-C)."""
+    and `stop`, set to start no more documents (Ctrl-C). `check`: whether making the client checks the endpoint
+    first (a run's own process does; its worker processes need not ask again)."""
 
     settings: Settings
     engine: object
     llm_slot: threading.BoundedSemaphore
     stop: threading.Event = field(default_factory=threading.Event)
+    check: bool = True
     _llm: object = None
     _extractor: save_stage.ExtractorVersion | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,9 +79,11 @@ class Runtime:
         with self._lock:
             if self._llm is None:
                 embedded = self.settings.uses_embedded_model
-                say(f"loading model {self.settings.llm_model} …" if embedded else "checking the model endpoint …")
+                if self.check:
+                    say(f"loading model {self.settings.llm_model} …" if embedded else "checking the model endpoint …")
                 llm = make_client(self.settings, slot=self.llm_slot)
-                check_endpoint(llm, self.settings)
+                if self.check:
+                    check_endpoint(llm, self.settings)
                 self._llm = llm
             return self._llm
 
@@ -251,7 +255,10 @@ def _process_runtime(settings: Settings, slots: int) -> Runtime:
         if key in _PROCESS_RUNTIMES:
             return _PROCESS_RUNTIMES[key]
         runtime = Runtime(
-            settings=settings, engine=make_engine(settings.database_url), llm_slot=threading.BoundedSemaphore(slots)
+            settings=settings,
+            engine=make_engine(settings.database_url),
+            llm_slot=threading.BoundedSemaphore(slots),
+            check=False,  # the run's own process checked the endpoint before it started the workers
         )
         runtime.llm(), runtime.extractor()  # made now, not by the first of many threads that need them at once
         _PROCESS_RUNTIMES[key] = runtime

@@ -156,11 +156,19 @@ def _run_in_processes(
 ) -> tuple[list[Outcome], list[float]]:
     """One share per process of a local pool; their progress lines are logged here as sources finish."""
     slots = llm_slots(runtime.settings) // processes
+    _check_endpoint_here(runtime)
     with (
         relayed_logs() as log_queue,
         process_pool(processes, start_worker, (runtime.settings, slots, log_queue)) as pool,
     ):
         return _gather(pool, sources, runtime, run_id, new, processes, slots, relayed=True)
+
+
+def _check_endpoint_here(runtime: Runtime) -> None:
+    """Check a model endpoint once, in the run's own process, before any worker starts (workers do not check
+    again). The embedded model is not loaded here: each worker loads its own."""
+    if not runtime.settings.uses_embedded_model:
+        runtime.llm()
 
 
 def _run_on_dask(
@@ -176,6 +184,7 @@ def _run_on_dask(
             workers = len(client.scheduler_info()["workers"]) or 1
             processes = max(1, min(workers, len(sources), llm_slots(runtime.settings)))
             slots = llm_slots(runtime.settings) // processes
+            _check_endpoint_here(runtime)
             return _gather(client.get_executor(), sources, runtime, run_id, new, processes, slots, relayed=False)
     finally:
         if cluster is not None:
