@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, create_model
 
 from pipeline.ground import locate
 from pipeline.mentions import find_region, find_role
-from pipeline.sentences import sentence_around, sentences
+from pipeline.sentences import sentence_around, split_line
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Claim, Direction
 
@@ -41,6 +41,7 @@ _FIGURE = re.compile(
     re.I,
 )
 _TOPIC = re.compile(any_of(_VOCAB.topics), re.I)
+_MAY_HOLD_FIGURE = re.compile(rf"\d|\b(?:{alternation(_WORD_FIGURES)})", re.I)
 _METRICS = [(m.name, re.compile(any_of(m.cues), re.I)) for m in _VOCAB.metric if m.cues]
 _UP = re.compile(rf"(?<!\w){any_of(_VOCAB.direction.up)}(?!\w)", re.I)
 _DOWN = re.compile(rf"(?<!\w){any_of(_VOCAB.direction.down)}(?!\w)", re.I)
@@ -170,13 +171,23 @@ def find_claims(text: str, money: Iterable[tuple[int, int]] = (), limit: int | N
     none), the `money` spans left out (a salary or a price is not a claim)."""
     money = list(money)
     claims: list[Claim] = []
-    for start, end in sentences(text):
+    for start, end in _sentences_with_figures(text):
         sentence = text[start:end]
         if _LIMITS.claim_min_chars <= len(sentence) <= _LIMITS.claim_max_chars:
             found = read_claims(sentence, skip=_within(money, start, end))
             topical = _TOPIC.search(sentence) is not None
             claims += [c for c in found if topical or c.unit in _VOCAB.standalone_units]
     return claims[: _LIMITS.claim_limit if limit is None else limit]
+
+
+def _sentences_with_figures(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the sentences of the lines that hold a digit or a word figure: only those are split."""
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        if _MAY_HOLD_FIGURE.search(line):
+            spans += [(pos + s, pos + e) for s, e in split_line(line)]
+        pos += len(line) + 1
+    return spans
 
 
 def listed_claims(text: str, listed: Iterable[BaseModel], money: Iterable[tuple[int, int]] = ()) -> list[Claim]:
