@@ -162,3 +162,16 @@ def test_ingest_stores_typed_claims_and_no_fragments(settings, fake_llm):
         assert doc.text[row["char_start"] : row["char_end"]] == row["quote"] == row["statement"]
         assert len(row["quote"]) >= 20 and re.search(r"\d", row["quote"])  # a sentence, never a bare phrase
     assert not {r["value"] for r in stored} & {12900, 150, 85_000_000}  # money is not a claim
+
+
+@pytest.mark.parametrize(
+    "sentence, source",
+    [
+        ("The BLS projects jobs for data scientists to grow 36% by 2034.", "BLS"),
+        ("Job postings rose 12% last year, according to LinkedIn.", "LinkedIn"),
+        ("Hiring for ML roles fell 9%, per Indeed Hiring Lab data.", "Indeed Hiring Lab"),
+        ("A half-finished AI project is worth more than 20 complete tutorial projects.", None),
+    ],
+)
+def test_attribution_names_who_says_so_and_never_a_noun_phrase(sentence, source):
+    assert {c.attribution for c in read_claims(sentence)} == {source}
