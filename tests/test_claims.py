@@ -72,9 +72,17 @@ def test_every_figure_of_a_sentence_is_its_own_claim_and_years_are_not_figures()
     assert {c.metric for c in claims} == {"skill_demand"}
 
 
-def test_the_region_and_the_cue_metric_are_read():
-    claim = _one("In the UK, AI engineers command a 15% salary premium.")
-    assert (claim.region, claim.metric) == ("UK", "salary_premium")
+@pytest.mark.parametrize(
+    "sentence, region, metric",
+    [
+        ("In the UK, AI engineers command a 15% salary premium.", "UK", "salary_premium"),
+        ("AI engineering roles typically pay 20-40% more than backend roles.", None, "salary_premium"),
+        ("Appraisal season: AI staff in India get 9.3% hikes on average.", "India", "salary_growth"),
+    ],
+)
+def test_the_region_and_the_cue_metric_are_read(sentence, region, metric):
+    claim = _one(sentence)
+    assert (claim.region, claim.metric) == (region, metric)
 
 
 def test_a_sentence_without_a_figure_or_topic_is_no_claim():
