@@ -309,6 +309,23 @@ register(
         search_fields=("statement", "quote"),
         list_cap=4,
         name_column="statement",
-        view=record_view("v_claims", "claims", "claim_id", ("statement",)),
+        view=record_view(
+            "v_claims",
+            "claims",
+            "claim_id",
+            (
+                "metric",
+                "subject",
+                "value",
+                "value_max",
+                "unit",
+                "direction",
+                "start_year",
+                "end_year",
+                "region",
+                "attribution",
+                "statement",
+            ),
+        ),
     )
 )

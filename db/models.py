@@ -229,6 +229,17 @@ class ClaimRow(GroundedRow, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     statement: str = Field(sa_type=Text)
+    # What a typed claim states (revision 0006); NULL on claims stored before claims were typed.
+    metric: str | None = None
+    subject: str | None = None
+    value: float | None = None
+    value_max: float | None = None
+    unit: str | None = None
+    direction: str | None = None
+    start_year: int | None = None
+    end_year: int | None = None
+    region: str | None = None
+    attribution: str | None = None
 
 
 class MoneyRow(SQLModel, table=True):

@@ -17,7 +17,8 @@ from db.viewsql import LATEST, LATEST_DOCUMENTS, SPAN, View, cols, records_of
 # The aggregate views below read the same latest rows as the record views. Every aggregate row can be traced
 # back to its quotes by joining on its grouping columns: v_salary_by_level to v_salary_evidence on (level, region,
 # currency, period), v_certification_index to v_certifications on certification, v_skill_index to v_skills on
-# (skill, category). A missing region reads 'unspecified' (like level), so those joins are plain equalities.
+# (skill, category), v_claim_index to v_claim_evidence on (metric, subject, region, unit). A missing region (or
+# claim subject) reads 'unspecified' (like level), so those joins are plain equalities.
 _PAY_GROUP = "level, region, currency, period"
 _PAY = """pay AS (
     SELECT s.document_id AS document_id, s.source AS source, s.salary_id AS salary_id, s.level AS level,
@@ -42,6 +43,17 @@ _CERTS = """certs AS (
     FROM v_certifications c
 ),
 cert_currency AS (SELECT name, MIN(cost_currency) AS currency FROM certs GROUP BY name)"""
+
+
+# Typed claims (claims stored before claims were typed have no metric and are left out). A range's ends both count.
+_CLAIM_GROUP = ("metric", "subject", "region", "unit")
+_CLAIMS = """claim_facts AS (
+    SELECT c.claim_id AS claim_id, c.document_id AS document_id, c.source AS source, c.metric AS metric,
+        COALESCE(c.subject, 'unspecified') AS subject, COALESCE(c.region, 'unspecified') AS region,
+        COALESCE(c.unit, 'unspecified') AS unit, c.value AS value, c.value_max AS value_max,
+        c.quote AS quote, c.char_start AS char_start, c.char_end AS char_end
+    FROM v_claims c WHERE c.metric IS NOT NULL AND c.value IS NOT NULL
+)"""
 
 
 def _median(bound: str) -> str:
@@ -156,6 +168,27 @@ _OTHER_VIEWS: tuple[View, ...] = (
         "v_skills s",
         "",
         "s.skill, s.category",
+    ),
+    View(
+        "v_claim_index",
+        cols("f", *_CLAIM_GROUP)
+        + (
+            ("n_sources", "COUNT(DISTINCT f.source)"),
+            ("n_claims", "COUNT(*)"),
+            ("value_low", "MIN(f.value)"),
+            ("value_high", "MAX(COALESCE(f.value_max, f.value))"),
+            ("latest_as_of_year", "CAST(NULL AS INTEGER)"),  # filled when claims carry as_of_year
+        ),
+        "claim_facts f",
+        f"WITH {_CLAIMS}\n",
+        ", ".join(f"f.{column}" for column in _CLAIM_GROUP),
+    ),
+    View(
+        "v_claim_evidence",
+        cols("f", *_CLAIM_GROUP, "claim_id", "document_id", "source", "value", "value_max")
+        + cols("f", "quote", "char_start", "char_end"),
+        "claim_facts f",
+        f"WITH {_CLAIMS}\n",
     ),
     View(
         "v_entity_aliases",

@@ -28,7 +28,6 @@ from pipeline.vocab import any_of, vocabulary
 from schemas.documents import Extraction, MoneyAmount, MoneyUse
 from schemas.records import (
     Certification,
-    Claim,
     FigureKind,
     FigureReading,
     Level,
@@ -275,12 +274,12 @@ def with_cost(text: str, cert: Certification, fees: dict[int, MoneyAmount]) -> C
 # ---------------------------------------------------------------------------------------------- records
 
 
-def model_lists(reading: BaseModel) -> tuple[list[Certification], list[Skill], list[Claim]]:
-    """The model's exact phrases as records, named as written (the save stage resolves them to entities)."""
+def model_lists(reading: BaseModel) -> tuple[list[Certification], list[Skill]]:
+    """The model's exact phrases as records, named as written (the save stage resolves them to entities).
+    Its claims are read by pipeline.claims, which needs the article around them."""
     certs = [Certification(name=p, issuer=issuer_of(p), quote=p) for p in reading.certifications]
     skills = [Skill(name=p, category=skill_category(p), quote=p) for p in reading.skills]
-    claims = [Claim(statement=p, quote=p) for p in reading.claims if len(p) >= 5]
-    return certs, skills, claims
+    return certs, skills
 
 
 def same_salary(a: Salary, b: Salary) -> bool:
@@ -319,8 +318,8 @@ class Records:
     def key(kind: str, record: BaseModel) -> tuple:
         if kind in ("skill", "certification"):
             return (kind, record.name.casefold())
-        if kind == "claim":
-            return (kind, record.quote.casefold())
+        if kind == "claim":  # one sentence may state several figures, each a claim
+            return (kind, record.quote.casefold(), record.value, record.value_max, record.unit)
         return (kind, record.model_dump_json())  # salaries that are one fact are told apart by `same_salary`
 
     def has(self, kind: str, record: BaseModel) -> bool:

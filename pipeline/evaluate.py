@@ -1,6 +1,7 @@
 """Score the knowledge base against gold labels (`kb eval`), with the matching rule and metrics of
 shared/gold/README.md: salary precision/recall/F1, attribute accuracy, forbidden hits, certification and skill
-recall, grounding rate, value↔quote agreement, plus diagnostics (money left unstored, tokens, model time).
+recall, claim figure recall and metric accuracy, grounding rate, value↔quote agreement, plus diagnostics (money
+left unstored, tokens, model time).
 
 It only reads: the public views, and the extractions ledger for what each document's extraction cost.
 """
@@ -81,9 +82,8 @@ class GoldDocument(BaseModel):
     forbidden: list[float] = []
     certifications: list[str] = []
     skills: list[str] = []
-    claims: list[
-        GoldClaim | str
-    ] = []  # a figure with its metric (the bank), or a statement (kb gold export); not scored yet
+    # a figure with its metric (the bank's form, scored), or a statement (kb gold export's older form, not scored)
+    claims: list[GoldClaim | str] = []
     path: str = Field("", exclude=True, description="The source resolved to a file path (set by load_gold)")
 
 
@@ -311,6 +311,9 @@ class DocumentScore(BaseModel):
     missed_certifications: list[str] = []
     skills: Ratio = Ratio()
     missed_skills: list[str] = []
+    claims: Ratio = Ratio()  # gold claim figures stored as a claim's value (or range end) of the document
+    claim_metrics: Ratio = Ratio()  # of those found, the ones stored with the gold metric
+    missed_claims: list[str] = []
     grounding: Ratio = Ratio()  # records whose quote == text[char_start:char_end], all record views
     agreement: Ratio = Ratio()  # salaries and costed credentials whose every amount is written in their quote
     unaccounted: list[str] = []  # money in the text with no account, or accounted as lost (with the reason)
@@ -328,6 +331,8 @@ class Overall(BaseModel):
     forbidden_hits: int
     certifications: Ratio
     skills: Ratio
+    claims: Ratio = Ratio()
+    claim_metrics: Ratio = Ratio()
     grounding: Ratio
     agreement: Ratio
     unaccounted: int
@@ -349,6 +354,8 @@ class Overall(BaseModel):
             forbidden_hits=sum(len(s.forbidden_hits) for s in scores),
             certifications=total("certifications", Ratio()),
             skills=total("skills", Ratio()),
+            claims=total("claims", Ratio()),
+            claim_metrics=total("claim_metrics", Ratio()),
             grounding=total("grounding", Ratio()),
             agreement=total("agreement", Ratio()),
             unaccounted=sum(len(s.unaccounted) for s in scores),
@@ -455,6 +462,7 @@ def score_document(gold: GoldDocument, document: dict | None, snapshot: Snapshot
     stored = [StoredSalary.model_validate(row) for row in rows["v_salaries"]]
     _score_salaries(score, gold, stored)
     _score_names(score, gold, rows)
+    _score_claims(score, [c for c in gold.claims if isinstance(c, GoldClaim)], rows["v_claims"])
     if document is not None:
         score.db_source = document["source"]
         _score_integrity(score, document["text"], rows, stored)
@@ -494,6 +502,28 @@ def _score_names(score: DocumentScore, gold: GoldDocument, rows: dict[str, list[
         recall, missed = _recall(getattr(gold, k.plural), found, MATCHERS[k.matcher])
         setattr(score, k.plural, recall)
         setattr(score, f"missed_{k.plural}", missed)
+
+
+def _score_claims(score: DocumentScore, gold: list[GoldClaim], stored: list[dict]) -> None:
+    """Claim figure recall (a gold figure found as a stored claim's value or range end, in the same unit when
+    both name one), and metric accuracy over the figures found. Each stored claim matches one gold claim."""
+    taken: set[int] = set()
+    for claim in gold:
+        j = next((j for j, row in enumerate(stored) if j not in taken and claim_matches(claim, row)), None)
+        score.claims += Ratio(hits=j is not None, total=1)
+        if j is None:
+            score.missed_claims.append(f"{claim.figure:g} {claim.unit or ''} {claim.metric}".replace("  ", " "))
+            continue
+        taken.add(j)
+        score.claim_metrics += Ratio(hits=stored[j]["metric"] == claim.metric, total=1)
+
+
+def claim_matches(gold: GoldClaim, row: dict) -> bool:
+    """A stored claim gives a gold figure: its value or range end within 1 %, in the gold unit when both say one."""
+    if gold.unit and row.get("unit") and gold.unit != row["unit"]:
+        return False
+    values = [v for v in (row.get("value"), row.get("value_max")) if v is not None]
+    return any(math.isclose(v, gold.figure, rel_tol=BOUND_TOLERANCE) for v in values)
 
 
 def _recall(wanted: list[str], found: list[str], same) -> tuple[Ratio, list[str]]:
@@ -577,9 +607,18 @@ def _gold_document(document: dict, snapshot: Snapshot, rejected: list[dict]) -> 
     names = {
         k.plural: [row[k.name_column] for row in snapshot.of(k.public_view.name, document["document_id"])]
         for k in kinds()
-        if k.plural in ("certifications", "skills", "claims")
+        if k.plural in ("certifications", "skills")
     }
-    return GoldDocument(source=document["source"], salaries=salaries, forbidden=forbidden, **names)
+    claims = [_gold_claim(row) for row in snapshot.of("v_claims", document["document_id"])]
+    return GoldDocument(source=document["source"], salaries=salaries, forbidden=forbidden, claims=claims, **names)
+
+
+def _gold_claim(row: dict) -> GoldClaim | str:
+    """A typed claim as a gold figure with its metric; one stored before claims were typed as its statement."""
+    if row["metric"] is None or row["value"] is None:
+        return row["statement"]
+    fields = ("unit", "metric", "subject", "start_year", "end_year")
+    return GoldClaim(figure=row["value"], **{name: row[name] for name in fields})
 
 
 def _gold_salary(row: dict) -> GoldSalary:
@@ -620,6 +659,8 @@ class Floors(BaseModel):
     min_grounding: float | None = None
     min_agreement: float | None = None
     min_cert_recall: float | None = None
+    min_claim_recall: float | None = None
+    min_metric_accuracy: float | None = None
     max_unaccounted: int | None = None
 
 
@@ -630,6 +671,8 @@ def check_floors(overall: Overall, floors: Floors) -> list[str]:
         ("grounding rate", overall.grounding.rate, floors.min_grounding),
         ("value↔quote agreement", overall.agreement.rate, floors.min_agreement),
         ("certification recall", overall.certifications.rate, floors.min_cert_recall),
+        ("claim figure recall", overall.claims.rate, floors.min_claim_recall),
+        ("claim metric accuracy", overall.claim_metrics.rate, floors.min_metric_accuracy),
     ]
     failures = [
         f"{name} {value:.4g} < {floor:g}"
@@ -665,6 +708,7 @@ def print_report(report: Report, console: Console | None = None) -> None:
         "forbidden",
         "certs",
         "skills",
+        "claims",
         "grounded",
         "agree",
         "not pay",
@@ -690,6 +734,7 @@ def print_report(report: Report, console: Console | None = None) -> None:
             ("extra", d.extra),
             ("FORBIDDEN", d.forbidden_hits),
             ("unaccounted $", d.unaccounted),
+            ("missed claim", d.missed_claims),
         )
         for item in items
     ]
@@ -707,6 +752,7 @@ def _document_row(d: DocumentScore) -> tuple:
         len(d.forbidden_hits),
         _of(d.certifications),
         _of(d.skills),
+        _of(d.claims),
         _of(d.grounding),
         _of(d.agreement),
         d.not_pay,
@@ -745,6 +791,8 @@ def _overall_rows(o: Overall) -> list[tuple[str, str]]:
         ("forbidden hits", str(o.forbidden_hits)),
         ("certification recall", f"{_pct(o.certifications.rate)} ({_of(o.certifications)})"),
         ("skill recall", f"{_pct(o.skills.rate)} ({_of(o.skills)})"),
+        ("claim figure recall", f"{_pct(o.claims.rate)} ({_of(o.claims)})"),
+        ("claim metric accuracy", f"{_pct(o.claim_metrics.rate)} ({_of(o.claim_metrics)})"),
         ("grounding rate", f"{_pct(o.grounding.rate)} ({_of(o.grounding)})"),
         ("value↔quote agreement", f"{_pct(o.agreement.rate)} ({_of(o.agreement)})"),
         ("money amounts classified not pay", str(o.not_pay)),

@@ -1,11 +1,12 @@
 """Extract stage: turn an Article into typed records (salaries, skills, certifications, claims).
 
 The work is split by what each side does well. Deterministic code finds every money figure and reads its
-numbers, currency and period (`pipeline.money`), and finds known skills, credentials and numeric claims with
-their exact spans (`pipeline.mentions`). The model reads only the lines that hold money figures, each with its
-heading or table header, every figure tagged `[M1]`, `[M2]`… (`pipeline.figures`); it says what each figure is
-(pay, or a price, fee, tuition, revenue) and for which level, and names any further credentials, skills and
-claims it sees, as exact phrases (`pipeline.reading`). Output is constrained to a pydantic schema through
+numbers, currency and period (`pipeline.money`), finds known skills and credentials with their exact spans
+(`pipeline.mentions`), and reads market claims' figures, units, years and sources (`pipeline.claims`). The
+model reads only the lines that hold money figures, each with its heading or table header, every figure tagged
+`[M1]`, `[M2]`… (`pipeline.figures`); it says what each figure is (pay, or a price, fee, tuition, revenue) and
+for which level, and names any further credentials, skills and claims it sees, as exact phrases, a claim with
+its metric and subject (`pipeline.reading`). Output is constrained to a pydantic schema through
 instructor and kept short, because a small CPU model writes a few tokens a second under a grammar
 (`pipeline.model_call`). The records are then assembled by rules (`pipeline.assemble`).
 
@@ -20,11 +21,12 @@ import json
 
 from pipeline.assemble import Records, model_lists, opening_accounts, salary_from
 from pipeline.chunk import Line
+from pipeline.claims import find_claims, listed_claims
 from pipeline.credentials import find_certifications
 from pipeline.errors import ExtractError
 from pipeline.figures import Figure, addresses_model, plan_chunks, steering
 from pipeline.ground import FoldedText
-from pipeline.mentions import find_claims, find_skills
+from pipeline.mentions import find_skills
 from pipeline.model_call import Usage, describe, read_chunk_splitting
 from pipeline.money import Money, scan_money
 from pipeline.reading import PROMPT_VERSION, SYSTEM_PROMPT, reading_model
@@ -51,7 +53,7 @@ def extract(article: Article, llm, settings, money: list[Money] | None = None) -
     figures = [f for plan in plans for f in plan.figures]
     accounts = opening_accounts(money, steered)
     folded, usage, records = FoldedText(text), Usage(), Records()
-    certs, skills, claims = find_certifications(text), find_skills(text), find_claims(text)
+    certs, skills, listed = find_certifications(text), find_skills(text), []
     for plan in plans:
         try:
             results = read_chunk_splitting(llm, plan, text, settings, usage, folded)
@@ -63,9 +65,11 @@ def extract(article: Article, llm, settings, money: list[Money] | None = None) -
                 if salary is not None:
                     salary = with_header(salary, fig, headers)
                 accounts[fig.money.start] = account if salary is None else records.add_salary(salary, account)
-            more_certs, more_skills, more_claims = model_lists(reading)
-            certs, skills, claims = certs + more_certs, skills + more_skills, claims + more_claims
+            more_certs, more_skills = model_lists(reading)
+            certs, skills, listed = certs + more_certs, skills + more_skills, listed + reading.claims
     records.add_credentials(text, certs, accounts)
+    spans = [(m.start, m.end) for m in money]  # the model's metric and subject win over the cue words'
+    claims = listed_claims(text, listed, spans) + find_claims(text, spans)
     for kind, items in (("skill", skills), ("claim", claims)):
         for item in items:
             records.add(kind, item)

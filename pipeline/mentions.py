@@ -1,5 +1,6 @@
-"""Deterministic finders for what a list of known names can find better than a small model: skills, claims with
-numbers, and the region or employer a pay figure concerns (credentials have their own module, pipeline.credentials).
+"""Deterministic finders for what a list of known names can find better than a small model: skills, and the
+region or employer a pay figure concerns (credentials and claims have their own modules, pipeline.credentials
+and pipeline.claims).
 
 Every mention comes with its exact span in the clean text, so it is grounded by construction. The model's own
 lists (see `pipeline.extract`) are added to these, never replaced by them.
@@ -10,12 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.sentences import split_line
 from pipeline.vocab import alternation, any_of, vocabulary
-from schemas.records import Claim, Skill, SkillCategory
+from schemas.records import Skill, SkillCategory
 
 _VOCAB = vocabulary()  # pipeline/vocabulary/skills.toml, regions.toml, cues.toml
-_CUES, _LIMITS = _VOCAB.cues, _VOCAB.thresholds
+_CUES = _VOCAB.cues
 
 # name → category; matched case-insensitively on word boundaries. Aliases map to the canonical name.
 SKILLS: dict[str, SkillCategory] = {name: SkillCategory(c) for name, c in _VOCAB.skills.category().items()}
@@ -23,8 +23,6 @@ SKILL_ALIASES: dict[str, str] = dict(_VOCAB.skills.aliases)
 # Words that case-sensitive short names must appear as (so "go" the verb and "R" the letter stay out).
 _CASE_SENSITIVE = frozenset(_VOCAB.skills.case_sensitive)
 
-_CLAIM_NUMBER = re.compile(any_of(_CUES.claim_numbers), re.I)
-_CLAIM_TOPIC = re.compile(any_of(_CUES.claim_topics), re.I)
 
 _REGION_RES = {
     name: re.compile(rf"(?<![\w])(?:{alternation(names)})") for name, names in _VOCAB.regions.regions.items()
@@ -118,25 +116,6 @@ def find_skills(text: str) -> list[Skill]:
             continue
         found[canonical] = Skill(name=written, category=SKILLS[canonical], quote=written)
     return list(found.values())
-
-
-def find_claims(text: str, limit: int = _LIMITS.claim_limit) -> list[Claim]:
-    """Sentences that state a number about the market: growth, demand, premiums, shares of postings."""
-    claims: list[Claim] = []
-    for line in text.split("\n"):
-        if not _CLAIM_NUMBER.search(line):
-            continue  # only lines that state a number are split into sentences
-        for start, end in split_line(line):
-            sentence = line[start:end]
-            if (
-                _LIMITS.claim_min_chars <= len(sentence) <= _LIMITS.claim_max_chars
-                and _CLAIM_NUMBER.search(sentence)
-                and _CLAIM_TOPIC.search(sentence)
-            ):
-                claims.append(Claim(statement=sentence, quote=sentence))
-            if len(claims) >= limit:
-                return claims
-    return claims
 
 
 def find_region(*texts: str) -> str | None:

@@ -16,10 +16,11 @@ import instructor
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, create_model, model_validator
 
 from db.kinds import list_caps
+from pipeline.claims import claim_reading
 from pipeline.ground import FoldedText, locate
 from schemas.records import FigureReading
 
-PROMPT_VERSION = "2026-12-06.1"
+PROMPT_VERSION = "2026-12-06.2"
 
 SYSTEM_PROMPT = (
     "You read lines of an article about AI-engineering careers. Each money figure is tagged [M1], [M2], ... "
@@ -31,7 +32,8 @@ SYSTEM_PROMPT = (
     "price, fee (exam or certification fee), tuition, revenue or other; when unsure, not pay. And give level: "
     "intern, entry, junior, mid, senior, staff, lead, principal, executive or unspecified.\n"
     "Then list certifications, skills and claims named in these lines, each copied exactly as written "
-    "(short phrases, no tags); use empty lists when there are none."
+    "(short phrases, no tags); a claim is a market figure (growth, premium, demand, share), listed with what it "
+    "measures and whom it is about; use empty lists when there are none."
 )
 # The lists the model may add to, and how long each may be: each record kind's cap, declared in its registry entry
 # (db/kinds.py), in the registry's order, which is also the order of the lists in the response schema.
@@ -63,15 +65,20 @@ class QuoteCheck:
         bad = []
         for name in MAX_LIST:
             items = getattr(reading, name)
-            kept = [item for item in items if locate(self.article, item, folded=self.folded)]
+            kept = [item for item in items if locate(self.article, _words(item), folded=self.folded)]
             bad += [item for item in items if item not in kept]
             if last:
                 setattr(reading, name, kept)
         if bad and not last:
-            listed = "; ".join(repr(q[:120]) for q in bad[:5])
+            listed = "; ".join(repr(_words(q)[:120]) for q in bad[:5])
             raise ValueError(f"these phrases are not in the article: {listed}. Copy each one exactly from the lines")
         self.dropped = len(bad)
         return reading
+
+
+def _words(item: str | BaseModel) -> str:
+    """The words a listed item copies: the phrase itself, or a claim's quote."""
+    return item if isinstance(item, str) else item.quote
 
 
 def _check_quotes(reading: BaseModel, info: ValidationInfo) -> BaseModel:
@@ -93,7 +100,8 @@ def reading_model(tags: tuple[str, ...]) -> type[BaseModel]:
         fields["figures"] = (create_model("Figures", **{tag: (FigureReading, ...) for tag in tags}), ...)
     for name, most in MAX_LIST.items():
         phrase = Annotated[str, StringConstraints(min_length=2, max_length=300)]
-        fields[name] = (list[phrase], Field(default_factory=list, max_length=most))
+        item = claim_reading() if name == "claims" else phrase  # a claim comes with its metric and subject
+        fields[name] = (list[item], Field(default_factory=list, max_length=most))
     model = create_model(
         "ChunkReading",
         __doc__="What the excerpt says: each tagged money figure, then credentials, skills and claims.",

@@ -126,6 +126,20 @@ def _cost(row: dict) -> str:
     return f"{span(low, high)} {currency or ''}".strip()
 
 
+# How a claim's unit follows its number ("6.2%", "2×", "9 weeks"); a unit not listed is written after a space.
+_UNIT_MARKS = {"percent": "%", "multiple": "×", "count": ""}
+
+
+def claim_figure(r: dict) -> str:
+    """A claim's figure with its unit: '6.2%', '20–30%', '2×', '9 weeks', '1,412'."""
+    if r.get("value") is None:
+        return ""
+    low, high = r["value"], r["value_max"]
+    figure = f"{low:,g}" if high is None or high == low else f"{low:,g}–{high:,g}"
+    unit = r.get("unit") or "count"
+    return figure + _UNIT_MARKS.get(unit, f" {unit}")
+
+
 def pay(r: dict) -> str:
     """A salary's amounts as the article states them: a range, '240,000+' or 'up to 90,000'."""
     low, high = r["amount_min"], r["amount_max"]
@@ -141,7 +155,7 @@ def shown(value) -> str:
     return str(value)
 
 
-_ENV.filters.update(money=money, pay=pay, cost=_cost, shown=shown)
+_ENV.filters.update(money=money, pay=pay, cost=_cost, shown=shown, claim_figure=claim_figure)
 
 
 # --- index page -------------------------------------------------------------------------------------------------
@@ -154,6 +168,7 @@ class Indexes:
     pay: list[PayGroup]
     certifications: list[tuple[dict, Evidence]]  # a v_certification_index row and its mentions
     skills: list[tuple[dict, Evidence]]  # a v_skill_index row and its mentions
+    claims: list[Evidence] = field(default_factory=list)  # typed claims, one group per metric
 
 
 def read_indexes(database_url: str, placed: set[tuple[int, str]]) -> Indexes:
@@ -164,6 +179,7 @@ def read_indexes(database_url: str, placed: set[tuple[int, str]]) -> Indexes:
         pay_groups(database_url, placed),
         list(zip(certifications, _certification_evidence(database_url, certifications, placed), strict=False)),
         list(zip(skills, _skill_evidence(database_url, skills, placed), strict=False)),
+        claim_groups(database_url, placed),
     )
 
 
@@ -247,6 +263,18 @@ def _skill_evidence(database_url: str, index: list[dict], placed: set[tuple[int,
         )
         for n, s in enumerate(index, 1)
     ]
+
+
+def claim_groups(database_url: str, placed: set[tuple[int, str]]) -> list[Evidence]:
+    """Typed claims grouped by metric (the most claims first), each linked to its quote; untyped ones left out."""
+    rows = _rows(
+        database_url, "SELECT * FROM v_claims WHERE metric IS NOT NULL ORDER BY metric, source, char_start, claim_id"
+    )
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["metric"], []).append(_linked(row, "claim", row["claim_id"], placed))
+    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [Evidence(f"claims-{metric}", metric.replace("_", " "), records) for metric, records in ordered]
 
 
 def _linked(row: dict, kind: str, record_id: int, placed: set[tuple[int, str]]) -> dict:

@@ -271,10 +271,69 @@ class Cues(_Section):
     steering: list[Regex] = []
     total_pay: list[Regex] = []
     base_pay: list[Regex] = []
-    claim_topics: list[Regex]
-    claim_numbers: list[Regex]
     employers: list[Regex] = []
     role: Role
+
+
+class Metric(_Section):
+    """What a claim may measure: its name (the value stored), what it means (shown to the model), its cue words."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z_]*$")]
+    description: Word
+    cues: list[Regex] = []
+
+
+class WordFigure(_Section):
+    word: Word
+    unit: Word
+    value: Annotated[float, Field(gt=0)]
+
+
+class Counts(_Section):
+    not_before: list[Regex] = []
+
+
+class Directions(_Section):
+    up: list[Regex]
+    down: list[Regex]
+
+
+class Attribution(_Section):
+    patterns: list[Regex]
+
+    @model_validator(mode="after")
+    def _named_group(self) -> Attribution:
+        _unknown([p for p in self.patterns if "(?P<who>" not in p], [], "a pattern with a (?P<who>...) group")
+        return self
+
+
+class Years(_Section):
+    spans: list[Regex]
+
+
+class Claims(_Section):
+    topics: list[Regex]
+    standalone_units: list[Word] = []
+    metric: list[Metric] = Field(min_length=1)
+    units: dict[str, list[Word]]
+    word_figure: list[WordFigure] = []
+    counts: Counts = Counts()
+    direction: Directions
+    attribution: Attribution
+    years: Years
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Claims:
+        names = [m.name for m in self.metric]
+        if "other" not in names:
+            raise ValueError("the metrics must include 'other', the metric of a claim no cue names")
+        if twice := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"{', '.join(map(repr, twice))}: listed as a metric more than once")
+        _unknown([w.unit for w in self.word_figure] + self.standalone_units, self.units, "a unit listed under [units]")
+        return self
+
+    def metric_names(self) -> list[str]:
+        return [m.name for m in self.metric]
 
 
 class Thresholds(_Section):
@@ -312,6 +371,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "thresholds": Thresholds,
     "scoring": Scoring,
     "tables": Tables,
+    "claims": Claims,
 }
 
 
@@ -332,6 +392,7 @@ class Vocabulary(BaseModel):
     thresholds: Thresholds
     scoring: Scoring
     tables: Tables
+    claims: Claims
     digest: str
 
 

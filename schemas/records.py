@@ -121,11 +121,38 @@ class Certification(BaseModel):
         return _iso_currency(value)
 
 
-class Claim(BaseModel):
-    """A factual statement worth keeping: growth rates, pay premiums, demand figures."""
+class Direction(str, Enum):
+    up = "up"
+    down = "down"
+    none = "none"
 
-    statement: str = Field(min_length=5, description="The claim in one plain sentence")
+
+class Claim(BaseModel):
+    """A market fact stated with a number: what it measures, about whom, the figure, its unit, years and source.
+
+    The numbers, unit, direction, years, region and attribution are read from the quote by code
+    (pipeline.claims); `metric` is one of the metrics of pipeline/vocabulary/claims.toml."""
+
+    metric: str = Field(pattern=r"^[a-z][a-z_]*$", description="What the figure measures, e.g. 'salary_growth'")
+    subject: str | None = Field(None, max_length=120, description="Whom it is about, e.g. 'AI engineers'")
+    value: float = Field(description="The figure as written (the lower end of a range)")
+    value_max: float | None = Field(None, description="The upper end of a range such as '20-30%'")
+    unit: str | None = Field(None, description="percent, multiple, count, weeks, ...")
+    direction: Direction = Field(Direction.none, description="up, down or none")
+    start_year: int | None = Field(None, ge=1900, le=2100, description="First year of the span it covers")
+    end_year: int | None = Field(None, ge=1900, le=2100, description="Last year of the span it covers")
+    region: str | None = Field(None, description="Country or region it concerns, e.g. 'US'")
+    attribution: str | None = Field(None, max_length=120, description="Who says so, e.g. 'LinkedIn'")
+    statement: str = Field(min_length=5, description="The sentence that states it")
     quote: str = Field(description="The exact words of the article that make it, copied verbatim")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Claim:
+        if self.value_max is not None and self.value_max < self.value:
+            raise ValueError("value_max is smaller than value")
+        if self.start_year is not None and self.end_year is not None and self.start_year > self.end_year:
+            raise ValueError("start_year is after end_year")
+        return self
 
 
 class FigureKind(str, Enum):

@@ -30,7 +30,14 @@ RECORDS = {
     "certification": dict(
         name="AWS ML Specialty", issuer="AWS", cost_amount=300, cost_currency="USD", quote="AWS ML Specialty costs $300"
     ),
-    "claim": dict(statement="Demand for AI engineers doubled.", quote="demand doubled"),
+    "claim": dict(
+        metric="skill_demand",
+        value=2,
+        unit="multiple",
+        direction="up",
+        statement="Demand doubled.",
+        quote="demand doubled",
+    ),
 }
 
 

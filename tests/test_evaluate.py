@@ -370,8 +370,10 @@ def test_floors(figures, floors, failing):
 
 DOC_TEXT = (
     "Entry-level AI engineers earn $110,000 to $145,000 a year.\n\nSenior engineers earn $195,000–$260,000.\n\n"
-    "The AWS Certified AI Practitioner exam costs $100.\n\nTeams want Python and RAG.\n"
+    "The AWS Certified AI Practitioner exam costs $100.\n\nTeams want Python and RAG.\n\n"
+    "Job postings for AI engineers grew 74% in 2024, and 30% of them ask for RAG.\n"
 )
+POSTINGS = "Job postings for AI engineers grew 74% in 2024, and 30% of them ask for RAG."
 DEV_GOLD = {
     "documents": [
         {
@@ -561,3 +563,35 @@ def test_the_figure_bank_gold_names_a_kind_for_every_page():
     gold = load_gold(Path(__file__).resolve().parent.parent / "fixtures" / "bank" / "gold.json")
     assert all(document.kind for document in gold.documents)
     assert all(Path(document.path).is_file() for document in gold.documents)
+
+
+# ---- claims ------------------------------------------------------------------------------------------------
+
+
+def claim_record(value: float, metric: str, unit: str = "percent") -> tuple[str, dict]:
+    return ("claim", dict(metric=metric, value=value, unit=unit, statement=POSTINGS, quote=POSTINGS))
+
+
+def test_claim_figures_are_recalled_and_their_metrics_scored(shared):
+    gold = json.loads((shared / "gold" / "dev.json").read_text())
+    gold["documents"][0]["claims"] = [
+        {"figure": 74, "unit": "percent", "metric": "postings_growth", "end_year": 2024},
+        {"figure": 30, "unit": "percent", "metric": "skill_demand"},
+        {"figure": 12, "unit": "percent", "metric": "salary_growth"},
+        "A statement in the older form is read, not scored.",
+    ]
+    (shared / "gold" / "dev.json").write_text(json.dumps(gold), encoding="utf-8")
+    stored = [claim_record(74, "postings_growth"), claim_record(30, "other"), claim_record(12, "other", unit="count")]
+    db = build_db(shared / "kb.sqlite", str(shared / "corpus" / "000_demo.txt"), [*RECORDS, *stored])
+    out = shared / "out.json"
+    args = ["--gold", str(shared / "gold" / "dev.json"), "--db", db, "--json", str(out)]
+    result = run_eval(*args, "--min-claim-recall", "0.6", "--min-metric-accuracy", "0.5")
+    assert result.exit_code == 0, result.output
+    assert "claim figure recall" in result.output and "claim metric accuracy" in result.output
+    o = json.loads(out.read_text())["overall"]
+    # 12 is stored as a count, not a percentage: not the gold figure; 30 is found under another metric
+    assert (o["claims"]["hits"], o["claims"]["total"]) == (2, 3)
+    assert (o["claim_metrics"]["hits"], o["claim_metrics"]["total"]) == (1, 2)
+    failed = run_eval(*args, "--min-claim-recall", "0.7", "--min-metric-accuracy", "0.6")
+    assert failed.exit_code == 1
+    assert "claim figure recall 0.6667 < 0.7" in failed.output and "claim metric accuracy 0.5 < 0.6" in failed.output

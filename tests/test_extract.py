@@ -21,7 +21,7 @@ from tests.fakes.openai_server import (
     sequence,
     tool_call_reply,
 )
-from tests.fakes.reader import answer, reader, tool_name
+from tests.fakes.reader import answer, claim, reader, tool_name
 
 
 def article(name: str, settings) -> Article:
@@ -82,7 +82,7 @@ def test_a_figure_the_model_calls_pay_but_sits_in_fee_words_is_dropped(settings,
 
 def _with_bad_quote(request):
     args = answer(request)
-    args["claims"] = ["This sentence is nowhere in the article at all."]
+    args["claims"] = [claim("This sentence is nowhere in the article at all.")]
     return tool_call_reply(tool_name(request), args)
 
 

@@ -36,7 +36,7 @@ def test_ground_drops_and_counts_what_it_cannot_place():
     article = Article(source="t.txt", text=TEXT, kind="text")
     extraction = Extraction(
         skills=[Skill(name="Negotiation", category="soft", quote="senior engineers earn")],
-        claims=[Claim(statement="invented", quote="Salaries doubled last year.")],
+        claims=[Claim(metric="salary_growth", value=2, statement="invented", quote="Salaries doubled last year.")],
     )
     grounded = ground(article, extraction)
     assert [g.kind for g in grounded.records] == ["skill"]

@@ -1,5 +1,5 @@
-"""Deterministic mention finders: skills, claims, regions, employers — each span exact (credentials have their own
-tests in test_credentials.py)."""
+"""Deterministic mention finders: skills, regions, employers — each span exact (credentials and claims have their
+own tests in test_credentials.py and test_claims.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from pipeline.mentions import (
     _SKILL_RE,
     SKILL_ALIASES,
     SKILLS,
-    find_claims,
     find_employer,
     find_region,
     find_skills,
@@ -42,17 +41,6 @@ def test_skills(text, expected):
     assert {resolve("skill", s.name).name for s in found} == expected
     for skill in found:
         assert skill.quote in text and skill.name == skill.quote  # named as written; entities are resolved later
-
-
-def test_claims_need_a_number_and_a_market_topic():
-    text = "Job postings grew 58% last year. We met 3 people. Pay rose. Certified engineers earn 12% more."
-    claims = [c.quote for c in find_claims(text)]
-    assert claims == ["Job postings grew 58% last year.", "Certified engineers earn 12% more."]
-
-
-def test_a_claim_is_not_cut_at_a_decimal_point_or_an_abbreviation():
-    text = "Holders of a cloud credential in the U.S. earn about 6.2% more, e.g. at consultancies. We met them."
-    assert [c.quote for c in find_claims(text)] == [text.removesuffix(" We met them.")]
 
 
 @pytest.mark.parametrize(

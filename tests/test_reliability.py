@@ -40,7 +40,7 @@ from tests.fakes.openai_server import (
     rate_limit_reply,
     tool_call_reply,
 )
-from tests.fakes.reader import answer, excerpt, reader, tool_name
+from tests.fakes.reader import answer, claim, excerpt, reader, tool_name
 
 GOOD = str(PAGES / "small-salary-table.html")  # three salaries: 92k-118k, 118k-150k, 150k-195k USD
 MARKER = "Zyxwvut"  # the bad document of the LLM cases; the fake misbehaves only for excerpts naming it
@@ -152,7 +152,7 @@ class Case:
 
 def _bad_quote(request):
     args = answer(request)
-    args["claims"] = [f"{MARKER} pays everyone a million dollars."]
+    args["claims"] = [claim(f"{MARKER} pays everyone a million dollars.")]
     return tool_call_reply(tool_name(request), args)
 
 

@@ -274,3 +274,16 @@ def chromium(tmp_path: Path, *args: str) -> str:
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+def test_the_index_lists_typed_claims_by_metric_each_linked_to_its_quote(report):
+    claims = rows(report["settings"], "select claim_id, document_id, metric, value from v_claims")
+    assert claims and all(c["metric"] and c["value"] is not None for c in claims)
+    index = (report["out"] / "index.html").read_text(encoding="utf-8")
+    assert {f'id="claims-{c["metric"]}"' for c in claims} <= {part.split(">")[0] for part in index.split("<h3 ")}
+    links = Page(index).links
+    for c in claims:
+        assert any(
+            link.startswith(f"docs/{c['document_id']}.html#") and link.endswith(f"claim-{c['claim_id']}")
+            for link in links
+        )

@@ -66,6 +66,12 @@ RECORDS = {
         quote="AWS Certified Machine Learning Specialty exam costs $300",
     ),
     "claim": dict(
+        metric="postings_growth",
+        subject="AI engineers",
+        value=74,
+        unit="percent",
+        direction="up",
+        end_year=2024,
         statement="Job postings for AI engineers grew 74% in 2024.",
         quote="Job postings for AI engineers grew 74% in 2024",
     ),

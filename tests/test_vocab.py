@@ -55,6 +55,10 @@ def test_the_built_in_vocabulary_is_valid_and_its_hash_depends_on_its_content(fo
         ("thresholds.toml", "lookback_chars = 60", "lookback_chars = 0", "lookback_chars: Input should be greater"),
         ("periods.toml", "units = [", "unit_words = [", "unit_words: Extra inputs are not permitted"),
         ("certifications.toml", 'names = ["Huawei"]', 'needs = ["Huawei"]', "family 'Huawei' lists no names"),
+        ("claims.toml", 'name = "other"', 'name = "misc"', "the metrics must include 'other'"),
+        ("claims.toml", 'name = "job_growth"', 'name = "salary_growth"', "'salary_growth': listed as a metric more"),
+        ("claims.toml", 'unit = "multiple"', 'unit = "fold"', "'fold': not a unit listed under [units]"),
+        ("claims.toml", "'(?P<who>an? ", "'(?P<source>an? ", "not a pattern with a (?P<who>...) group"),
     ],
 )
 def test_a_bad_entry_fails_naming_the_file_and_the_entry(folder, file, old, new, entry):

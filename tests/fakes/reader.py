@@ -46,14 +46,19 @@ def read_figure(line: str) -> dict:
 
 
 def lists_from(text: str) -> dict:
-    """Skills named in the excerpt, lines naming a certification, and lines with a percentage as claims,
-    each an exact phrase of the excerpt."""
+    """Skills named in the excerpt, lines naming a certification, and lines with a percentage as claims (metric
+    skill_demand when the line says demand, else other), each an exact phrase of the excerpt."""
     clean = _TAG.sub("", text)
     lines = [line.strip() for line in clean.splitlines() if line.strip()]
     skills = [s for s in SKILLS if s in clean]
     certs = [line.strip("-*• ")[:100] for line in lines if "Certified" in line and len(line) < 160][:6]
-    claims = [line for line in lines if "%" in line and len(line) < 300][:3]
+    claims = [claim(line) for line in lines if "%" in line and len(line) < 300][:3]
     return {"certifications": certs, "skills": skills, "claims": claims}
+
+
+def claim(quote: str) -> dict:
+    """A listed claim as the model gives it: its words, a metric and no subject."""
+    return {"quote": quote, "metric": "skill_demand" if "demand" in quote.lower() else "other", "subject": None}
 
 
 def answer(request: dict) -> dict:
