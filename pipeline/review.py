@@ -20,9 +20,11 @@ from db.models import Document, MoneyRow, Review
 from db.session import write_connection
 from pipeline.errors import KBError
 from pipeline.money import amounts_agree
+from pipeline.vocab import vocabulary
 
 KINDS = ("salary", "certification", "skill", "claim")
 CONTEXT = 40  # characters either side of a quote kept with its review, to tell equal quotes apart later
+_LIMITS = vocabulary().thresholds  # min_yearly_pay decides pay; review_margin says how near to it is near
 
 
 class ReviewError(KBError):
@@ -158,7 +160,17 @@ def _reasons(kind_name: str, row: dict, money: list[dict]) -> list[str]:
         bounds = [b for b in (row["amount_min"], row["amount_max"]) if b is not None]
         if not all(amounts_agree(b, row["quote"]) for b in bounds):
             reasons.append("an amount is not written in its quote")
+        reasons += _near_threshold(row)
     return reasons
+
+
+def _near_threshold(row: dict) -> list[str]:
+    """A yearly figure within `review_margin` of the smallest yearly salary (thresholds.toml): the rules' pay
+    decision there could have gone either way."""
+    top, least = row["amount_max"] or row["amount_min"], _LIMITS.min_yearly_pay
+    if row["period"] != "year" or top is None or abs(top - least) > least * _LIMITS.review_margin:
+        return []
+    return [f"{top:,.0f} a year is near the smallest yearly salary the rules take as pay ({least:,.0f})"]
 
 
 def _amount_items(money: list[dict]) -> list[ReviewItem]:
@@ -169,6 +181,9 @@ def _amount_items(money: list[dict]) -> list[ReviewItem]:
             reasons = [f"{row['use'].replace('_', ' ')} money: {row['reason'] or 'no reason given'}"]
             if row["use"] == "not_pay" and row["kind"] == "pay":
                 reasons.append("the model read it as pay, the rules as not pay")
+            if row["kind"] == "threshold":
+                reasons.append("decided on a threshold cue: a limit or cut-off, not pay")
+            reasons += _near_threshold(row)
             items.append(_amount_item(row, reasons))
     return items
 

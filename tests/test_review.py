@@ -367,3 +367,48 @@ def test_the_queue_says_why_a_record_needs_attention(blank_engine):
         V2,
     )
     assert "new since the last review" in queue(blank_engine, "salary")[0].reasons
+
+
+def test_the_queue_lists_each_reason_to_look_first(blank_engine):
+    init_db(blank_engine)
+    body = "Interns earn $6,000 a year. Visas need $38,000 a year. Teams spend $9,000,000. Seniors earn $200,000."
+    near = grounded(body, "salary", "$6,000 a year", currency="USD", amount_min=6000, period="year")
+    loose = grounded(body, "salary", "$200,000", currency="USD", amount_min=200000)
+    loose.provenance.match = "normalized"
+    far = grounded(body, "salary", "Seniors earn", currency="USD", amount_min=200000)  # written elsewhere
+    visa, spend = (body.index(figure) for figure in ("$38,000", "$9,000,000"))
+    amounts = [
+        MoneyAmount(
+            text="$38,000",
+            char_start=visa,
+            char_end=visa + 7,
+            currency="USD",
+            amount_min=38000,
+            period="year",
+            kind="threshold",
+            use=MoneyUse.not_pay,
+            reason="a threshold or cut-off",
+        ),
+        MoneyAmount(text="$9,000,000", char_start=spend, char_end=spend + 10, currency="USD", amount_min=9e6),
+    ]
+    extracted = GroundedExtraction(records=[near, loose, far], amounts=amounts, stats=ExtractionStats())
+    save(blank_engine, article(body), extracted, V1)
+    reasons = {item.quote: item.reasons for item in queue(blank_engine)}
+    assert "6,000 a year is near the smallest yearly salary the rules take as pay (5,000)" in reasons["$6,000 a year"]
+    assert not any("near the smallest" in reason for reason in reasons["$200,000"])  # far above the threshold
+    assert any("normalising" in reason for reason in reasons["$200,000"])  # low confidence in its span
+    assert "an amount is not written in its quote" in reasons["Seniors earn"]
+    assert "decided on a threshold cue: a limit or cut-off, not pay" in reasons["$38,000"]
+    assert reasons["$9,000,000"][0].startswith("unaccounted money")
+    assert all("new since the last review" in reasons[quote] for quote in ("$6,000 a year", "$200,000"))
+    accept(blank_engine, "salary", salary_id_of(blank_engine, "$6,000 a year"), "ana")
+    ordered = queue(blank_engine, "salary")
+    assert [item.review_status for item in ordered][-1] == "accepted"  # reviewed records last
+    assert [len(item.reasons) for item in ordered[:-1]] == sorted(
+        (len(item.reasons) for item in ordered[:-1]), reverse=True
+    )
+
+
+def salary_id_of(engine, quote: str) -> int:
+    [row] = rows(engine, f"SELECT salary_id FROM v_salaries WHERE quote = '{quote}'")
+    return row["salary_id"]
