@@ -71,6 +71,12 @@ def _rows(connection: Connection, sql: str, **params) -> list[dict]:
     return [dict(row._mapping) for row in connection.execute(text(sql), params)]
 
 
+def _view_rows(connection: Connection, record: RecordKind, where: str = "", **params) -> list[dict]:
+    """Rows of the kind's public view, rejected records included (review_status 'rejected'): a person may change
+    their mind, so a rejected record stays reviewable."""
+    return _rows(connection, f"SELECT * FROM ({record.review_view.query()}) q {where}", **params)
+
+
 def document_text(engine: Engine, document_id: int) -> str:
     """The clean text of one stored document (quotes' spans index into it)."""
     with engine.connect() as connection:
@@ -126,7 +132,7 @@ def _items(connection: Connection, record: RecordKind, seen: _Seen) -> list[Revi
         ).scalars()
     )
     items = []
-    for row in _rows(connection, f"SELECT * FROM {record.public_view.name}"):
+    for row in _view_rows(connection, record):
         record_id, reasons = row[record.id_column], []
         if row["review_status"] == "unreviewed":
             reasons = _reasons(record.name, row, seen.money)
@@ -255,9 +261,7 @@ def _review(
     if not reviewer or not reviewer.strip():
         raise ReviewError("a review needs a reviewer's name")
     with write_connection(engine) as connection:
-        rows = _rows(
-            connection, f"SELECT * FROM {record.public_view.name} WHERE {record.id_column} = :id", id=record_id
-        )
+        rows = _view_rows(connection, record, f"WHERE {record.id_column} = :id", id=record_id)
         if not rows:
             raise ReviewError(f"no {record.name} with {record.id_column} {record_id} in {record.public_view.name}")
         row = _jsonable(rows[0])

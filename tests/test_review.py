@@ -10,15 +10,21 @@ from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
+from pydantic import Field
 from sqlalchemy import text
+from sqlmodel import Field as Column
+from sqlmodel import SQLModel
 
 from db import kinds as registry
 from db.engine import init_db, make_engine
+from db.models import GroundedRow
+from db.viewsql import record_view
 from flows.ingest import Runtime, run_sources
 from pipeline.cli import main
 from pipeline.review import ReviewError, accept, correct, document_text, mark_salary, queue, reject
 from pipeline.save import ExtractorVersion, save
 from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, MoneyAmount, MoneyUse, Provenance
+from schemas.records import Claim
 
 SOURCE = "https://example.com/pay"
 TEXT = (
@@ -264,7 +270,8 @@ def test_the_cli_writes_and_lists_reviews(engine):
     [shown] = rows(engine, "SELECT amount_min, currency, level, review_status FROM v_salaries")
     assert shown == {"amount_min": 151000, "currency": "GBP", "level": "staff", "review_status": "corrected"}
     listed = runner.invoke(main, ["review", "list", "--kind", "salary", "--json", "--db", url])
-    assert [json.loads(line)["review_status"] for line in listed.output.splitlines()] == ["corrected"]
+    statuses = [json.loads(line)["review_status"] for line in listed.output.splitlines()]
+    assert statuses == ["rejected", "corrected"]  # a rejected record stays listed, so it can be accepted again
     bad = runner.invoke(main, ["review", "correct", "salary", str(senior), "--period", "fortnight", "--db", url])
     assert bad.exit_code != 0 and "period" in bad.output
     missing = runner.invoke(main, ["review", "accept", "claim", "42", "--db", url])
@@ -412,3 +419,81 @@ def test_the_queue_lists_each_reason_to_look_first(blank_engine):
 def salary_id_of(engine, quote: str) -> int:
     [row] = rows(engine, f"SELECT salary_id FROM v_salaries WHERE quote = '{quote}'")
     return row["salary_id"]
+
+
+def test_a_rejected_record_stays_in_the_queue_and_can_be_accepted_again(engine):
+    junior = salary_id(engine, "junior")
+    reject(engine, "salary", junior, "ana")
+    assert not rows(engine, f"SELECT * FROM v_salaries WHERE salary_id = {junior}")
+    [item] = [item for item in queue(engine, "salary") if item.record_id == junior]
+    assert item.review_status == "rejected" and queue(engine, "salary")[-1].record_id == junior  # reviewed: last
+    accept(engine, "salary", junior, "ana")  # changed their mind
+    [back] = rows(engine, f"SELECT review_status FROM v_salaries WHERE salary_id = {junior}")
+    assert back["review_status"] == "accepted"
+    assert [r["action"] for r in rows(engine, "SELECT action FROM v_reviews ORDER BY review_id")] == [
+        "reject",
+        "accept",
+    ]
+
+
+def test_every_correctable_field_of_a_salary_can_be_corrected_but_not_its_spans(engine):
+    senior = salary_id(engine, "senior")
+    fields = {
+        "amount_min": 140000,
+        "amount_max": 200000,
+        "currency": "GBP",
+        "period": "month",
+        "level": "staff",
+        "pay_basis": "total",
+    }
+    correct(engine, "salary", senior, fields, "ana")
+    [shown] = rows(engine, f"SELECT * FROM v_salaries WHERE salary_id = {senior}")
+    assert {field: shown[field] for field in fields} == fields
+    for span in ("header_quote", "header_start", "quote"):
+        with pytest.raises(ReviewError, match=f"cannot correct {span}"):
+            correct(engine, "salary", senior, {span: "x"}, "ana")
+
+
+class MeteredClaim(Claim):
+    """A claim with the metric its figure measures, as the claims model will have it."""
+
+    metric: str | None = Field(None, description="What the figure measures")
+
+
+class MeteredClaimRow(GroundedRow, table=True):
+    __tablename__ = "metered_claims"
+
+    id: int | None = Column(default=None, primary_key=True)
+    statement: str
+    metric: str | None = None
+
+
+SQLModel.metadata.remove(MeteredClaimRow.__table__)  # made by ensure_kinds, not the migrations (see test_kinds)
+METERED = registry.RecordKind(
+    name="metered_claim",
+    plural="metered_claims",
+    model=MeteredClaim,
+    table=MeteredClaimRow,
+    view=record_view("v_metered_claims", "metered_claims", "claim_id", ("statement", "metric")),
+    label="claim",
+    colour="#eeeeee",
+    search_code=7,
+)
+
+
+def test_corrections_cover_whatever_fields_a_kind_declares(blank_engine):
+    """A kind whose model and view gain a field (as the claim's metric will) is correctable in it with no other
+    edit: the fields come from db.kinds."""
+    registry.register(METERED)
+    try:
+        assert METERED.correctable == {"statement": "statement", "metric": "metric"}
+        init_db(blank_engine)
+        body = TEXT + " Hiring rose 12% in 2025."
+        claim = grounded(body, "metered_claim", "Hiring rose 12% in 2025", statement="Hiring rose 12%", metric="growth")
+        save(blank_engine, article(body), GroundedExtraction(records=[claim], stats=ExtractionStats()), V1)
+        [row] = rows(blank_engine, "SELECT claim_id FROM v_metered_claims")
+        correct(blank_engine, "metered_claim", row["claim_id"], {"metric": "hiring"}, "ana")
+        [shown] = rows(blank_engine, "SELECT metric, review_status FROM v_metered_claims")
+        assert shown == {"metric": "hiring", "review_status": "corrected"}
+    finally:
+        registry.unregister("metered_claim")
