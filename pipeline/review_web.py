@@ -271,8 +271,8 @@ def chosen(items: list[review.ReviewItem], query: dict[str, str]) -> int:
 
 
 def header_span(item: review.ReviewItem) -> tuple[int, int] | None:
-    """Where a table cell's column header is in the text. Not stored yet (issue 18): once the save stage keeps a
-    record's `header_start`/`header_end`, the view shows them, they arrive in `values`, and the page marks them."""
+    """Where a table cell's column header (and caption) is in the text: v_salaries' header_start/header_end, set
+    for a salary read from a table row; None for any other record."""
     start, end = item.values.get("header_start"), item.values.get("header_end")
     return (start, end) if start is not None and end is not None else None
 

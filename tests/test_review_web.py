@@ -168,6 +168,34 @@ def test_the_quote_and_a_header_span_are_cut_out_of_the_text():
     ]
 
 
+SURVEY = """Engineer pay by level, 2025
+We show the median base salary, which is what offers quote.
+Level | Median base (USD) | Offers
+Junior | 96,000 | 120
+Senior | 164,500 | 88
+"""
+
+
+def test_a_table_salary_shows_its_row_and_its_column_header_marked_in_the_text(settings, tmp_path):
+    survey = tmp_path / "survey.txt"
+    survey.write_text(SURVEY, encoding="utf-8")
+    assert {o.status for o in run_sources([str(survey)], Runtime.create(settings), "test").outcomes} == {"ok"}
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    [junior] = rows(engine, "select * from v_salaries where amount_min = 96000")
+    assert junior["header_quote"].endswith("Level | Median base (USD) | Offers")
+    with make_server(engine, reviewer="tester") as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        html = httpx.get(server.url, params={"item": f"salary-{junior['salary_id']}"}).text
+        server.shutdown()
+    thread.join(timeout=10)
+    engine.dispose()
+    marked = dict(re.findall(r'<mark class="(\w+)" id="\w+">([^<]*)</mark>', html))
+    assert marked == {"header": junior["header_quote"], "quote": junior["quote"]}
+    assert "96,000" in marked["quote"] and html.index('<mark class="header"') < html.index('<mark class="quote"')
+
+
 def test_after_a_review_the_page_moves_to_the_next_record():
     items = [
         review.ReviewItem(
