@@ -24,6 +24,7 @@ from pipeline import fetch as fetch_stage
 from pipeline import ground as ground_stage
 from pipeline import save as save_stage
 from pipeline.errors import FetchError, KBError
+from pipeline.examples import ReviewExamples
 from pipeline.llm import make_client
 from pipeline.retry import Attempts, retry
 from pipeline.settings import Settings
@@ -176,7 +177,8 @@ def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, st
         outcome.document_id, outcome.change = save_stage.touch_document(runtime.engine, article, ledger)
         outcome.status = "unchanged"
         return
-    extraction = extract_stage.extract(article, runtime.llm(), runtime.settings)  # calls bounded by llm_slot
+    examples = ReviewExamples.read(runtime.engine) if runtime.settings.review_examples else None
+    extraction = extract_stage.extract(article, runtime.llm(), runtime.settings, examples=examples)  # llm_slot bound
     outcome.prompt_tokens = extraction.stats.prompt_tokens
     outcome.completion_tokens = extraction.stats.completion_tokens
     outcome.llm_seconds = extraction.stats.llm_seconds
