@@ -299,6 +299,11 @@ def test_a_person_reviews_with_the_mouse_and_the_keyboard(server, kb, tmp_path):
         saved(browser, lambda: browser.find_element(By.ID, "reject").click())  # reject with the mouse
         assert not rows(kb, f"select * from v_skills where mention_id = {skill.rpartition('-')[2]}")
         assert review_of(kb, skill)["action"] == "reject"
+        pick(browser, skill)  # still listed, as rejected: a person may change their mind
+        assert browser.find_element(By.ID, "review-status").text == "rejected"
+        saved(browser, lambda: browser.find_element(By.TAG_NAME, "body").send_keys("a"))
+        [back] = rows(kb, f"select * from v_skills where mention_id = {skill.rpartition('-')[2]}")
+        assert back["review_status"] == "accepted"
 
         amount = next(link for link in queue_links(browser) if link.startswith("amount-"))
         pick(browser, amount)  # money the extraction did not take for pay
