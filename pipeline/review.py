@@ -24,6 +24,7 @@ from pipeline.vocab import vocabulary
 
 KINDS = ("salary", "certification", "skill", "claim")
 CONTEXT = 40  # characters either side of a quote kept with its review, to tell equal quotes apart later
+NEW = "new since the last review"  # the weakest reason: every record is new after a fresh ingest
 _LIMITS = vocabulary().thresholds  # min_yearly_pay decides pay; review_margin says how near to it is near
 
 
@@ -96,8 +97,15 @@ def queue(engine: Engine, kind: str | None = None, limit: int | None = None) -> 
         items = [item for k in kinds() if kind in (None, k.name) for item in _items(connection, k, seen)]
         if kind in (None, "amount"):
             items += _amount_items([row for row in seen.money if row["amount_id"] not in seen.marked])
-    items.sort(key=lambda item: (item.review_status != "unreviewed", -len(item.reasons), item.source, item.char_start))
+    items.sort(key=_urgency)
     return items[:limit] if limit is not None else items
+
+
+def _urgency(item: ReviewItem) -> tuple:
+    """Unreviewed first; among those, the most reasons other than being new first (after a fresh ingest every
+    record is new, so that reason alone must not decide), then the most reasons, then by place."""
+    weighty = [reason for reason in item.reasons if reason != NEW]
+    return item.review_status != "unreviewed", -len(weighty), -len(item.reasons), item.source, item.char_start
 
 
 @dataclass
@@ -139,7 +147,7 @@ def _items(connection: Connection, record: RecordKind, seen: _Seen) -> list[Revi
             if record_id in loose:
                 reasons.append("its quote was found in the text only after normalising spaces or quotes")
             if seen.last_review is None or _later(seen.extracted.get(row["document_id"]), seen.last_review):
-                reasons.append("new since the last review")
+                reasons.append(NEW)
         items.append(_item(record.name, record_id, row, reasons))
     return items
 

@@ -409,11 +409,10 @@ def test_the_queue_lists_each_reason_to_look_first(blank_engine):
     assert reasons["$9,000,000"][0].startswith("unaccounted money")
     assert all("new since the last review" in reasons[quote] for quote in ("$6,000 a year", "$200,000"))
     accept(blank_engine, "salary", salary_id_of(blank_engine, "$6,000 a year"), "ana")
-    ordered = queue(blank_engine, "salary")
+    ordered = queue(blank_engine)
     assert [item.review_status for item in ordered][-1] == "accepted"  # reviewed records last
-    assert [len(item.reasons) for item in ordered[:-1]] == sorted(
-        (len(item.reasons) for item in ordered[:-1]), reverse=True
-    )
+    weighty = [len([r for r in item.reasons if r != "new since the last review"]) for item in ordered[:-1]]
+    assert weighty == sorted(weighty, reverse=True)  # being new weighs least
 
 
 def salary_id_of(engine, quote: str) -> int:
@@ -497,3 +496,17 @@ def test_corrections_cover_whatever_fields_a_kind_declares(blank_engine):
         assert shown == {"metric": "hiring", "review_status": "corrected"}
     finally:
         registry.unregister("metered_claim")
+
+
+def test_being_new_alone_does_not_put_a_record_before_one_with_a_weightier_reason(blank_engine):
+    init_db(blank_engine)
+    body = "Python is asked for everywhere. Teams spend $9,000,000 on it."
+    skill = grounded(body, "skill", "Python", name="Python", category="language")
+    at = body.index("$9,000,000")
+    money = MoneyAmount(text="$9,000,000", char_start=at, char_end=at + 10, currency="USD", amount_min=9e6)
+    extracted = GroundedExtraction(records=[skill], amounts=[money], stats=ExtractionStats())
+    save(blank_engine, article(body), extracted, V1)
+    assert [item.kind for item in queue(blank_engine)] == [
+        "amount",
+        "skill",
+    ]  # though the skill comes first in the text
