@@ -25,7 +25,7 @@ from db.query import run_readonly
 from flows.ingest import Runtime, run_sources
 from pipeline import review
 from pipeline.cli import main
-from pipeline.review_web import RefusedRequest, chosen, key, make_server, pieces, record_named
+from pipeline.review_web import RefusedRequest, chosen, form_fields, key, make_server, pieces, record_named
 from tests.conftest import PAGES
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -194,6 +194,22 @@ def test_a_table_salary_shows_its_row_and_its_column_header_marked_in_the_text(s
     marked = dict(re.findall(r'<mark class="(\w+)" id="\w+">([^<]*)</mark>', html))
     assert marked == {"header": junior["header_quote"], "quote": junior["quote"]}
     assert "96,000" in marked["quote"] and html.index('<mark class="header"') < html.index('<mark class="quote"')
+
+
+def test_a_yes_or_no_field_is_offered_as_true_or_false_even_when_the_database_says_1():
+    item = review.ReviewItem(
+        kind="salary",
+        record_id=1,
+        document_id=1,
+        source="s",
+        quote="$240,000+",
+        values={"open_ended": 1, "amount_min": 240000.0},
+        char_start=0,
+        char_end=9,
+    )
+    fields = {field.name: field for field in form_fields(item)}
+    assert (fields["open_ended"].value, fields["open_ended"].choices) == ("true", ("false", "true"))
+    assert fields["amount_min"].value == "240000"
 
 
 def test_after_a_review_the_page_moves_to_the_next_record():
