@@ -21,6 +21,7 @@ from db.models import CertificationRow, ClaimRow, GroundedRow, SalaryRow, SkillR
 from db.viewsql import ENTITY, LATEST, SPAN, View, cols, record_view, records_of, reviewed, with_added
 from schemas.records import Certification, Claim, Salary, Skill
 
+SPAN_FIELDS = ("quote", "header_quote", "header_start", "header_end")  # where a record is: grounded, not corrected
 SEARCH_CODES = range(1, 8)  # search_index row key = id * 8 + code; 0 is the documents'
 
 
@@ -50,14 +51,30 @@ class RecordKind:
         """View column → model field, for every column a person may correct."""
         if self.corrections is not None:
             return dict(self.corrections)
-        return {c: c for c in self.view.columns if c in self.model.model_fields and c != "quote"}
+        return {c: c for c in self.view.columns if c in self.model.model_fields and c not in SPAN_FIELDS}
 
     @property
     def public_view(self) -> View:
         """The view as the public sees it: with reviews applied and a `review_status` column (db.viewsql)."""
-        types = {column: str(self.table.__table__.c[field].type) for column, field in self.correctable.items()}
-        view = with_added(self.view, self.table_name, self.name, types) if self.addable else self.view
-        return reviewed(view, self.name, types)
+        return self._reviewed(keep_rejected=False)
+
+    @property
+    def review_view(self) -> View:
+        """The public view with rejected records kept (review_status 'rejected'): what a person may review again.
+        Not created in the database; pipeline.review runs its query."""
+        return self._reviewed(keep_rejected=True)
+
+    def _reviewed(self, keep_rejected: bool) -> View:
+        types = {column: self._type(field) for column, field in self.correctable.items()}
+        if self.addable:  # an added record's row has every column the view reads (a table cell's header too)
+            spans = {c: self._type(c) for c in SPAN_FIELDS[1:] if c in self.view.columns}  # the quote is the amount's
+            view = with_added(self.view, self.table_name, self.name, types | spans)
+        else:
+            view = self.view
+        return reviewed(view, self.name, types, keep_rejected)
+
+    def _type(self, field: str) -> str:
+        return str(self.table.__table__.c[field].type)
 
     @property
     def id_column(self) -> str:

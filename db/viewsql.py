@@ -41,10 +41,14 @@ class View:
         return tuple(column for column, _ in self.select)
 
     def create_sql(self) -> str:
+        return f"CREATE VIEW {self.name} AS\n{self.query()}"
+
+    def query(self) -> str:
+        """The view's SELECT (with its CTEs), to run without creating the view."""
         select_list = ",\n    ".join(f'{expression} AS "{column}"' for column, expression in self.select)
         where = f"\nWHERE {self.where}" if self.where else ""
         group_by = f"\nGROUP BY {self.group_by}" if self.group_by else ""
-        return f"CREATE VIEW {self.name} AS\n{self.with_}SELECT\n    {select_list}\nFROM {self.from_}{where}{group_by}"
+        return f"{self.with_}SELECT\n    {select_list}\nFROM {self.from_}{where}{group_by}"
 
 
 def records_of(table: str) -> str:
@@ -82,14 +86,15 @@ REVIEW_NOW = """review_now AS (
 # A negative id is a record a person added (see with_added): corrected, as its values are the person's.
 REVIEW_STATUS = (
     "CASE WHEN rv.action = 'accept' THEN 'accepted' WHEN rv.action = 'correct' OR r.id < 0 "
-    "THEN 'corrected' ELSE 'unreviewed' END"
-)
+    "THEN 'corrected' WHEN rv.action = 'reject' THEN 'rejected' ELSE 'unreviewed' END"
+)  # 'rejected' only where rejected records are kept (the review queue's query, not the public views)
 SQL_CASTS = {"FLOAT": "DOUBLE PRECISION", "INTEGER": "INTEGER", "BOOLEAN": "BOOLEAN"}  # else the text as it is
 
 
-def reviewed(view: View, kind: str, corrections: dict[str, str]) -> View:
-    """`view` with reviews applied: rejected records left out, corrected columns (view column → SQL type name)
-    read from the correction, and a `review_status` column (corrected, accepted or unreviewed)."""
+def reviewed(view: View, kind: str, corrections: dict[str, str], keep_rejected: bool = False) -> View:
+    """`view` with reviews applied: rejected records left out (kept with `keep_rejected`, for the review queue),
+    corrected columns (view column → SQL type name) read from the correction, and a `review_status` column."""
+    rejected_out = None if keep_rejected else "(rv.action IS NULL OR rv.action <> 'reject')"
     select = tuple(
         (column, _corrected(column, expression, corrections[column]) if column in corrections else expression)
         for column, expression in view.select
@@ -100,7 +105,7 @@ def reviewed(view: View, kind: str, corrections: dict[str, str]) -> View:
         f"{view.from_}\nLEFT JOIN review_now rv ON rv.kind = '{kind}' AND rv.attached_id = r.id",
         f"{(view.with_ or 'WITH ').rstrip()}{',' if view.with_ else ''}\n{REVIEW_NOW}\n",
         view.group_by,
-        " AND ".join(filter(None, (view.where, "(rv.action IS NULL OR rv.action <> 'reject')"))),
+        " AND ".join(filter(None, (view.where, rejected_out))),
     )
 
 

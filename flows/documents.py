@@ -24,6 +24,7 @@ from pipeline import fetch as fetch_stage
 from pipeline import ground as ground_stage
 from pipeline import save as save_stage
 from pipeline.errors import FetchError, KBError
+from pipeline.examples import ReviewExamples
 from pipeline.llm import check_endpoint, make_client
 from pipeline.retry import Attempts, retry
 from pipeline.settings import Settings
@@ -212,7 +213,8 @@ def _extract(article, runtime: Runtime, outcome: Outcome):
     try:
         if llm.endpoint is not None:
             llm.endpoint.raise_if_down()
-        return extract_stage.extract(article, llm, runtime.settings)  # calls bounded by llm_slot
+        examples = ReviewExamples.read(runtime.engine) if runtime.settings.review_examples else None
+        return extract_stage.extract(article, llm, runtime.settings, examples=examples)  # calls bounded by llm_slot
     except KBError:
         if llm.endpoint is not None:
             llm.endpoint.raise_if_down()  # the reason of a connection failure is the endpoint's

@@ -24,6 +24,7 @@ from pipeline.chunk import Line
 from pipeline.claims import find_claims, listed_claims
 from pipeline.credentials import find_certifications
 from pipeline.errors import ExtractError
+from pipeline.examples import ReviewExamples
 from pipeline.figures import Figure, addresses_model, plan_chunks, steering
 from pipeline.ground import FoldedText
 from pipeline.mentions import find_skills
@@ -38,7 +39,9 @@ from schemas.records import Certification, Claim, FigureReading, Salary, Skill
 __all__ = ["extract", "extractor_fingerprint", "reading_model", "addresses_model"]
 
 
-def extract(article: Article, llm, settings, money: list[Money] | None = None) -> Extraction:
+def extract(
+    article: Article, llm, settings, money: list[Money] | None = None, examples: ReviewExamples | None = None
+) -> Extraction:
     """All records of one article: one constrained model call per chunk of relevant lines.
 
     `money` is the article's money scan when the caller has it (else it is scanned here), joined by the bare
@@ -56,7 +59,7 @@ def extract(article: Article, llm, settings, money: list[Money] | None = None) -
     certs, skills, listed = find_certifications(text), find_skills(text), []
     for plan in plans:
         try:
-            results = read_chunk_splitting(llm, plan, text, settings, usage, folded)
+            results = read_chunk_splitting(llm, plan, text, settings, usage, folded, examples)
         except Exception as exc:  # the model, its client or instructor gave up on this chunk
             raise ExtractError(describe(exc), source=article.source) from exc
         for part, reading in results:

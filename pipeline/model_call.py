@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import openai
 from pydantic import BaseModel
 
+from pipeline.examples import ReviewExamples
 from pipeline.figures import ChunkPlan, subplan
 from pipeline.ground import FoldedText
-from pipeline.reading import EXCERPT_TEMPLATE, SYSTEM_PROMPT, QuoteCheck, reading_model
+from pipeline.reading import EXAMPLES_TEMPLATE, EXCERPT_TEMPLATE, SYSTEM_PROMPT, QuoteCheck, reading_model
 from pipeline.retry import Attempts, retry
 
 
@@ -57,10 +58,16 @@ def _is_overflow(exc: BaseException) -> bool:
     return isinstance(exc, openai.BadRequestError) and "context length" in str(exc).lower()
 
 
-def read_chunk(llm, plan: ChunkPlan, text: str, settings, usage: Usage, folded: FoldedText) -> BaseModel:
-    """One constrained model call for one chunk, with re-asks on bad quotes and retries on transient errors."""
+def read_chunk(
+    llm, plan: ChunkPlan, text: str, settings, usage: Usage, folded: FoldedText, examples: ReviewExamples | None = None
+) -> BaseModel:
+    """One constrained model call for one chunk, with re-asks on bad quotes and retries on transient errors;
+    reviewed figures like the chunk's go with it as examples when `examples` are given (KB_REVIEW_EXAMPLES)."""
     response_model = reading_model(tuple(f.tag for f in plan.figures))
+    shown = examples.for_plan(plan, settings.review_examples) if examples else ""
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": EXCERPT_TEMPLATE}]
+    if shown:  # a template variable like the excerpt, so a quote's own braces reach the model as written
+        messages.insert(1, {"role": "system", "content": EXAMPLES_TEMPLATE})
     attempts = Attempts()
     checks: list[QuoteCheck] = []  # one per attempt: each attempt's re-asks start from zero
 
@@ -70,7 +77,7 @@ def read_chunk(llm, plan: ChunkPlan, text: str, settings, usage: Usage, folded: 
             model=llm.model,
             response_model=response_model,
             messages=messages,
-            context=checks[-1].context(plan.prompt),
+            context=checks[-1].context(plan.prompt) | {"examples": shown},
             max_retries=settings.llm_max_retries,
             temperature=0,
             max_tokens=_max_tokens(plan),
@@ -109,18 +116,24 @@ def _max_tokens(plan: ChunkPlan) -> int:
 
 
 def read_chunk_splitting(
-    llm, plan: ChunkPlan, text: str, settings, usage: Usage, folded: FoldedText
+    llm,
+    plan: ChunkPlan,
+    text: str,
+    settings,
+    usage: Usage,
+    folded: FoldedText,
+    examples: ReviewExamples | None = None,
 ) -> list[tuple[ChunkPlan, BaseModel]]:
     """Read a chunk; if it overflows the model's context, split it in two and read the halves."""
     try:
-        return [(plan, read_chunk(llm, plan, text, settings, usage, folded))]
+        return [(plan, read_chunk(llm, plan, text, settings, usage, folded, examples))]
     except Exception as exc:
         if not _is_overflow(exc) or len(plan.chunk.lines) < 2:
             raise
     half = len(plan.chunk.lines) // 2
     results = []
     for lines in (plan.chunk.lines[:half], plan.chunk.lines[half:]):
-        results += read_chunk_splitting(llm, subplan(plan, lines, text), text, settings, usage, folded)
+        results += read_chunk_splitting(llm, subplan(plan, lines, text), text, settings, usage, folded, examples)
     return results
 
 

@@ -42,6 +42,7 @@ MAX_LIST = list_caps()
 # The user message is this template, the excerpt a variable of it: instructor renders messages as Jinja
 # templates when a call has a context, and an article's own "{{ … }}" or "{% … %}" must reach the model as written.
 EXCERPT_TEMPLATE = "{{ excerpt }}"
+EXAMPLES_TEMPLATE = "{{ examples }}"  # reviewed figures like the excerpt's (pipeline.examples), when offered
 
 
 class QuoteCheck:

@@ -20,9 +20,12 @@ from db.models import Document, MoneyRow, Review
 from db.session import write_connection
 from pipeline.errors import KBError
 from pipeline.money import amounts_agree
+from pipeline.vocab import vocabulary
 
 KINDS = ("salary", "certification", "skill", "claim")
 CONTEXT = 40  # characters either side of a quote kept with its review, to tell equal quotes apart later
+NEW = "new since the last review"  # the weakest reason: every record is new after a fresh ingest
+_LIMITS = vocabulary().thresholds  # min_yearly_pay decides pay; review_margin says how near to it is near
 
 
 class ReviewError(KBError):
@@ -69,6 +72,12 @@ def _rows(connection: Connection, sql: str, **params) -> list[dict]:
     return [dict(row._mapping) for row in connection.execute(text(sql), params)]
 
 
+def _view_rows(connection: Connection, record: RecordKind, where: str = "", **params) -> list[dict]:
+    """Rows of the kind's public view, rejected records included (review_status 'rejected'): a person may change
+    their mind, so a rejected record stays reviewable."""
+    return _rows(connection, f"SELECT * FROM ({record.review_view.query()}) q {where}", **params)
+
+
 def document_text(engine: Engine, document_id: int) -> str:
     """The clean text of one stored document (quotes' spans index into it)."""
     with engine.connect() as connection:
@@ -88,8 +97,15 @@ def queue(engine: Engine, kind: str | None = None, limit: int | None = None) -> 
         items = [item for k in kinds() if kind in (None, k.name) for item in _items(connection, k, seen)]
         if kind in (None, "amount"):
             items += _amount_items([row for row in seen.money if row["amount_id"] not in seen.marked])
-    items.sort(key=lambda item: (item.review_status != "unreviewed", -len(item.reasons), item.source, item.char_start))
+    items.sort(key=_urgency)
     return items[:limit] if limit is not None else items
+
+
+def _urgency(item: ReviewItem) -> tuple:
+    """Unreviewed first; among those, the most reasons other than being new first (after a fresh ingest every
+    record is new, so that reason alone must not decide), then the most reasons, then by place."""
+    weighty = [reason for reason in item.reasons if reason != NEW]
+    return item.review_status != "unreviewed", -len(weighty), -len(item.reasons), item.source, item.char_start
 
 
 @dataclass
@@ -124,14 +140,14 @@ def _items(connection: Connection, record: RecordKind, seen: _Seen) -> list[Revi
         ).scalars()
     )
     items = []
-    for row in _rows(connection, f"SELECT * FROM {record.public_view.name}"):
+    for row in _view_rows(connection, record):
         record_id, reasons = row[record.id_column], []
         if row["review_status"] == "unreviewed":
             reasons = _reasons(record.name, row, seen.money)
             if record_id in loose:
                 reasons.append("its quote was found in the text only after normalising spaces or quotes")
             if seen.last_review is None or _later(seen.extracted.get(row["document_id"]), seen.last_review):
-                reasons.append("new since the last review")
+                reasons.append(NEW)
         items.append(_item(record.name, record_id, row, reasons))
     return items
 
@@ -158,7 +174,17 @@ def _reasons(kind_name: str, row: dict, money: list[dict]) -> list[str]:
         bounds = [b for b in (row["amount_min"], row["amount_max"]) if b is not None]
         if not all(amounts_agree(b, row["quote"]) for b in bounds):
             reasons.append("an amount is not written in its quote")
+        reasons += _near_threshold(row)
     return reasons
+
+
+def _near_threshold(row: dict) -> list[str]:
+    """A yearly figure within `review_margin` of the smallest yearly salary (thresholds.toml): the rules' pay
+    decision there could have gone either way."""
+    top, least = row["amount_max"] or row["amount_min"], _LIMITS.min_yearly_pay
+    if row["period"] != "year" or top is None or abs(top - least) > least * _LIMITS.review_margin:
+        return []
+    return [f"{top:,.0f} a year is near the smallest yearly salary the rules take as pay ({least:,.0f})"]
 
 
 def _amount_items(money: list[dict]) -> list[ReviewItem]:
@@ -169,6 +195,9 @@ def _amount_items(money: list[dict]) -> list[ReviewItem]:
             reasons = [f"{row['use'].replace('_', ' ')} money: {row['reason'] or 'no reason given'}"]
             if row["use"] == "not_pay" and row["kind"] == "pay":
                 reasons.append("the model read it as pay, the rules as not pay")
+            if row["kind"] == "threshold":
+                reasons.append("decided on a threshold cue: a limit or cut-off, not pay")
+            reasons += _near_threshold(row)
             items.append(_amount_item(row, reasons))
     return items
 
@@ -240,9 +269,7 @@ def _review(
     if not reviewer or not reviewer.strip():
         raise ReviewError("a review needs a reviewer's name")
     with write_connection(engine) as connection:
-        rows = _rows(
-            connection, f"SELECT * FROM {record.public_view.name} WHERE {record.id_column} = :id", id=record_id
-        )
+        rows = _view_rows(connection, record, f"WHERE {record.id_column} = :id", id=record_id)
         if not rows:
             raise ReviewError(f"no {record.name} with {record.id_column} {record_id} in {record.public_view.name}")
         row = _jsonable(rows[0])

@@ -271,8 +271,8 @@ def chosen(items: list[review.ReviewItem], query: dict[str, str]) -> int:
 
 
 def header_span(item: review.ReviewItem) -> tuple[int, int] | None:
-    """Where a table cell's column header is in the text. Not stored yet (issue 18): once the save stage keeps a
-    record's `header_start`/`header_end`, the view shows them, they arrive in `values`, and the page marks them."""
+    """Where a table cell's column header (and caption) is in the text: v_salaries' header_start/header_end, set
+    for a salary read from a table row; None for any other record."""
     start, end = item.values.get("header_start"), item.values.get("header_end")
     return (start, end) if start is not None and end is not None else None
 
@@ -296,7 +296,15 @@ def form_fields(item: review.ReviewItem) -> list[Field]:
     offered = {f: f for f in SALARY_FIELDS} if item.kind == MONEY_KIND else kind(item.kind).correctable
     order = {column: n for n, column in enumerate(SALARY_FIELDS)}
     first = sorted(offered.items(), key=lambda pair: order.get(pair[0], len(order)))  # amounts first, then the rest
-    return [Field(column, shown(item.values.get(column)), choices(model, name)) for column, name in first]
+    return [
+        Field(column, shown(typed(model, name, item.values.get(column))), choices(model, name))
+        for column, name in first
+    ]
+
+
+def typed(model: type[BaseModel], name: str, value):
+    """A view value as the model's field types it: SQLite hands a boolean back as 0 or 1."""
+    return bool(value) if model.model_fields[name].annotation is bool and value in (0, 1) else value
 
 
 def choices(model: type[BaseModel], name: str) -> tuple[str, ...] | None:

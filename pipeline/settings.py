@@ -38,6 +38,7 @@ class Settings:
     fetch_max_redirects: int = 5
     file_max_bytes: int = 20_000_000
     chunk_chars: int = 6000
+    review_examples: int = 0  # reviewed figures offered to the model per call as examples; 0: none (pipeline.examples)
 
     @property
     def uses_embedded_model(self) -> bool:
@@ -75,6 +76,7 @@ class Variables(BaseModel):
     processes: int | None = Field(None, validation_alias="KB_PROCESSES", ge=1)
     home: Path | None = Field(None, validation_alias="KB_HOME")
     allow_private_urls: bool | None = Field(None, validation_alias="KB_ALLOW_PRIVATE_URLS")
+    review_examples: int | None = Field(None, validation_alias="KB_REVIEW_EXAMPLES", ge=0, le=10)
 
 
 class Environment(Variables, BaseSettings):

@@ -346,6 +346,7 @@ class Thresholds(_Section):
     claim_max_chars: int = Field(gt=0)
     claim_limit: int = Field(ge=0)
     table_cell_max_chars: int = Field(gt=0)
+    review_margin: float = Field(ge=0, lt=1)
 
 
 class Tables(_Section):

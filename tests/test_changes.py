@@ -1,19 +1,24 @@
 """What changed: record-level changes when a watched page changes between runs, through the real ingest path
-(the fake model, SQLite), `kb changes`, the report's "what changed" pages and the Prefect flow run's artifact."""
+(the fake model, SQLite; once on a throwaway PostgreSQL cluster), `kb changes`, the report's "what changed"
+pages and the Prefect flow run's artifact."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
 from click.testing import CliRunner
 
+from db.engine import make_engine
 from db.query import run_readonly
 from flows.ingest import Runtime, ingest_flow, run_sources
 from pipeline.changes import Record, diff
 from pipeline.cli import main
+from pipeline.review import accept, correct, queue, reject
+from tests.fakes.pg import PostgresCluster, find_bin
 
 BEFORE = """# Pay
 Junior engineers earn $80,000 to $95,000 a year.
@@ -229,3 +234,41 @@ def test_the_flow_run_shows_its_count_of_changes_as_an_artifact(settings, tmp_pa
     assert second[0].description == f"5 record changes in run {summary.run_id}: 2 added, 2 removed, 1 changed"
     table = json.loads(second[0].data)
     assert sorted(row["change"] for row in table) == ["added", "added", "changed", "removed", "removed"]
+
+
+@pytest.mark.skipif(find_bin() is None, reason="PostgreSQL server binaries (initdb, pg_ctl) not installed")
+def test_on_postgresql_a_re_extraction_records_changes_and_reviews_re_attach(settings, tmp_path):
+    with PostgresCluster() as postgres:
+        pg = replace(settings, database_url=postgres.url)
+        page = tmp_path / "pay.md"
+        page.write_text(BEFORE, encoding="utf-8")
+        ingest(pg, page)
+        engine = make_engine(pg.database_url)
+        ids = {r["quote"]: r["salary_id"] for r in rows(pg, "select salary_id, quote from v_salaries")}
+        accept(engine, "salary", ids["Senior engineers earn $150,000 a year."], "ana")
+        correct(engine, "salary", ids["Lead engineers earn $190,000 a year."], {"level": "lead"}, "ana")
+        page.write_text(AFTER, encoding="utf-8")
+        run_id = ingest(pg, page)
+        changes = rows(pg, f"select kind, change, quote from v_changes where run_id = {run_id}")
+        assert {(c["kind"], c["change"]) for c in changes} == {
+            ("salary", "changed"),
+            ("salary", "removed"),
+            ("salary", "added"),
+            ("skill", "removed"),
+            ("skill", "added"),
+        }
+        reviews = {r["quote"]: r["attached"] for r in rows(pg, "select quote, attached from v_reviews")}
+        assert reviews == {
+            "Senior engineers earn $150,000 a year.": True,
+            "Lead engineers earn $190,000 a year.": False,
+        }
+        [senior] = rows(pg, "select review_status from v_salaries where quote like 'Senior%'")
+        assert senior["review_status"] == "accepted"  # on the new extraction's record
+        assert [r["changes"] for r in rows(pg, "select changes from v_runs order by run_id")] == [0, 5]
+        [intern] = [i for i in queue(engine, "salary") if i.quote.startswith("Interns")]  # the queue's query on PG
+        reject(engine, "salary", intern.record_id, "ana")
+        accept(engine, "salary", intern.record_id, "ana")  # and back
+        assert rows(pg, "select review_status from v_salaries where quote like 'Interns%'") == [
+            {"review_status": "accepted"}
+        ]
+        engine.dispose()

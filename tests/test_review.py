@@ -10,15 +10,21 @@ from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
+from pydantic import Field
 from sqlalchemy import text
+from sqlmodel import Field as Column
+from sqlmodel import SQLModel
 
 from db import kinds as registry
 from db.engine import init_db, make_engine
+from db.models import GroundedRow
+from db.viewsql import record_view
 from flows.ingest import Runtime, run_sources
 from pipeline.cli import main
 from pipeline.review import ReviewError, accept, correct, document_text, mark_salary, queue, reject
 from pipeline.save import ExtractorVersion, save
 from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, MoneyAmount, MoneyUse, Provenance
+from schemas.records import Claim
 
 SOURCE = "https://example.com/pay"
 TEXT = (
@@ -264,7 +270,8 @@ def test_the_cli_writes_and_lists_reviews(engine):
     [shown] = rows(engine, "SELECT amount_min, currency, level, review_status FROM v_salaries")
     assert shown == {"amount_min": 151000, "currency": "GBP", "level": "staff", "review_status": "corrected"}
     listed = runner.invoke(main, ["review", "list", "--kind", "salary", "--json", "--db", url])
-    assert [json.loads(line)["review_status"] for line in listed.output.splitlines()] == ["corrected"]
+    statuses = [json.loads(line)["review_status"] for line in listed.output.splitlines()]
+    assert statuses == ["rejected", "corrected"]  # a rejected record stays listed, so it can be accepted again
     bad = runner.invoke(main, ["review", "correct", "salary", str(senior), "--period", "fortnight", "--db", url])
     assert bad.exit_code != 0 and "period" in bad.output
     missing = runner.invoke(main, ["review", "accept", "claim", "42", "--db", url])
@@ -367,3 +374,139 @@ def test_the_queue_says_why_a_record_needs_attention(blank_engine):
         V2,
     )
     assert "new since the last review" in queue(blank_engine, "salary")[0].reasons
+
+
+def test_the_queue_lists_each_reason_to_look_first(blank_engine):
+    init_db(blank_engine)
+    body = "Interns earn $6,000 a year. Visas need $38,000 a year. Teams spend $9,000,000. Seniors earn $200,000."
+    near = grounded(body, "salary", "$6,000 a year", currency="USD", amount_min=6000, period="year")
+    loose = grounded(body, "salary", "$200,000", currency="USD", amount_min=200000)
+    loose.provenance.match = "normalized"
+    far = grounded(body, "salary", "Seniors earn", currency="USD", amount_min=200000)  # written elsewhere
+    visa, spend = (body.index(figure) for figure in ("$38,000", "$9,000,000"))
+    amounts = [
+        MoneyAmount(
+            text="$38,000",
+            char_start=visa,
+            char_end=visa + 7,
+            currency="USD",
+            amount_min=38000,
+            period="year",
+            kind="threshold",
+            use=MoneyUse.not_pay,
+            reason="a threshold or cut-off",
+        ),
+        MoneyAmount(text="$9,000,000", char_start=spend, char_end=spend + 10, currency="USD", amount_min=9e6),
+    ]
+    extracted = GroundedExtraction(records=[near, loose, far], amounts=amounts, stats=ExtractionStats())
+    save(blank_engine, article(body), extracted, V1)
+    reasons = {item.quote: item.reasons for item in queue(blank_engine)}
+    assert "6,000 a year is near the smallest yearly salary the rules take as pay (5,000)" in reasons["$6,000 a year"]
+    assert not any("near the smallest" in reason for reason in reasons["$200,000"])  # far above the threshold
+    assert any("normalising" in reason for reason in reasons["$200,000"])  # low confidence in its span
+    assert "an amount is not written in its quote" in reasons["Seniors earn"]
+    assert "decided on a threshold cue: a limit or cut-off, not pay" in reasons["$38,000"]
+    assert reasons["$9,000,000"][0].startswith("unaccounted money")
+    assert all("new since the last review" in reasons[quote] for quote in ("$6,000 a year", "$200,000"))
+    accept(blank_engine, "salary", salary_id_of(blank_engine, "$6,000 a year"), "ana")
+    ordered = queue(blank_engine)
+    assert [item.review_status for item in ordered][-1] == "accepted"  # reviewed records last
+    weighty = [len([r for r in item.reasons if r != "new since the last review"]) for item in ordered[:-1]]
+    assert weighty == sorted(weighty, reverse=True)  # being new weighs least
+
+
+def salary_id_of(engine, quote: str) -> int:
+    [row] = rows(engine, f"SELECT salary_id FROM v_salaries WHERE quote = '{quote}'")
+    return row["salary_id"]
+
+
+def test_a_rejected_record_stays_in_the_queue_and_can_be_accepted_again(engine):
+    junior = salary_id(engine, "junior")
+    reject(engine, "salary", junior, "ana")
+    assert not rows(engine, f"SELECT * FROM v_salaries WHERE salary_id = {junior}")
+    [item] = [item for item in queue(engine, "salary") if item.record_id == junior]
+    assert item.review_status == "rejected" and queue(engine, "salary")[-1].record_id == junior  # reviewed: last
+    accept(engine, "salary", junior, "ana")  # changed their mind
+    [back] = rows(engine, f"SELECT review_status FROM v_salaries WHERE salary_id = {junior}")
+    assert back["review_status"] == "accepted"
+    assert [r["action"] for r in rows(engine, "SELECT action FROM v_reviews ORDER BY review_id")] == [
+        "reject",
+        "accept",
+    ]
+
+
+def test_every_correctable_field_of_a_salary_can_be_corrected_but_not_its_spans(engine):
+    senior = salary_id(engine, "senior")
+    fields = {
+        "amount_min": 140000,
+        "amount_max": 200000,
+        "currency": "GBP",
+        "period": "month",
+        "level": "staff",
+        "pay_basis": "total",
+    }
+    correct(engine, "salary", senior, fields, "ana")
+    [shown] = rows(engine, f"SELECT * FROM v_salaries WHERE salary_id = {senior}")
+    assert {field: shown[field] for field in fields} == fields
+    for span in ("header_quote", "header_start", "quote"):
+        with pytest.raises(ReviewError, match=f"cannot correct {span}"):
+            correct(engine, "salary", senior, {span: "x"}, "ana")
+
+
+class MeteredClaim(Claim):
+    """A claim with the metric its figure measures, as the claims model will have it."""
+
+    metric: str | None = Field(None, description="What the figure measures")
+
+
+class MeteredClaimRow(GroundedRow, table=True):
+    __tablename__ = "metered_claims"
+
+    id: int | None = Column(default=None, primary_key=True)
+    statement: str
+    metric: str | None = None
+
+
+SQLModel.metadata.remove(MeteredClaimRow.__table__)  # made by ensure_kinds, not the migrations (see test_kinds)
+METERED = registry.RecordKind(
+    name="metered_claim",
+    plural="metered_claims",
+    model=MeteredClaim,
+    table=MeteredClaimRow,
+    view=record_view("v_metered_claims", "metered_claims", "claim_id", ("statement", "metric")),
+    label="claim",
+    colour="#eeeeee",
+    search_code=7,
+)
+
+
+def test_corrections_cover_whatever_fields_a_kind_declares(blank_engine):
+    """A kind whose model and view gain a field (as the claim's metric will) is correctable in it with no other
+    edit: the fields come from db.kinds."""
+    registry.register(METERED)
+    try:
+        assert METERED.correctable == {"statement": "statement", "metric": "metric"}
+        init_db(blank_engine)
+        body = TEXT + " Hiring rose 12% in 2025."
+        claim = grounded(body, "metered_claim", "Hiring rose 12% in 2025", statement="Hiring rose 12%", metric="growth")
+        save(blank_engine, article(body), GroundedExtraction(records=[claim], stats=ExtractionStats()), V1)
+        [row] = rows(blank_engine, "SELECT claim_id FROM v_metered_claims")
+        correct(blank_engine, "metered_claim", row["claim_id"], {"metric": "hiring"}, "ana")
+        [shown] = rows(blank_engine, "SELECT metric, review_status FROM v_metered_claims")
+        assert shown == {"metric": "hiring", "review_status": "corrected"}
+    finally:
+        registry.unregister("metered_claim")
+
+
+def test_being_new_alone_does_not_put_a_record_before_one_with_a_weightier_reason(blank_engine):
+    init_db(blank_engine)
+    body = "Python is asked for everywhere. Teams spend $9,000,000 on it."
+    skill = grounded(body, "skill", "Python", name="Python", category="language")
+    at = body.index("$9,000,000")
+    money = MoneyAmount(text="$9,000,000", char_start=at, char_end=at + 10, currency="USD", amount_min=9e6)
+    extracted = GroundedExtraction(records=[skill], amounts=[money], stats=ExtractionStats())
+    save(blank_engine, article(body), extracted, V1)
+    assert [item.kind for item in queue(blank_engine)] == [
+        "amount",
+        "skill",
+    ]  # though the skill comes first in the text

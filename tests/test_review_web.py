@@ -25,7 +25,7 @@ from db.query import run_readonly
 from flows.ingest import Runtime, run_sources
 from pipeline import review
 from pipeline.cli import main
-from pipeline.review_web import RefusedRequest, chosen, key, make_server, pieces, record_named
+from pipeline.review_web import RefusedRequest, chosen, form_fields, key, make_server, pieces, record_named
 from tests.conftest import PAGES
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -168,6 +168,50 @@ def test_the_quote_and_a_header_span_are_cut_out_of_the_text():
     ]
 
 
+SURVEY = """Engineer pay by level, 2025
+We show the median base salary, which is what offers quote.
+Level | Median base (USD) | Offers
+Junior | 96,000 | 120
+Senior | 164,500 | 88
+"""
+
+
+def test_a_table_salary_shows_its_row_and_its_column_header_marked_in_the_text(settings, tmp_path):
+    survey = tmp_path / "survey.txt"
+    survey.write_text(SURVEY, encoding="utf-8")
+    assert {o.status for o in run_sources([str(survey)], Runtime.create(settings), "test").outcomes} == {"ok"}
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    [junior] = rows(engine, "select * from v_salaries where amount_min = 96000")
+    assert junior["header_quote"].endswith("Level | Median base (USD) | Offers")
+    with make_server(engine, reviewer="tester") as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        html = httpx.get(server.url, params={"item": f"salary-{junior['salary_id']}"}).text
+        server.shutdown()
+    thread.join(timeout=10)
+    engine.dispose()
+    marked = dict(re.findall(r'<mark class="(\w+)" id="\w+">([^<]*)</mark>', html))
+    assert marked == {"header": junior["header_quote"], "quote": junior["quote"]}
+    assert "96,000" in marked["quote"] and html.index('<mark class="header"') < html.index('<mark class="quote"')
+
+
+def test_a_yes_or_no_field_is_offered_as_true_or_false_even_when_the_database_says_1():
+    item = review.ReviewItem(
+        kind="salary",
+        record_id=1,
+        document_id=1,
+        source="s",
+        quote="$240,000+",
+        values={"open_ended": 1, "amount_min": 240000.0},
+        char_start=0,
+        char_end=9,
+    )
+    fields = {field.name: field for field in form_fields(item)}
+    assert (fields["open_ended"].value, fields["open_ended"].choices) == ("true", ("false", "true"))
+    assert fields["amount_min"].value == "240000"
+
+
 def test_after_a_review_the_page_moves_to_the_next_record():
     items = [
         review.ReviewItem(
@@ -271,6 +315,11 @@ def test_a_person_reviews_with_the_mouse_and_the_keyboard(server, kb, tmp_path):
         saved(browser, lambda: browser.find_element(By.ID, "reject").click())  # reject with the mouse
         assert not rows(kb, f"select * from v_skills where mention_id = {skill.rpartition('-')[2]}")
         assert review_of(kb, skill)["action"] == "reject"
+        pick(browser, skill)  # still listed, as rejected: a person may change their mind
+        assert browser.find_element(By.ID, "review-status").text == "rejected"
+        saved(browser, lambda: browser.find_element(By.TAG_NAME, "body").send_keys("a"))
+        [back] = rows(kb, f"select * from v_skills where mention_id = {skill.rpartition('-')[2]}")
+        assert back["review_status"] == "accepted"
 
         amount = next(link for link in queue_links(browser) if link.startswith("amount-"))
         pick(browser, amount)  # money the extraction did not take for pay
