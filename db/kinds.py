@@ -195,6 +195,7 @@ $fn$"""
 # ---- the built-in kinds ------------------------------------------------------------------------------------
 
 _MENTION = (("document_id", "d.id"), ("source", "d.source"))
+AS_OF = ("as_of_year", "as_of_month", "as_of_source")  # when a figure applies (pipeline.asof)
 
 register(
     RecordKind(
@@ -227,6 +228,7 @@ register(
                 "header_quote",
                 "header_start",
                 "header_end",
+                *AS_OF,
             ),
         ),
     )
@@ -309,6 +311,6 @@ register(
         search_fields=("statement", "quote"),
         list_cap=4,
         name_column="statement",
-        view=record_view("v_claims", "claims", "claim_id", ("statement",)),
+        view=record_view("v_claims", "claims", "claim_id", ("statement", *AS_OF)),
     )
 )
