@@ -302,6 +302,7 @@ def server(port: int) -> None:
 @click.option("--min-grounding", type=float, help="Floor for the grounding rate (0..1)")
 @click.option("--min-agreement", type=float, help="Floor for value↔quote agreement (0..1)")
 @click.option("--min-cert-recall", type=float, help="Floor for certification recall (0..1)")
+@click.option("--min-as-of", type=float, help="Floor for as_of accuracy over matched salaries the gold dates (0..1)")
 @click.option("--max-unaccounted", type=int, help="Most money amounts allowed without an account")
 def eval_command(gold_file: str, db: str | None, ingest: bool, json_out: str | None, **floors) -> None:
     """Score the knowledge base against gold labels; exit 1 when a floor given here is not met.
