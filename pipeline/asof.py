@@ -4,7 +4,8 @@ A figure from a 2023 survey and one from a 2026 posting must not look the same, 
 moved. The reader looks, nearest first, at the figure's own sentence, then at what gives its line meaning (a
 table's header or caption, the section heading, in turn theirs), then at the page title; "this year" and "last
 year" are read against the page's date. Without a date in the text the figure takes the document's published
-date, else its fetch date, and `as_of_source` says which (text, published, fetched). Years that are no date of
+date (from its markup, else the month and year of its byline), else its fetch date, and `as_of_source` says
+which (text, published, fetched). Years that are no date of
 the figure are skipped: spans ("from 2024 to 2034"), founding years ("founded in 2015"), decades ("the 2020s")
 and years after the page's own (forecasts). The words are vocabulary (time.toml), not code.
 """
@@ -58,12 +59,17 @@ _CLAUSE_MARK = re.compile(r"[;:]|,\s")
 _CLAUSE_PENALTY = 1000
 
 
-def page_date(published: str | None, fetched_at: datetime) -> tuple[date, AsOfSource]:
-    """The page's own date: its published date when it parses as an ISO date, else the day it was fetched."""
+def page_date(published: str | None, fetched_at: datetime, text: str = "") -> tuple[date, AsOfSource]:
+    """The page's own date: its published date when it parses as an ISO date, else the first month and year of
+    its opening lines (a byline), else the day it was fetched."""
     try:
         return date.fromisoformat((published or "")[:10]), AsOfSource.published
     except ValueError:
-        return fetched_at.date(), AsOfSource.fetched
+        pass
+    byline = next((m for m in _DATE.finditer(text[: _TIME.opening_chars]) if m["month"]), None)
+    if byline is not None and _TIME.earliest_year <= int(byline["year"]) <= fetched_at.year:
+        return date(int(byline["year"]), _TIME.months[byline["month"].lower()], 1), AsOfSource.published
+    return fetched_at.date(), AsOfSource.fetched
 
 
 def mentions(text: str, today: date, offset: int = 0) -> list[_Mention]:
@@ -118,32 +124,40 @@ class _Page:
         self.figures = sorted(figures)
         self.lines = split_lines(article.text)
         self.context = line_context(self.lines)
-        self.today, self.source = page_date(article.published, article.fetched_at)
+        self.today, self.source = page_date(article.published, article.fetched_at, article.text)
         self.fetched = article.fetched_at.date()
 
     def contexts(self, start: int, end: int, header: Span | None) -> list[Span]:
-        """Where to look for a date of the text at [start, end): its sentence, its table header, the line before
-        its table (a caption), then the lines that give its line meaning (header row, heading, their heading)."""
+        """Where to look for a date of the text at [start, end), nearest first: its sentence, its table header,
+        the paragraphs around its table (an introduction, a caption, a source note), then the lines that give its
+        line meaning in turn (heading, the heading's heading)."""
         spans = [sentences.sentence_around(self.text, start, end)] + ([header] if header else [])
-        line = self._line_at(start)
-        if line is not None and line.is_table_row:
-            spans += [(caption.start, caption.end) for caption in [self._caption(line)] if caption]
-        for _ in range(3):
-            line = self.context.get(line.start) if line else None
-            if line is None:
-                break
-            spans.append((line.start, line.end))
-        return spans
+        line, chain = self._line_at(start), []
+        while line is not None and len(chain) < 3:
+            line = self.context.get(line.start)
+            chain += [line] if line else []
+        row = self._line_at(start)
+        around = self._around_table(row) if row is not None and row.is_table_row else []
+        return spans + [(ln.start, ln.end) for ln in [*chain[:1], *around, *chain[1:]]]
 
     def _line_at(self, pos: int) -> Line | None:
         return next((line for line in self.lines if line.start <= pos <= line.end), None)
 
-    def _caption(self, row: Line) -> Line | None:
-        """The line right before the table that holds `row`, when it is not a row itself."""
-        i = self.lines.index(row)
+    def _around_table(self, row: Line) -> list[Line]:
+        """The prose lines before the table holding `row` (up to its heading, at most three), nearest first, then
+        the line after it."""
+        i = j = self.lines.index(row)
         while i > 0 and self.lines[i - 1].is_table_row:
             i -= 1
-        return self.lines[i - 1] if i > 0 else None
+        while j + 1 < len(self.lines) and self.lines[j + 1].is_table_row:
+            j += 1
+        heading = self.context.get(self.lines[i].start)
+        before = []
+        for line in reversed(self.lines[max(0, i - 3) : i]):
+            if line is heading:
+                break
+            before.append(line)
+        return before + self.lines[j + 1 : j + 2]
 
     def as_of(self, start: int, end: int, focus: Span, header: Span | None = None) -> AsOf:
         """The date of a figure quoted at [start, end) (`focus`: the figure itself), and where it was read."""

@@ -303,6 +303,7 @@ class TimeWords(_Section):
 
 class Time(_Section):
     earliest_year: int
+    opening_chars: int = Field(gt=0)
     months: dict[str, Annotated[int, Field(ge=1, le=12)]]
     relative_years: dict[str, Annotated[int, Field(le=0)]]
     words: TimeWords

@@ -124,3 +124,16 @@ def test_claims_are_dated_and_kinds_without_an_as_of_are_left_as_they_are():
     out = dated(article, GroundedExtraction(records=records)).records
     assert (out[0].record.as_of_year, out[0].record.as_of_source.value) == (2024, "text")
     assert out[1].record == skill
+
+
+def test_a_page_without_a_published_date_in_its_markup_is_dated_by_its_byline():
+    text = "# My rates\n\n*Lena · 11 February 2024 · freelancing*\n\nA full day is CHF 1,350."
+    assert as_of(text.replace("CHF ", "$"), published=None) == (2024, 2, "published")
+
+
+def test_the_paragraphs_around_a_table_date_it_before_the_pages_heading():
+    text = (
+        "Pay by city (2024 edition)\n\nThe figures below come from placements we made in 2023.\n"
+        "| City | Pay |\n| Leeds | $50,000 |\nSource: our placements, January–December 2023.\n"
+    )
+    assert as_of(text) == (2023, None, "text")
