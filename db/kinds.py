@@ -212,6 +212,7 @@ $fn$"""
 # ---- the built-in kinds ------------------------------------------------------------------------------------
 
 _MENTION = (("document_id", "d.id"), ("source", "d.source"))
+AS_OF = ("as_of_year", "as_of_month", "as_of_source")  # when a figure applies (pipeline.asof)
 
 register(
     RecordKind(
@@ -244,6 +245,7 @@ register(
                 "header_quote",
                 "header_start",
                 "header_end",
+                *AS_OF,
             ),
         ),
     )
@@ -341,6 +343,7 @@ register(
                 "end_year",
                 "region",
                 "attribution",
+                *AS_OF,
                 "statement",
             ),
         ),

@@ -171,6 +171,9 @@ class SalaryRow(GroundedRow, table=True):
     header_quote: str | None = Field(default=None, sa_type=Text)  # a table figure's governing header span
     header_start: int | None = None
     header_end: int | None = None
+    as_of_year: int | None = None  # the year the figure refers to (pipeline.asof)
+    as_of_month: int | None = None
+    as_of_source: str | None = None  # text, published or fetched
 
 
 class Entity(SQLModel, table=True):
@@ -240,6 +243,9 @@ class ClaimRow(GroundedRow, table=True):
     end_year: int | None = None
     region: str | None = None
     attribution: str | None = None
+    as_of_year: int | None = None  # the year the figure refers to (pipeline.asof)
+    as_of_month: int | None = None
+    as_of_source: str | None = None  # text, published or fetched
 
 
 class MoneyRow(SQLModel, table=True):

@@ -16,27 +16,38 @@ from db.viewsql import LATEST, LATEST_DOCUMENTS, SPAN, View, cols, records_of
 
 # The aggregate views below read the same latest rows as the record views. Every aggregate row can be traced
 # back to its quotes by joining on its grouping columns: v_salary_by_level to v_salary_evidence on (level, region,
-# currency, period), v_certification_index to v_certifications on certification, v_skill_index to v_skills on
-# (skill, category), v_claim_index to v_claim_evidence on (metric, subject, region, unit). A missing region (or
-# claim subject) reads 'unspecified' (like level), so those joins are plain equalities.
+# currency, period), v_salary_trend to v_salary_evidence on (level, region, currency, period, as_of_year),
+# v_certification_index to v_certifications on certification, v_skill_index to v_skills on (skill, category),
+# v_claim_index to v_claim_evidence on (metric, subject, region, unit). A missing region (or claim subject)
+# reads 'unspecified' (like level), so those joins are plain equalities.
 _PAY_GROUP = "level, region, currency, period"
 _PAY = """pay AS (
     SELECT s.document_id AS document_id, s.source AS source, s.salary_id AS salary_id, s.level AS level,
         COALESCE(s.region, 'unspecified') AS region, s.currency AS currency, s.period AS period,
         s.amount_min AS amount_min, s.amount_max AS amount_max,
         COALESCE(s.amount_min, s.amount_max) AS lower_bound, COALESCE(s.amount_max, s.amount_min) AS upper_bound,
-        s.quote AS quote, s.char_start AS char_start, s.char_end AS char_end
+        s.as_of_year AS as_of_year, s.quote AS quote, s.char_start AS char_start, s.char_end AS char_end
     FROM v_salaries s
 )"""
+
+
 # A portable median: rank the bounds within each group; the middle row (odd n) or the mean of the two middle rows
 # (even n) are ranks (n + 1) / 2 and (n + 2) / 2 in integer division, on SQLite and PostgreSQL alike.
-_RANKED_PAY = f"""ranked_pay AS (
+def _ranked(name: str, group: str, where: str = "") -> str:
+    """A CTE of the pay rows ranked by each bound within `group`, for the medians."""
+    return f"""{name} AS (
     SELECT pay.*,
-        ROW_NUMBER() OVER (PARTITION BY {_PAY_GROUP} ORDER BY lower_bound, salary_id) AS lower_rank,
-        ROW_NUMBER() OVER (PARTITION BY {_PAY_GROUP} ORDER BY upper_bound, salary_id) AS upper_rank,
-        COUNT(*) OVER (PARTITION BY {_PAY_GROUP}) AS n
-    FROM pay
+        ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY lower_bound, salary_id) AS lower_rank,
+        ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY upper_bound, salary_id) AS upper_rank,
+        COUNT(*) OVER (PARTITION BY {group}) AS n
+    FROM pay{where}
 )"""
+
+
+_RANKED_PAY = _ranked("ranked_pay", _PAY_GROUP)
+# The trend: the same medians per year the figures refer to (a record a person added may have no as_of).
+_TREND_GROUP = f"{_PAY_GROUP}, as_of_year"
+_RANKED_TREND = _ranked("ranked_trend", _TREND_GROUP, " WHERE as_of_year IS NOT NULL")
 _CERTS = """certs AS (
     SELECT c.source AS source, c.certification AS name, c.issuer AS issuer,
         c.cost_amount AS cost_amount, c.cost_currency AS cost_currency
@@ -51,7 +62,7 @@ _CLAIMS = """claim_facts AS (
     SELECT c.claim_id AS claim_id, c.document_id AS document_id, c.source AS source, c.metric AS metric,
         COALESCE(c.subject, 'unspecified') AS subject, COALESCE(c.region, 'unspecified') AS region,
         COALESCE(c.unit, 'unspecified') AS unit, c.value AS value, c.value_max AS value_max,
-        c.quote AS quote, c.char_start AS char_start, c.char_end AS char_end
+        c.as_of_year AS as_of_year, c.quote AS quote, c.char_start AS char_start, c.char_end AS char_end
     FROM v_claims c WHERE c.metric IS NOT NULL AND c.value IS NOT NULL
 )"""
 
@@ -123,6 +134,19 @@ _OTHER_VIEWS: tuple[View, ...] = (
         "p.level, p.region, p.currency, p.period",
     ),
     View(
+        "v_salary_trend",
+        cols("p", "level", "region", "currency", "period", "as_of_year")
+        + (
+            ("n_sources", "COUNT(DISTINCT p.source)"),
+            ("n_figures", "COUNT(*)"),
+            ("median_low", _median("lower")),
+            ("median_high", _median("upper")),
+        ),
+        "ranked_trend p",
+        f"WITH {_PAY},\n{_RANKED_TREND}\n",
+        "p.level, p.region, p.currency, p.period, p.as_of_year",
+    ),
+    View(
         "v_salary_evidence",
         cols(
             "p",
@@ -130,6 +154,7 @@ _OTHER_VIEWS: tuple[View, ...] = (
             "region",
             "currency",
             "period",
+            "as_of_year",
             "salary_id",
             "document_id",
             "source",
@@ -177,7 +202,7 @@ _OTHER_VIEWS: tuple[View, ...] = (
             ("n_claims", "COUNT(*)"),
             ("value_low", "MIN(f.value)"),
             ("value_high", "MAX(COALESCE(f.value_max, f.value))"),
-            ("latest_as_of_year", "CAST(NULL AS INTEGER)"),  # filled when claims carry as_of_year
+            ("latest_as_of_year", "MAX(f.as_of_year)"),
         ),
         "claim_facts f",
         f"WITH {_CLAIMS}\n",
@@ -185,7 +210,7 @@ _OTHER_VIEWS: tuple[View, ...] = (
     ),
     View(
         "v_claim_evidence",
-        cols("f", *_CLAIM_GROUP, "claim_id", "document_id", "source", "value", "value_max")
+        cols("f", *_CLAIM_GROUP, "claim_id", "document_id", "source", "value", "value_max", "as_of_year")
         + cols("f", "quote", "char_start", "char_end"),
         "claim_facts f",
         f"WITH {_CLAIMS}\n",

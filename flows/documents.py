@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from db.engine import init_db, make_engine
 from flows.workers import log_to
+from pipeline import asof
 from pipeline import clean as clean_stage
 from pipeline import extract as extract_stage
 from pipeline import fetch as fetch_stage
@@ -197,7 +198,7 @@ def _run_stages(source: str, runtime: Runtime, run_id: int, outcome: Outcome, st
     outcome.prompt_tokens = extraction.stats.prompt_tokens
     outcome.completion_tokens = extraction.stats.completion_tokens
     outcome.llm_seconds = extraction.stats.llm_seconds
-    grounded = ground_stage.ground(article, extraction)
+    grounded = asof.dated(article, ground_stage.ground(article, extraction))
     ledger = _ledger_entry(source, run_id, started, outcome)
     saved = save_stage.save(runtime.engine, article, grounded, extractor, run_id, ledger)
     outcome.status, outcome.document_id, outcome.records = "ok", saved.document_id, saved.counts

@@ -179,13 +179,18 @@ def pack(lines: list[Line], context: dict[int, Line | None], max_chars: int) -> 
     return [c for c in chunks if c.lines]
 
 
+def line_context(lines: list[Line]) -> dict[int, Line | None]:
+    """Each line's start → the line that gives it meaning: its table's header row, else its section heading."""
+    return {line.start: ctx for line, ctx in zip(lines, _context(lines), strict=False)}
+
+
 def chunk_text(
     text: str, money_starts: list[int], max_chars: int = 6000, headers: dict[int, Line] | None = None
 ) -> list[Chunk]:
     """Relevant lines of `text`, packed into chunks the model can read in one call. `headers` gives table rows
     (by start) the header span the table reader found for them, which wins over the first row of the table."""
     lines = split_lines(text)
-    context = {line.start: ctx for line, ctx in zip(lines, _context(lines), strict=False)}
+    context = line_context(lines)
     flattened_table_context(text, lines, context, money_starts)
     context.update(headers or {})
     return pack(select_lines(lines, context, money_starts), context, max_chars)

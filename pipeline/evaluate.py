@@ -31,7 +31,7 @@ from pipeline.vocab import any_of, vocabulary
 from schemas.records import Level, Period
 
 BOUND_TOLERANCE = 0.01  # a stored bound matches a gold bound within 1 %
-ATTRIBUTES = ("level", "years", "region", "employer")
+ATTRIBUTES = ("level", "years", "region", "employer", "as_of_year")
 
 
 def record_views() -> tuple[str, ...]:
@@ -56,6 +56,7 @@ class GoldSalary(BaseModel):
     years: tuple[float | None, float | None] | None = None
     region: str | None = None
     employer: str | None = None
+    as_of_year: int | None = None  # the year the figure refers to (scored as the as_of accuracy)
 
     @field_validator("currency", mode="before")
     @classmethod
@@ -184,6 +185,7 @@ class StoredSalary(BaseModel):
     amount_max: float | None = None
     quote: str = ""
     header_quote: str | None = None  # a table figure's header span
+    as_of_year: int | None = None
 
     @property
     def bounds(self) -> list[float]:
@@ -211,6 +213,8 @@ def attribute_checks(gold: GoldSalary, stored: StoredSalary) -> dict[str, bool]:
     for name in ("region", "employer"):
         if getattr(gold, name):
             checks[name] = _contains_either(getattr(gold, name), getattr(stored, name))
+    if gold.as_of_year is not None:
+        checks["as_of_year"] = stored.as_of_year == gold.as_of_year
     return checks
 
 
@@ -631,6 +635,7 @@ def _gold_salary(row: dict) -> GoldSalary:
         years=years,
         region=row["region"],
         employer=row["employer"],
+        as_of_year=row.get("as_of_year"),
     )
 
 
@@ -661,6 +666,7 @@ class Floors(BaseModel):
     min_cert_recall: float | None = None
     min_claim_recall: float | None = None
     min_metric_accuracy: float | None = None
+    min_as_of: float | None = None
     max_unaccounted: int | None = None
 
 
@@ -673,6 +679,7 @@ def check_floors(overall: Overall, floors: Floors) -> list[str]:
         ("certification recall", overall.certifications.rate, floors.min_cert_recall),
         ("claim figure recall", overall.claims.rate, floors.min_claim_recall),
         ("claim metric accuracy", overall.claim_metrics.rate, floors.min_metric_accuracy),
+        ("as_of accuracy", overall.attributes.get("as_of_year", Ratio()).rate, floors.min_as_of),
     ]
     failures = [
         f"{name} {value:.4g} < {floor:g}"

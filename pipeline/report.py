@@ -184,14 +184,15 @@ def read_indexes(database_url: str, placed: set[tuple[int, str]]) -> Indexes:
 
 
 def index_page(database_url: str, documents: list[dict], indexes: Indexes, changed: list[RunChanges]) -> str:
-    """The overview: documents with record counts, the salary chart, the certification and skill indexes, and the
-    runs whose changed pages changed records."""
+    """The overview: documents with record counts, the salary chart and trend, the certification and skill
+    indexes, and the runs whose changed pages changed records."""
     counts = {(row["document_id"], row["kind"]): row["n"] for row in _rows(database_url, _counts_sql(kinds()))}
     return _render(
         "index.html.j2",
         documents=documents,
         counts=counts,
         chart=salary_chart(indexes.pay),
+        trend=trend_chart(trend_series(database_url)),
         indexes=indexes,
         changed=changed,
     )
@@ -340,6 +341,60 @@ _BOUNDS = ("low", "high", "median_low", "median_high")
 
 def _scale(chart: Chart, top: float) -> Callable[[float], float]:
     return lambda value: chart.label_w + chart.bar_w * float(value) / top
+
+
+# --- salary trend -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    """One year of a salary series, in pixels: its median band and what it says (a row of v_salary_trend)."""
+
+    row: dict
+    y: int
+    median_low: float
+    median_high: float
+
+    @property
+    def numbers(self) -> str:
+        r = self.row
+        return f"median {span(r['median_low'], r['median_high'])} ({r['n_sources']} src, {r['n_figures']} fig)"
+
+
+def trend_series(database_url: str) -> list[list[dict]]:
+    """The yearly salary series (level, region, currency) whose figures refer to more than one year, each as its
+    v_salary_trend rows, oldest year first."""
+    rows = _rows(
+        database_url,
+        "SELECT * FROM v_salary_trend WHERE period = 'year' ORDER BY currency, level, region, as_of_year",
+    )
+    series: dict[tuple, list[dict]] = {}
+    for row in rows:
+        series.setdefault((row["currency"], row["level"], row["region"]), []).append(row)
+    return [years for years in series.values() if len(years) > 1]
+
+
+def trend_chart(series: list[list[dict]]) -> Chart:
+    """The trend chart of `series`: a block per series, a row per year with its median band; one scale from 0
+    per currency, so series of one currency compare."""
+    chart, y = Chart([], 0), 0
+    tops: dict[str, float] = {}
+    for years in series:
+        currency = years[0]["currency"]
+        tops[currency] = max(tops.get(currency, 0), *(r["median_high"] for r in years)) or 1
+    for years in series:
+        first = years[0]
+        scale = _scale(chart, tops[first["currency"]])
+        y += 26
+        rows = [
+            TrendRow(r, y + i * chart.row_h, scale(r["median_low"]), scale(r["median_high"]))
+            for i, r in enumerate(years)
+        ]
+        title = f"{first['level']} · {first['region']} · {first['currency']} per year"
+        chart.blocks.append((title, money(tops[first["currency"]]), y - 6, rows))
+        y += chart.row_h * len(years)
+    chart.height = y + 8
+    return chart
 
 
 # --- what changed -----------------------------------------------------------------------------------------------

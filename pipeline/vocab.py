@@ -1,6 +1,6 @@
 """The vocabulary the deterministic readers use, loaded from the TOML files in pipeline/vocabulary/.
 
-Word lists (currencies, multipliers, periods, levels, regions, skills, credentials, cue words) and thresholds
+Word lists (currencies, multipliers, periods, levels, regions, skills, credentials, cue and time words) and thresholds
 are domain knowledge, not code: each fact is written once, in one file, and the modules that need it compile
 their patterns from it. Every file is validated when loaded, and a bad entry fails with a `VocabularyError`
 naming the file and the entry. A folder named by KB_VOCABULARY_DIR may hold files of the same names whose
@@ -355,6 +355,21 @@ class Tables(_Section):
     currency_names: dict[str, Code] = {}
 
 
+class TimeWords(_Section):
+    cues: list[Word]
+    not_as_of: list[Word]
+    span_words: list[Word]
+    not_after: list[Word] = []
+
+
+class Time(_Section):
+    earliest_year: int
+    opening_chars: int = Field(gt=0)
+    months: dict[str, Annotated[int, Field(ge=1, le=12)]]
+    relative_years: dict[str, Annotated[int, Field(le=0)]]
+    words: TimeWords
+
+
 class Scoring(_Section):
     phrase_aliases: dict[str, Word] = {}
 
@@ -373,6 +388,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "scoring": Scoring,
     "tables": Tables,
     "claims": Claims,
+    "time": Time,
 }
 
 
@@ -394,6 +410,7 @@ class Vocabulary(BaseModel):
     scoring: Scoring
     tables: Tables
     claims: Claims
+    time: Time
     digest: str
 
 

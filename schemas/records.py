@@ -49,6 +49,22 @@ class SkillCategory(str, Enum):
     soft = "soft"
 
 
+class AsOfSource(str, Enum):
+    """Where a record's as_of came from: its own words or its section's, else the page's dates."""
+
+    text = "text"
+    published = "published"
+    fetched = "fetched"
+
+
+class Dated(BaseModel):
+    """The time a figure refers to, set by the deterministic as_of reader (pipeline.asof), never by the model."""
+
+    as_of_year: int | None = Field(None, ge=1900, le=2100, description="Year the figure refers to")
+    as_of_month: int | None = Field(None, ge=1, le=12, description="Month the figure refers to, when stated")
+    as_of_source: AsOfSource | None = Field(None, description="text, published or fetched")
+
+
 def _iso_currency(value: str | None) -> str | None:
     if value is None:
         return None
@@ -58,7 +74,7 @@ def _iso_currency(value: str | None) -> str | None:
     return code
 
 
-class Salary(BaseModel):
+class Salary(Dated):
     """One pay figure (a range or a single amount) for a kind of job, as the article states it."""
 
     role: str | None = Field(None, description="Job title the pay is for, e.g. 'AI engineer'")
@@ -127,7 +143,7 @@ class Direction(str, Enum):
     none = "none"
 
 
-class Claim(BaseModel):
+class Claim(Dated):
     """A market fact stated with a number: what it measures, about whom, the figure, its unit, years and source.
 
     The numbers, unit, direction, years, region and attribution are read from the quote by code

@@ -21,6 +21,7 @@ from pipeline.evaluate import (
     SalaryScore,
     Snapshot,
     StoredSalary,
+    attribute_checks,
     by_page_kind,
     certs_match,
     check_floors,
@@ -208,6 +209,14 @@ def test_wrong_attributes_count_against_accuracy_only():
     assert result.attributes["level"] == Ratio(hits=1, total=2)
 
 
+def test_as_of_is_scored_where_the_gold_dates_a_matched_salary():
+    dated = gold_salary([110000, 145000], as_of_year=2024)
+    assert attribute_checks(dated, stored(110000, 145000, as_of_year=2024)) == {"as_of_year": True}
+    assert attribute_checks(dated, stored(110000, 145000, as_of_year=2025)) == {"as_of_year": False}
+    assert attribute_checks(dated, stored(110000, 145000)) == {"as_of_year": False}
+    assert attribute_checks(gold_salary([110000, 145000]), stored(110000, 145000, as_of_year=2024)) == {}
+
+
 def test_a_quote_off_its_span_or_without_the_value_is_counted():
     shifted = dict(ENTRY, char_start=ENTRY["char_start"] + 1, char_end=ENTRY["char_end"] + 1)
     wrong_value = dict(SENIOR, amount_max=250000)
@@ -329,12 +338,14 @@ def test_the_resolved_path_wins_over_a_suffix(tmp_path):
 # ---- floors ------------------------------------------------------------------------------------------------
 
 
-def overall(tp=9, fp=1, required=10, forbidden=0, grounded=10, agreeing=10, certs=4, unaccounted=0) -> Overall:
+def overall(
+    tp=9, fp=1, required=10, forbidden=0, grounded=10, agreeing=10, certs=4, unaccounted=0, dated=None
+) -> Overall:
     return Overall(
         documents=1,
         found=1,
         salaries=SalaryScore(tp=tp, fp=fp, required=required),
-        attributes={},
+        attributes={} if dated is None else {"as_of_year": Ratio(hits=dated, total=9)},
         forbidden_hits=forbidden,
         certifications=Ratio(hits=certs, total=4),
         skills=Ratio(),
@@ -358,6 +369,9 @@ def overall(tp=9, fp=1, required=10, forbidden=0, grounded=10, agreeing=10, cert
         (dict(certs=2), dict(min_cert_recall=0.75), ["certification recall"]),
         (dict(unaccounted=2), dict(max_unaccounted=1), ["unaccounted money amounts"]),
         (dict(unaccounted=1), dict(max_unaccounted=1), []),
+        (dict(dated=8), dict(min_as_of=0.9), ["as_of accuracy"]),
+        (dict(dated=9), dict(min_as_of=0.9), []),
+        ({}, dict(min_as_of=0.9), []),  # no gold salary dated: nothing to measure
         (dict(forbidden=3, certs=0), {}, []),  # no floor given, none enforced
     ],
 )

@@ -287,3 +287,37 @@ def test_the_index_lists_typed_claims_by_metric_each_linked_to_its_quote(report)
             link.startswith(f"docs/{c['document_id']}.html#") and link.endswith(f"claim-{c['claim_id']}")
             for link in links
         )
+
+
+DATED_NOTES = {
+    "pay-2024.md": "# AI engineer pay in 2024\n\nSenior AI engineers in the US earn $150,000 to $180,000 a year.\n",
+    "pay-2025.md": "# Pay notes\n\nIn 2025, senior AI engineers in the US earned $170,000 to $210,000 a year.\n",
+    "pay-uk.md": "# Pay notes\n\nSenior AI engineers in the UK earn £80,000 to £95,000 a year.\n",
+}
+
+
+def test_salaries_are_dated_and_a_series_over_two_years_is_charted_as_a_trend(settings, tmp_path):
+    paths = []
+    for name, body in DATED_NOTES.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
+        paths.append(str(tmp_path / name))
+    summary = run_sources(paths, Runtime.create(settings), "test")
+    assert {o.status for o in summary.outcomes} == {"ok"}
+    dated = rows(
+        settings,
+        "select s.as_of_year, s.as_of_source, d.fetched_at from v_salaries s "
+        "join v_documents d on d.document_id = s.document_id order by s.amount_min",
+    )
+    fetched_year = int(str(dated[0]["fetched_at"])[:4])
+    assert [(r["as_of_year"], r["as_of_source"]) for r in dated] == [
+        (fetched_year, "fetched"),  # £80,000: no date in the note, none in its markup
+        (2024, "text"),  # from its heading
+        (2025, "text"),  # from its own sentence
+    ]
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["report", "--out", str(out), "--db", str(tmp_path / "kb.sqlite")])
+    assert result.exit_code == 0, result.output
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index.count('<g class="trend-row"') == 2  # the US series; the UK one has a single year
+    assert 'data-year="2024"' in index and 'data-year="2025"' in index
+    assert "as of 2024" in (out / "evidence.html").read_text(encoding="utf-8")

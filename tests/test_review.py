@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlmodel import Field as Column
 from sqlmodel import SQLModel
@@ -24,7 +24,6 @@ from pipeline.cli import main
 from pipeline.review import ReviewError, accept, correct, document_text, mark_salary, queue, reject
 from pipeline.save import ExtractorVersion, save
 from schemas.documents import Article, ExtractionStats, Grounded, GroundedExtraction, MoneyAmount, MoneyUse, Provenance
-from schemas.records import Claim
 
 SOURCE = "https://example.com/pay"
 TEXT = (
@@ -453,9 +452,11 @@ def test_every_correctable_field_of_a_salary_can_be_corrected_but_not_its_spans(
             correct(engine, "salary", senior, {span: "x"}, "ana")
 
 
-class MeteredClaim(Claim):
-    """A claim with the metric its figure measures, as the claims model will have it."""
+class MeteredClaim(BaseModel):
+    """A toy kind: a statement and the metric its figure measures."""
 
+    statement: str = Field(min_length=5)
+    quote: str
     metric: str | None = Field(None, description="What the figure measures")
 
 

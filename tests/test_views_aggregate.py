@@ -189,3 +189,38 @@ def test_aggregate_views_have_the_documented_columns(engine, view):
     with engine.connect() as connection:
         result = connection.execute(text(f"select * from {view}"))
         assert tuple(result.keys()) == VIEW_COLUMNS[view]
+
+
+def test_the_salary_trend_gives_medians_per_year_and_joins_back_to_its_quotes(blank_engine):
+    init_db(blank_engine)
+    texts = {A: "In 2024 seniors made $100,000 to $120,000. In 2025, $150,000 to $170,000.", B: "$110,000 to $130,000"}
+    dated = {A: [(2024, "$100,000 to $120,000"), (2025, "$150,000 to $170,000")], B: [(2024, "$110,000 to $130,000")]}
+    for offset, (source, body) in enumerate(texts.items()):
+        records = []
+        for year, quote in dated[source]:
+            low, high = (float(v.strip("$").replace(",", "")) for v in quote.split(" to "))
+            salary = registry.kind("salary").model(
+                **SENIOR_US, amount_min=low, amount_max=high, quote=quote, as_of_year=year, as_of_source="text"
+            )
+            start = body.index(quote)
+            span = Provenance(quote=quote, char_start=start, char_end=start + len(quote))
+            records.append(Grounded(kind="salary", record=salary, provenance=span))
+        grounded = GroundedExtraction(records=records, stats=ExtractionStats())
+        save(blank_engine, article(source, T0 + timedelta(minutes=offset), body), grounded, V1)
+    trend = rows(
+        blank_engine,
+        "select as_of_year, n_sources, n_figures, median_low, median_high from v_salary_trend "
+        "where level = 'senior' and region = 'US' and currency = 'USD' and period = 'year' order by as_of_year",
+    )
+    assert trend == [(2024, 2, 2, 105000.0, 125000.0), (2025, 1, 1, 150000.0, 170000.0)]
+    behind = rows(
+        blank_engine,
+        "select e.quote from v_salary_trend t join v_salary_evidence e on e.level = t.level and e.region = t.region "
+        "and e.currency = t.currency and e.period = t.period and e.as_of_year = t.as_of_year "
+        "where t.as_of_year = 2024 order by e.amount_min",
+    )
+    assert behind == [("$100,000 to $120,000",), ("$110,000 to $130,000",)]
+    assert rows(blank_engine, "select as_of_year, as_of_source from v_salaries order by amount_min")[0] == (
+        2024,
+        "text",
+    )
