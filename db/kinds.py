@@ -227,6 +227,7 @@ register(
                 "header_quote",
                 "header_start",
                 "header_end",
+                "statistic",
             ),
         ),
     )

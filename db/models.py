@@ -171,6 +171,7 @@ class SalaryRow(GroundedRow, table=True):
     header_quote: str | None = Field(default=None, sa_type=Text)  # a table figure's governing header span
     header_start: int | None = None
     header_end: int | None = None
+    statistic: str | None = None  # a table column's statistic (median, p90, range...); NULL outside tables
 
 
 class Entity(SQLModel, table=True):
