@@ -29,8 +29,13 @@ _TABLES = vocabulary().tables
 # A header names a currency with any marker the money scanner knows (pipeline.currencies: every ISO code, CLDR
 # symbol and English name) or with one of the tables' own currency words ("pounds", "sterling").
 _NAMES = {name.casefold(): code for name, code in _TABLES.currency_names.items()}
-# A lone letter ("R" for rand) is left out: in a header it is far more often a word ("R&D") than a currency.
-_HEADER_MARKERS = [m for m in [*markers(), *_TABLES.currency_names] if not (len(m) == 1 and m.isalpha())]
+# A lone letter ("R" for rand) is left out: in a header it is far more often a word ("R&D") than a currency;
+# so are the markers tables.toml lists as everyday words ("won").
+_HEADER_MARKERS = [
+    m
+    for m in [*markers(), *_TABLES.currency_names]
+    if not (len(m) == 1 and m.isalpha()) and m not in _TABLES.not_currencies
+]
 _CURRENCY_WORD = re.compile(rf"(?<![A-Za-z])(?:{alternation(_HEADER_MARKERS)})")
 _MULTIPLIER_WORD = re.compile(
     rf"(?<!\w)(?:{alternation(_TABLES.multipliers, edge=False)})(?!\w)",

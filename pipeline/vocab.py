@@ -296,6 +296,7 @@ class Tables(_Section):
     statistics: dict[str, Statistic] = {}
     total_columns: list[Word] = []
     base_columns: list[Word] = []
+    not_currencies: list[Word] = []
     column_kinds: dict[str, FigureKind] = {}
 
 

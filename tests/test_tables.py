@@ -270,3 +270,9 @@ def test_a_table_page_is_stored_with_levels_statistics_and_bonuses_apart(setting
     ]
     assert all(s[4] in page.text for s in salaries)
     assert money == {5000: "bonus", 4000: "bonus"}
+
+
+def test_an_everyday_word_that_is_also_a_currency_does_not_price_a_table():
+    text = "Engineers who won offers in 2025.\nRole | Level | Median\nML engineer | Senior | 85,000\n"
+    assert table_figures(text) == []
+    assert [f.money.currency for f in table_figures(text.replace("Median", "Median (KRW)"))] == ["KRW"]
