@@ -111,9 +111,10 @@ class Cell:
 
 
 def cells(line: Line) -> list[Cell]:
-    """The cells of a table row with their offsets (stripped); outer pipes of a Markdown row are dropped."""
+    """The cells of a table row with their offsets (stripped), split at pipes, else at tabs (a row pasted from
+    a spreadsheet); outer pipes of a Markdown row are dropped."""
     found, pos = [], line.start
-    for raw in line.text.split("|"):
+    for raw in line.text.split("|" if "|" in line.text else "\t"):
         stripped = raw.strip()
         lead = len(raw) - len(raw.lstrip())
         found.append(Cell(pos + lead, pos + lead + len(stripped), stripped))

@@ -276,3 +276,9 @@ def test_an_everyday_word_that_is_also_a_currency_does_not_price_a_table():
     text = "Engineers who won offers in 2025.\nRole | Level | Median\nML engineer | Senior | 85,000\n"
     assert table_figures(text) == []
     assert [f.money.currency for f in table_figures(text.replace("Median", "Median (KRW)"))] == ["KRW"]
+
+
+def test_a_tab_separated_table_is_read_like_a_piped_one():
+    text = "Pay in 2025 (GBP per year)\nRole\tJunior\tSenior\nData scientist\t45,000\t80,000\n"
+    found = [(f.money.text, f.money.amount_min, f.money.currency, f.column) for f in table_figures(text)]
+    assert found == [("45,000", 45000, "GBP", "Junior"), ("80,000", 80000, "GBP", "Senior")]
