@@ -14,6 +14,7 @@ the header span that gave it its meaning, so its amount can be derived again fro
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 
@@ -29,14 +30,21 @@ _TABLES = vocabulary().tables
 # A header names a currency with any marker the money scanner knows (pipeline.currencies: every ISO code, CLDR
 # symbol and English name) or with one of the tables' own currency words ("pounds", "sterling").
 _NAMES = {name.casefold(): code for name, code in _TABLES.currency_names.items()}
-# A lone letter ("R" for rand) is left out: in a header it is far more often a word ("R&D") than a currency;
-# so are the markers tables.toml lists as everyday words ("won").
-_HEADER_MARKERS = [
-    m
-    for m in [*markers(), *_TABLES.currency_names]
-    if not (len(m) == 1 and m.isalpha()) and m not in _TABLES.not_currencies
-]
-_CURRENCY_WORD = re.compile(rf"(?<![A-Za-z])(?:{alternation(_HEADER_MARKERS)})")
+
+
+@functools.cache
+def _currency_word() -> re.Pattern:
+    """Any currency marker a header may write. Built on first use, as Babel's locale data takes a moment to
+    read. A lone letter ("R" for rand) is left out: in a header it is far more often a word ("R&D") than a
+    currency; so are the markers tables.toml lists as everyday words ("won")."""
+    usable = [
+        m
+        for m in [*markers(), *_TABLES.currency_names]
+        if not (len(m) == 1 and m.isalpha()) and m not in _TABLES.not_currencies
+    ]
+    return re.compile(rf"(?<![A-Za-z])(?:{alternation(usable)})")
+
+
 _MULTIPLIER_WORD = re.compile(
     rf"(?<!\w)(?:{alternation(_TABLES.multipliers, edge=False)})(?!\w)",
     re.IGNORECASE,  # "$K", not the K of "Kč"
@@ -127,7 +135,7 @@ def cells(line: Line) -> list[Cell]:
 
 def meaning_of(text: str) -> Meaning:
     """The currency marker, multiplier, period and statistic a header cell, caption or sentence names."""
-    currency = _CURRENCY_WORD.search(text)
+    currency = _currency_word().search(text)
     multiplier = _MULTIPLIER_WORD.search(text)
     statistic = _STATISTIC_WORD.search(text)
     return Meaning(
@@ -306,7 +314,7 @@ def _row_figures(text: str, row: Line, header: Line, columns: dict[int, str], ta
 
 def _is_marker(text: str) -> bool:
     """Whether a whole cell is a currency marker ("KES", "kr", "euros")."""
-    return _CURRENCY_WORD.fullmatch(text) is not None
+    return _currency_word().fullmatch(text) is not None
 
 
 def table_figures(text: str) -> list[TableFigure]:
