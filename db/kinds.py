@@ -245,6 +245,7 @@ register(
                 "header_quote",
                 "header_start",
                 "header_end",
+                "statistic",
                 *AS_OF,
             ),
         ),

@@ -171,6 +171,7 @@ class SalaryRow(GroundedRow, table=True):
     header_quote: str | None = Field(default=None, sa_type=Text)  # a table figure's governing header span
     header_start: int | None = None
     header_end: int | None = None
+    statistic: str | None = None  # a table column's statistic (median, p90, range...); NULL outside tables
     as_of_year: int | None = None  # the year the figure refers to (pipeline.asof)
     as_of_month: int | None = None
     as_of_source: str | None = None  # text, published or fetched

@@ -19,8 +19,7 @@ import functools
 import hashlib
 import json
 
-from pipeline.assemble import Records, model_lists, opening_accounts, salary_from
-from pipeline.chunk import Line
+from pipeline.assemble import Records, model_lists, money_amount, opening_accounts, salary_from
 from pipeline.claims import find_claims, listed_claims
 from pipeline.credentials import find_certifications
 from pipeline.errors import ExtractError
@@ -31,9 +30,9 @@ from pipeline.mentions import find_skills
 from pipeline.model_call import Usage, describe, read_chunk_splitting
 from pipeline.money import Money, scan_money
 from pipeline.reading import PROMPT_VERSION, SYSTEM_PROMPT, reading_model
-from pipeline.tables import table_money
+from pipeline.tables import TableFigure, salary_fields, table_money
 from pipeline.vocab import vocabulary
-from schemas.documents import Article, Extraction, ExtractionStats, MoneyUse
+from schemas.documents import Article, Extraction, ExtractionStats, MoneyAmount, MoneyUse
 from schemas.records import Certification, Claim, FigureReading, Salary, Skill
 
 __all__ = ["extract", "extractor_fingerprint", "reading_model", "addresses_model"]
@@ -50,11 +49,13 @@ def extract(
     with a reason), so recall lost anywhere on the way is visible and later stages need not scan again.
     """
     text = article.text
-    money, headers = with_tables(text, scan_money(text) if money is None else money)
-    steered = steering(text, money)
-    plans = plan_chunks(text, [m for m in money if m not in steered], settings.chunk_chars, headers)
+    money, cells = with_tables(text, scan_money(text) if money is None else money)
+    headers = {cell.row.start: cell.header for cell in cells.values()}
+    steered, set_aside = steering(text, money), column_accounts(cells)
+    read = [m for m in money if m not in steered and m.start not in set_aside]
+    plans = plan_chunks(text, read, settings.chunk_chars, headers)
     figures = [f for plan in plans for f in plan.figures]
-    accounts = opening_accounts(money, steered)
+    accounts = opening_accounts(money, steered) | set_aside
     folded, usage, records = FoldedText(text), Usage(), Records()
     certs, skills, listed = find_certifications(text), find_skills(text), []
     for plan in plans:
@@ -66,7 +67,7 @@ def extract(
             for fig in part.figures:
                 salary, account = salary_from(text, fig, getattr(reading.figures, fig.tag), figures)
                 if salary is not None:
-                    salary = with_header(salary, fig, headers)
+                    salary = with_header(salary, fig, cells)
                 accounts[fig.money.start] = account if salary is None else records.add_salary(salary, account)
             more_certs, more_skills = model_lists(reading)
             certs, skills, listed = certs + more_certs, skills + more_skills, listed + reading.claims
@@ -79,17 +80,29 @@ def extract(
     return _finished(records.out, accounts, usage)
 
 
-def with_tables(text: str, money: list[Money]) -> tuple[list[Money], dict[int, Line]]:
-    """The scan joined by the tables' bare figures, in text order, and the header span of each row read."""
+def with_tables(text: str, money: list[Money]) -> tuple[list[Money], dict[int, TableFigure]]:
+    """The scan joined by the tables' bare figures, in text order, and each table figure by its start."""
     tables = table_money(text, money)
-    headers = {figure.row.start: figure.header for figure in tables}
-    return sorted([*money, *(figure.money for figure in tables)], key=lambda m: m.start), headers
+    cells = {figure.money.start: figure for figure in tables}
+    return sorted([*money, *(figure.money for figure in tables)], key=lambda m: m.start), cells
 
 
-def with_header(salary: Salary, fig: Figure, headers: dict[int, Line]) -> Salary:
-    """A salary read from a table cell carries the header span that gave the cell its meaning."""
-    header = headers.get(fig.line.start)
-    return salary if header is None else salary.model_copy(update={"header_quote": header.text})
+def column_accounts(cells: dict[int, TableFigure]) -> dict[int, MoneyAmount]:
+    """Figures in a column of bonuses, equity or changes are that kind of money, never pay: they are
+    accounted here and the model does not read them."""
+    return {
+        start: money_amount(
+            cell.money, use=MoneyUse.not_pay, kind=cell.meaning.kind, reason=f"in a “{cell.column}” column"
+        )
+        for start, cell in cells.items()
+        if cell.meaning.kind is not None
+    }
+
+
+def with_header(salary: Salary, fig: Figure, cells: dict[int, TableFigure]) -> Salary:
+    """A salary read from a table cell carries its header span and what its column and row label say."""
+    cell = cells.get(fig.money.start)
+    return salary if cell is None else salary.model_copy(update=salary_fields(cell))
 
 
 def _finished(out: Extraction, accounts: dict, usage: Usage) -> Extraction:

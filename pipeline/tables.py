@@ -2,39 +2,68 @@
 
 A survey table writes "Median base (USD)" or "Range (€ thousands)" once, in its header, and then only numbers
 ("131,000", "60–75") in its cells; the money scanner rightly reads no money there, because a number without a
-currency is not money. Here each column takes its currency, multiplier and period from its own header cells,
-else from the table's caption or the sentence that introduces the table; a cell that writes its own currency
-is left to the scanner (its own marker wins). Every figure keeps the header span that gave it its meaning, so
-its amount can be derived again from the row and that span alone (`derive`).
+currency is not money. Here each column takes its currency, multiplier, period and statistic from its own
+header cells, else from its row's label, else from the table's caption or the sentence that introduces the
+table; a cell that writes its own currency is left to the scanner (its own marker wins). A marker several
+currencies share ("kr", "¥") names the one of the country its row or the page names (`pipeline.currencies`).
+A column's header also says whether its figures are base or total pay, or money that is not pay (a bonus
+column), and with the row's label, which level or region a figure is for (`salary_fields`). Every figure keeps
+the header span that gave it its meaning, so its amount can be derived again from the row and that span alone
+(`derive`).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 
-from babel.numbers import list_currencies
-
 from pipeline.chunk import Line, split_lines
+from pipeline.currencies import currency_of, markers
+from pipeline.levels import detect_pay_basis, parse_level
+from pipeline.mentions import find_region
 from pipeline.money import Money, detect_period
 from pipeline.vocab import alternation, vocabulary
-from schemas.records import Period
+from schemas.records import FigureKind, Level, PayBasis, Period, Statistic
 
-_TABLES, _CURRENCIES = vocabulary().tables, vocabulary().currencies
-# Every way a header names a currency → ISO code; a bare dollar marker counts as USD in a header.
-_HEADER_CURRENCY = (
-    {c: c for c in list_currencies()}
-    | dict.fromkeys(_CURRENCIES.dollar_markers, "USD")
-    | {marker: code for marker, code in _CURRENCIES.markers.items() if isinstance(code, str)}  # one-currency ones
-    | _TABLES.currency_names
-)
-_CURRENCY_WORD = re.compile(rf"(?<![A-Za-z])(?:{alternation(_HEADER_CURRENCY)})")
-_CURRENCY_KEYS = {key.casefold(): code for key, code in _HEADER_CURRENCY.items()}
+_TABLES = vocabulary().tables
+# A header names a currency with any marker the money scanner knows (pipeline.currencies: every ISO code, CLDR
+# symbol and English name) or with one of the tables' own currency words ("pounds", "sterling").
+_NAMES = {name.casefold(): code for name, code in _TABLES.currency_names.items()}
+
+
+@functools.cache
+def _currency_word() -> re.Pattern:
+    """Any currency marker a header may write. Built on first use, as Babel's locale data takes a moment to
+    read. A lone letter ("R" for rand) is left out: in a header it is far more often a word ("R&D") than a
+    currency; so are the markers tables.toml lists as everyday words ("won")."""
+    usable = [
+        m
+        for m in [*markers(), *_TABLES.currency_names]
+        if not (len(m) == 1 and m.isalpha()) and m not in _TABLES.not_currencies
+    ]
+    return re.compile(rf"(?<![A-Za-z])(?:{alternation(usable)})")
+
+
 _MULTIPLIER_WORD = re.compile(
-    rf"(?<![A-Za-z0-9])(?:{alternation(_TABLES.multipliers, edge=False)})(?![A-Za-z])", re.IGNORECASE
+    rf"(?<!\w)(?:{alternation(_TABLES.multipliers, edge=False)})(?!\w)",
+    re.IGNORECASE,  # "$K", not the K of "Kč"
 )
 _MULTIPLIER_KEYS = {key.casefold(): value for key, value in _TABLES.multipliers.items()}
-_COUNT_COLUMN = re.compile(rf"\b(?:{alternation(_TABLES.count_columns)})\b", re.IGNORECASE)
+
+
+def _words(words) -> re.Pattern:
+    """Whole words or phrases of the vocabulary, case-insensitively, the longest first."""
+    return re.compile(rf"(?<![\w-])(?:{alternation(words, edge=False)})(?![\w-])", re.IGNORECASE)
+
+
+_COUNT_COLUMN = _words(_TABLES.count_columns)
+_STATISTIC_WORD = _words(_TABLES.statistics)
+_STATISTIC_KEYS = {key.casefold(): value for key, value in _TABLES.statistics.items()}
+_TOTAL_COLUMN = _words(_TABLES.total_columns)
+_BASE_COLUMN = _words(_TABLES.base_columns)
+_KIND_WORD = _words(_TABLES.column_kinds)
+_KIND_KEYS = {key.casefold(): value for key, value in _TABLES.column_kinds.items()}
 
 _NUMBER = r"\d{1,3}(?:[ ,.'’\u00a0\u202f]\d{3})+(?!\d)|\d+(?:[.,]\d+)?"
 # A cell holding only a figure or a range of two: "131,000", "52–64", "38 – 44", "58,000 / 81,000", "120k+".
@@ -47,20 +76,39 @@ _SEPARATOR_ROW = re.compile(r"^[\s|:\-–]+$")
 
 @dataclass(frozen=True)
 class Meaning:
-    """What a column's bare numbers are: currency, multiplier and period, from the header or caption."""
+    """What a column's bare numbers are, from its header, row label or caption: the currency marker as written
+    (the country of the row or page decides a shared one, see `currency`), multiplier, period, statistic, and
+    for a column, whether it is base or total pay, or money of a kind that is not pay (a bonus, a change)."""
 
-    currency: str | None = None
+    marker: str | None = None
     multiplier: float | None = None
     period: Period | None = None
+    statistic: Statistic | None = None
+    basis: PayBasis = PayBasis.unspecified
+    kind: FigureKind | None = None
+
+    def over(self, other: Meaning) -> Meaning:
+        """This meaning, with what it leaves open taken from `other` (a column's over its table's)."""
+        return replace(
+            self,
+            marker=self.marker or other.marker,
+            multiplier=self.multiplier or other.multiplier,
+            period=self.period or other.period,
+            statistic=self.statistic or other.statistic,
+        )
 
 
 @dataclass(frozen=True)
 class TableFigure:
-    """A money figure read from a bare-number cell, its row, and the header span that gave it its meaning."""
+    """A money figure read from a bare-number cell, its row, the header span that gave it its meaning, and
+    the words of its column's header and its row's label (which may name its level or region)."""
 
     money: Money
     row: Line
     header: Line
+    meaning: Meaning = Meaning()
+    column: str = ""
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,9 +119,10 @@ class Cell:
 
 
 def cells(line: Line) -> list[Cell]:
-    """The cells of a table row with their offsets (stripped); outer pipes of a Markdown row are dropped."""
+    """The cells of a table row with their offsets (stripped), split at pipes, else at tabs (a row pasted from
+    a spreadsheet); outer pipes of a Markdown row are dropped."""
     found, pos = [], line.start
-    for raw in line.text.split("|"):
+    for raw in line.text.split("|" if "|" in line.text else "\t"):
         stripped = raw.strip()
         lead = len(raw) - len(raw.lstrip())
         found.append(Cell(pos + lead, pos + lead + len(stripped), stripped))
@@ -85,20 +134,29 @@ def cells(line: Line) -> list[Cell]:
 
 
 def meaning_of(text: str) -> Meaning:
-    """The currency, multiplier and period a header cell, caption or sentence names (None where it names none)."""
-    currency = _CURRENCY_WORD.search(text)
+    """The currency marker, multiplier, period and statistic a header cell, caption or sentence names."""
+    currency = _currency_word().search(text)
     multiplier = _MULTIPLIER_WORD.search(text)
+    statistic = _STATISTIC_WORD.search(text)
     return Meaning(
-        currency=_CURRENCY_KEYS[currency[0].casefold()] if currency else None,
+        marker=currency[0] if currency else None,
         multiplier=_MULTIPLIER_KEYS[multiplier[0].casefold()] if multiplier else None,
         period=detect_period(text),
+        statistic=_STATISTIC_KEYS[statistic[0].casefold()] if statistic else None,
     )
 
 
-def read_cell(cell: Cell, meaning: Meaning) -> Money | None:
-    """The Money of a bare-number cell under `meaning`, or None when the cell is not one figure or range."""
+def currency(marker: str, text: str, pos: int) -> str | None:
+    """The ISO code a header's marker names for the cell at `pos`: a shared one ("kr", "¥") by the country
+    its row names, else the nearest one named before it (pipeline.currencies)."""
+    return currency_of(marker, text, pos) if marker in markers() else _NAMES[marker.casefold()]
+
+
+def read_cell(cell: Cell, meaning: Meaning, text: str) -> Money | None:
+    """The Money of a bare-number cell of `text` under `meaning`, or None when the cell is not one figure or
+    range or nothing names a currency; its currency is None when the marker names none there."""
     found = _CELL.fullmatch(cell.text)
-    if found is None or meaning.currency is None:
+    if found is None or meaning.marker is None:
         return None
     scale = meaning.multiplier or 1.0
     low = _number(found["low"]) * (1e3 if found["kl"] else scale)
@@ -112,7 +170,7 @@ def read_cell(cell: Cell, meaning: Meaning) -> Money | None:
         cell.text,
         round(low, 6),
         None if plus and low == high else round(high, 6),
-        meaning.currency,
+        currency(meaning.marker, text, cell.start),
         meaning.period,
         plus,
     )
@@ -187,23 +245,35 @@ def _table_meaning(captions: list[Line], intro: Line | None, columns: dict[int, 
     with a caption takes its currency from there only (a paragraph may name other currencies than the table's
     own); the currency may also be the one currency that all the header cells naming one agree on."""
     found = [meaning_of(line.text) for line in [*captions, *([intro] if intro else [])]]
-    currency = next((m.currency for m in found[: len(captions) or len(found)] if m.currency), None)
-    if currency is None:
-        named = {meaning_of(words).currency for words in columns.values()} - {None}
-        currency = named.pop() if len(named) == 1 else None
+    marker = next((m.marker for m in found[: len(captions) or len(found)] if m.marker), None)
+    if marker is None:
+        named = {meaning_of(words).marker for words in columns.values()} - {None}
+        marker = named.pop() if len(named) == 1 else None
     return Meaning(
-        currency,
+        marker,
         next((m.multiplier for m in found if m.multiplier), None),
         next((m.period for m in found if m.period), None),
+        next((m.statistic for m in found if m.statistic), None),
     )
 
 
 def _column_meaning(words: str, table: Meaning) -> Meaning | None:
-    """A column's own header words first, then the table's; None for a column of counts or years."""
+    """A column's own header words first, then the table's; None for a column of counts or years. A column
+    of total pay stays pay whatever else it names; one of bonuses or changes is marked with that kind."""
     if _COUNT_COLUMN.search(words):
         return None
-    own = meaning_of(words)
-    return Meaning(own.currency or table.currency, own.multiplier or table.multiplier, own.period or table.period)
+    basis = _column_basis(words)
+    kind = None if basis is PayBasis.total else _KIND_WORD.search(words)
+    own = replace(meaning_of(words), basis=basis, kind=_KIND_KEYS[kind[0].casefold()] if kind else None)
+    return own.over(table)
+
+
+def _column_basis(words: str) -> PayBasis:
+    """Total pay ("Total comp", "Base + bonus", "OTE"), else base pay ("Median base"), else what the pay-basis
+    cues say of the header's words."""
+    if _TOTAL_COLUMN.search(words):
+        return PayBasis.total
+    return PayBasis.base if _BASE_COLUMN.search(words) else detect_pay_basis(words)
 
 
 def read_block(text: str, rows: list[Line], intro: Line | None) -> list[TableFigure]:
@@ -220,23 +290,31 @@ def read_block(text: str, rows: list[Line], intro: Line | None) -> list[TableFig
     table = _table_meaning(captions, intro, columns)
     first = intro if intro and meaning_of(intro.text) != Meaning() else rows[0]
     header = Line(first.start, heads[-1].end, text[first.start : heads[-1].end])
-    return [TableFigure(money, row, header) for row in data for money in _row_money(row, columns, table)]
+    return [figure for row in data for figure in _row_figures(text, row, header, columns, table)]
 
 
-def _row_money(row: Line, columns: dict[int, str], table: Meaning) -> list[Money]:
-    """The figures of a data row's cells after the first (the row's label); a cell holding only a currency
+def _row_figures(text: str, row: Line, header: Line, columns: dict[int, str], table: Meaning) -> list[TableFigure]:
+    """The figures of a data row's cells after the first (the row's label). The column's header words speak
+    first, then the label's ("Median (USD) | 96,000 | …"), then the table's; a cell holding only a currency
     ("| Kenya | KES | 420–650 |") gives the row's figures that currency, over the header's."""
-    found = []
     parts = cells(row)
-    own = next((_CURRENCY_KEYS[c.text.casefold()] for c in parts if c.text.casefold() in _CURRENCY_KEYS), None)
+    label = parts[0].text
+    own = next((c.text for c in parts if _is_marker(c.text)), None)
+    found = []
     for j, cell in enumerate(parts[1:], 1):
-        meaning = _column_meaning(columns.get(j, ""), table)
-        if meaning and own:
-            meaning = replace(meaning, currency=own)
-        money = read_cell(cell, meaning) if meaning else None
+        meaning = _column_meaning(columns.get(j, ""), meaning_of(label).over(table))
+        if meaning is None:
+            continue
+        meaning = replace(meaning, marker=own or meaning.marker)
+        money = read_cell(cell, meaning, text)
         if money is not None:
-            found.append(money)
+            found.append(TableFigure(money, row, header, meaning, columns.get(j, ""), label))
     return found
+
+
+def _is_marker(text: str) -> bool:
+    """Whether a whole cell is a currency marker ("KES", "kr", "euros")."""
+    return _currency_word().fullmatch(text) is not None
 
 
 def table_figures(text: str) -> list[TableFigure]:
@@ -264,3 +342,19 @@ def derive(header: str, row: str) -> list[float]:
         for bound in (figure.money.amount_min, figure.money.amount_max)
         if bound is not None
     ]
+
+
+def salary_fields(figure: TableFigure) -> dict:
+    """What the table itself says of a salary read from one of its cells: the header span, the column's
+    statistic and pay basis, and the level and region its column header or row label names."""
+    fields: dict = {"header_quote": figure.header.text, "statistic": figure.meaning.statistic}
+    if figure.meaning.basis is not PayBasis.unspecified:
+        fields["pay_basis"] = figure.meaning.basis
+    level = next(
+        (lv for lv, *_ in map(parse_level, (figure.column, figure.label)) if lv is not Level.unspecified), None
+    )
+    if level is not None:
+        fields["level"] = level
+    if region := find_region(figure.column, figure.label):
+        fields["region"] = region
+    return fields

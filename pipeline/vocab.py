@@ -22,6 +22,7 @@ from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import VocabularyError
+from schemas.records import FigureKind, Statistic
 
 BUILT_IN = Path(__file__).with_name("vocabulary")
 EXTRA_ENV = "KB_VOCABULARY_DIR"
@@ -353,6 +354,11 @@ class Tables(_Section):
     count_columns: list[Word] = []
     multipliers: dict[str, Annotated[float, Field(gt=0)]] = {}
     currency_names: dict[str, Code] = {}
+    statistics: dict[str, Statistic] = {}
+    total_columns: list[Word] = []
+    base_columns: list[Word] = []
+    not_currencies: list[Word] = []
+    column_kinds: dict[str, FigureKind] = {}
 
 
 class TimeWords(_Section):

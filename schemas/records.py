@@ -34,6 +34,22 @@ class Period(str, Enum):
     hour = "hour"
 
 
+class Statistic(str, Enum):
+    """Which figure of a distribution a table column states ("Median base", "P90", "Range")."""
+
+    median = "median"
+    mean = "mean"
+    p10 = "p10"
+    p25 = "p25"
+    p75 = "p75"
+    p90 = "p90"
+    p25_p75 = "p25_p75"  # a range cell under "P25 – P75": its bounds are the two quartiles
+    p10_p90 = "p10_p90"
+    min = "min"
+    max = "max"
+    range = "range"
+
+
 class PayBasis(str, Enum):
     base = "base"
     total = "total"
@@ -97,6 +113,9 @@ class Salary(Dated):
     )
     header_start: int | None = Field(None, ge=0, description="Where header_quote starts in the article text")
     header_end: int | None = Field(None, ge=0, description="Where header_quote ends in the article text")
+    statistic: Statistic | None = Field(
+        None, description="For a figure in a table column: the statistic its header names (median, p90, range...)"
+    )
 
     @field_validator("currency")
     @classmethod

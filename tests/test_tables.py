@@ -1,12 +1,15 @@
 """Table reader: bare-number cells take currency, multiplier and period from their header, caption or the
 sentence introducing the table; a cell's own marker is left to the money scanner; counts are never money."""
 
+from db.engine import init_db
+from pipeline.clean import clean
 from pipeline.extract import extract
 from pipeline.ground import ground
 from pipeline.llm import make_client
-from pipeline.tables import derive, table_figures
-from schemas.documents import Article, MoneyUse
-from schemas.records import Period
+from pipeline.save import ExtractorVersion, save
+from pipeline.tables import derive, salary_fields, table_figures
+from schemas.documents import Article, MoneyUse, Page
+from schemas.records import FigureKind, Level, PayBasis, Period, Statistic
 
 SURVEY = """Pay by level
 Level | Typical experience | Median base (USD) | P75 total pay (USD) | Submissions
@@ -128,3 +131,154 @@ def test_the_nearest_copy_of_a_repeated_header_is_the_one_stored(settings):
     second = len(SURVEY_PAGE) + 1
     rows = [g for g in grounded.records if g.kind == "salary" and g.provenance.char_start > second]
     assert rows and all(g.record.header_start > second for g in rows)
+
+
+# --- statistic, pay basis, kind, level and region per column ------------------------------------------------
+
+COMP = """Offers accepted in 2025, by level.
+Level | Median base (USD) | P90 (USD) | Range ($K) | P25 – P75 ($K) | Bonus (USD) | Total comp (USD)
+Junior | 96,000 | 130,000 | 60–75 | 88–104 | 10,000 | 110,000
+"""
+
+
+def _by_text(text: str) -> dict:
+    return {f.money.text: f for f in table_figures(text)}
+
+
+def test_each_column_names_its_statistic():
+    found = {text: f.meaning.statistic for text, f in _by_text(COMP).items()}
+    assert found == {
+        "96,000": Statistic.median,
+        "130,000": Statistic.p90,
+        "60–75": Statistic.range,
+        "88–104": Statistic.p25_p75,
+        "10,000": None,
+        "110,000": None,
+    }
+
+
+def test_thousands_columns_and_range_cells():
+    found = _by_text(COMP)
+    assert (found["60–75"].money.amount_min, found["60–75"].money.amount_max) == (60000, 75000)
+    assert (found["88–104"].money.amount_min, found["88–104"].money.currency) == (88000, "USD")
+
+
+def test_bonus_column_is_not_pay_and_total_comp_is_total_pay():
+    found = _by_text(COMP)
+    assert found["10,000"].meaning.kind is FigureKind.bonus
+    assert found["110,000"].meaning.kind is None and found["110,000"].meaning.basis is PayBasis.total
+    assert found["96,000"].meaning.basis is PayBasis.base
+    assert _by_text(COMP.replace("Total comp", "Base + bonus"))["110,000"].meaning.kind is None
+
+
+def test_level_columns_and_city_columns_give_each_salary_its_level_and_region():
+    levels = "Pay in 2025 (GBP per year)\nRole | Junior | Mid | Senior\nData scientist | 45,000 | 60,000 | 80,000\n"
+    assert [salary_fields(f)["level"] for f in table_figures(levels)] == [Level.junior, Level.mid, Level.senior]
+    cities = "Median annual pay in euros.\nLevel | London | Berlin\nSenior | 90,000 | 75,000\n"
+    fields = [salary_fields(f) for f in table_figures(cities)]
+    assert [(f["level"], f["region"]) for f in fields] == [(Level.senior, "UK"), (Level.senior, "Germany")]
+
+
+def test_a_row_header_table_takes_currency_and_statistic_from_the_row_label():
+    text = "Statistic | Junior | Senior\nMedian (USD) | 96,000 | 150,000\nP90 ($K) | 130 | 210\n"
+    found = [(f.money.amount_min, f.money.currency, f.meaning.statistic) for f in table_figures(text)]
+    assert found == [
+        (96000, "USD", Statistic.median),
+        (150000, "USD", Statistic.median),
+        (130000, "USD", Statistic.p90),
+        (210000, "USD", Statistic.p90),
+    ]
+
+
+# --- currencies through pipeline.currencies -----------------------------------------------------------------
+
+
+def test_kr_takes_the_currency_of_the_country_in_its_row():
+    text = (
+        "Median monthly pay by country\nCountry | Role | Median (kr/month)\n"
+        "Sweden | ML engineer | 52 000\nNorway | ML engineer | 61 000\nDenmark | ML engineer | 48 500\n"
+    )
+    assert [(f.money.currency, f.money.period) for f in table_figures(text)] == [
+        ("SEK", Period.month),
+        ("NOK", Period.month),
+        ("DKK", Period.month),
+    ]
+
+
+def test_yen_is_yuan_in_china_and_yen_elsewhere():
+    china = "Pay in China this year\nCity | Role | Median (¥)\nShanghai | ML engineer | 420,000\n"
+    japan = "Pay in Japan this year\nCity | Role | Median (¥)\nTokyo | ML engineer | 8,200,000\n"
+    assert [f.money.currency for f in table_figures(china)] == ["CNY"]
+    assert [f.money.currency for f in table_figures(japan)] == ["JPY"]
+
+
+def test_local_symbols_and_apostrophe_thousands():
+    swiss = "Swiss salaries\nRole | Level | Median (CHF)\nML engineer | Senior | 120'000\n"
+    czech = "Platy v Česku\nObor | Level | Medián (Kč)\nData | Senior | 85 000\n"
+    assert [(f.money.amount_min, f.money.currency) for f in table_figures(swiss)] == [(120000, "CHF")]
+    assert [(f.money.amount_min, f.money.currency) for f in table_figures(czech)] == [(85000, "CZK")]  # K of Kč
+
+
+def test_a_lone_letter_in_a_header_is_no_currency():
+    assert table_figures("R&D pay\nTeam | Level | Median\nR&D | Senior | 85,000\n") == []
+
+
+def test_a_markdown_table_under_a_sentence_naming_its_currency():
+    text = (
+        "Salaries below are in SEK per month.\n\n"
+        "| Role | Median | P90 |\n|---|---|---|\n| ML engineer | 52 000 | 71 000 |\n"
+    )
+    found = [(f.money.amount_min, f.money.currency, f.money.period, f.meaning.statistic) for f in table_figures(text)]
+    assert found == [(52000, "SEK", Period.month, Statistic.median), (71000, "SEK", Period.month, Statistic.p90)]
+
+
+# --- the whole path: extract, ground, save, views ----------------------------------------------------------
+
+LEVELS_PAGE = """<html><body><article>
+<h1>Machine learning pay in Germany, 2025</h1>
+<p>We asked 600 engineers what they earn. The table gives yearly gross pay in euros.</p>
+<table>
+<tr><th>Role</th><th>Junior median</th><th>Mid median</th><th>Senior median</th><th>Sign-on bonus</th></tr>
+<tr><td>ML engineer</td><td>58,000</td><td>72,000</td><td>91,000</td><td>5,000</td></tr>
+<tr><td>Data scientist</td><td>54,000</td><td>67,000</td><td>84,000</td><td>4,000</td></tr>
+</table>
+<p>Bonuses were paid once, at signing.</p>
+</article></body></html>"""
+
+
+def test_a_table_page_is_stored_with_levels_statistics_and_bonuses_apart(settings, blank_engine):
+    page = clean(Page(source="de.html", body=LEVELS_PAGE.encode(), content_type="text/html"))
+    grounded = ground(page, extract(page, make_client(settings), settings))
+    assert grounded.stats.dropped_invalid == 0  # every amount re-derived from its row and header span
+    init_db(blank_engine)
+    save(blank_engine, page, grounded, ExtractorVersion(schema_hash="s", prompt_version="p", model="test"))
+    with blank_engine.connect() as connection:
+        salaries = connection.exec_driver_sql(
+            "SELECT amount_min, currency, level, statistic, header_quote FROM v_salaries"
+            " ORDER BY char_start, amount_min"
+        ).fetchall()
+        money = dict(
+            connection.exec_driver_sql("SELECT amount_min, kind FROM v_money WHERE use = 'not_pay'").fetchall()
+        )
+    assert [(s[0], s[1], s[2], s[3]) for s in salaries] == [
+        (58000, "EUR", "junior", "median"),
+        (72000, "EUR", "mid", "median"),
+        (91000, "EUR", "senior", "median"),
+        (54000, "EUR", "junior", "median"),
+        (67000, "EUR", "mid", "median"),
+        (84000, "EUR", "senior", "median"),
+    ]
+    assert all(s[4] in page.text for s in salaries)
+    assert money == {5000: "bonus", 4000: "bonus"}
+
+
+def test_an_everyday_word_that_is_also_a_currency_does_not_price_a_table():
+    text = "Engineers who won offers in 2025.\nRole | Level | Median\nML engineer | Senior | 85,000\n"
+    assert table_figures(text) == []
+    assert [f.money.currency for f in table_figures(text.replace("Median", "Median (KRW)"))] == ["KRW"]
+
+
+def test_a_tab_separated_table_is_read_like_a_piped_one():
+    text = "Pay in 2025 (GBP per year)\nRole\tJunior\tSenior\nData scientist\t45,000\t80,000\n"
+    found = [(f.money.text, f.money.amount_min, f.money.currency, f.column) for f in table_figures(text)]
+    assert found == [("45,000", 45000, "GBP", "Junior"), ("80,000", 80000, "GBP", "Senior")]
