@@ -609,6 +609,21 @@ def write_gold(gold: Gold, out: str | Path) -> None:
     Path(out).write_text(gold.model_dump_json(indent=2, exclude_defaults=True) + "\n", encoding="utf-8")
 
 
+def gold_subset(gold_path: str | Path, sources: list[str]) -> dict:
+    """The documents of a gold file whose `source` is one of `sources`, exactly as labelled there (every field
+    kept), in the order given: a fixed part of a larger gold set (the CI gate) that cannot drift from it."""
+    try:
+        labels = json.loads(Path(gold_path).read_text(encoding="utf-8"))
+        by_source = {document["source"]: document for document in labels["documents"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KBError(f"not a gold file: {exc}", source=str(gold_path), stage="eval") from exc
+    missing = [source for source in sources if source not in by_source]
+    if missing:
+        raise KBError(f"not in the gold file: {', '.join(missing)}", source=str(gold_path), stage="eval")
+    about = f"The documents of {Path(gold_path).name} named by `kb gold subset --source`, labels unchanged."
+    return {"about": about, "documents": [by_source[source] for source in dict.fromkeys(sources)]}
+
+
 # ---- floors ------------------------------------------------------------------------------------------------
 
 
