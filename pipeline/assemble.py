@@ -167,7 +167,9 @@ def salary_from(
         kind, reason = found
         return None, amount.model_copy(update={"use": MoneyUse.not_pay, "kind": kind, "reason": reason})
     if fig.money.currency is None:
-        return None, amount.model_copy(update={"reason": "read as pay, but no currency is written or implied"})
+        return None, amount.model_copy(
+            update={"reason": "no currency: read as pay, but none is written at it or stated elsewhere in the text"}
+        )
     period = period_of(text, fig, figures, clause, context)
     top = fig.money.amount_max or fig.money.amount_min or 0
     if period is Period.year and top < _MIN_YEARLY_PAY:

@@ -369,6 +369,29 @@ def test_rents_public_money_tax_bands_minimum_wages_and_bonus_targets_are_not_pa
     assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
 
 
+@pytest.mark.parametrize(
+    "text, currency",
+    [
+        ("Offers thread\nGot an offer: 310k TC, base 198k, fully remote.\nPremium costs $9 a month.\n", "USD"),
+        ("Offers thread\nGot an offer: 310k TC, base 198k, fully remote.\n", None),
+    ],
+)
+def test_forum_figures_without_a_currency_take_the_threads_or_are_unaccounted_with_no_currency(
+    settings, fake_llm, text, currency
+):
+    """Issue 15.7: "310k TC" takes the one currency the text states; with none stated it is never guessed."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    result = extract_stage.extract(Article(source="f.txt", text=text, kind="text"), make_client(settings), settings)
+    accounts = {a.amount_min: a for a in result.amounts}
+    if currency:
+        assert {(s.amount_min, s.currency) for s in result.salaries} == {(310000, currency), (198000, currency)}
+    else:
+        assert result.salaries == []
+        assert [(accounts[n].use.value, accounts[n].reason.split(":")[0]) for n in (310000, 198000)] == [
+            ("unaccounted", "no currency")
+        ] * 2
+
+
 def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fake_llm):
     fake_llm.responder = readings_rewritten(kind=("pay", "bonus"))
     text = "Offers in 2026\nThe offer paid $150,000 base, and there was also $25,000 on top.\n"
