@@ -343,6 +343,7 @@ The government set aside €2,000,000,000 for research computing, and investors 
 The minimum wage is €1,800 a month, and the top tax rate applies to income above €180,000.
 Her bonus target was €12,000, paid in March.
 Members get the ad-free newsletter for €6 a month, and a pay gap of €4,000 remains.
+A one-bedroom flat costs €1,300 a month in the centre and €950 in the suburbs.
 """
 
 
@@ -364,6 +365,8 @@ def test_rents_public_money_tax_bands_minimum_wages_and_bonus_targets_are_not_pa
         12000: "bonus",
         6: "cost",
         4000: "change",
+        1300: "cost",
+        950: "cost",  # its words name nothing; its sentence is about a flat
     }
     accounts = _accounts(result)
     assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
