@@ -169,18 +169,26 @@ def gold_export(out: str, db: str | None) -> None:
 
 @gold.command("subset")
 @click.argument("gold_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--source", "sources", multiple=True, required=True, help="A document's `source` to keep (repeat)")
+@click.option("--source", "sources", multiple=True, help="A document's `source` to keep (repeat)")
+@click.option(
+    "--sources-of",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Keep the sources this gold file lists (refreshes a subset from its gold file)",
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The gold file to write")
-def gold_subset_command(gold_file: str, sources: tuple[str, ...], out: str) -> None:
+def gold_subset_command(gold_file: str, sources: tuple[str, ...], sources_of: str | None, out: str) -> None:
     """Write the named documents of a gold file, labels unchanged, as a gold file of their own (a fixed gate set).
 
-    Example: kb gold subset fixtures/bank/gold.json --source bank/forums/senior-mle-offer-310k-tc.html --out gate.json
+    Example: kb gold subset fixtures/bank/gold.json --sources-of fixtures/bank/gate.json --out fixtures/bank/gate.json
     """
     from pathlib import Path
 
-    from pipeline.evaluate import gold_subset
+    from pipeline.evaluate import gold_sources, gold_subset
 
-    subset = _run(lambda: gold_subset(gold_file, list(sources)))
+    named = list(sources) + (_run(lambda: gold_sources(sources_of)) if sources_of else [])
+    if not named:
+        raise click.UsageError("name the documents to keep: --source SOURCE (repeat) or --sources-of GOLD_FILE")
+    subset = _run(lambda: gold_subset(gold_file, named))
     Path(out).write_text(json.dumps(subset, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     click.echo(f"{len(subset['documents'])} documents of {gold_file} written to {out}")
 

@@ -91,5 +91,10 @@ def test_gold_subset_keeps_the_named_documents_as_labelled_and_names_unknown_sou
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text(encoding="utf-8"))["documents"] == [documents[2], documents[0]]
 
+    again = tmp_path / "again.json"  # a subset refreshed from its gold file keeps its sources
+    result = CliRunner().invoke(main, ["gold", "subset", str(gold), "--sources-of", str(out), "--out", str(again)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(again.read_text(encoding="utf-8"))["documents"] == [documents[2], documents[0]]
+
     result = CliRunner().invoke(main, ["gold", "subset", str(gold), "--source", "nope.html", "--out", str(out)])
     assert result.exit_code != 0 and "nope.html" in result.output
