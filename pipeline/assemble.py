@@ -3,8 +3,8 @@
 A salary takes its numbers, currency and period from the money scanner, its level, years, region, employer
 and pay basis from the words around the figure, and the model's word only where the text leaves a choice
 (pay or not, which of the levels a table names). Pay needs the model's word and no cue against it: words at a
-figure that make it a change, a bonus, a cost, company money or a threshold overrule the model (precision
-first). Every scanned amount gets an account: a salary bound, a repeat of a salary already stated, a
+figure or in its sentence that make it a change, a bonus, a cost, company money or a threshold overrule the
+model (precision first). Every scanned amount gets an account: a salary bound, a repeat of a salary already stated, a
 credential's cost, not pay (with what it is), or unaccounted with the reason. The rules' cue words and
 thresholds are vocabulary (cues.toml, thresholds.toml).
 """
@@ -56,12 +56,12 @@ class KindCue:
     after: re.Pattern | None
     words: re.Pattern | None
 
-    def names(self, before: str, after: str) -> bool:
-        """Whether the words right before or after the figure, or its clause, carry this cue."""
+    def names(self, before: str, after: str, sentence: str) -> bool:
+        """Whether the words right before or after the figure, or its sentence, carry this cue."""
         return bool(
             (self.before and self.before.search(before))
             or (self.after and self.after.match(after))
-            or (self.words and self.words.search(f"{before} {after}"))
+            or (self.words and self.words.search(sentence))
         )
 
 
@@ -107,12 +107,12 @@ def _same_line(fig: Figure, figures: list[Figure]) -> list[Figure]:
 
 
 def not_pay_reason(
-    fig: Figure, reading: FigureReading, before: str, after: str, context: str
+    fig: Figure, reading: FigureReading, before: str, after: str, context: str, sentence: str
 ) -> tuple[FigureKind, str] | None:
-    """What a figure is and why it is not pay, or None when it is pay: cue words at the figure (a change, a
-    bonus, a cost, company money, a threshold) overrule everything, then the model's word, then fee, price or
-    cost words with no pay words beside them."""
-    cue = next((cue for cue in _KIND_CUES if cue.names(before, after)), None)
+    """What a figure is and why it is not pay, or None when it is pay: cue words at the figure or in its sentence
+    (a change, a bonus, a cost, company money, a threshold) overrule everything, then the model's word, then fee,
+    price or cost words with no pay words beside them."""
+    cue = next((cue for cue in _KIND_CUES if cue.names(before, after, sentence)), None)
     if cue is not None:
         return cue.kind, cue.reason
     if reading.kind is not FigureKind.pay:
@@ -161,19 +161,22 @@ def salary_from(
     start, end = _clause_span(text, fig, figures)
     clause = text[start:end]
     context = fig.context.text if fig.context else ""
-    found = not_pay_reason(fig, reading, text[start : fig.money.start], text[fig.money.end : end], context)
+    s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
+    sentence = text[s:e]
+    found = not_pay_reason(fig, reading, text[start : fig.money.start], text[fig.money.end : end], context, sentence)
     if found:
         kind, reason = found
         return None, amount.model_copy(update={"use": MoneyUse.not_pay, "kind": kind, "reason": reason})
     if fig.money.currency is None:
-        return None, amount.model_copy(update={"reason": "read as pay, but no currency is written or implied"})
+        return None, amount.model_copy(
+            update={"reason": "no currency: read as pay, but none is written at it or stated elsewhere in the text"}
+        )
     period = period_of(text, fig, figures, clause, context)
     top = fig.money.amount_max or fig.money.amount_min or 0
     if period is Period.year and top < _MIN_YEARLY_PAY:
         return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": "too small for a yearly salary"})
-    s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
     try:
-        salary = _salary(fig, reading, clause, text[s:e], context, period)
+        salary = _salary(fig, reading, clause, sentence, context, period)
     except ValueError as exc:
         return None, amount.model_copy(update={"reason": f"read as pay, but not a valid salary: {_first_error(exc)}"})
     return salary, amount.model_copy(update={"use": MoneyUse.salary})

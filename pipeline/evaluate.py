@@ -653,6 +653,33 @@ def write_gold(gold: Gold, out: str | Path) -> None:
     Path(out).write_text(gold.model_dump_json(indent=2, exclude_defaults=True) + "\n", encoding="utf-8")
 
 
+def gold_subset(gold_path: str | Path, sources: list[str]) -> dict:
+    """The documents of a gold file whose `source` is one of `sources`, exactly as labelled there (every field
+    kept), in the order given: a fixed part of a larger gold set (the CI gate) that cannot drift from it."""
+    by_source = {document["source"]: document for document in _gold_documents(gold_path)}
+    missing = [source for source in sources if source not in by_source]
+    if missing:
+        raise KBError(f"not in the gold file: {', '.join(missing)}", source=str(gold_path), stage="eval")
+    about = f"The documents of {Path(gold_path).name} named by `kb gold subset`, labels unchanged."
+    return {"about": about, "documents": [by_source[source] for source in dict.fromkeys(sources)]}
+
+
+def gold_sources(gold_path: str | Path) -> list[str]:
+    """The `source` of every document a gold file labels, in its order."""
+    return [document["source"] for document in _gold_documents(gold_path)]
+
+
+def _gold_documents(gold_path: str | Path) -> list[dict]:
+    """A gold file's documents as written (raw JSON), or a clear error naming the file."""
+    try:
+        documents = json.loads(Path(gold_path).read_text(encoding="utf-8"))["documents"]
+        if not all(isinstance(document, dict) and "source" in document for document in documents):
+            raise ValueError("every document needs a source")
+        return documents
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KBError(f"not a gold file: {exc!r}", source=str(gold_path), stage="eval") from exc
+
+
 # ---- floors ------------------------------------------------------------------------------------------------
 
 

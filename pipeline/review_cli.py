@@ -167,6 +167,32 @@ def gold_export(out: str, db: str | None) -> None:
     click.echo(f"{len(labels.documents)} reviewed documents written to {out}")
 
 
+@gold.command("subset")
+@click.argument("gold_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", "sources", multiple=True, help="A document's `source` to keep (repeat)")
+@click.option(
+    "--sources-of",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Keep the sources this gold file lists (refreshes a subset from its gold file)",
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The gold file to write")
+def gold_subset_command(gold_file: str, sources: tuple[str, ...], sources_of: str | None, out: str) -> None:
+    """Write the named documents of a gold file, labels unchanged, as a gold file of their own (a fixed gate set).
+
+    Example: kb gold subset fixtures/bank/gold.json --sources-of fixtures/bank/gate.json --out fixtures/bank/gate.json
+    """
+    from pathlib import Path
+
+    from pipeline.evaluate import gold_sources, gold_subset
+
+    named = list(sources) + (_run(lambda: gold_sources(sources_of)) if sources_of else [])
+    if not named:
+        raise click.UsageError("name the documents to keep: --source SOURCE (repeat) or --sources-of GOLD_FILE")
+    subset = _run(lambda: gold_subset(gold_file, named))
+    Path(out).write_text(json.dumps(subset, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"{len(subset['documents'])} documents of {gold_file} written to {out}")
+
+
 def _pairs(settings: tuple[str, ...]) -> dict[str, object]:
     """FIELD=VALUE pairs; a value that reads as JSON (a number, true, null) is taken as such, else as text."""
     pairs = {}

@@ -251,7 +251,7 @@ class Role(_Section):
 
 class KindCue(_Section):
     """Words that make a figure a kind other than pay whatever else its clause says: `before` ends right before
-    the figure, `after` starts right after it, `words` are whole words anywhere in its clause."""
+    the figure, `after` starts right after it, `words` are whole words anywhere in its sentence."""
 
     kind: Word
     reason: Word

@@ -186,3 +186,13 @@ def test_the_bank_holds_at_least_40_pages_400_amounts_and_15_currencies():
     assert len(DOCUMENTS) >= 40
     assert amounts >= 400
     assert len(currencies) >= 15
+
+
+def test_the_ci_gate_is_a_fixed_part_of_the_bank_with_every_kind_of_page():
+    """fixtures/bank/gate.json (made by `kb gold subset`, see .ci/run) holds bank documents exactly as gold.json
+    labels them, at least 12 of them, and every kind of page: a label changed in one file only fails here."""
+    gate = json.loads((BANK / "gate.json").read_text(encoding="utf-8"))["documents"]
+    labelled = {doc["source"]: doc for doc in json.loads((BANK / "gold.json").read_text(encoding="utf-8"))["documents"]}
+    assert [doc for doc in gate if labelled.get(doc["source"]) != doc] == []
+    assert len(gate) >= 12 and len({doc["source"] for doc in gate}) == len(gate)
+    assert {doc["kind"] for doc in gate} == KINDS

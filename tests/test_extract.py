@@ -336,6 +336,65 @@ def test_money_that_is_not_pay_never_becomes_a_salary_even_when_the_model_calls_
     assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
 
 
+MORE_NOT_PAY_PROSE = """More money that is not pay
+A data scientist in Lyon takes home €3,900 a month after income tax and social charges.
+A studio flat near the office rents for €1,450 a month.
+The government set aside €2,000,000,000 for research computing, and investors value the lab at $900,000,000.
+The minimum wage is €1,800 a month, and the top tax rate applies to income above €180,000.
+Her bonus target was €12,000, paid in March.
+Members get the ad-free newsletter for €6 a month, and a pay gap of €4,000 remains.
+A one-bedroom flat costs €1,300 a month in the centre and €950 in the suburbs.
+"""
+
+
+def test_rents_public_money_tax_bands_minimum_wages_and_bonus_targets_are_not_pay_but_take_home_pay_is(
+    settings, fake_llm
+):
+    """Issue 15.3 by kind of money, the model saying pay to all: only the take-home figure is a salary (a tax word
+    in its sentence does not make it a threshold)."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="money2.txt", text=MORE_NOT_PAY_PROSE, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert [(s.amount_min, s.period.value) for s in result.salaries] == [(3900, "month")]
+    expected = {
+        1450: "cost",
+        2_000_000_000: "company",
+        900_000_000: "company",
+        1800: "threshold",
+        180000: "threshold",
+        12000: "bonus",
+        6: "cost",
+        4000: "change",
+        1300: "cost",
+        950: "cost",  # its words name nothing; its sentence is about a flat
+    }
+    accounts = _accounts(result)
+    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+
+
+@pytest.mark.parametrize(
+    "text, currency",
+    [
+        ("Offers thread\nGot an offer: 310k TC, base 198k, fully remote.\nPremium costs $9 a month.\n", "USD"),
+        ("Offers thread\nGot an offer: 310k TC, base 198k, fully remote.\n", None),
+    ],
+)
+def test_forum_figures_without_a_currency_take_the_threads_or_are_unaccounted_with_no_currency(
+    settings, fake_llm, text, currency
+):
+    """Issue 15.7: "310k TC" takes the one currency the text states; with none stated it is never guessed."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    result = extract_stage.extract(Article(source="f.txt", text=text, kind="text"), make_client(settings), settings)
+    accounts = {a.amount_min: a for a in result.amounts}
+    if currency:
+        assert {(s.amount_min, s.currency) for s in result.salaries} == {(310000, currency), (198000, currency)}
+    else:
+        assert result.salaries == []
+        assert [(accounts[n].use.value, accounts[n].reason.split(":")[0]) for n in (310000, 198000)] == [
+            ("unaccounted", "no currency")
+        ] * 2
+
+
 def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fake_llm):
     fake_llm.responder = readings_rewritten(kind=("pay", "bonus"))
     text = "Offers in 2026\nThe offer paid $150,000 base, and there was also $25,000 on top.\n"

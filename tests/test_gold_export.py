@@ -73,3 +73,28 @@ def test_without_reviews_there_is_nothing_to_export(settings, tmp_path):
     result = CliRunner().invoke(main, ["gold", "export", "--out", str(out), "--db", settings.database_url])
     assert result.exit_code == 0 and "0 reviewed documents" in result.output
     assert load_gold(out).documents == []
+
+
+def test_gold_subset_keeps_the_named_documents_as_labelled_and_names_unknown_sources(tmp_path):
+    gold = tmp_path / "gold.json"
+    documents = [
+        {"source": "a.html", "kind": "tables", "salaries": [], "forbidden": [5.0], "extra": {"kept": True}},
+        {"source": "b.html", "kind": "forums", "salaries": []},
+        {"source": "c.html", "kind": "forums", "salaries": []},
+    ]
+    gold.write_text(json.dumps({"about": "all", "documents": documents}), encoding="utf-8")
+    out = tmp_path / "gate.json"
+
+    result = CliRunner().invoke(
+        main, ["gold", "subset", str(gold), "--source", "c.html", "--source", "a.html", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text(encoding="utf-8"))["documents"] == [documents[2], documents[0]]
+
+    again = tmp_path / "again.json"  # a subset refreshed from its gold file keeps its sources
+    result = CliRunner().invoke(main, ["gold", "subset", str(gold), "--sources-of", str(out), "--out", str(again)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(again.read_text(encoding="utf-8"))["documents"] == [documents[2], documents[0]]
+
+    result = CliRunner().invoke(main, ["gold", "subset", str(gold), "--source", "nope.html", "--out", str(out)])
+    assert result.exit_code != 0 and "nope.html" in result.output
