@@ -107,7 +107,8 @@ def test_model_slots_bound_calls_across_all_worker_processes(settings, tmp_path)
 
 def test_a_killed_worker_keeps_what_finished_and_records_the_rest_as_failed(settings, tmp_path):
     """Two sources are answered, then the model holds every call; a worker is killed meanwhile. The run completes:
-    the two finished sources stay ok, every other one is recorded as failed at stage "internal" with the reason."""
+    the two finished sources stay ok, the killed worker's sources are recorded as failed at stage "internal"
+    with the reason, and every source has exactly one outcome, as in the ledger."""
     answered, held = threading.Semaphore(0), threading.Semaphore(0)
     release, count, lock = threading.Event(), [0], threading.Lock()
 
@@ -139,7 +140,11 @@ def test_a_killed_worker_keeps_what_finished_and_records_the_rest_as_failed(sett
     assert not runner.is_alive(), "the run hung"
     (summary,) = result
     statuses = [o.status for o in summary.outcomes]
-    assert statuses.count("ok") == 2 and statuses.count("failed") == 4
+    # The killed worker's held source fails; the two answered ones stay ok. The survivor's held source may end
+    # either way: the pool notices the death when it next hears from a worker, which on a loaded machine can be
+    # the survivor's own result (its held call returns after 20 s), so that source is then stored, not lost.
+    assert len(statuses) == 6 and set(statuses) <= {"ok", "failed"}
+    assert statuses.count("ok") >= 2 and statuses.count("failed") >= 1
     assert {o.stage for o in summary.failed} == {"internal"}
     assert all("worker process ended" in o.error and "BrokenProcessPool" in o.error for o in summary.failed)
     ledger = run_readonly(spread.database_url, f"select source, status from v_attempts where run_id = {summary.run_id}")
