@@ -39,13 +39,16 @@ def _pages(folder: Path, count: int) -> list[str]:
     return sorted(str(p) for p in folder.iterdir())
 
 
-def _ingest(sources: list[str], db: Path, base_url: str, home: Path) -> subprocess.Popen:
-    """`kb ingest` as a user runs it: no Prefect API configured, an endpoint model, one call at a time."""
+def _ingest(sources: list[str], db: Path, base_url: str, home: Path, **settings: str) -> subprocess.Popen:
+    """`kb ingest` as a user runs it: no Prefect API configured, an endpoint model, one call at a time (unless
+    `settings` say otherwise), in a process group of its own as a terminal would start it."""
     env = {**os.environ, "KB_LLM_BASE_URL": base_url, "KB_LLM_API_KEY": SECRET_KEY, "KB_LLM_MODEL": "fake-model"}
-    env.update(KB_LLM_CONCURRENCY="1", KB_HOME=str(home))
+    env.update({"KB_LLM_CONCURRENCY": "1", "KB_HOME": str(home), **settings})
     env.pop("PREFECT_API_URL", None)
     command = [sys.executable, "-m", "pipeline.cli", "ingest", *sources, "--db", str(db)]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
 
 
 def _wait_for_documents(db: Path, process: subprocess.Popen, count: int) -> None:
@@ -65,9 +68,30 @@ def _descendants(pid: int) -> list[psutil.Process]:
     return psutil.Process(pid).children(recursive=True)
 
 
-def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
-    _, alive = psutil.wait_procs(processes, timeout=10)
+def _alive(processes: list[psutil.Process], timeout: float = 10) -> list[psutil.Process]:
+    _, alive = psutil.wait_procs(processes, timeout=timeout)
     return alive
+
+
+def _workers(pid: int) -> list[psutil.Process]:
+    """The run's worker processes: its grandchildren (under "forkserver" the fork server is their parent)."""
+    return [p for p in _descendants(pid) if p.ppid() != pid]
+
+
+def _group_left(pgid: int, timeout: float = 30) -> list[psutil.Process]:
+    """The processes still in process group `pgid` once they have had `timeout` seconds to end."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = []
+        for process in psutil.process_iter():
+            try:
+                if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
+                    left.append(process)
+            except (ProcessLookupError, psutil.NoSuchProcess):
+                continue
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
 
 
 def _run_row(db: Path) -> tuple:
@@ -92,6 +116,39 @@ def test_ctrl_c_starts_no_more_documents_and_closes_the_run_as_interrupted(tmp_p
     assert (status, failed) == ("interrupted", 0)
     assert seen == ledger < len(sources)  # what it saw, each with its row; the rest were not started
     assert _alive(children) == []
+
+
+def test_ctrl_c_to_the_process_group_stops_the_worker_processes_too(tmp_path):
+    """A terminal's Ctrl-C reaches every process of the group: the workers ignore it and stop starting sources
+    when the run relays it; the run ends interrupted with what it saw, and no process of the group is left."""
+    sources, db = _pages(tmp_path / "pages", 40), tmp_path / "kb.sqlite"
+    with FakeOpenAI(reader, latency=0.3) as fake:
+        run = _ingest(sources, db, fake.base_url, tmp_path / "home", KB_PROCESSES="2", KB_LLM_CONCURRENCY="2")
+        _wait_for_documents(db, run, 2)
+        workers = _workers(run.pid)
+        os.killpg(run.pid, signal.SIGINT)
+        out, err = run.communicate(timeout=120)
+    assert len(workers) == 2, workers
+    assert run.returncode == 130, out + err
+    assert "Traceback" not in err and "Aborted" not in err
+    assert [line for line in err.splitlines() if line.startswith("interrupted: run 1 stopped after")], err
+    status, seen, failed, ledger = _run_row(db)
+    assert (status, failed) == ("interrupted", 0)  # no source failed "internal" from a worker's KeyboardInterrupt
+    assert seen == ledger < len(sources)
+    assert _group_left(run.pid) == []
+
+
+def test_a_killed_run_leaves_no_worker_process_beyond_its_documents_in_flight(tmp_path):
+    sources, db = _pages(tmp_path / "pages", 40), tmp_path / "kb.sqlite"
+    with FakeOpenAI(reader, latency=0.3) as fake:
+        run = _ingest(sources, db, fake.base_url, tmp_path / "home", KB_PROCESSES="2", KB_LLM_CONCURRENCY="2")
+        _wait_for_documents(db, run, 2)
+        workers = _workers(run.pid)
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        assert len(workers) == 2, workers
+        assert _alive(workers, timeout=30) == []  # each ends once its documents in flight are done
+        assert _group_left(run.pid) == []  # nor the fork server or resource tracker
 
 
 def test_a_killed_run_leaves_no_process_and_the_next_run_records_what_it_saw(tmp_path):
