@@ -49,7 +49,7 @@ from flows.documents import (
     say,
     start_worker,
 )
-from flows.workers import dask_stop, process_count, process_pool, relayed_logs, run_stop, split
+from flows.workers import dask_stop, local_cluster, process_count, process_pool, relayed_logs, run_stop, split
 from pipeline import save as save_stage
 from pipeline.settings import Settings
 
@@ -189,9 +189,9 @@ def _run_on_dask(
 ) -> tuple[list[Outcome], list[float]]:
     """One share per Dask worker (of the cluster at `address`, else a local one of two single-threaded worker
     processes)."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    cluster = None if address else LocalCluster(n_workers=2, threads_per_worker=1, processes=True)
+    cluster = None if address else local_cluster()
     try:
         with Client(address or cluster) as client:
             workers = len(client.scheduler_info()["workers"]) or 1

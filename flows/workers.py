@@ -156,6 +156,29 @@ def share_stop(dask_event: str | None = None) -> Iterator[Stop]:
         yield _WORKER_STOP[0]
 
 
+def local_cluster():
+    """A local Dask cluster of two single-threaded worker processes. They are started with Ctrl-C ignored, which
+    they keep (an ignored signal stays ignored across exec): a terminal's Ctrl-C reaches the whole process group,
+    and would end them mid-task, leaving the run waiting for a cluster without workers; the run relays it."""
+    from distributed import LocalCluster
+
+    with _ctrl_c_ignored():
+        return LocalCluster(n_workers=2, threads_per_worker=1, processes=True)
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """While the block runs, SIGINT is ignored (in the main thread only: elsewhere signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def dask_stop(client) -> Stop:
     """A new `distributed.Event` on `client`'s scheduler, to stop one run's shares (its name is the run's alone)."""
     from distributed import Event
