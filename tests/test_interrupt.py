@@ -155,18 +155,33 @@ def test_a_killed_run_leaves_no_worker_process_beyond_its_documents_in_flight(tm
 
 
 def test_a_second_ctrl_c_ends_the_run_and_its_worker_processes_at_once(tmp_path):
+    """Once documents are stored, the model holds every new call for a minute: the documents in flight cannot
+    finish, so the workers are gone within seconds only if the second Ctrl-C ended them."""
+    hold, held, release = threading.Event(), threading.Semaphore(0), threading.Event()
+
+    def reader_then_held(request):
+        if hold.is_set():
+            held.release()
+            release.wait(60)
+        return reader(request)
+
     sources, db = _pages(tmp_path / "pages", 40), tmp_path / "kb.sqlite"
-    with FakeOpenAI(reader, latency=0.3) as fake:
+    with FakeOpenAI(reader_then_held) as fake:
         run = _ingest(sources, db, fake.base_url, tmp_path / "home", KB_PROCESSES="2", KB_LLM_CONCURRENCY="2")
         _wait_for_documents(db, run, 2)
         workers = _workers(run.pid)
-        os.killpg(run.pid, signal.SIGINT)
-        assert any(line.startswith("interrupted: finishing") for line in run.stderr), "the first Ctrl-C was heard"
-        os.killpg(run.pid, signal.SIGINT)
-        run.wait(60)
-    assert run.returncode == -signal.SIGINT  # the default action of the second one
-    assert len(workers) == 2 and _alive(workers) == []
-    assert _group_left(run.pid) == []
+        hold.set()
+        try:
+            assert held.acquire(timeout=60), "a call should be held at the model"
+            os.killpg(run.pid, signal.SIGINT)
+            assert any(line.startswith("interrupted: finishing") for line in run.stderr), "the first was heard"
+            os.killpg(run.pid, signal.SIGINT)
+            run.wait(60)
+            assert run.returncode == -signal.SIGINT  # the default action of the second one
+            assert len(workers) == 2 and _alive(workers) == []
+            assert _group_left(run.pid, timeout=10) == []
+        finally:
+            release.set()
 
 
 def test_ctrl_c_reaches_the_shares_on_dask_workers(settings, tmp_path):
