@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from db.engine import init_db, make_engine
-from flows.workers import log_to
+from flows.workers import Stop, log_to, share_stop, watch_run
 from pipeline import asof
 from pipeline import clean as clean_stage
 from pipeline import extract as extract_stage
@@ -234,12 +234,18 @@ def _ledger_entry(source: str, run_id: int, started: datetime, outcome: Outcome)
     return save_stage.LedgerEntry(run_id=run_id, source=source, started=started, attempts=outcome.attempts, **spent)
 
 
-def run_share(share: list[str], runtime: Runtime, run_id: int, new: set[str]) -> list[Outcome]:
+def run_share(
+    share: list[str], runtime: Runtime, run_id: int, new: set[str], stop: Stop | None = None
+) -> list[Outcome]:
     """Every source of `share` through `process_source` in this process, `document_workers` at a time.
-    Once `runtime.stop` is set no source starts: the Outcomes are those of the sources that did."""
+    Once `runtime.stop` (or `stop`, a worker's) is set no source starts: the Outcomes are those of the sources
+    that did."""
+
+    def stopped() -> bool:
+        return runtime.stop.is_set() or (stop is not None and stop.is_set())
 
     def one(source: str) -> Outcome | None:
-        return None if runtime.stop.is_set() else process_source(source, runtime, run_id, new=source in new)
+        return None if stopped() else process_source(source, runtime, run_id, new=source in new)
 
     with ThreadPoolExecutor(max_workers=document_workers(runtime.settings), thread_name_prefix="kb-document") as pool:
         return [outcome for outcome in pool.map(one, share) if outcome is not None]
@@ -268,15 +274,19 @@ def _process_runtime(settings: Settings, slots: int) -> Runtime:
         return runtime
 
 
-def start_worker(settings: Settings, slots: int, log_queue) -> None:
-    """A pool worker's initializer: its progress lines go to the parent, and its Runtime is made."""
+def start_worker(settings: Settings, slots: int, log_queue, stop: Stop) -> None:
+    """A pool worker's initializer: it heeds the run's `stop` (flows.workers.watch_run), its progress lines go
+    to the parent, and its Runtime is made."""
+    watch_run(stop)
     log_to(log_queue, PROGRESS_LOGGER)
     _process_runtime(settings, slots)
 
 
 def run_share_elsewhere(
-    settings: Settings, slots: int, share: list[str], run_id: int, new: set[str]
+    settings: Settings, slots: int, share: list[str], run_id: int, new: set[str], dask_stop: str | None = None
 ) -> tuple[list[Outcome], float]:
-    """`run_share` in a worker process (of a local pool or of a Dask cluster); also its peak memory in MB."""
-    outcomes = run_share(share, _process_runtime(settings, slots), run_id, new)
+    """`run_share` in a worker process (of a local pool, or of a Dask cluster, where the run's stop is the
+    `distributed.Event` named `dask_stop`); also its peak memory in MB."""
+    with share_stop(dask_stop) as stop:
+        outcomes = run_share(share, _process_runtime(settings, slots), run_id, new, stop)
     return outcomes, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -13,9 +13,10 @@ stays (each source's row is written as it finishes) and the sources not finished
 "internal", with the reason; a re-run picks them up.
 Writers in several processes queue on the database's own lock (db.session).
 
-Ctrl-C (SIGINT, in the main thread) starts no more sources: those in flight finish, the run is closed
-"interrupted" with what it saw; a second Ctrl-C ends the process at once (what was in flight rolls back, and the
-next run marks this one interrupted from its ledger rows).
+Ctrl-C (SIGINT, in the main thread) starts no more sources, in this process and, relayed (flows.workers), in its
+worker processes or on the Dask workers: those in flight finish, the run is closed "interrupted" with what it saw.
+A second Ctrl-C ends the run's worker processes and this process at once (what was in flight rolls back, and the
+next run marks this one interrupted from its ledger rows). A worker whose run's process is killed ends by itself.
 
 This module imports nothing of Prefect (about half of a start's imports): `kb ingest` without a Prefect API runs
 here directly (`backfill`), and so starts no Prefect server that could outlive it; flows.ingest wraps the same
@@ -24,11 +25,12 @@ here directly (`backfill`), and so starts no Prefect server that could outlive i
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, wait
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -47,11 +49,12 @@ from flows.documents import (
     say,
     start_worker,
 )
-from flows.workers import process_count, process_pool, relayed_logs, split
+from flows.workers import dask_stop, local_cluster, process_count, process_pool, relayed_logs, run_stop, split
 from pipeline import save as save_stage
 from pipeline.settings import Settings
 
 TASK_RUNNERS = ("threads", "dask")
+STOP_POLL_SECONDS = 0.2  # how often a run waiting for its shares looks whether Ctrl-C asked it to stop
 
 
 def _totals(outcomes: list[Outcome]) -> dict:
@@ -141,7 +144,7 @@ def _ctrl_c_stops(stop: threading.Event) -> Iterator[None]:
 
     def on_sigint(_signum, _frame) -> None:
         stop.set()
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, _stop_now)
         say("interrupted: finishing the documents in flight, starting no more (Ctrl-C again to stop at once)")
 
     previous = signal.signal(signal.SIGINT, on_sigint)
@@ -151,17 +154,27 @@ def _ctrl_c_stops(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _stop_now(signum: int, _frame) -> None:
+    """The second Ctrl-C: end this process's worker processes, then this process by the signal's default action
+    (their documents and its own in flight roll back)."""
+    for child in multiprocessing.active_children():
+        child.kill()
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
+
+
 def _run_in_processes(
     sources: list[str], runtime: Runtime, run_id: int, new: set[str], processes: int
 ) -> tuple[list[Outcome], list[float]]:
     """One share per process of a local pool; their progress lines are logged here as sources finish."""
     slots = llm_slots(runtime.settings) // processes
     _check_endpoint_here(runtime)
+    stop = run_stop()
     with (
         relayed_logs() as log_queue,
-        process_pool(processes, start_worker, (runtime.settings, slots, log_queue)) as pool,
+        process_pool(processes, start_worker, (runtime.settings, slots, log_queue, stop)) as pool,
     ):
-        return _gather(pool, sources, runtime, run_id, new, processes, slots, relayed=True)
+        return _gather(pool, sources, runtime, run_id, new, processes, slots, relayed=True, relay_stop=stop.set)
 
 
 def _check_endpoint_here(runtime: Runtime) -> None:
@@ -176,16 +189,31 @@ def _run_on_dask(
 ) -> tuple[list[Outcome], list[float]]:
     """One share per Dask worker (of the cluster at `address`, else a local one of two single-threaded worker
     processes)."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    cluster = None if address else LocalCluster(n_workers=2, threads_per_worker=1, processes=True)
+    cluster = None if address else local_cluster()
     try:
         with Client(address or cluster) as client:
             workers = len(client.scheduler_info()["workers"]) or 1
             processes = max(1, min(workers, len(sources), llm_slots(runtime.settings)))
             slots = llm_slots(runtime.settings) // processes
             _check_endpoint_here(runtime)
-            return _gather(client.get_executor(), sources, runtime, run_id, new, processes, slots, relayed=False)
+            stop = dask_stop(client)
+            try:
+                return _gather(
+                    client.get_executor(),
+                    sources,
+                    runtime,
+                    run_id,
+                    new,
+                    processes,
+                    slots,
+                    relayed=False,
+                    relay_stop=stop.set,
+                    dask_stop=stop.name,
+                )
+            finally:
+                stop.clear()  # the scheduler forgets it
     finally:
         if cluster is not None:
             cluster.close()
@@ -201,15 +229,19 @@ def _gather(
     slots: int,
     *,
     relayed: bool,
+    relay_stop: Callable[[], object],
+    dask_stop: str | None = None,
 ) -> tuple[list[Outcome], list[float]]:
-    """Submit one share per process to `executor`; every source's Outcome in the order given, and each worker's
-    peak memory. `relayed`: the workers' progress lines reach this process's log as they go; else each share's
-    are logged when it returns. A share whose worker died is closed by `_lost`."""
+    """Submit one share per process to `executor`; the Outcome of every source started, in the order given, and
+    each worker's peak memory. `relayed`: the workers' progress lines reach this process's log as they go; else
+    each share's are logged when it returns. Ctrl-C reaches the workers through `relay_stop`. A share whose
+    worker died is closed by `_lost`."""
     shares = split(sources, processes)
     futures = [
-        executor.submit(run_share_elsewhere, runtime.settings, slots, share, run_id, new & set(share))
+        executor.submit(run_share_elsewhere, runtime.settings, slots, share, run_id, new & set(share), dask_stop)
         for share in shares
     ]
+    _wait_relaying_stop(futures, runtime.stop, relay_stop)
     found: dict[str, Outcome] = {}
     rss: list[float] = []
     for share, future in zip(shares, futures, strict=True):
@@ -223,7 +255,19 @@ def _gather(
         for outcome in unreported:
             report_outcome(outcome)
         found.update((o.source, o) for o in outcomes)
-    return [found[source] for source in sources], rss
+    return [found[source] for source in sources if source in found], rss  # those not started: not in the run
+
+
+def _wait_relaying_stop(futures: list[Future], stop: threading.Event, relay_stop: Callable[[], object]) -> None:
+    """Wait until every share is done; once `stop` is set (Ctrl-C, in this process), call `relay_stop` once.
+    Polled: a signal handler could not safely call a Dask scheduler."""
+    pending = set(futures)
+    while pending:
+        pending = wait(pending, timeout=STOP_POLL_SECONDS).not_done
+        if stop.is_set():
+            relay_stop()
+            break
+    wait(pending)
 
 
 def _lost(share: list[str], runtime: Runtime, run_id: int, exc: BaseException) -> tuple[list[Outcome], list[Outcome]]:

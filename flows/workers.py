@@ -1,9 +1,13 @@
 """How a run is spread over processes: how many, which sources and model slots each gets, the pool they run in,
-and their progress lines brought back to this process.
+their progress lines brought back to this process, and how a stop reaches them.
 
 Everything career-kb does around a model call (parsing HTML, building and validating requests, saving) is Python
 and holds the interpreter lock, so one process uses one core however many threads it has; a large run is split
 into one share per process. This module knows nothing of documents: flows.documents says what a share does.
+
+Stopping: a pool worker ignores Ctrl-C (a terminal sends it to the whole process group; the run's process relays
+it through a `multiprocessing` Event of the pool's context), and ends by itself, once its documents in flight are
+done, when the run's process is gone (killed). On a Dask cluster the stop is a `distributed.Event` named per run.
 """
 
 from __future__ import annotations
@@ -12,9 +16,13 @@ import logging
 import logging.handlers
 import multiprocessing
 import os
+import signal
+import threading
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import Protocol
 
 from pipeline.settings import Settings
 
@@ -86,3 +94,93 @@ def log_to(queue, *loggers: str) -> None:
         logger.setLevel(logging.INFO)
         logger.propagate, logger.disabled = True, False
         logger.handlers.clear()
+
+
+class Stop(Protocol):
+    """Whether a share starts no more sources: a threading or multiprocessing Event, a distributed.Event."""
+
+    def is_set(self) -> bool: ...
+
+
+def run_stop() -> Stop:
+    """The Event through which the run's process tells its pool workers to start no more sources (an Event can
+    reach a worker only through the pool's initializer, hence made before the pool)."""
+    return multiprocessing.get_context(START_METHOD).Event()
+
+
+class WorkerStop:
+    """In a pool worker: set when the run asked to stop (`requested`) or its process is gone (`orphaned`)."""
+
+    def __init__(self, requested: Stop) -> None:
+        self.requested = requested
+        self.orphaned = threading.Event()
+
+    def is_set(self) -> bool:
+        return self.requested.is_set() or self.orphaned.is_set()
+
+
+_WORKER_STOP: list[WorkerStop] = []  # this pool worker's, from its initializer
+_SHARE_RUNNING = threading.Lock()  # held while a share runs in this pool worker: an orphan ends only between shares
+
+
+def watch_run(requested: Stop) -> None:
+    """From a pool worker's initializer: ignore Ctrl-C (the run's process relays it as `requested`), and end this
+    process should the run's process die, once the documents in flight are done."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop = WorkerStop(requested)
+    _WORKER_STOP[:] = [stop]
+    threading.Thread(target=_end_when_orphaned, args=(stop,), name="kb-run-watch", daemon=True).start()
+
+
+def _end_when_orphaned(stop: WorkerStop) -> None:
+    """Wait for the run's process to end, then start no more sources and end this process between shares.
+    multiprocessing's parent_process() is the run's process also under "forkserver", whose workers' OS parent is
+    the fork server, which lives on as long as they do."""
+    multiprocessing.parent_process().join()
+    stop.orphaned.set()
+    with _SHARE_RUNNING:
+        os._exit(1)  # no one is left to hear from this worker; the pool's queues would hold it forever
+
+
+@contextmanager
+def share_stop(dask_event: str | None = None) -> Iterator[Stop]:
+    """While a share runs in a worker: what tells it to stop. On a Dask worker, the run's `distributed.Event` of
+    that name, bound to this worker's client (the share's threads have none of their own); in a pool worker,
+    its WorkerStop, and no orphaned end meanwhile."""
+    if dask_event is not None:
+        from distributed import Event, get_client
+
+        yield Event(dask_event, client=get_client())
+        return
+    with _SHARE_RUNNING:
+        yield _WORKER_STOP[0]
+
+
+def local_cluster():
+    """A local Dask cluster of two single-threaded worker processes. They are started with Ctrl-C ignored, which
+    they keep (an ignored signal stays ignored across exec): a terminal's Ctrl-C reaches the whole process group,
+    and would end them mid-task, leaving the run waiting for a cluster without workers; the run relays it."""
+    from distributed import LocalCluster
+
+    with _ctrl_c_ignored():
+        return LocalCluster(n_workers=2, threads_per_worker=1, processes=True)
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """While the block runs, SIGINT is ignored (in the main thread only: elsewhere signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def dask_stop(client) -> Stop:
+    """A new `distributed.Event` on `client`'s scheduler, to stop one run's shares (its name is the run's alone)."""
+    from distributed import Event
+
+    return Event(f"career-kb-stop-{uuid.uuid4().hex}", client=client)
