@@ -40,6 +40,12 @@ _FIGURE = re.compile(
     rf"|\b(?P<word>{alternation(_WORD_FIGURES)})",
     re.I,
 )
+# What stands right before a counted number that is part of a name or rank (see claims.toml, [counts]): a listed
+# word, a word the number is joined to by a hyphen, or a capitalised word inside the sentence.
+_NAMED = re.compile(
+    rf"(?:(?<![\w&.#-])(?:{alternation(_VOCAB.counts.names_before)})\s?|[A-Za-z]-|(?<=[\w,] )(?-i:[A-Z][\w.&]*) )$",
+    re.I,
+)
 _TOPIC = re.compile(any_of(_VOCAB.topics), re.I)
 _MAY_HOLD_FIGURE = re.compile(rf"\d|\b(?:{alternation(_WORD_FIGURES)})", re.I)
 _METRICS = [(m.name, re.compile(any_of(m.cues), re.I)) for m in _VOCAB.metric if m.cues]
@@ -76,8 +82,8 @@ def figures(sentence: str) -> list[Figure]:
             continue
         low, high = _number(match.group("low")), match.group("high") and _number(match.group("high"))
         unit = _UNIT_OF[match.group("unit").casefold()] if match.group("unit") else "count"
-        if unit == "count" and (high or _is_year(match.group("low"))):
-            continue  # "2024 to 2034" and "2025 salaries" are years, not counts
+        if unit == "count" and (high or _is_year(match.group("low")) or _NAMED.search(sentence[: match.start()])):
+            continue  # "2024 to 2034" and "2025 salaries" are years, "Fortune 500" and "GPT-4" names, not counts
         end = match.end() if match.group("unit") else match.end("low")
         found.append(Figure(match.start(), end, low, high or None, unit, match.group("sign") or ""))
     return found

@@ -292,6 +292,7 @@ class WordFigure(_Section):
 
 class Counts(_Section):
     not_before: list[Regex] = []
+    names_before: list[Word] = []
 
 
 class Directions(_Section):

@@ -98,6 +98,27 @@ def test_a_percentage_needs_no_topic_word_but_a_count_does():
     assert [(c.value, c.unit) for c in find_claims(text)] == [(12, "percent"), (40, "count")]
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Most Fortune 500 companies now hire machine learning engineers.",
+        "Hiring at the top 10 employers slowed in the spring.",
+        "Roles asking for Python 3.12 skills pay the most, our survey says.",
+        "Teams building on GPT-4 models are hiring again.",
+        "Workers on a Plan 2 loan repay it from their pay.",
+        "Hiring for the conference team runs from 16 to 18 October.",
+        "Our survey closed on 20 December with every answer counted.",
+    ],
+)
+def test_a_number_in_a_name_a_rank_or_a_date_is_no_count(sentence):
+    assert find_claims(sentence) == []
+
+
+def test_a_count_after_a_sentence_opening_word_or_a_plain_word_stays_a_count():
+    text = "Over 1,200 companies answered our survey. Among them, 300 employers said hiring rose."
+    assert [(c.value, c.unit) for c in find_claims(text)] == [(1200, "count"), (300, "count")]
+
+
 def test_money_is_never_a_claim_and_a_decimal_does_not_cut_a_sentence():
     text = "Holders of a cloud credential in the U.S. earn about 6.2% more, e.g. $150,000 at consultancies."
     money = [(m.start, m.end) for m in scan_money(text)]
