@@ -18,9 +18,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
+from pipeline.chunk import Line, split_lines
 from pipeline.ground import locate
 from pipeline.mentions import find_region, find_role
 from pipeline.sentences import sentence_around, split_line
+from pipeline.tables import blocks, cells
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Claim, Direction
 
@@ -53,6 +55,26 @@ _UP = re.compile(rf"(?<!\w){any_of(_VOCAB.direction.up)}(?!\w)", re.I)
 _DOWN = re.compile(rf"(?<!\w){any_of(_VOCAB.direction.down)}(?!\w)", re.I)
 _ATTRIBUTION = [re.compile(p, re.I) for p in _VOCAB.attribution.patterns]
 _YEAR_SPANS = [re.compile(p, re.I) for p in _VOCAB.years.spans]
+_CHANGES = _VOCAB.change_columns
+_CHANGE_COLUMN = re.compile(rf"(?<!\w)(?:{alternation(_CHANGES.words)})", re.I)
+_PERCENT_HEADER = re.compile(rf"(?<!\w)(?:{alternation(_CHANGES.percent)})", re.I)
+_CHANGE_METRICS = [
+    (name, re.compile(rf"(?<!\w)(?:{alternation(words)})", re.I)) for name, words in _CHANGES.metrics.items()
+]
+_CHANGE_CELL = re.compile(r"(?P<sign>[+\-−–])?\s?(?P<value>\d+(?:\.\d+)?)\s?(?P<percent>%)?")
+# A year in a header, or a span of them whose end may be written with two digits ("2024–25").
+_HEADER_YEARS = re.compile(r"(?<!\d)(?P<start>(?:19|20)\d\d)(?:\s?[-–—/]\s?(?P<end>(?:19|20)?\d\d))?(?!\d)")
+
+
+@dataclass(frozen=True)
+class ChangeColumn:
+    """A table column of changes: its position in the row, what it measures, whether its header says percent,
+    and the years its header names."""
+
+    index: int
+    metric: str
+    percent: bool
+    years: tuple[int | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -173,10 +195,12 @@ def read_claims(
 
 
 def find_claims(text: str, money: Iterable[tuple[int, int]] = (), limit: int | None = None) -> list[Claim]:
-    """The claims of a text: each figure of a sentence that names a market topic (a percentage or multiple needs
-    none), the `money` spans left out (a salary or a price is not a claim)."""
-    money = list(money)
-    claims: list[Claim] = []
+    """The claims of a text: those of its tables' change columns, then each figure of a sentence that names a
+    market topic (a percentage or multiple needs none), the `money` spans left out (a salary or a price is not a
+    claim)."""
+    changes = change_claims(text)
+    money = [*money, *(span for span, _ in changes)]
+    claims = [claim for _, claim in changes]
     for start, end in _sentences_with_figures(text):
         sentence = text[start:end]
         if _LIMITS.claim_min_chars <= len(sentence) <= _LIMITS.claim_max_chars:
@@ -198,8 +222,8 @@ def _sentences_with_figures(text: str) -> list[tuple[int, int]]:
 
 def listed_claims(text: str, listed: Iterable[BaseModel], money: Iterable[tuple[int, int]] = ()) -> list[Claim]:
     """The claims the model listed (a quote, a metric, a subject), read from the sentence around each quote;
-    a quote stating no claim figure gives none."""
-    money = list(money)
+    a quote stating no claim figure gives none; a change column's cell is read with its table (`change_claims`)."""
+    money = [*money, *(span for span, _ in change_claims(text))]
     claims = []
     for item in listed:
         where = locate(text, item.quote)
@@ -207,6 +231,80 @@ def listed_claims(text: str, listed: Iterable[BaseModel], money: Iterable[tuple[
             start, end = sentence_around(text, where.char_start, where.char_end)
             claims += read_claims(text[start:end], item.metric, item.subject, _within(money, start, end))
     return claims
+
+
+def change_claims(text: str) -> list[tuple[tuple[int, int], Claim]]:
+    """The claims of the tables' change columns ("Change (%)", "YoY", "Δ 2024–25"), each with its cell's span in
+    `text`: read from the header's words and each cell's sign and number (claims.toml, [change_columns])."""
+    found = []
+    for rows in blocks(split_lines(text)):
+        head = next((i for i, row in enumerate(rows) if change_columns(row)), None)
+        if head is not None:
+            columns = change_columns(rows[head])
+            found += [claim for row in rows[head + 1 :] for claim in _row_changes(row, columns)]
+    return found
+
+
+def change_columns(header: Line) -> list[ChangeColumn]:
+    """The columns of changes a header row names, with their metric, percent and years; a column that names no
+    years takes those of the header's other columns ("2023 median | 2024 median | Change (%)")."""
+    heads = [(j, cell.text) for j, cell in enumerate(cells(header)) if j]
+    changes = [(j, words) for j, words in heads if _CHANGE_COLUMN.search(words)]
+    around = _header_years(" ".join(words for j, words in heads if (j, words) not in changes))
+    return [
+        ChangeColumn(
+            j,
+            _change_metric(words),
+            bool(_PERCENT_HEADER.search(words)),
+            _header_years(words) if _HEADER_YEARS.search(words) else around,
+        )
+        for j, words in changes
+    ]
+
+
+def _change_metric(words: str) -> str:
+    """The metric a change column's header names, else the one change columns measure by default."""
+    return next((name for name, named in _CHANGE_METRICS if named.search(words)), _CHANGES.metric)
+
+
+def _header_years(words: str) -> tuple[int | None, int | None]:
+    """(start, end) of the years header words name: the first and last, (None, year) for one, (None, None)."""
+    years = []
+    for match in _HEADER_YEARS.finditer(words):
+        years.append(int(match["start"]))
+        if end := match["end"]:
+            years.append(int(end) if len(end) == 4 else int(match["start"][:2] + end))
+    if len(set(years)) < 2:
+        return None, years[0] if years else None
+    return min(years), max(years)
+
+
+def _row_changes(row: Line, columns: list[ChangeColumn]) -> list[tuple[tuple[int, int], Claim]]:
+    """The claims of one data row's change cells: a signed number, in percent when its header or itself says so."""
+    parts, quote = cells(row), row.text.strip()
+    label = parts[0].text if parts else ""
+    found = []
+    for column in columns:
+        cell = parts[column.index] if column.index < len(parts) else None
+        written = _CHANGE_CELL.fullmatch(cell.text) if cell else None
+        if written is None or not (column.percent or written["percent"]):
+            continue
+        value, sign = float(written["value"]), written["sign"]
+        direction = Direction.down if sign and sign != "+" else Direction.up if value else Direction.none
+        claim = Claim(
+            metric=column.metric,
+            subject=label[:120] or None,
+            value=value,
+            unit="percent",
+            direction=direction,
+            start_year=column.years[0],
+            end_year=column.years[1],
+            region=find_region(label),
+            statement=quote,
+            quote=quote,
+        )
+        found.append(((cell.start, cell.end), claim))
+    return found
 
 
 def _within(spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:

@@ -204,3 +204,30 @@ def test_ingest_stores_typed_claims_and_no_fragments(settings, fake_llm):
 )
 def test_attribution_names_who_says_so_and_never_a_noun_phrase(sentence, source):
     assert {c.attribution for c in read_claims(sentence)} == {source}
+
+
+CHANGES = """Pay and postings by role.
+
+| Role | 2024 median | 2025 median | YoY | Postings Δ 2023–25 | Change ($) |
+|---|---|---|---|---|---|
+| ML engineer | 150,000 | 160,000 | +6.7% | −12% | +10,000 |
+| Data scientist | 130,000 | 128,000 | -1.5 | 4% | -2,000 |
+"""
+
+
+def test_a_table_column_of_changes_gives_a_claim_per_row_from_its_header_and_sign():
+    claims = find_claims(CHANGES)
+    read = [(c.subject, c.metric, c.value, c.unit, c.direction.value, c.start_year, c.end_year) for c in claims]
+    assert read == [
+        ("ML engineer", "salary_growth", 6.7, "percent", "up", 2024, 2025),
+        ("ML engineer", "postings_growth", 12, "percent", "down", 2023, 2025),
+        ("Data scientist", "salary_growth", 1.5, "percent", "down", 2024, 2025),  # YoY says percent for the cell
+        ("Data scientist", "postings_growth", 4, "percent", "up", 2023, 2025),
+    ]  # a column of money changes ("Change ($)") gives none
+    assert all(c.quote == c.statement and c.quote in CHANGES and c.subject in c.quote for c in claims)
+
+
+def test_a_change_cell_the_model_lists_is_read_with_its_table_once():
+    row = "| ML engineer | 150,000 | 160,000 | +6.7% | −12% | +10,000 |"
+    listed = [claim_reading()(quote=row, metric="other", subject="ML engineers")]
+    assert listed_claims(CHANGES, listed) == []
