@@ -4,8 +4,10 @@ A claim is one figure of a sentence that names a market topic: its number (or ra
 years it spans, region and who says so are read here from the sentence, with the word lists of
 pipeline/vocabulary/claims.toml. What it measures comes from the vocabulary's cue words, or from the model when
 the model listed the claim (with whom it is about): the model never gives a number. A sentence without a claim
-figure, or a phrase the model listed that states none ("Best fit"), is no claim. Money amounts are salaries or
-not pay, never claims. Sentences are cut by pipeline.sentences, like every other stage's.
+figure, or a phrase the model listed that states none ("Best fit"), is no claim; nor is a number in a name or a
+rank ("Fortune 500", "GPT-4"). A table column of changes ("Change (%)", "YoY") gives a claim per row, read from
+its header and the cell's sign. Money amounts are salaries or not pay, never claims. Sentences are cut by
+pipeline.sentences, like every other stage's.
 """
 
 from __future__ import annotations
