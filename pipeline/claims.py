@@ -283,30 +283,31 @@ def _header_years(words: str) -> tuple[int | None, int | None]:
 
 def _row_changes(row: Line, columns: list[ChangeColumn]) -> list[tuple[tuple[int, int], Claim]]:
     """The claims of one data row's change cells: a signed number, in percent when its header or itself says so."""
-    parts, quote = cells(row), row.text.strip()
-    label = parts[0].text if parts else ""
+    parts = cells(row)
     found = []
     for column in columns:
         cell = parts[column.index] if column.index < len(parts) else None
         written = _CHANGE_CELL.fullmatch(cell.text) if cell else None
-        if written is None or not (column.percent or written["percent"]):
-            continue
-        value, sign = float(written["value"]), written["sign"]
-        direction = Direction.down if sign and sign != "+" else Direction.up if value else Direction.none
-        claim = Claim(
-            metric=column.metric,
-            subject=label[:120] or None,
-            value=value,
-            unit="percent",
-            direction=direction,
-            start_year=column.years[0],
-            end_year=column.years[1],
-            region=find_region(label),
-            statement=quote,
-            quote=quote,
-        )
-        found.append(((cell.start, cell.end), claim))
+        if written is not None and (column.percent or written["percent"]):
+            found.append(((cell.start, cell.end), _change_claim(column, parts[0].text, row.text.strip(), written)))
     return found
+
+
+def _change_claim(column: ChangeColumn, label: str, quote: str, written: re.Match) -> Claim:
+    """The claim of one change cell: the row's label is whom it is about, the sign its direction."""
+    value, sign = float(written["value"]), written["sign"]
+    return Claim(
+        metric=column.metric,
+        subject=label[:120] or None,
+        value=value,
+        unit="percent",
+        direction=Direction.down if sign and sign != "+" else Direction.up if value else Direction.none,
+        start_year=column.years[0],
+        end_year=column.years[1],
+        region=find_region(label),
+        statement=quote,
+        quote=quote,
+    )
 
 
 def _within(spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
