@@ -142,17 +142,33 @@ def direction_of(sentence: str, figure: Figure) -> Direction:
     return min(words)[1] if words else Direction.none
 
 
-def years_of(sentence: str) -> tuple[int | None, int | None]:
-    """(start_year, end_year) of the span a sentence names: "from 2024 to 2034", "by 2030", "since 2023"."""
+def years_of(
+    sentence: str, figure: Figure | None = None, others: Iterable[Figure] = ()
+) -> tuple[int | None, int | None]:
+    """(start_year, end_year) of the span a sentence names for `figure`: "from 2024 to 2034" for every figure of
+    it, a single year ("by 2030", "since 2023", "in 2024") only for the figure of `others` it stands nearest."""
     start = end = None
     for pattern in _YEAR_SPANS:
         for match in pattern.finditer(sentence):
             found = match.groupdict()
+            if not (found.get("start") and found.get("end")) and not _nearest(match.span(), figure, others):
+                continue  # "4.5%, down from 5.5% in 2024": 2024 is the 5.5%'s year
             start = start or (int(found["start"]) if found.get("start") else None)
             end = end or (int(found["end"]) if found.get("end") else None)
     if start is not None and end is not None and start > end:
         start, end = end, start
     return start, end
+
+
+def _nearest(span: tuple[int, int], figure: Figure | None, others: Iterable[Figure]) -> bool:
+    """Whether no figure of `others` stands nearer the text at `span` than `figure` does (any, without one)."""
+    if figure is None:
+        return True
+
+    def gap(f: Figure) -> int:
+        return max(0, span[0] - f.end, f.start - span[1])
+
+    return all(gap(figure) <= gap(other) for other in others)
 
 
 def attribution_of(sentence: str) -> str | None:
@@ -173,27 +189,29 @@ def read_claims(
     found = [f for f in figures(sentence) if not any(s < f.end and f.start < e for s, e in skip)]
     if not found:
         return []
-    start_year, end_year = years_of(sentence)
     shared = {
         "subject": subject or find_role(sentence),
-        "start_year": start_year,
-        "end_year": end_year,
         "region": find_region(sentence),
         "attribution": attribution_of(sentence),
         "statement": sentence,
         "quote": sentence,
     }
-    return [
-        Claim(
-            metric=metric if metric in metric_names() else metric_of(sentence, f),
-            value=f.value,
-            value_max=f.value_max,
-            unit=f.unit,
-            direction=direction_of(sentence, f),
-            **shared,
+    claims = []
+    for f in found:
+        start_year, end_year = years_of(sentence, f, found)
+        claims.append(
+            Claim(
+                metric=metric if metric in metric_names() else metric_of(sentence, f),
+                value=f.value,
+                value_max=f.value_max,
+                unit=f.unit,
+                direction=direction_of(sentence, f),
+                start_year=start_year,
+                end_year=end_year,
+                **shared,
+            )
         )
-        for f in found
-    ]
+    return claims
 
 
 def find_claims(text: str, money: Iterable[tuple[int, int]] = (), limit: int | None = None) -> list[Claim]:

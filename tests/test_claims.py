@@ -73,6 +73,18 @@ def test_every_figure_of_a_sentence_is_its_own_claim_and_years_are_not_figures()
 
 
 @pytest.mark.parametrize(
+    "sentence, years",
+    [
+        ("The median pay rise was 4.5%, down from 5.5% in 2024.", [(None, None), (None, 2024)]),
+        ("About 41% of briefs in 2024 mentioned LLMs, against 12% in 2023.", [(None, 2024), (None, 2023)]),
+        ("Postings grew 12% and pay rose 4% from 2023 to 2025.", [(2023, 2025), (2023, 2025)]),
+    ],
+)
+def test_a_span_dates_every_figure_of_its_sentence_and_a_single_year_the_figure_nearest_it(sentence, years):
+    assert [(c.start_year, c.end_year) for c in read_claims(sentence)] == years
+
+
+@pytest.mark.parametrize(
     "sentence, region, metric",
     [
         ("In the UK, AI engineers command a 15% salary premium.", "UK", "salary_premium"),
