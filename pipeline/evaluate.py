@@ -541,11 +541,12 @@ def _score_matched_claim(score: DocumentScore, gold: GoldClaim, row: dict) -> No
 
 
 def claim_matches(gold: GoldClaim, row: dict) -> bool:
-    """A stored claim gives a gold figure: its value or range end within 1 %, in the gold unit when both say one."""
+    """A stored claim gives a gold figure: its value or range end within 1 %, in the gold unit when both say one. A
+    gold figure written with a minus ("-9" for a fall) is the stored value, which is unsigned (its direction down)."""
     if gold.unit and row.get("unit") and gold.unit != row["unit"]:
         return False
     values = [v for v in (row.get("value"), row.get("value_max")) if v is not None]
-    return any(math.isclose(v, gold.figure, rel_tol=BOUND_TOLERANCE) for v in values)
+    return any(math.isclose(v, abs(gold.figure), rel_tol=BOUND_TOLERANCE) for v in values)
 
 
 def _recall(wanted: list[str], found: list[str], same) -> tuple[Ratio, list[str]]:

@@ -14,6 +14,7 @@ from db.engine import init_db, make_engine
 from pipeline.cli import main
 from pipeline.evaluate import (
     Floors,
+    GoldClaim,
     GoldDocument,
     GoldSalary,
     Overall,
@@ -25,6 +26,7 @@ from pipeline.evaluate import (
     by_page_kind,
     certs_match,
     check_floors,
+    claim_matches,
     find_document,
     is_forbidden,
     load_gold,
@@ -659,3 +661,17 @@ def test_gold_claims_in_the_older_string_form_are_still_read(tmp_path):
     [document] = load_gold(tmp_path / "gold.json").documents
     assert document.claims[0] == "Postings rose 74% in 2024."
     assert (document.claims[1].figure, document.claims[1].as_of_year) == (74, 2024)
+
+
+@pytest.mark.parametrize(
+    ("figure", "row", "expected"),
+    [
+        (-9, {"value": 9, "unit": "percent", "direction": "down"}, True),  # a fall: stored unsigned, direction down
+        (9, {"value": 9.05, "unit": "percent"}, True),
+        (30, {"value": 20, "value_max": 30, "unit": "percent"}, True),
+        (9, {"value": 9, "unit": "count"}, False),
+        (9, {"value": 10, "unit": "percent"}, False),
+    ],
+)
+def test_a_stored_claim_gives_a_gold_figure(figure, row, expected):
+    assert claim_matches(GoldClaim(figure=figure, unit="percent", metric="other"), row) is expected
