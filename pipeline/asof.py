@@ -5,9 +5,10 @@ moved. The reader looks, nearest first, at the figure's own sentence, then at wh
 table's header or caption, the section heading, in turn theirs), then at the page title; "this year" and "last
 year" are read against the page's date. Without a date in the text the figure takes the document's published
 date (from its markup, else the month and year of its byline), else its fetch date, and `as_of_source` says
-which (text, published, fetched). Years that are no date of
-the figure are skipped: spans ("from 2024 to 2034"), founding years ("founded in 2015"), decades ("the 2020s")
-and years after the page's own (forecasts). The words are vocabulary (time.toml), not code.
+which (text, published, fetched). Years that are no date of the figure are skipped: spans ("from 2024 to 2034"),
+founding years ("founded in 2015"), decades ("the 2020s") and years after the page's own (forecasts). A claim
+over a span of years ("from 2024 to 2025", read by pipeline.claims) is dated by the span's end year instead, a
+date read from its text. The words are vocabulary (time.toml), not code.
 """
 
 from __future__ import annotations
@@ -190,13 +191,22 @@ def dated(article: Article, grounded: GroundedExtraction) -> GroundedExtraction:
     return grounded.model_copy(update={"records": records})
 
 
+def _span_end(record) -> AsOf | None:
+    """A figure over a span its text names ("from 2024 to 2025": start_year and end_year) is dated by the span's
+    end, whatever its heading says."""
+    start, end = getattr(record, "start_year", None), getattr(record, "end_year", None)
+    return AsOf(end, None, AsOfSource.text) if start is not None and end is not None else None
+
+
 def _dated(page: _Page, item: Grounded, focus: Span | None) -> Grounded:
     """One record with its as_of fields set, or as it is when its kind has none."""
     record, where = item.record, item.provenance
     if "as_of_year" not in type(record).model_fields:
         return item
-    header = getattr(record, "header_start", None), getattr(record, "header_end", None)
-    span = focus or (where.char_start, where.char_end)
-    found = page.as_of(where.char_start, where.char_end, span, None if None in header else header)
+    found = _span_end(record)
+    if found is None:
+        header = getattr(record, "header_start", None), getattr(record, "header_end", None)
+        span = focus or (where.char_start, where.char_end)
+        found = page.as_of(where.char_start, where.char_end, span, None if None in header else header)
     update = {"as_of_year": found.year, "as_of_month": found.month, "as_of_source": found.source}
     return item.model_copy(update={"record": record.model_copy(update=update)})

@@ -4,8 +4,10 @@ A claim is one figure of a sentence that names a market topic: its number (or ra
 years it spans, region and who says so are read here from the sentence, with the word lists of
 pipeline/vocabulary/claims.toml. What it measures comes from the vocabulary's cue words, or from the model when
 the model listed the claim (with whom it is about): the model never gives a number. A sentence without a claim
-figure, or a phrase the model listed that states none ("Best fit"), is no claim. Money amounts are salaries or
-not pay, never claims. Sentences are cut by pipeline.sentences, like every other stage's.
+figure, or a phrase the model listed that states none ("Best fit"), is no claim; nor is a number in a name or a
+rank ("Fortune 500", "GPT-4"). A table column of changes ("Change (%)", "YoY") gives a claim per row, read from
+its header and the cell's sign. Money amounts are salaries or not pay, never claims. Sentences are cut by
+pipeline.sentences, like every other stage's.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
+from pipeline.chunk import Line, split_lines
 from pipeline.ground import locate
 from pipeline.mentions import find_region, find_role
 from pipeline.sentences import sentence_around, split_line
+from pipeline.tables import blocks, cells
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Claim, Direction
 
@@ -40,6 +44,12 @@ _FIGURE = re.compile(
     rf"|\b(?P<word>{alternation(_WORD_FIGURES)})",
     re.I,
 )
+# What stands right before a counted number that is part of a name or rank (see claims.toml, [counts]): a listed
+# word, a word the number is joined to by a hyphen, or a capitalised word inside the sentence.
+_NAMED = re.compile(
+    rf"(?:(?<![\w&.#-])(?:{alternation(_VOCAB.counts.names_before)})\s?|[A-Za-z]-|(?<=[\w,] )(?-i:[A-Z][\w.&]*) )$",
+    re.I,
+)
 _TOPIC = re.compile(any_of(_VOCAB.topics), re.I)
 _MAY_HOLD_FIGURE = re.compile(rf"\d|\b(?:{alternation(_WORD_FIGURES)})", re.I)
 _METRICS = [(m.name, re.compile(any_of(m.cues), re.I)) for m in _VOCAB.metric if m.cues]
@@ -47,6 +57,26 @@ _UP = re.compile(rf"(?<!\w){any_of(_VOCAB.direction.up)}(?!\w)", re.I)
 _DOWN = re.compile(rf"(?<!\w){any_of(_VOCAB.direction.down)}(?!\w)", re.I)
 _ATTRIBUTION = [re.compile(p, re.I) for p in _VOCAB.attribution.patterns]
 _YEAR_SPANS = [re.compile(p, re.I) for p in _VOCAB.years.spans]
+_CHANGES = _VOCAB.change_columns
+_CHANGE_COLUMN = re.compile(rf"(?<!\w)(?:{alternation(_CHANGES.words)})", re.I)
+_PERCENT_HEADER = re.compile(rf"(?<!\w)(?:{alternation(_CHANGES.percent)})", re.I)
+_CHANGE_METRICS = [
+    (name, re.compile(rf"(?<!\w)(?:{alternation(words)})", re.I)) for name, words in _CHANGES.metrics.items()
+]
+_CHANGE_CELL = re.compile(r"(?P<sign>[+\-−–])?\s?(?P<value>\d+(?:\.\d+)?)\s?(?P<percent>%)?")
+# A year in a header, or a span of them whose end may be written with two digits ("2024–25").
+_HEADER_YEARS = re.compile(r"(?<!\d)(?P<start>(?:19|20)\d\d)(?:\s?[-–—/]\s?(?P<end>(?:19|20)?\d\d))?(?!\d)")
+
+
+@dataclass(frozen=True)
+class ChangeColumn:
+    """A table column of changes: its position in the row, what it measures, whether its header says percent,
+    and the years its header names."""
+
+    index: int
+    metric: str
+    percent: bool
+    years: tuple[int | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -76,8 +106,8 @@ def figures(sentence: str) -> list[Figure]:
             continue
         low, high = _number(match.group("low")), match.group("high") and _number(match.group("high"))
         unit = _UNIT_OF[match.group("unit").casefold()] if match.group("unit") else "count"
-        if unit == "count" and (high or _is_year(match.group("low"))):
-            continue  # "2024 to 2034" and "2025 salaries" are years, not counts
+        if unit == "count" and (high or _is_year(match.group("low")) or _NAMED.search(sentence[: match.start()])):
+            continue  # "2024 to 2034" and "2025 salaries" are years, "Fortune 500" and "GPT-4" names, not counts
         end = match.end() if match.group("unit") else match.end("low")
         found.append(Figure(match.start(), end, low, high or None, unit, match.group("sign") or ""))
     return found
@@ -112,17 +142,33 @@ def direction_of(sentence: str, figure: Figure) -> Direction:
     return min(words)[1] if words else Direction.none
 
 
-def years_of(sentence: str) -> tuple[int | None, int | None]:
-    """(start_year, end_year) of the span a sentence names: "from 2024 to 2034", "by 2030", "since 2023"."""
+def years_of(
+    sentence: str, figure: Figure | None = None, others: Iterable[Figure] = ()
+) -> tuple[int | None, int | None]:
+    """(start_year, end_year) of the span a sentence names for `figure`: "from 2024 to 2034" for every figure of
+    it, a single year ("by 2030", "since 2023", "in 2024") only for the figure of `others` it stands nearest."""
     start = end = None
     for pattern in _YEAR_SPANS:
         for match in pattern.finditer(sentence):
             found = match.groupdict()
+            if not (found.get("start") and found.get("end")) and not _nearest(match.span(), figure, others):
+                continue  # "4.5%, down from 5.5% in 2024": 2024 is the 5.5%'s year
             start = start or (int(found["start"]) if found.get("start") else None)
             end = end or (int(found["end"]) if found.get("end") else None)
     if start is not None and end is not None and start > end:
         start, end = end, start
     return start, end
+
+
+def _nearest(span: tuple[int, int], figure: Figure | None, others: Iterable[Figure]) -> bool:
+    """Whether no figure of `others` stands nearer the text at `span` than `figure` does (any, without one)."""
+    if figure is None:
+        return True
+
+    def gap(f: Figure) -> int:
+        return max(0, span[0] - f.end, f.start - span[1])
+
+    return all(gap(figure) <= gap(other) for other in others)
 
 
 def attribution_of(sentence: str) -> str | None:
@@ -143,34 +189,38 @@ def read_claims(
     found = [f for f in figures(sentence) if not any(s < f.end and f.start < e for s, e in skip)]
     if not found:
         return []
-    start_year, end_year = years_of(sentence)
     shared = {
         "subject": subject or find_role(sentence),
-        "start_year": start_year,
-        "end_year": end_year,
         "region": find_region(sentence),
         "attribution": attribution_of(sentence),
         "statement": sentence,
         "quote": sentence,
     }
-    return [
-        Claim(
-            metric=metric if metric in metric_names() else metric_of(sentence, f),
-            value=f.value,
-            value_max=f.value_max,
-            unit=f.unit,
-            direction=direction_of(sentence, f),
-            **shared,
+    claims = []
+    for f in found:
+        start_year, end_year = years_of(sentence, f, found)
+        claims.append(
+            Claim(
+                metric=metric if metric in metric_names() else metric_of(sentence, f),
+                value=f.value,
+                value_max=f.value_max,
+                unit=f.unit,
+                direction=direction_of(sentence, f),
+                start_year=start_year,
+                end_year=end_year,
+                **shared,
+            )
         )
-        for f in found
-    ]
+    return claims
 
 
 def find_claims(text: str, money: Iterable[tuple[int, int]] = (), limit: int | None = None) -> list[Claim]:
-    """The claims of a text: each figure of a sentence that names a market topic (a percentage or multiple needs
-    none), the `money` spans left out (a salary or a price is not a claim)."""
-    money = list(money)
-    claims: list[Claim] = []
+    """The claims of a text: those of its tables' change columns, then each figure of a sentence that names a
+    market topic (a percentage or multiple needs none), the `money` spans left out (a salary or a price is not a
+    claim)."""
+    changes = change_claims(text)
+    money = [*money, *(span for span, _ in changes)]
+    claims = [claim for _, claim in changes]
     for start, end in _sentences_with_figures(text):
         sentence = text[start:end]
         if _LIMITS.claim_min_chars <= len(sentence) <= _LIMITS.claim_max_chars:
@@ -192,8 +242,8 @@ def _sentences_with_figures(text: str) -> list[tuple[int, int]]:
 
 def listed_claims(text: str, listed: Iterable[BaseModel], money: Iterable[tuple[int, int]] = ()) -> list[Claim]:
     """The claims the model listed (a quote, a metric, a subject), read from the sentence around each quote;
-    a quote stating no claim figure gives none."""
-    money = list(money)
+    a quote stating no claim figure gives none; a change column's cell is read with its table (`change_claims`)."""
+    money = [*money, *(span for span, _ in change_claims(text))]
     claims = []
     for item in listed:
         where = locate(text, item.quote)
@@ -201,6 +251,81 @@ def listed_claims(text: str, listed: Iterable[BaseModel], money: Iterable[tuple[
             start, end = sentence_around(text, where.char_start, where.char_end)
             claims += read_claims(text[start:end], item.metric, item.subject, _within(money, start, end))
     return claims
+
+
+def change_claims(text: str) -> list[tuple[tuple[int, int], Claim]]:
+    """The claims of the tables' change columns ("Change (%)", "YoY", "Δ 2024–25"), each with its cell's span in
+    `text`: read from the header's words and each cell's sign and number (claims.toml, [change_columns])."""
+    found = []
+    for rows in blocks(split_lines(text)):
+        head = next((i for i, row in enumerate(rows) if change_columns(row)), None)
+        if head is not None:
+            columns = change_columns(rows[head])
+            found += [claim for row in rows[head + 1 :] for claim in _row_changes(row, columns)]
+    return found
+
+
+def change_columns(header: Line) -> list[ChangeColumn]:
+    """The columns of changes a header row names, with their metric, percent and years; a column that names no
+    years takes those of the header's other columns ("2023 median | 2024 median | Change (%)")."""
+    heads = [(j, cell.text) for j, cell in enumerate(cells(header)) if j]
+    changes = [(j, words) for j, words in heads if _CHANGE_COLUMN.search(words)]
+    around = _header_years(" ".join(words for j, words in heads if (j, words) not in changes))
+    return [
+        ChangeColumn(
+            j,
+            _change_metric(words),
+            bool(_PERCENT_HEADER.search(words)),
+            _header_years(words) if _HEADER_YEARS.search(words) else around,
+        )
+        for j, words in changes
+    ]
+
+
+def _change_metric(words: str) -> str:
+    """The metric a change column's header names, else the one change columns measure by default."""
+    return next((name for name, named in _CHANGE_METRICS if named.search(words)), _CHANGES.metric)
+
+
+def _header_years(words: str) -> tuple[int | None, int | None]:
+    """(start, end) of the years header words name: the first and last, (None, year) for one, (None, None)."""
+    years = []
+    for match in _HEADER_YEARS.finditer(words):
+        years.append(int(match["start"]))
+        if end := match["end"]:
+            years.append(int(end) if len(end) == 4 else int(match["start"][:2] + end))
+    if len(set(years)) < 2:
+        return None, years[0] if years else None
+    return min(years), max(years)
+
+
+def _row_changes(row: Line, columns: list[ChangeColumn]) -> list[tuple[tuple[int, int], Claim]]:
+    """The claims of one data row's change cells: a signed number, in percent when its header or itself says so."""
+    parts = cells(row)
+    found = []
+    for column in columns:
+        cell = parts[column.index] if column.index < len(parts) else None
+        written = _CHANGE_CELL.fullmatch(cell.text) if cell else None
+        if written is not None and (column.percent or written["percent"]):
+            found.append(((cell.start, cell.end), _change_claim(column, parts[0].text, row.text.strip(), written)))
+    return found
+
+
+def _change_claim(column: ChangeColumn, label: str, quote: str, written: re.Match) -> Claim:
+    """The claim of one change cell: the row's label is whom it is about, the sign its direction."""
+    value, sign = float(written["value"]), written["sign"]
+    return Claim(
+        metric=column.metric,
+        subject=label[:120] or None,
+        value=value,
+        unit="percent",
+        direction=Direction.down if sign and sign != "+" else Direction.up if value else Direction.none,
+        start_year=column.years[0],
+        end_year=column.years[1],
+        region=find_region(label),
+        statement=quote,
+        quote=quote,
+    )
 
 
 def _within(spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:

@@ -328,6 +328,10 @@ def server(port: int) -> None:
 @click.option("--min-claim-recall", type=float, help="Floor for claim figure recall (0..1)")
 @click.option("--min-metric-accuracy", type=float, help="Floor for the metric accuracy of found claims (0..1)")
 @click.option("--min-as-of", type=float, help="Floor for as_of accuracy over matched salaries the gold dates (0..1)")
+@click.option(
+    "--min-claim-years", type=float, help="Floor for the years accuracy of found claims the gold dates (0..1)"
+)
+@click.option("--min-claim-as-of", type=float, help="Floor for as_of accuracy over found claims the gold dates (0..1)")
 @click.option("--max-unaccounted", type=int, help="Most money amounts allowed without an account")
 def eval_command(gold_file: str, db: str | None, ingest: bool, json_out: str | None, **floors) -> None:
     """Score the knowledge base against gold labels; exit 1 when a floor given here is not met.

@@ -1,7 +1,7 @@
 """Score the knowledge base against gold labels (`kb eval`), with the matching rule and metrics of
 shared/gold/README.md: salary precision/recall/F1, attribute accuracy, forbidden hits, certification and skill
-recall, claim figure recall and metric accuracy, grounding rate, value↔quote agreement, plus diagnostics (money
-left unstored, tokens, model time).
+recall, claim figure recall with the metric, years and as_of accuracy of the claims found, grounding rate,
+value↔quote agreement, plus diagnostics (money left unstored, tokens, model time).
 
 It only reads: the public views, and the extractions ledger for what each document's extraction cost.
 """
@@ -71,8 +71,9 @@ class GoldClaim(BaseModel):
     unit: str | None = None
     metric: str
     subject: str | None = None
-    start_year: int | None = None
+    start_year: int | None = None  # with end_year: the span it covers, scored when either is given
     end_year: int | None = None
+    as_of_year: int | None = None  # the year the figure refers to (scored as the claim as_of accuracy)
 
 
 class GoldDocument(BaseModel):
@@ -317,6 +318,8 @@ class DocumentScore(BaseModel):
     missed_skills: list[str] = []
     claims: Ratio = Ratio()  # gold claim figures stored as a claim's value (or range end) of the document
     claim_metrics: Ratio = Ratio()  # of those found, the ones stored with the gold metric
+    claim_years: Ratio = Ratio()  # of those found whose gold gives years, the ones stored with the same span
+    claim_as_of: Ratio = Ratio()  # of those found whose gold gives as_of_year, the ones stored with that year
     missed_claims: list[str] = []
     grounding: Ratio = Ratio()  # records whose quote == text[char_start:char_end], all record views
     agreement: Ratio = Ratio()  # salaries and costed credentials whose every amount is written in their quote
@@ -337,6 +340,8 @@ class Overall(BaseModel):
     skills: Ratio
     claims: Ratio = Ratio()
     claim_metrics: Ratio = Ratio()
+    claim_years: Ratio = Ratio()
+    claim_as_of: Ratio = Ratio()
     grounding: Ratio
     agreement: Ratio
     unaccounted: int
@@ -360,6 +365,8 @@ class Overall(BaseModel):
             skills=total("skills", Ratio()),
             claims=total("claims", Ratio()),
             claim_metrics=total("claim_metrics", Ratio()),
+            claim_years=total("claim_years", Ratio()),
+            claim_as_of=total("claim_as_of", Ratio()),
             grounding=total("grounding", Ratio()),
             agreement=total("agreement", Ratio()),
             unaccounted=sum(len(s.unaccounted) for s in scores),
@@ -510,7 +517,8 @@ def _score_names(score: DocumentScore, gold: GoldDocument, rows: dict[str, list[
 
 def _score_claims(score: DocumentScore, gold: list[GoldClaim], stored: list[dict]) -> None:
     """Claim figure recall (a gold figure found as a stored claim's value or range end, in the same unit when
-    both name one), and metric accuracy over the figures found. Each stored claim matches one gold claim."""
+    both name one), and over the figures found the accuracy of their metric, of their years and of their as_of
+    where the gold gives them. Each stored claim matches one gold claim."""
     taken: set[int] = set()
     for claim in gold:
         j = next((j for j, row in enumerate(stored) if j not in taken and claim_matches(claim, row)), None)
@@ -519,15 +527,26 @@ def _score_claims(score: DocumentScore, gold: list[GoldClaim], stored: list[dict
             score.missed_claims.append(f"{claim.figure:g} {claim.unit or ''} {claim.metric}".replace("  ", " "))
             continue
         taken.add(j)
-        score.claim_metrics += Ratio(hits=stored[j]["metric"] == claim.metric, total=1)
+        _score_matched_claim(score, claim, stored[j])
+
+
+def _score_matched_claim(score: DocumentScore, gold: GoldClaim, row: dict) -> None:
+    """The metric, the span of years (both ends as the gold gives them) and the as_of of a found claim."""
+    score.claim_metrics += Ratio(hits=row["metric"] == gold.metric, total=1)
+    if gold.start_year is not None or gold.end_year is not None:
+        same = (row.get("start_year"), row.get("end_year")) == (gold.start_year, gold.end_year)
+        score.claim_years += Ratio(hits=same, total=1)
+    if gold.as_of_year is not None:
+        score.claim_as_of += Ratio(hits=row.get("as_of_year") == gold.as_of_year, total=1)
 
 
 def claim_matches(gold: GoldClaim, row: dict) -> bool:
-    """A stored claim gives a gold figure: its value or range end within 1 %, in the gold unit when both say one."""
+    """A stored claim gives a gold figure: its value or range end within 1 %, in the gold unit when both say one. A
+    gold figure written with a minus ("-9" for a fall) is the stored value, which is unsigned (its direction down)."""
     if gold.unit and row.get("unit") and gold.unit != row["unit"]:
         return False
     values = [v for v in (row.get("value"), row.get("value_max")) if v is not None]
-    return any(math.isclose(v, gold.figure, rel_tol=BOUND_TOLERANCE) for v in values)
+    return any(math.isclose(v, abs(gold.figure), rel_tol=BOUND_TOLERANCE) for v in values)
 
 
 def _recall(wanted: list[str], found: list[str], same) -> tuple[Ratio, list[str]]:
@@ -621,7 +640,7 @@ def _gold_claim(row: dict) -> GoldClaim | str:
     """A typed claim as a gold figure with its metric; one stored before claims were typed as its statement."""
     if row["metric"] is None or row["value"] is None:
         return row["statement"]
-    fields = ("unit", "metric", "subject", "start_year", "end_year")
+    fields = ("unit", "metric", "subject", "start_year", "end_year", "as_of_year")
     return GoldClaim(figure=row["value"], **{name: row[name] for name in fields})
 
 
@@ -694,6 +713,8 @@ class Floors(BaseModel):
     min_claim_recall: float | None = None
     min_metric_accuracy: float | None = None
     min_as_of: float | None = None
+    min_claim_years: float | None = None
+    min_claim_as_of: float | None = None
     max_unaccounted: int | None = None
 
 
@@ -707,6 +728,8 @@ def check_floors(overall: Overall, floors: Floors) -> list[str]:
         ("claim figure recall", overall.claims.rate, floors.min_claim_recall),
         ("claim metric accuracy", overall.claim_metrics.rate, floors.min_metric_accuracy),
         ("as_of accuracy", overall.attributes.get("as_of_year", Ratio()).rate, floors.min_as_of),
+        ("claim years accuracy", overall.claim_years.rate, floors.min_claim_years),
+        ("claim as_of accuracy", overall.claim_as_of.rate, floors.min_claim_as_of),
     ]
     failures = [
         f"{name} {value:.4g} < {floor:g}"
@@ -827,6 +850,8 @@ def _overall_rows(o: Overall) -> list[tuple[str, str]]:
         ("skill recall", f"{_pct(o.skills.rate)} ({_of(o.skills)})"),
         ("claim figure recall", f"{_pct(o.claims.rate)} ({_of(o.claims)})"),
         ("claim metric accuracy", f"{_pct(o.claim_metrics.rate)} ({_of(o.claim_metrics)})"),
+        ("claim years accuracy", f"{_pct(o.claim_years.rate)} ({_of(o.claim_years)})"),
+        ("claim as_of accuracy", f"{_pct(o.claim_as_of.rate)} ({_of(o.claim_as_of)})"),
         ("grounding rate", f"{_pct(o.grounding.rate)} ({_of(o.grounding)})"),
         ("value↔quote agreement", f"{_pct(o.agreement.rate)} ({_of(o.agreement)})"),
         ("money amounts classified not pay", str(o.not_pay)),

@@ -21,6 +21,7 @@ from db.session import write_connection
 from pipeline.errors import KBError
 from pipeline.money import amounts_agree
 from pipeline.vocab import vocabulary
+from schemas.records import Claim
 
 KINDS = ("salary", "certification", "skill", "claim")
 CONTEXT = 40  # characters either side of a quote kept with its review, to tell equal quotes apart later
@@ -327,7 +328,16 @@ def _corrected(record: RecordKind, row: dict, changes: dict) -> dict:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in error.errors())
         raise ReviewError(f"invalid correction of {record.name} {row[record.id_column]}: {problems}") from None
     checked = model.model_dump(mode="json")
+    _check_vocabulary(record, model, row[record.id_column])
     return {column: checked[field] for column, field in fields.items()}
+
+
+def _check_vocabulary(record: RecordKind, model: BaseModel, record_id: Any) -> None:
+    """A claim's metric must be one of the vocabulary's (claims.toml): a pattern alone lets a typo in."""
+    allowed = vocabulary().claims.metric_names()
+    if isinstance(model, Claim) and model.metric not in allowed:
+        problem = f"metric {model.metric!r} is not one of {', '.join(allowed)}"
+        raise ReviewError(f"invalid correction of {record.name} {record_id}: {problem}")
 
 
 # ---- re-attachment --------------------------------------------------------------------------------------------

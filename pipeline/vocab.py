@@ -292,6 +292,7 @@ class WordFigure(_Section):
 
 class Counts(_Section):
     not_before: list[Regex] = []
+    names_before: list[Word] = []
 
 
 class Directions(_Section):
@@ -312,6 +313,13 @@ class Years(_Section):
     spans: list[Regex]
 
 
+class ChangeColumns(_Section):
+    words: list[Word]
+    percent: list[Word]
+    metric: Word
+    metrics: dict[str, list[Word]] = {}
+
+
 class Claims(_Section):
     topics: list[Regex]
     standalone_units: list[Word] = []
@@ -322,6 +330,7 @@ class Claims(_Section):
     direction: Directions
     attribution: Attribution
     years: Years
+    change_columns: ChangeColumns
 
     @model_validator(mode="after")
     def _consistent(self) -> Claims:
@@ -331,6 +340,8 @@ class Claims(_Section):
         if twice := sorted({n for n in names if names.count(n) > 1}):
             raise ValueError(f"{', '.join(map(repr, twice))}: listed as a metric more than once")
         _unknown([w.unit for w in self.word_figure] + self.standalone_units, self.units, "a unit listed under [units]")
+        changes = self.change_columns
+        _unknown([changes.metric, *changes.metrics], names, "a metric listed as a [[metric]]")
         return self
 
     def metric_names(self) -> list[str]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipeline.asof import dated
+from pipeline.claims import read_claims
 from schemas.documents import Article, Grounded, GroundedExtraction, MoneyAmount, MoneyUse, Provenance
 from schemas.records import Claim, Salary, Skill
 
@@ -137,3 +138,21 @@ def test_the_paragraphs_around_a_table_date_it_before_the_pages_heading():
         "| City | Pay |\n| Leeds | $50,000 |\nSource: our placements, January–December 2023.\n"
     )
     assert as_of(text) == (2023, None, "text")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Postings for ML roles rose 12% from 2023 to 2024.", (2024, None, "text")),
+        ("Median pay grew 9% between 2022 and 2025, our panel says.", (2025, None, "text")),
+        ("Median pay grew 9% over the year, our panel says.", (2021, None, "text")),  # no span: the heading dates it
+    ],
+)
+def test_a_claim_over_a_span_of_years_is_dated_by_the_spans_end_not_its_heading(sentence, expected):
+    text = f"## The 2021 review\n\n{sentence}"
+    start = text.index(sentence)
+    [claim] = read_claims(sentence)
+    where = Provenance(quote=sentence, char_start=start, char_end=start + len(sentence))
+    article = Article(source="s", text=text, published="2025-06-01", fetched_at=FETCHED)
+    [out] = dated(article, GroundedExtraction(records=[Grounded(kind="claim", record=claim, provenance=where)])).records
+    assert (out.record.as_of_year, out.record.as_of_month, out.record.as_of_source.value) == expected

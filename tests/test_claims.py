@@ -73,6 +73,18 @@ def test_every_figure_of_a_sentence_is_its_own_claim_and_years_are_not_figures()
 
 
 @pytest.mark.parametrize(
+    "sentence, years",
+    [
+        ("The median pay rise was 4.5%, down from 5.5% in 2024.", [(None, None), (None, 2024)]),
+        ("About 41% of briefs in 2024 mentioned LLMs, against 12% in 2023.", [(None, 2024), (None, 2023)]),
+        ("Postings grew 12% and pay rose 4% from 2023 to 2025.", [(2023, 2025), (2023, 2025)]),
+    ],
+)
+def test_a_span_dates_every_figure_of_its_sentence_and_a_single_year_the_figure_nearest_it(sentence, years):
+    assert [(c.start_year, c.end_year) for c in read_claims(sentence)] == years
+
+
+@pytest.mark.parametrize(
     "sentence, region, metric",
     [
         ("In the UK, AI engineers command a 15% salary premium.", "UK", "salary_premium"),
@@ -96,6 +108,27 @@ def test_a_percentage_needs_no_topic_word_but_a_count_does():
         "We met 3 friends for lunch near the station that day. In all, 40 respondents agreed with us."
     )
     assert [(c.value, c.unit) for c in find_claims(text)] == [(12, "percent"), (40, "count")]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Most Fortune 500 companies now hire machine learning engineers.",
+        "Hiring at the top 10 employers slowed in the spring.",
+        "Roles asking for Python 3.12 skills pay the most, our survey says.",
+        "Teams building on GPT-4 models are hiring again.",
+        "Workers on a Plan 2 loan repay it from their pay.",
+        "Hiring for the conference team runs from 16 to 18 October.",
+        "Our survey closed on 20 December with every answer counted.",
+    ],
+)
+def test_a_number_in_a_name_a_rank_or_a_date_is_no_count(sentence):
+    assert find_claims(sentence) == []
+
+
+def test_a_count_after_a_sentence_opening_word_or_a_plain_word_stays_a_count():
+    text = "Over 1,200 companies answered our survey. Among them, 300 employers said hiring rose."
+    assert [(c.value, c.unit) for c in find_claims(text)] == [(1200, "count"), (300, "count")]
 
 
 def test_money_is_never_a_claim_and_a_decimal_does_not_cut_a_sentence():
@@ -183,3 +216,30 @@ def test_ingest_stores_typed_claims_and_no_fragments(settings, fake_llm):
 )
 def test_attribution_names_who_says_so_and_never_a_noun_phrase(sentence, source):
     assert {c.attribution for c in read_claims(sentence)} == {source}
+
+
+CHANGES = """Pay and postings by role.
+
+| Role | 2024 median | 2025 median | YoY | Postings Δ 2023–25 | Change ($) |
+|---|---|---|---|---|---|
+| ML engineer | 150,000 | 160,000 | +6.7% | −12% | +10,000 |
+| Data scientist | 130,000 | 128,000 | -1.5 | 4% | -2,000 |
+"""
+
+
+def test_a_table_column_of_changes_gives_a_claim_per_row_from_its_header_and_sign():
+    claims = find_claims(CHANGES)
+    read = [(c.subject, c.metric, c.value, c.unit, c.direction.value, c.start_year, c.end_year) for c in claims]
+    assert read == [
+        ("ML engineer", "salary_growth", 6.7, "percent", "up", 2024, 2025),
+        ("ML engineer", "postings_growth", 12, "percent", "down", 2023, 2025),
+        ("Data scientist", "salary_growth", 1.5, "percent", "down", 2024, 2025),  # YoY says percent for the cell
+        ("Data scientist", "postings_growth", 4, "percent", "up", 2023, 2025),
+    ]  # a column of money changes ("Change ($)") gives none
+    assert all(c.quote == c.statement and c.quote in CHANGES and c.subject in c.quote for c in claims)
+
+
+def test_a_change_cell_the_model_lists_is_read_with_its_table_once():
+    row = "| ML engineer | 150,000 | 160,000 | +6.7% | −12% | +10,000 |"
+    listed = [claim_reading()(quote=row, metric="other", subject="ML engineers")]
+    assert listed_claims(CHANGES, listed) == []

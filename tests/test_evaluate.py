@@ -14,6 +14,7 @@ from db.engine import init_db, make_engine
 from pipeline.cli import main
 from pipeline.evaluate import (
     Floors,
+    GoldClaim,
     GoldDocument,
     GoldSalary,
     Overall,
@@ -25,6 +26,7 @@ from pipeline.evaluate import (
     by_page_kind,
     certs_match,
     check_floors,
+    claim_matches,
     find_document,
     is_forbidden,
     load_gold,
@@ -609,3 +611,67 @@ def test_claim_figures_are_recalled_and_their_metrics_scored(shared):
     failed = run_eval(*args, "--min-claim-recall", "0.7", "--min-metric-accuracy", "0.6")
     assert failed.exit_code == 1
     assert "claim figure recall 0.6667 < 0.7" in failed.output and "claim metric accuracy 0.5 < 0.6" in failed.output
+
+
+def test_the_years_and_as_of_of_found_claims_are_scored_where_the_gold_gives_them(shared):
+    gold = json.loads((shared / "gold" / "dev.json").read_text())
+    gold["documents"][0]["claims"] = [
+        {"figure": 74, "unit": "percent", "metric": "postings_growth", "start_year": 2023, "end_year": 2024},
+        {"figure": 30, "unit": "percent", "metric": "skill_demand", "end_year": 2025, "as_of_year": 2025},
+        {"figure": 12, "unit": "percent", "metric": "salary_growth", "as_of_year": 2024},
+        {"figure": 9, "unit": "percent", "metric": "other"},  # neither years nor as_of: scored for its metric only
+    ]
+    (shared / "gold" / "dev.json").write_text(json.dumps(gold), encoding="utf-8")
+    span, by_2025 = {"start_year": 2023, "end_year": 2024}, {"start_year": 2024, "end_year": 2025}
+    stored = [
+        ("claim", claim_record(74, "postings_growth")[1] | span | {"as_of_year": 2020}),
+        ("claim", claim_record(30, "skill_demand")[1] | by_2025 | {"as_of_year": 2025}),
+        ("claim", claim_record(12, "salary_growth")[1] | {"as_of_year": 2023}),
+        ("claim", claim_record(9, "other")[1] | span),
+    ]
+    db = build_db(shared / "kb.sqlite", str(shared / "corpus" / "000_demo.txt"), [*RECORDS, *stored])
+    out = shared / "out.json"
+    args = ["--gold", str(shared / "gold" / "dev.json"), "--db", db, "--json", str(out)]
+    result = run_eval(*args, "--min-claim-years", "0.5", "--min-claim-as-of", "0.5")
+    assert result.exit_code == 0, result.output
+    assert "claim years accuracy" in result.output and "claim as_of accuracy" in result.output
+    o = json.loads(out.read_text())["overall"]
+    # 30's gold names no start year, so its stored span 2024-2025 is not the gold's; 74's as_of is not scored
+    assert (o["claim_years"]["hits"], o["claim_years"]["total"]) == (1, 2)
+    assert (o["claim_as_of"]["hits"], o["claim_as_of"]["total"]) == (1, 2)
+    failed = run_eval(*args, "--min-claim-years", "0.6", "--min-claim-as-of", "0.6")
+    assert failed.exit_code == 1
+    assert "claim years accuracy 0.5 < 0.6" in failed.output and "claim as_of accuracy 0.5 < 0.6" in failed.output
+
+
+def test_gold_claims_in_the_older_string_form_are_still_read(tmp_path):
+    (tmp_path / "page.txt").write_text("Postings rose 74% in 2024.", encoding="utf-8")
+    gold = {
+        "documents": [
+            {
+                "source": "page.txt",
+                "claims": [
+                    "Postings rose 74% in 2024.",
+                    {"figure": 74, "metric": "postings_growth", "as_of_year": 2024},
+                ],
+            }
+        ]
+    }
+    (tmp_path / "gold.json").write_text(json.dumps(gold), encoding="utf-8")
+    [document] = load_gold(tmp_path / "gold.json").documents
+    assert document.claims[0] == "Postings rose 74% in 2024."
+    assert (document.claims[1].figure, document.claims[1].as_of_year) == (74, 2024)
+
+
+@pytest.mark.parametrize(
+    ("figure", "row", "expected"),
+    [
+        (-9, {"value": 9, "unit": "percent", "direction": "down"}, True),  # a fall: stored unsigned, direction down
+        (9, {"value": 9.05, "unit": "percent"}, True),
+        (30, {"value": 20, "value_max": 30, "unit": "percent"}, True),
+        (9, {"value": 9, "unit": "count"}, False),
+        (9, {"value": 10, "unit": "percent"}, False),
+    ],
+)
+def test_a_stored_claim_gives_a_gold_figure(figure, row, expected):
+    assert claim_matches(GoldClaim(figure=figure, unit="percent", metric="other"), row) is expected

@@ -511,3 +511,26 @@ def test_being_new_alone_does_not_put_a_record_before_one_with_a_weightier_reaso
         "amount",
         "skill",
     ]  # though the skill comes first in the text
+
+
+def test_a_claim_metric_correction_must_name_a_metric_of_the_vocabulary(blank_engine):
+    init_db(blank_engine)
+    body = TEXT + " Hiring rose 12% in 2025."
+    fields = dict(statement="Hiring rose 12% in 2025.", metric="job_growth", value=12, unit="percent")
+    claim = grounded(body, "claim", "Hiring rose 12% in 2025.", **fields)
+    save(blank_engine, article(body), GroundedExtraction(records=[claim], stats=ExtractionStats()), V1)
+    [row] = rows(blank_engine, "SELECT claim_id FROM v_claims")
+    url = blank_engine.url.render_as_string(hide_password=False)
+    refused = CliRunner().invoke(
+        main, ["review", "correct", "claim", str(row["claim_id"]), "--set", "metric=hiring_growth", "--db", url]
+    )
+    assert refused.exit_code != 0
+    [line] = [line for line in refused.output.splitlines() if "hiring_growth" in line]
+    assert "metric 'hiring_growth' is not one of" in line and "postings_growth" in line and "other" in line
+    assert rows(blank_engine, "SELECT metric, review_status FROM v_claims") == [
+        {"metric": "job_growth", "review_status": "unreviewed"}
+    ]
+    correct(blank_engine, "claim", row["claim_id"], {"metric": "postings_growth"}, "ana")
+    assert rows(blank_engine, "SELECT metric, review_status FROM v_claims") == [
+        {"metric": "postings_growth", "review_status": "corrected"}
+    ]
