@@ -9,7 +9,8 @@ Semantics of a `Money`:
 - a point figure ("averages $109,000", "$120K") sets amount_min == amount_max == the value;
 - an open lower bound ("$200,000+", "over/above/more than/exceeds/at least/from/starting at $200,000",
   "$X or more", "$X and up") sets amount_min only, amount_max None, open_ended True ("up from $X" and
-  "from $X to $Y" that falls are changes, not floors);
+  "from $X to $Y" that falls are changes, not floors; after a verb of change, "went from $X to $Y", both are
+  point figures: the pay before and after);
 - a cap ("up to", "as high as", "under", "free to" $X) sets amount_max only, amount_min None;
 - a range whose top is open ("$195K – $260K+", "$101,752 to over $245,000") keeps both numbers as stated and
   sets open_ended True.
@@ -132,6 +133,8 @@ _PERIOD_ANYWHERE = re.compile(
     rf"|\b(?:{alternation([*_PERIODS.adverbs, *_PERIODS.adverbs_before_only])})",
     re.I,
 )
+# "went from $X to" before a second figure: a pay change, its two figures stand apart (qualifiers.toml).
+_CHANGE_FROM = re.compile(rf"\b{any_of(_WORDS.change_verbs)}\b[^.!?;]{{0,60}}?\bfrom\s+{_FILLER}$", re.I)
 _COUNT_NOUN = re.compile(rf"{_SP}*{any_of(_WORDS.count_nouns)}\b", re.I)
 _ONWARD = re.compile(r"\s+to\b", re.I)
 _BETWEEN = re.compile(rf"\bbetween\s+{_FILLER}$", re.I)
@@ -226,6 +229,8 @@ def _range_gap(text: str, a: _Atom, b: _Atom) -> re.Match | None:
         return None
     if gap["dash"] == "—" and gap["space"] and b.bare:  # a spaced em dash between clauses, not a range
         return None
+    if gap["word"] and _CHANGE_FROM.search(text[max(0, a.start - _LOOKBACK) : a.start]):
+        return None  # "went from $X to $Y": a change, even across a hard line wrap
     return gap
 
 

@@ -159,6 +159,7 @@ class Qualifiers(_Section):
     over: list[Regex]
     approximately: list[Regex]
     range_words: list[Regex]
+    change_verbs: list[Regex]
     cap_before: list[Regex]
     floor_before: list[Regex]
     floor_after: list[Regex]

@@ -265,6 +265,20 @@ SEVERAL = [
         "Value fell from $47 billion to $8 billion.",
         [("$47 billion", 47e9, 47e9, "USD"), ("$8 billion", 8e9, 8e9, "USD")],
     ),
+    # A verb of change before "from": pay before and after, two figures, even across a hard line wrap.
+    (
+        "His wage climbed from\n€61,000 to €66,500 after review.",
+        [("€61,000", 61_000, 61_000, "EUR"), ("€66,500", 66_500, 66_500, "EUR")],
+    ),
+    (
+        "Pay moved up by CHF 4,000 last spring, from CHF 96,000 to CHF 100,000.",
+        [
+            ("CHF 4,000", 4_000, 4_000, "CHF"),
+            ("CHF 96,000", 96_000, 96_000, "CHF"),
+            ("CHF 100,000", 100_000, 100_000, "CHF"),
+        ],
+    ),
+    ("Offers in Lyon range from €48,000 to €57,000.", [("€48,000 to €57,000", 48_000, 57_000, "EUR")]),
 ]
 
 
