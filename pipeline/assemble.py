@@ -88,7 +88,10 @@ def sentence_around(text: str, line: Line, start: int, end: int) -> tuple[int, i
     """Offsets of the sentence of `line` that holds [start, end); table rows are their own sentence."""
     if line.is_table_row:
         return line.start, line.end
-    return sentences.sentence_around(text, start, end)
+    s, e = sentences.sentence_around(text, start, end)
+    if end > e:  # a figure written across a hard line wrap ("HK$85,000 a\nmonth"): its sentence takes both lines
+        e = max(e, sentences.sentence_around(text, end - 1)[1])
+    return s, e
 
 
 def _clause_span(text: str, fig: Figure, figures: list[Figure]) -> tuple[int, int]:
@@ -126,11 +129,14 @@ def not_pay_reason(
 
 def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, context: str) -> Period:
     """The figure's period: its own words, else the range it belongs to (one "a month" after the second
-    bound covers both), else its clause or its heading/header with other figures taken out, else a year."""
+    bound covers both), else its clause or its heading/header with other figures taken out, else the heading
+    over its table, else a year."""
+    section = fig.section.text if fig.section else ""
     return (
         fig.money.period
         or _range_partner_period(text, fig, figures)
         or detect_period(f"{clause} {_without_figures(context, figures)}")
+        or detect_period(_without_figures(section, figures))
         or Period.year
     )
 

@@ -120,7 +120,8 @@ _POSTFIX = re.compile(
 )
 _UNIT = rf"(?:{alternation(_PERIODS.units, edge=False)})s?"
 _SLASH_UNIT = rf"(?:{_UNIT}|{alternation(_PERIODS.slash_letters, edge=False)})\b"
-_NOT_AGO = rf"(?!\s+(?:{alternation(_PERIODS.not_after)}))"  # "a year ago" is a time, not a pay period
+# "a year ago" is a time, not a pay period; "a month before tax" is a pay period.
+_NOT_AGO = rf"(?!\s+(?:{alternation(_PERIODS.not_after)})(?!\s+(?:{alternation(_PERIODS.pay_after)})))"
 _PERIOD_AFTER = re.compile(
     rf"{_SP}*/{_SP}?(?:[a-z]+{_SP}?/{_SP}?)?{_SLASH_UNIT}"  # /yr, /seat/year
     rf"|{_SP}+(?:per\s+[a-z]+\s+)?(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}"

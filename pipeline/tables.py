@@ -18,6 +18,7 @@ import functools
 import re
 from dataclasses import dataclass, replace
 
+from pipeline import sentences
 from pipeline.chunk import Line, split_lines
 from pipeline.currencies import currency_of, markers
 from pipeline.levels import detect_pay_basis, parse_level
@@ -252,9 +253,15 @@ def _table_meaning(captions: list[Line], intro: Line | None, columns: dict[int, 
     return Meaning(
         marker,
         next((m.multiplier for m in found if m.multiplier), None),
-        next((m.period for m in found if m.period), None),
+        next((p for line in [*captions, *([intro] if intro else [])] if (p := _stated_period(line.text))), None),
         next((m.statistic for m in found if m.statistic), None),
     )
+
+
+def _stated_period(text: str) -> Period | None:
+    """The period a caption or introducing paragraph states: that of its first sentence naming one, so that
+    "All figures per month. Multiply by 14 for the annual total." is monthly, not left open."""
+    return next((p for s, e in sentences.sentences(text) if (p := detect_period(text[s:e]))), None)
 
 
 def _column_meaning(words: str, table: Meaning) -> Meaning | None:

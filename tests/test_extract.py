@@ -415,6 +415,14 @@ def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fak
         ("What £400 a day buys you\nA permanent ML engineer is paid £65,000.\n", {(400, "day"), (65000, "year")}),
         # one "a month" after the second bound covers both bounds
         ("Pay in Berlin\nJunior engineers are paid €4,800 to €5,600 a month.\n", {(4800, "month"), (5600, "month")}),
+        # a table's cells with their own marker take the period of the heading over the table
+        (
+            "## Monthly gross pay in Porto\n\n| Role | Junior | Senior |\n|---|---|---|\n"
+            "| Data analyst | €1,900–€2,400 | €3,100–€3,900 |\n",
+            {(1900, "month"), (3100, "month")},
+        ),
+        # a figure whose period is written on the next line of a hard-wrapped paragraph keeps it and its quote
+        ("Pay in Lisbon\nJunior engineers there are paid €2,100 a\nmonth before tax.\n", {(2100, "month")}),
     ],
 )
 def test_a_period_comes_from_the_figures_own_words_its_range_or_its_header_never_a_neighbour(settings, text, expected):

@@ -109,6 +109,8 @@ ONE_MONEY = [
     ("The plan is $29/mo.", "$29/mo", 29, 29, "USD", M, False),
     ("The $10-a-month plan.", "$10-a-month", 10, 10, "USD", M, False),
     ("Rent is up from $2,100 a year ago.", "$2,100", 2_100, 2_100, "USD", None, False),
+    ("It was $2,100 a month before the move.", "$2,100", 2_100, 2_100, "USD", None, False),
+    ("Juniors get €2,100 a month before tax.", "€2,100 a month", 2_100, 2_100, "EUR", Period.month, False),
     ("Stipends of $8,000 monthly.", "$8,000 monthly", 8_000, 8_000, "USD", M, False),
     ("Hiring starts near $110,000/yr.", "$110,000/yr", 110_000, 110_000, "USD", Y, False),
     ("It pays $120K annually.", "$120K annually", 120_000, 120_000, "USD", Y, False),

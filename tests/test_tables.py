@@ -60,6 +60,17 @@ def test_markdown_table_with_wrapped_intro():
     assert _read(MARKDOWN) == [("950–1,200", 950, 1200, "AUD", Period.day)]
 
 
+def test_the_first_sentence_of_an_intro_that_names_a_period_gives_the_tables_period():
+    text = (
+        "Every figure is in złoty per month, gross. Employers also pay an annual bonus, not shown.\n"
+        "| Role | Junior | Senior |\n|---|---|---|\n| Analyst | 7 500 – 9 800 | 14 000 – 18 500 |\n"
+    )
+    assert [(f.money.amount_min, f.money.currency, f.money.period) for f in table_figures(text)] == [
+        (7500, "PLN", Period.month),
+        (14000, "PLN", Period.month),
+    ]
+
+
 def test_a_currency_cell_gives_its_row_the_currency():
     text = "Country | Currency | Rate (per hour)\nKenya | KES | 420–650\nGermany | EUR | 15–19\n"
     assert [(f.money.amount_min, f.money.currency, f.money.period) for f in table_figures(text)] == [
