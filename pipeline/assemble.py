@@ -42,6 +42,10 @@ _CUES = vocabulary().cues
 _NOT_PAY = re.compile(rf"\b{any_of(_CUES.not_pay)}\b", re.IGNORECASE)
 _PAY = re.compile(any_of(_CUES.pay), re.IGNORECASE)
 _MIN_YEARLY_PAY = vocabulary().thresholds.min_yearly_pay
+# Hard-wrapped paragraphs (.md, .txt): a line this long without a stop runs on; what starts a new line instead.
+_WRAP_MIN_CHARS = vocabulary().thresholds.wrapped_line_min_chars
+_NEW_LINE_START = re.compile(r"(?:[-*•#|>]|\d+[.)])\s")
+_MAX_WRAPS = 3  # lines a sentence may run on over, either way
 # A range written as two figures: only a dash or a range word ("to", "and") between them.
 _RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers.range_words)})\s*", re.IGNORECASE)
 
@@ -91,13 +95,30 @@ def sentence_around(text: str, line: Line, start: int, end: int) -> tuple[int, i
     s, e = sentences.sentence_around(text, start, end)
     if end > e:  # a figure written across a hard line wrap ("HK$85,000 a\nmonth"): its sentence takes both lines
         e = max(e, sentences.sentence_around(text, end - 1)[1])
+    for _ in range(_MAX_WRAPS):  # a sentence of a hard-wrapped paragraph goes on over its line ends
+        if (before := text.rfind("\n", 0, s)) >= 0 and not text[before:s].strip() and _runs_on(text, before):
+            s = sentences.sentence_around(text, before - 1)[0]
+        elif (after := text.find("\n", e)) >= 0 and not text[e:after].strip() and _runs_on(text, after):
+            e = sentences.sentence_around(text, after + 1)[1]
+        else:
+            break
     return s, e
+
+
+def _runs_on(text: str, newline: int) -> bool:
+    """Whether the line ending at `newline` is a hard wrap inside a sentence: it ends without a stop, the next
+    line is no list item, heading or table row, and the next starts in lower case or the line is long."""
+    line = text[text.rfind("\n", 0, newline) + 1 : newline].strip()
+    nxt = text[slice(*sentences.line_around(text, newline + 1))].strip()
+    if not line or not nxt or line.endswith((".", "!", "?", ":", ";", "|")) or _NEW_LINE_START.match(nxt):
+        return False
+    return not nxt[0].isupper() or len(line) >= _WRAP_MIN_CHARS
 
 
 def _clause_span(text: str, fig: Figure, figures: list[Figure]) -> tuple[int, int]:
     """Offsets of the words that belong to this figure: its sentence, cut at the neighbouring figures of it."""
     s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
-    for other in _same_line(fig, figures):
+    for other in (other for other in figures if other is not fig):
         if s <= other.money.end <= fig.money.start:
             s = max(s, other.money.end)
         if fig.money.end <= other.money.start < e:

@@ -349,6 +349,7 @@ class Thresholds(_Section):
     claim_max_chars: int = Field(gt=0)
     claim_limit: int = Field(ge=0)
     table_cell_max_chars: int = Field(gt=0)
+    wrapped_line_min_chars: int = Field(gt=0)
     review_margin: float = Field(ge=0, lt=1)
 
 

@@ -455,3 +455,19 @@ def test_a_salary_stated_twice_is_stored_once_and_the_other_mention_is_a_repeat_
     grounded = ground(doc, result)
     salaries = [i for i, g in enumerate(grounded.records) if g.kind == "salary" and g.record.period.value == "day"]
     assert [a.record for a in grounded.amounts if a.use is MoneyUse.repeat] == salaries
+
+
+def test_a_sentence_hard_wrapped_over_lines_is_read_whole_for_its_cue_words(settings, fake_llm):
+    """Issue 15.4: in a .txt or .md page the cue word may sit on the next line of the figure's sentence."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    text = (
+        "Hiring from abroad\n"
+        "Since April the Home Office has required employers to pay at least £41,700 a year to\n"
+        "anyone hired on a skilled worker visa.\n"
+        "- A junior analyst in Glasgow is paid £34,000.\n"
+        "Next year\n"
+    )
+    result = extract_stage.extract(Article(source="w.txt", text=text, kind="text"), make_client(settings), settings)
+    assert _accounts(result)[41700] == ("not_pay", "threshold")
+    [salary] = result.salaries
+    assert salary.quote == "- A junior analyst in Glasgow is paid £34,000."
