@@ -471,3 +471,25 @@ def test_a_sentence_hard_wrapped_over_lines_is_read_whole_for_its_cue_words(sett
     assert _accounts(result)[41700] == ("not_pay", "threshold")
     [salary] = result.salaries
     assert salary.quote == "- A junior analyst in Glasgow is paid £34,000."
+
+
+EVEN_MORE_NOT_PAY = """Offers in Vilnius
+A senior engineer in Vilnius is paid €5,200 a month before tax.
+- Meal allowance: €220 a month
+- An equity grant valued at €30,000 over four years
+- Senior median base: €61,000 | change: +€4,500
+Income tax is progressive; the higher rate applies to earnings above €120,000 a year.
+The median base is up €3,000 on last year.
+"""
+
+
+def test_allowances_with_a_colon_grants_valued_at_signed_changes_and_tax_sentences_are_not_pay(settings, fake_llm):
+    """Issue 15.3, cue words written as in lists and tables: a colon after "allowance", "valued at", a plus sign, "is
+    up €X", a sentence about brackets of income tax."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="money3.txt", text=EVEN_MORE_NOT_PAY, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert sorted(s.amount_min for s in result.salaries) == [5200, 61000]
+    expected = {220: "bonus", 30000: "bonus", 4500: "change", 120000: "threshold", 3000: "change"}
+    accounts = _accounts(result)
+    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
