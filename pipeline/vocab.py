@@ -175,11 +175,13 @@ class Levels(_Section):
     years_or_more: list[Regex]
     years_at_most: list[Regex]
     word_numbers: dict[str, int]
+    same_rung: dict[str, str] = {}
     level: list[NamedPattern] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _known_levels(self) -> Levels:
         _unknown([lv.name for lv in self.level], _enum_values("Level"), "a level")
+        _unknown([*self.same_rung, *self.same_rung.values()], _enum_values("Level"), "a level")
         for lv in self.level:
             _compiles(self.pattern(lv))
         return self

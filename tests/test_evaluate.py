@@ -609,3 +609,14 @@ def test_claim_figures_are_recalled_and_their_metrics_scored(shared):
     failed = run_eval(*args, "--min-claim-recall", "0.7", "--min-metric-accuracy", "0.6")
     assert failed.exit_code == 1
     assert "claim figure recall 0.6667 < 0.7" in failed.output and "claim metric accuracy 0.5 < 0.6" in failed.output
+
+
+def test_a_level_is_right_when_it_names_the_golds_rung_in_either_name():
+    """levels.toml `same_rung`: a stored "junior" is the gold's "entry"; a different rung is still wrong."""
+    entry = gold_salary([60000, 70000], level="entry")
+    assert attribute_checks(entry, stored(60000, 70000, level="junior")) == {"level": True}
+    assert attribute_checks(entry, stored(60000, 70000, level="entry")) == {"level": True}
+    assert attribute_checks(entry, stored(60000, 70000, level="mid")) == {"level": False}
+    assert attribute_checks(gold_salary([60000], level="junior"), stored(60000, 60000, level="entry")) == {
+        "level": True
+    }
