@@ -36,12 +36,13 @@ _NAMES = {name.casefold(): code for name, code in _TABLES.currency_names.items()
 @functools.cache
 def _currency_word() -> re.Pattern:
     """Any currency marker a header may write. Built on first use, as Babel's locale data takes a moment to
-    read. A lone letter ("R" for rand) is left out: in a header it is far more often a word ("R&D") than a
-    currency; so are the markers tables.toml lists as everyday words ("won")."""
+    read. A lone Latin letter ("R" for rand) is left out: in a header it is far more often a word ("R&D") than
+    a currency (a lone CJK one, "円" or "원", is a currency); so are the markers tables.toml lists as everyday
+    words ("won")."""
     usable = [
         m
         for m in [*markers(), *_TABLES.currency_names]
-        if not (len(m) == 1 and m.isalpha()) and m not in _TABLES.not_currencies
+        if not (len(m) == 1 and m.isascii() and m.isalpha()) and m not in _TABLES.not_currencies
     ]
     return re.compile(rf"(?<![A-Za-z])(?:{alternation(usable)})")
 

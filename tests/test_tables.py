@@ -98,6 +98,15 @@ def test_a_row_of_counts_is_not_money_under_a_table_currency():
     assert [f.money.amount_min for f in table_figures(text)] == [130900]
 
 
+def test_east_asian_headers_count_in_ten_thousands_with_a_one_character_currency():
+    japan = "役職 | Base per year (万円)\nSenior engineer | 900–1,200\n"
+    korea = "| Level | 연봉 (만 원) |\n|---|---|\n| Senior | 7,000–9,500 |\n"
+    assert [(f.money.amount_min, f.money.amount_max, f.money.currency) for f in table_figures(japan)] == [
+        (9_000_000, 12_000_000, "JPY")
+    ]
+    assert [(f.money.amount_min, f.money.currency) for f in table_figures(korea)] == [(70_000_000, "KRW")]
+
+
 def test_a_currency_cell_gives_its_row_the_currency():
     text = "Country | Currency | Rate (per hour)\nKenya | KES | 420–650\nGermany | EUR | 15–19\n"
     assert [(f.money.amount_min, f.money.currency, f.money.period) for f in table_figures(text)] == [
