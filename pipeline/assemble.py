@@ -23,7 +23,7 @@ from pipeline.figures import Figure
 from pipeline.ground import locate
 from pipeline.levels import detect_pay_basis, detect_period, names_a_level, parse_level, spans_all_levels
 from pipeline.mentions import find_employer, find_region, find_role, skill_category
-from pipeline.money import Money
+from pipeline.money import Money, stated_period
 from pipeline.vocab import any_of, vocabulary
 from schemas.documents import Extraction, MoneyAmount, MoneyUse
 from schemas.records import (
@@ -46,6 +46,9 @@ _MIN_YEARLY_PAY = vocabulary().thresholds.min_yearly_pay
 _WRAP_MIN_CHARS = vocabulary().thresholds.wrapped_line_min_chars
 _NEW_LINE_START = re.compile(r"(?:[-*•#|>]|\d+[.)])\s")
 _MAX_WRAPS = 3  # lines a sentence may run on over, either way
+_LIST_ITEM = re.compile(r"(?:[-*•]|\d+[.)])\s")
+_CELL_MAX = vocabulary().thresholds.table_cell_max_chars
+_BLOCK_LINES = 15  # lines searched back over a list or label block for the period its heading or intro states
 # A range written as two figures: only a dash or a range word ("to", "and") between them.
 _RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers.range_words)})\s*", re.IGNORECASE)
 
@@ -158,8 +161,40 @@ def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, contex
         or _range_partner_period(text, fig, figures)
         or detect_period(f"{clause} {_without_figures(context, figures)}")
         or detect_period(_without_figures(section, figures))
+        or _block_period(text, fig, figures)
         or Period.year
     )
+
+
+def _block_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
+    """For a figure in a list item or a short label line, the period the lines over its block state: walking
+    back over the block's lines that hold no figure ("MONTHLY GROSS SALARIES (Rand, per month)", a role's
+    label) to the paragraph that introduces the block ("Pay is quoted gross per month in leva.")."""
+    line = fig.line
+    wrapped = line.start > 0 and _runs_on(text, line.start - 1) or _runs_on(text, line.end)
+    if line.is_table_row or wrapped or not _in_block(line.text):
+        return None  # a table has its header; a line of a wrapped paragraph is prose
+    pos = line.start
+    for _ in range(_BLOCK_LINES):
+        if pos == 0:
+            return None
+        start = text.rfind("\n", 0, pos - 1) + 1
+        line, pos = text[start : pos - 1], start
+        if not line.strip() or any(start <= f.money.start < start + len(line) for f in figures):
+            continue
+        if line.count("|") or "\t" in line:
+            return None  # a table above the block speaks for its own figures only
+        if not _in_block(line):
+            return stated_period(line)
+        if period := detect_period(line):
+            return period
+    return None
+
+
+def _in_block(line: str) -> bool:
+    """A list item, or a short line without a stop (a heading, a label): a line of a block, not of prose."""
+    text = line.strip()
+    return bool(_LIST_ITEM.match(text)) or (len(text) <= _CELL_MAX and not text.endswith((".", "!", "?")))
 
 
 def _range_partner_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:

@@ -34,6 +34,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from pipeline import sentences
 from pipeline.currencies import currency_of, markers
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Period
@@ -441,6 +442,12 @@ def written_amounts(text: str) -> list[float]:
 def is_written(value: float, written: list[float]) -> bool:
     """True when `value` is one of `written` (see `written_amounts`) within 0.5 %."""
     return any(math.isclose(value, amount, rel_tol=0.005) for amount in written)
+
+
+def stated_period(text: str) -> Period | None:
+    """The period of the first sentence of `text` that names one: "All figures per month. Multiply by 14 for
+    the annual total." is monthly, where `detect_period` sees two periods and says none."""
+    return next((p for s, e in sentences.sentences(text) if (p := detect_period(text[s:e]))), None)
 
 
 def detect_period(text: str) -> Period | None:

@@ -18,12 +18,11 @@ import functools
 import re
 from dataclasses import dataclass, replace
 
-from pipeline import sentences
 from pipeline.chunk import Line, split_lines
 from pipeline.currencies import currency_of, markers
 from pipeline.levels import detect_pay_basis, parse_level
 from pipeline.mentions import find_region
-from pipeline.money import Money, detect_period
+from pipeline.money import Money, detect_period, stated_period
 from pipeline.vocab import alternation, vocabulary
 from schemas.records import FigureKind, Level, PayBasis, Period, Statistic
 
@@ -258,7 +257,7 @@ def _table_meaning(captions: list[Line], intro: Line | None, columns: dict[int, 
     return Meaning(
         marker,
         multiplier,
-        next((p for line in [*captions, *([intro] if intro else [])] if (p := _stated_period(line.text))), None),
+        next((p for line in [*captions, *([intro] if intro else [])] if (p := stated_period(line.text))), None),
         next((m.statistic for m in found if m.statistic), None),
     )
 
@@ -277,12 +276,6 @@ def _unit_phrase() -> re.Pattern:
     unit = alternation(_TABLES.multipliers, edge=False)
     before = rf"\bin\s+|\(\s*|(?:{_currency_word().pattern})[\s,]*"
     return re.compile(rf"(?:{before})(?:[^\s()]+\s+)?(?P<unit>{unit})(?!\w)", re.IGNORECASE)
-
-
-def _stated_period(text: str) -> Period | None:
-    """The period a caption or introducing paragraph states: that of its first sentence naming one, so that
-    "All figures per month. Multiply by 14 for the annual total." is monthly, not left open."""
-    return next((p for s, e in sentences.sentences(text) if (p := detect_period(text[s:e]))), None)
 
 
 def _column_meaning(words: str, table: Meaning) -> Meaning | None:

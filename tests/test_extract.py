@@ -421,6 +421,23 @@ def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fak
             "| Data analyst | €1,900–€2,400 | €3,100–€3,900 |\n",
             {(1900, "month"), (3100, "month")},
         ),
+        # list items take the period their block's heading states, over role labels and a blank line
+        (
+            "GROSS PAY, PER MONTH (ZŁ)\n\nData engineer\n  Junior: 6 500 – 8 000 zł\n\n"
+            "Data scientist\n  Junior: 7 000 – 9 000 zł\n",
+            {(6500, "month"), (7000, "month")},
+        ),
+        # ... or the first sentence of the paragraph that introduces the list
+        (
+            "Pay in Riga is quoted gross per month. Bonuses are yearly.\n- Junior analyst: €1,900\n- Senior analyst: €3,600\n",
+            {(1900, "month"), (3600, "month")},
+        ),
+        # a line of a hard-wrapped paragraph is prose: no period from the lines above it
+        (
+            "Pay\nMost rents in Riga are quoted per month.\nA senior engineer in Riga with six years in the job\n"
+            "earns €54,000 before tax\n",
+            {(54000, "year")},
+        ),
         # a figure whose period is written on the next line of a hard-wrapped paragraph keeps it and its quote
         ("Pay in Lisbon\nJunior engineers there are paid €2,100 a\nmonth before tax.\n", {(2100, "month")}),
     ],
