@@ -429,7 +429,8 @@ def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fak
         ),
         # ... or the first sentence of the paragraph that introduces the list
         (
-            "Pay in Riga is quoted gross per month. Bonuses are yearly.\n- Junior analyst: €1,900\n- Senior analyst: €3,600\n",
+            "Pay in Riga is quoted gross per month. Bonuses are yearly.\n"
+            "- Junior analyst: €1,900\n- Senior analyst: €3,600\n",
             {(1900, "month"), (3600, "month")},
         ),
         # a line of a hard-wrapped paragraph is prose: no period from the lines above it
