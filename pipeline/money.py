@@ -130,8 +130,9 @@ _PERIOD_AFTER = re.compile(
     rf"|{_SP}+(?:{alternation([*_PERIODS.adverbs, *_PERIODS.adverbs_after_only])})",
     re.I,
 )
+_NOT_WITHIN = "".join(rf"(?<!\b{re.escape(word)} )" for word in _PERIODS.not_before)  # "within a day" is a time
 _PERIOD_ANYWHERE = re.compile(
-    rf"\b(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}|/\s?{_SLASH_UNIT}"
+    rf"{_NOT_WITHIN}\b(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}|/\s?{_SLASH_UNIT}"
     rf"|\b(?:{alternation([*_PERIODS.adverbs, *_PERIODS.adverbs_before_only])})",
     re.I,
 )

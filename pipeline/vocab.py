@@ -147,6 +147,7 @@ class Periods(_Section):
     adverbs_after_only: list[Word] = []
     adverbs_before_only: list[Word] = []
     not_after: list[Word] = []
+    not_before: list[Word] = []
     pay_after: list[Word] = []
     period: list[NamedPattern] = Field(min_length=1)
 

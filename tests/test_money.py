@@ -385,6 +385,8 @@ def test_amounts_agree(value, quote, agrees):
         ("annual salary", Y),
         ("no period named", None),
         ("$50/hr or $100K a year", None),
+        ("a £91,000 offer, matched within a day", None),  # a time, not a pay period
+        ("reviewed twice a year, paid £4,000 a month", M),
     ],
 )
 def test_detect_period(text, period):
