@@ -48,7 +48,7 @@ _NEW_LINE_START = re.compile(r"(?:[-*•#|>]|\d+[.)])\s")
 _MAX_WRAPS = 3  # lines a sentence may run on over, either way
 _LIST_ITEM = re.compile(r"(?:[-*•]|\d+[.)])\s")
 _CELL_MAX = vocabulary().thresholds.table_cell_max_chars
-_BLOCK_LINES = 15  # lines searched back over a list or label block for the period its heading or intro states
+_BLOCK_LINES = 30  # lines searched back over a list or label block for the period its heading or intro states
 # A range written as two figures: only a dash or a range word ("to", "and") between them.
 _RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers.range_words)})\s*", re.IGNORECASE)
 
