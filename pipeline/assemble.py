@@ -23,7 +23,7 @@ from pipeline.figures import Figure
 from pipeline.ground import locate
 from pipeline.levels import detect_pay_basis, detect_period, names_a_level, parse_level, spans_all_levels
 from pipeline.mentions import find_employer, find_region, find_role, skill_category
-from pipeline.money import Money
+from pipeline.money import Money, stated_period
 from pipeline.vocab import any_of, vocabulary
 from schemas.documents import Extraction, MoneyAmount, MoneyUse
 from schemas.records import (
@@ -42,6 +42,13 @@ _CUES = vocabulary().cues
 _NOT_PAY = re.compile(rf"\b{any_of(_CUES.not_pay)}\b", re.IGNORECASE)
 _PAY = re.compile(any_of(_CUES.pay), re.IGNORECASE)
 _MIN_YEARLY_PAY = vocabulary().thresholds.min_yearly_pay
+# Hard-wrapped paragraphs (.md, .txt): a line this long without a stop runs on; what starts a new line instead.
+_WRAP_MIN_CHARS = vocabulary().thresholds.wrapped_line_min_chars
+_NEW_LINE_START = re.compile(r"(?:[-*•#|>]|\d+[.)])\s")
+_MAX_WRAPS = 3  # lines a sentence may run on over, either way
+_LIST_ITEM = re.compile(r"(?:[-*•]|\d+[.)])\s")
+_CELL_MAX = vocabulary().thresholds.table_cell_max_chars
+_BLOCK_LINES = 30  # lines searched back over a list or label block for the period its heading or intro states
 # A range written as two figures: only a dash or a range word ("to", "and") between them.
 _RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers.range_words)})\s*", re.IGNORECASE)
 
@@ -88,13 +95,33 @@ def sentence_around(text: str, line: Line, start: int, end: int) -> tuple[int, i
     """Offsets of the sentence of `line` that holds [start, end); table rows are their own sentence."""
     if line.is_table_row:
         return line.start, line.end
-    return sentences.sentence_around(text, start, end)
+    s, e = sentences.sentence_around(text, start, end)
+    if end > e:  # a figure written across a hard line wrap ("HK$85,000 a\nmonth"): its sentence takes both lines
+        e = max(e, sentences.sentence_around(text, end - 1)[1])
+    for _ in range(_MAX_WRAPS):  # a sentence of a hard-wrapped paragraph goes on over its line ends
+        if (before := text.rfind("\n", 0, s)) >= 0 and not text[before:s].strip() and _runs_on(text, before):
+            s = sentences.sentence_around(text, before - 1)[0]
+        elif (after := text.find("\n", e)) >= 0 and not text[e:after].strip() and _runs_on(text, after):
+            e = sentences.sentence_around(text, after + 1)[1]
+        else:
+            break
+    return s, e
+
+
+def _runs_on(text: str, newline: int) -> bool:
+    """Whether the line ending at `newline` is a hard wrap inside a sentence: it ends without a stop, the next
+    line is no list item, heading or table row, and the next starts in lower case or the line is long."""
+    line = text[text.rfind("\n", 0, newline) + 1 : newline].strip()
+    nxt = text[slice(*sentences.line_around(text, newline + 1))].strip()
+    if not line or not nxt or line.endswith((".", "!", "?", ":", ";", "|")) or _NEW_LINE_START.match(nxt):
+        return False
+    return not nxt[0].isupper() or len(line) >= _WRAP_MIN_CHARS
 
 
 def _clause_span(text: str, fig: Figure, figures: list[Figure]) -> tuple[int, int]:
     """Offsets of the words that belong to this figure: its sentence, cut at the neighbouring figures of it."""
     s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
-    for other in _same_line(fig, figures):
+    for other in (other for other in figures if other is not fig):
         if s <= other.money.end <= fig.money.start:
             s = max(s, other.money.end)
         if fig.money.end <= other.money.start < e:
@@ -126,13 +153,48 @@ def not_pay_reason(
 
 def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, context: str) -> Period:
     """The figure's period: its own words, else the range it belongs to (one "a month" after the second
-    bound covers both), else its clause or its heading/header with other figures taken out, else a year."""
+    bound covers both), else its clause or its heading/header with other figures taken out, else the heading
+    over its table, else a year."""
+    section = fig.section.text if fig.section else ""
     return (
         fig.money.period
         or _range_partner_period(text, fig, figures)
         or detect_period(f"{clause} {_without_figures(context, figures)}")
+        or detect_period(_without_figures(section, figures))
+        or _block_period(text, fig, figures)
         or Period.year
     )
+
+
+def _block_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
+    """For a figure in a list item or a short label line, the period the lines over its block state: walking
+    back over the block's lines that hold no figure ("MONTHLY GROSS SALARIES (Rand, per month)", a role's
+    label) to the paragraph that introduces the block ("Pay is quoted gross per month in leva.")."""
+    line = fig.line
+    wrapped = line.start > 0 and _runs_on(text, line.start - 1) or _runs_on(text, line.end)
+    if line.is_table_row or wrapped or not _in_block(line.text):
+        return None  # a table has its header; a line of a wrapped paragraph is prose
+    pos = line.start
+    for _ in range(_BLOCK_LINES):
+        if pos == 0:
+            return None
+        start = text.rfind("\n", 0, pos - 1) + 1
+        line, pos = text[start : pos - 1], start
+        if not line.strip() or any(start <= f.money.start < start + len(line) for f in figures):
+            continue
+        if line.count("|") or "\t" in line:
+            return None  # a table above the block speaks for its own figures only
+        if not _in_block(line):
+            return stated_period(line)
+        if period := detect_period(line):
+            return period
+    return None
+
+
+def _in_block(line: str) -> bool:
+    """A list item, or a short line without a stop (a heading, a label): a line of a block, not of prose."""
+    text = line.strip()
+    return bool(_LIST_ITEM.match(text)) or (len(text) <= _CELL_MAX and not text.endswith((".", "!", "?")))
 
 
 def _range_partner_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:

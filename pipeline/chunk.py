@@ -9,7 +9,7 @@ model quotes is grounded against the original article, not the excerpt.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 from pipeline.vocab import vocabulary
@@ -24,10 +24,11 @@ class Line:
     start: int
     end: int
     text: str
+    two_columns: bool = False  # one of adjacent lines with one pipe each: a two-column table ("Level | Pay")
 
     @property
     def is_table_row(self) -> bool:
-        return self.text.count("|") >= 2 or self.text.count("\t") >= 1
+        return self.two_columns or self.text.count("|") >= 2 or self.text.count("\t") >= 1
 
 
 @dataclass
@@ -61,7 +62,23 @@ def split_lines(text: str) -> list[Line]:
         if raw.strip():
             lines.append(Line(pos, pos + len(raw), raw))
         pos += len(raw) + 1
-    return lines
+    return _two_column_rows(lines)
+
+
+def _two_column_rows(lines: list[Line]) -> list[Line]:
+    """Mark the rows of two-column tables: a line with one pipe is a row when the line right before or after
+    it has one too (a page title "Pay guide | Site" alone is no table)."""
+    piped = [line.text.count("|") == 1 for line in lines]
+    marked = []
+    for i, line in enumerate(lines):
+        joined = [j for j in (i - 1, i + 1) if 0 <= j < len(lines) and piped[j] and _adjacent(lines, min(i, j))]
+        marked.append(replace(line, two_columns=True) if piped[i] and joined else line)
+    return marked
+
+
+def _adjacent(lines: list[Line], i: int) -> bool:
+    """Whether lines i and i + 1 follow each other with no blank line between."""
+    return lines[i].end + 1 == lines[i + 1].start
 
 
 def _is_heading(line: Line, following: Line | None) -> bool:

@@ -25,6 +25,7 @@ from db.kinds import kinds
 from db.query import run_readonly
 from pipeline.console import print_table
 from pipeline.errors import KBError
+from pipeline.levels import same_rung
 from pipeline.money import amounts_agree, is_written, scan_money
 from pipeline.tables import derive, table_money
 from pipeline.vocab import any_of, vocabulary
@@ -208,7 +209,7 @@ def attribute_checks(gold: GoldSalary, stored: StoredSalary) -> dict[str, bool]:
     """Right or wrong for each attribute the gold states (region/employer: containment either way)."""
     checks = {}
     if gold.level is not None:
-        checks["level"] = stored.level == gold.level.value
+        checks["level"] = same_rung(stored.level, gold.level.value)
     if gold.years is not None:
         checks["years"] = (stored.years_min, stored.years_max) == gold.years
     for name in ("region", "employer"):

@@ -27,6 +27,7 @@ class Figure:
     money: Money
     line: Line
     context: Line | None
+    section: Line | None = None  # for a table row: the heading over its table, which may give its unit
 
 
 @dataclass
@@ -57,11 +58,17 @@ def plan_chunks(
             for m in inside:
                 counter += 1
                 seen.add(m.start)
-                plan.figures.append(Figure(f"M{counter}", m, line, chunk.context.get(line.start)))
+                plan.figures.append(Figure(f"M{counter}", m, line, *_context_of(line, chunk.context)))
             rendered.append(tag_line(text, line, plan.figures))
         plan.prompt = "\n".join(rendered)
         plans.append(plan)
     return plans
+
+
+def _context_of(line: Line, context: dict[int, Line | None]) -> tuple[Line | None, Line | None]:
+    """A line's context line and, for a table row, the heading over its table ("Monthly salaries (RM)")."""
+    ctx = context.get(line.start)
+    return ctx, context.get(ctx.start) if line.is_table_row and ctx is not None else None
 
 
 def addresses_model(text: str) -> bool:

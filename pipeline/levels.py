@@ -81,6 +81,11 @@ def spans_all_levels(text: str) -> bool:
     return _ALL_LEVELS.search(text) is not None
 
 
+def same_rung(a: str, b: str) -> bool:
+    """Whether two level names are one rung of the ladder ("junior" and "entry", levels.toml `same_rung`)."""
+    return _VOCAB.same_rung.get(a, a) == _VOCAB.same_rung.get(b, b)
+
+
 def parse_level(text: str) -> tuple[Level, float | None, float | None]:
     """(level, years_min, years_max) from a level label or quote. Years alone name a level only when that is
     unambiguous: at most two years from zero ('0–2 years', 'less than 2 years') is entry."""

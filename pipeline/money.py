@@ -9,7 +9,8 @@ Semantics of a `Money`:
 - a point figure ("averages $109,000", "$120K") sets amount_min == amount_max == the value;
 - an open lower bound ("$200,000+", "over/above/more than/exceeds/at least/from/starting at $200,000",
   "$X or more", "$X and up") sets amount_min only, amount_max None, open_ended True ("up from $X" and
-  "from $X to $Y" that falls are changes, not floors);
+  "from $X to $Y" that falls are changes, not floors; after a verb of change, "went from $X to $Y", both are
+  point figures: the pay before and after);
 - a cap ("up to", "as high as", "under", "free to" $X) sets amount_max only, amount_min None;
 - a range whose top is open ("$195K – $260K+", "$101,752 to over $245,000") keeps both numbers as stated and
   sets open_ended True.
@@ -33,6 +34,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from pipeline import sentences
 from pipeline.currencies import currency_of, markers
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Period
@@ -119,7 +121,8 @@ _POSTFIX = re.compile(
 )
 _UNIT = rf"(?:{alternation(_PERIODS.units, edge=False)})s?"
 _SLASH_UNIT = rf"(?:{_UNIT}|{alternation(_PERIODS.slash_letters, edge=False)})\b"
-_NOT_AGO = rf"(?!\s+(?:{alternation(_PERIODS.not_after)}))"  # "a year ago" is a time, not a pay period
+# "a year ago" is a time, not a pay period; "a month before tax" is a pay period.
+_NOT_AGO = rf"(?!\s+(?:{alternation(_PERIODS.not_after)})(?!\s+(?:{alternation(_PERIODS.pay_after)})))"
 _PERIOD_AFTER = re.compile(
     rf"{_SP}*/{_SP}?(?:[a-z]+{_SP}?/{_SP}?)?{_SLASH_UNIT}"  # /yr, /seat/year
     rf"|{_SP}+(?:per\s+[a-z]+\s+)?(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}"
@@ -127,11 +130,14 @@ _PERIOD_AFTER = re.compile(
     rf"|{_SP}+(?:{alternation([*_PERIODS.adverbs, *_PERIODS.adverbs_after_only])})",
     re.I,
 )
+_NOT_WITHIN = "".join(rf"(?<!\b{re.escape(word)} )" for word in _PERIODS.not_before)  # "within a day" is a time
 _PERIOD_ANYWHERE = re.compile(
-    rf"\b(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}|/\s?{_SLASH_UNIT}"
+    rf"{_NOT_WITHIN}\b(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}|/\s?{_SLASH_UNIT}"
     rf"|\b(?:{alternation([*_PERIODS.adverbs, *_PERIODS.adverbs_before_only])})",
     re.I,
 )
+# "went from $X to" before a second figure: a pay change, its two figures stand apart (qualifiers.toml).
+_CHANGE_FROM = re.compile(rf"\b{any_of(_WORDS.change_verbs)}\b[^.!?;]{{0,60}}?\bfrom\s+{_FILLER}$", re.I)
 _COUNT_NOUN = re.compile(rf"{_SP}*{any_of(_WORDS.count_nouns)}\b", re.I)
 _ONWARD = re.compile(r"\s+to\b", re.I)
 _BETWEEN = re.compile(rf"\bbetween\s+{_FILLER}$", re.I)
@@ -226,6 +232,8 @@ def _range_gap(text: str, a: _Atom, b: _Atom) -> re.Match | None:
         return None
     if gap["dash"] == "—" and gap["space"] and b.bare:  # a spaced em dash between clauses, not a range
         return None
+    if gap["word"] and _CHANGE_FROM.search(text[max(0, a.start - _LOOKBACK) : a.start]):
+        return None  # "went from $X to $Y": a change, even across a hard line wrap
     return gap
 
 
@@ -435,6 +443,12 @@ def written_amounts(text: str) -> list[float]:
 def is_written(value: float, written: list[float]) -> bool:
     """True when `value` is one of `written` (see `written_amounts`) within 0.5 %."""
     return any(math.isclose(value, amount, rel_tol=0.005) for amount in written)
+
+
+def stated_period(text: str) -> Period | None:
+    """The period of the first sentence of `text` that names one: "All figures per month. Multiply by 14 for
+    the annual total." is monthly, where `detect_period` sees two periods and says none."""
+    return next((p for s, e in sentences.sentences(text) if (p := detect_period(text[s:e]))), None)
 
 
 def detect_period(text: str) -> Period | None:

@@ -22,7 +22,7 @@ from pipeline.chunk import Line, split_lines
 from pipeline.currencies import currency_of, markers
 from pipeline.levels import detect_pay_basis, parse_level
 from pipeline.mentions import find_region
-from pipeline.money import Money, detect_period
+from pipeline.money import Money, detect_period, stated_period
 from pipeline.vocab import alternation, vocabulary
 from schemas.records import FigureKind, Level, PayBasis, Period, Statistic
 
@@ -35,12 +35,13 @@ _NAMES = {name.casefold(): code for name, code in _TABLES.currency_names.items()
 @functools.cache
 def _currency_word() -> re.Pattern:
     """Any currency marker a header may write. Built on first use, as Babel's locale data takes a moment to
-    read. A lone letter ("R" for rand) is left out: in a header it is far more often a word ("R&D") than a
-    currency; so are the markers tables.toml lists as everyday words ("won")."""
+    read. A lone Latin letter ("R" for rand) is left out: in a header it is far more often a word ("R&D") than
+    a currency (a lone CJK one, "円" or "원", is a currency); so are the markers tables.toml lists as everyday
+    words ("won")."""
     usable = [
         m
         for m in [*markers(), *_TABLES.currency_names]
-        if not (len(m) == 1 and m.isalpha()) and m not in _TABLES.not_currencies
+        if not (len(m) == 1 and m.isascii() and m.isalpha()) and m not in _TABLES.not_currencies
     ]
     return re.compile(rf"(?<![A-Za-z])(?:{alternation(usable)})")
 
@@ -58,6 +59,7 @@ def _words(words) -> re.Pattern:
 
 
 _COUNT_COLUMN = _words(_TABLES.count_columns)
+_COUNT_ROW = _words(_TABLES.count_rows)
 _STATISTIC_WORD = _words(_TABLES.statistics)
 _STATISTIC_KEYS = {key.casefold(): value for key, value in _TABLES.statistics.items()}
 _TOTAL_COLUMN = _words(_TABLES.total_columns)
@@ -242,19 +244,38 @@ def _column_texts(heads: list[Line]) -> dict[int, str]:
 
 def _table_meaning(captions: list[Line], intro: Line | None, columns: dict[int, str]) -> Meaning:
     """The meaning that holds for the whole table: its caption's, else its introducing paragraph's. A table
-    with a caption takes its currency from there only (a paragraph may name other currencies than the table's
-    own); the currency may also be the one currency that all the header cells naming one agree on."""
+    with a caption takes its currency and multiplier from there only (a paragraph may name other currencies
+    than the table's own); the currency may also be the one currency that all the header cells naming one
+    agree on."""
     found = [meaning_of(line.text) for line in [*captions, *([intro] if intro else [])]]
-    marker = next((m.marker for m in found[: len(captions) or len(found)] if m.marker), None)
+    own = found[: len(captions) or len(found)]
+    marker = next((m.marker for m in own if m.marker), None)
+    multiplier = next((m.multiplier for m in own if m.multiplier), None) if captions else _intro_multiplier(intro)
     if marker is None:
         named = {meaning_of(words).marker for words in columns.values()} - {None}
         marker = named.pop() if len(named) == 1 else None
     return Meaning(
         marker,
-        next((m.multiplier for m in found if m.multiplier), None),
-        next((m.period for m in found if m.period), None),
+        multiplier,
+        next((p for line in [*captions, *([intro] if intro else [])] if (p := stated_period(line.text))), None),
         next((m.statistic for m in found if m.statistic), None),
     )
+
+
+def _intro_multiplier(intro: Line | None) -> float | None:
+    """The multiplier an introducing sentence states as the table's unit ("in thousands of Swiss francs"), not
+    one of its prose ("a few thousand lower", "dots between thousands")."""
+    found = _unit_phrase().search(intro.text) if intro else None
+    return meaning_of(found["unit"]).multiplier if found else None
+
+
+@functools.cache
+def _unit_phrase() -> re.Pattern:
+    """A multiplier written as a unit: after "in", an opening parenthesis or a currency marker, perhaps with a
+    currency between ("in thousands of Swiss francs", "(€ thousands)", "CHF '000")."""
+    unit = alternation(_TABLES.multipliers, edge=False)
+    before = rf"\bin\s+|\(\s*|(?:{_currency_word().pattern})[\s,]*"
+    return re.compile(rf"(?:{before})(?:[^\s()]+\s+)?(?P<unit>{unit})(?!\w)", re.IGNORECASE)
 
 
 def _column_meaning(words: str, table: Meaning) -> Meaning | None:
@@ -299,6 +320,8 @@ def _row_figures(text: str, row: Line, header: Line, columns: dict[int, str], ta
     ("| Kenya | KES | 420–650 |") gives the row's figures that currency, over the header's."""
     parts = cells(row)
     label = parts[0].text
+    if _COUNT_ROW.search(label):
+        return []  # "Billable hours | 1,200": a count, whatever the table's currency
     own = next((c.text for c in parts if _is_marker(c.text)), None)
     found = []
     for j, cell in enumerate(parts[1:], 1):

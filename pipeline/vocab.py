@@ -147,6 +147,8 @@ class Periods(_Section):
     adverbs_after_only: list[Word] = []
     adverbs_before_only: list[Word] = []
     not_after: list[Word] = []
+    not_before: list[Word] = []
+    pay_after: list[Word] = []
     period: list[NamedPattern] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -159,6 +161,7 @@ class Qualifiers(_Section):
     over: list[Regex]
     approximately: list[Regex]
     range_words: list[Regex]
+    change_verbs: list[Regex]
     cap_before: list[Regex]
     floor_before: list[Regex]
     floor_after: list[Regex]
@@ -173,11 +176,13 @@ class Levels(_Section):
     years_or_more: list[Regex]
     years_at_most: list[Regex]
     word_numbers: dict[str, int]
+    same_rung: dict[str, str] = {}
     level: list[NamedPattern] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _known_levels(self) -> Levels:
         _unknown([lv.name for lv in self.level], _enum_values("Level"), "a level")
+        _unknown([*self.same_rung, *self.same_rung.values()], _enum_values("Level"), "a level")
         for lv in self.level:
             _compiles(self.pattern(lv))
         return self
@@ -358,11 +363,13 @@ class Thresholds(_Section):
     claim_max_chars: int = Field(gt=0)
     claim_limit: int = Field(ge=0)
     table_cell_max_chars: int = Field(gt=0)
+    wrapped_line_min_chars: int = Field(gt=0)
     review_margin: float = Field(ge=0, lt=1)
 
 
 class Tables(_Section):
     count_columns: list[Word] = []
+    count_rows: list[Word] = []
     multipliers: dict[str, Annotated[float, Field(gt=0)]] = {}
     currency_names: dict[str, Code] = {}
     statistics: dict[str, Statistic] = {}

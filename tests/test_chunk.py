@@ -92,3 +92,11 @@ def test_short_lines_with_money_at_no_fixed_step_are_not_taken_for_a_table():
     text = "Notes\nA\n$50K\nB\nC\nD\n$60K\nE\n"  # steps of 4 with no room for a header row before
     (chunk,) = chunk_text(text, line_starts_with_money(text), max_chars=6000)
     assert [line.text for line in chunk.lines] == ["A", "$50K", "D", "$60K"]  # each with its nearest heading only
+
+
+def test_adjacent_lines_with_one_pipe_are_a_two_column_table_and_a_lone_one_is_not():
+    text = "Pay guide | Example site\n\nLevel | Net per month\nJunior | ₺55.000\nSenior | ₺135.000\n"
+    rows = [line.is_table_row for line in split_lines(text)]
+    assert rows == [False, True, True, True]
+    [chunk] = chunk_text(text, [text.index("₺135")])
+    assert chunk.context[text.index("Senior")].text == "Level | Net per month"

@@ -675,3 +675,14 @@ def test_gold_claims_in_the_older_string_form_are_still_read(tmp_path):
 )
 def test_a_stored_claim_gives_a_gold_figure(figure, row, expected):
     assert claim_matches(GoldClaim(figure=figure, unit="percent", metric="other"), row) is expected
+
+
+def test_a_level_is_right_when_it_names_the_golds_rung_in_either_name():
+    """levels.toml `same_rung`: a stored "junior" is the gold's "entry"; a different rung is still wrong."""
+    entry = gold_salary([60000, 70000], level="entry")
+    assert attribute_checks(entry, stored(60000, 70000, level="junior")) == {"level": True}
+    assert attribute_checks(entry, stored(60000, 70000, level="entry")) == {"level": True}
+    assert attribute_checks(entry, stored(60000, 70000, level="mid")) == {"level": False}
+    assert attribute_checks(gold_salary([60000], level="junior"), stored(60000, 60000, level="entry")) == {
+        "level": True
+    }

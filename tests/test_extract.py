@@ -415,6 +415,32 @@ def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fak
         ("What £400 a day buys you\nA permanent ML engineer is paid £65,000.\n", {(400, "day"), (65000, "year")}),
         # one "a month" after the second bound covers both bounds
         ("Pay in Berlin\nJunior engineers are paid €4,800 to €5,600 a month.\n", {(4800, "month"), (5600, "month")}),
+        # a table's cells with their own marker take the period of the heading over the table
+        (
+            "## Monthly gross pay in Porto\n\n| Role | Junior | Senior |\n|---|---|---|\n"
+            "| Data analyst | €1,900–€2,400 | €3,100–€3,900 |\n",
+            {(1900, "month"), (3100, "month")},
+        ),
+        # list items take the period their block's heading states, over role labels and a blank line
+        (
+            "GROSS PAY, PER MONTH (ZŁ)\n\nData engineer\n  Junior: 6 500 – 8 000 zł\n\n"
+            "Data scientist\n  Junior: 7 000 – 9 000 zł\n",
+            {(6500, "month"), (7000, "month")},
+        ),
+        # ... or the first sentence of the paragraph that introduces the list
+        (
+            "Pay in Riga is quoted gross per month. Bonuses are yearly.\n"
+            "- Junior analyst: €1,900\n- Senior analyst: €3,600\n",
+            {(1900, "month"), (3600, "month")},
+        ),
+        # a line of a hard-wrapped paragraph is prose: no period from the lines above it
+        (
+            "Pay\nMost rents in Riga are quoted per month.\nA senior engineer in Riga with six years in the job\n"
+            "earns €54,000 before tax\n",
+            {(54000, "year")},
+        ),
+        # a figure whose period is written on the next line of a hard-wrapped paragraph keeps it and its quote
+        ("Pay in Lisbon\nJunior engineers there are paid €2,100 a\nmonth before tax.\n", {(2100, "month")}),
     ],
 )
 def test_a_period_comes_from_the_figures_own_words_its_range_or_its_header_never_a_neighbour(settings, text, expected):
@@ -447,3 +473,41 @@ def test_a_salary_stated_twice_is_stored_once_and_the_other_mention_is_a_repeat_
     grounded = ground(doc, result)
     salaries = [i for i, g in enumerate(grounded.records) if g.kind == "salary" and g.record.period.value == "day"]
     assert [a.record for a in grounded.amounts if a.use is MoneyUse.repeat] == salaries
+
+
+def test_a_sentence_hard_wrapped_over_lines_is_read_whole_for_its_cue_words(settings, fake_llm):
+    """Issue 15.4: in a .txt or .md page the cue word may sit on the next line of the figure's sentence."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    text = (
+        "Hiring from abroad\n"
+        "Since April the Home Office has required employers to pay at least £41,700 a year to\n"
+        "anyone hired on a skilled worker visa.\n"
+        "- A junior analyst in Glasgow is paid £34,000.\n"
+        "Next year\n"
+    )
+    result = extract_stage.extract(Article(source="w.txt", text=text, kind="text"), make_client(settings), settings)
+    assert _accounts(result)[41700] == ("not_pay", "threshold")
+    [salary] = result.salaries
+    assert salary.quote == "- A junior analyst in Glasgow is paid £34,000."
+
+
+EVEN_MORE_NOT_PAY = """Offers in Vilnius
+A senior engineer in Vilnius is paid €5,200 a month before tax.
+- Meal allowance: €220 a month
+- An equity grant valued at €30,000 over four years
+- Senior median base: €61,000 | change: +€4,500
+Income tax is progressive; the higher rate applies to earnings above €120,000 a year.
+The median base is up €3,000 on last year.
+"""
+
+
+def test_allowances_with_a_colon_grants_valued_at_signed_changes_and_tax_sentences_are_not_pay(settings, fake_llm):
+    """Issue 15.3, cue words written as in lists and tables: a colon after "allowance", "valued at", a plus sign, "is
+    up €X", a sentence about brackets of income tax."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="money3.txt", text=EVEN_MORE_NOT_PAY, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert sorted(s.amount_min for s in result.salaries) == [5200, 61000]
+    expected = {220: "bonus", 30000: "bonus", 4500: "change", 120000: "threshold", 3000: "change"}
+    accounts = _accounts(result)
+    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}

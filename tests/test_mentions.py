@@ -51,6 +51,11 @@ def test_skills(text, expected):
         (("", "Salaries in Bengaluru"), "India"),
         (("no place here",), None),
         (("Across Europe / Asia roles pay",), "Europe"),
+        # a city names its country; countries of pay guides beyond Europe and North America
+        (("Copenhagen | 52 000 – 60 000",), "Denmark"),
+        (("A senior engineer in Tallinn makes",), "Estonia"),
+        (("Offers in Pangyo run higher",), "South Korea"),
+        (("Sofia, a data scientist, was offered",), None),  # a first name, not Bulgaria's capital
     ],
 )
 def test_region(texts, region):

@@ -109,6 +109,8 @@ ONE_MONEY = [
     ("The plan is $29/mo.", "$29/mo", 29, 29, "USD", M, False),
     ("The $10-a-month plan.", "$10-a-month", 10, 10, "USD", M, False),
     ("Rent is up from $2,100 a year ago.", "$2,100", 2_100, 2_100, "USD", None, False),
+    ("It was $2,100 a month before the move.", "$2,100", 2_100, 2_100, "USD", None, False),
+    ("Juniors get €2,100 a month before tax.", "€2,100 a month", 2_100, 2_100, "EUR", Period.month, False),
     ("Stipends of $8,000 monthly.", "$8,000 monthly", 8_000, 8_000, "USD", M, False),
     ("Hiring starts near $110,000/yr.", "$110,000/yr", 110_000, 110_000, "USD", Y, False),
     ("It pays $120K annually.", "$120K annually", 120_000, 120_000, "USD", Y, False),
@@ -265,6 +267,20 @@ SEVERAL = [
         "Value fell from $47 billion to $8 billion.",
         [("$47 billion", 47e9, 47e9, "USD"), ("$8 billion", 8e9, 8e9, "USD")],
     ),
+    # A verb of change before "from": pay before and after, two figures, even across a hard line wrap.
+    (
+        "His wage climbed from\n€61,000 to €66,500 after review.",
+        [("€61,000", 61_000, 61_000, "EUR"), ("€66,500", 66_500, 66_500, "EUR")],
+    ),
+    (
+        "Pay moved up by CHF 4,000 last spring, from CHF 96,000 to CHF 100,000.",
+        [
+            ("CHF 4,000", 4_000, 4_000, "CHF"),
+            ("CHF 96,000", 96_000, 96_000, "CHF"),
+            ("CHF 100,000", 100_000, 100_000, "CHF"),
+        ],
+    ),
+    ("Offers in Lyon range from €48,000 to €57,000.", [("€48,000 to €57,000", 48_000, 57_000, "EUR")]),
 ]
 
 
@@ -369,6 +385,8 @@ def test_amounts_agree(value, quote, agrees):
         ("annual salary", Y),
         ("no period named", None),
         ("$50/hr or $100K a year", None),
+        ("a £91,000 offer, matched within a day", None),  # a time, not a pay period
+        ("reviewed twice a year, paid £4,000 a month", M),
     ],
 )
 def test_detect_period(text, period):

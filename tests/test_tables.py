@@ -60,6 +60,53 @@ def test_markdown_table_with_wrapped_intro():
     assert _read(MARKDOWN) == [("950–1,200", 950, 1200, "AUD", Period.day)]
 
 
+def test_the_first_sentence_of_an_intro_that_names_a_period_gives_the_tables_period():
+    text = (
+        "Every figure is in złoty per month, gross. Employers also pay an annual bonus, not shown.\n"
+        "| Role | Junior | Senior |\n|---|---|---|\n| Analyst | 7 500 – 9 800 | 14 000 – 18 500 |\n"
+    )
+    assert [(f.money.amount_min, f.money.currency, f.money.period) for f in table_figures(text)] == [
+        (7500, "PLN", Period.month),
+        (14000, "PLN", Period.month),
+    ]
+
+
+def test_a_caption_speaks_for_the_multiplier_over_the_paragraph_before_it():
+    text = (
+        "Engineers in Tampere earn a few thousand euros less than in Helsinki.\n"
+        "Monthly gross pay, Finland (€ per month) |  |\nLevel | Helsinki | Tampere\n"
+        "Senior | 5 900 – 7 100 | 5 200 – 6 300\n"
+    )
+    assert [(f.money.amount_min, f.money.amount_max) for f in table_figures(text)] == [(5900, 7100), (5200, 6300)]
+
+
+def test_an_intro_gives_a_multiplier_only_as_the_tables_unit():
+    rows = "| Level | Monthly gross (Kč) |\n|---|---|\n| Senior | 95 000 – 120 000 |\n"
+    prose = "Czech ads write thousands with a space, and offers in Brno run a few thousand lower.\n"
+    assert [f.money.amount_min for f in table_figures(prose + rows)] == [95000]
+    for unit in ("Figures are in thousands of koruna per month.\n", "Table 3  Monthly gross, Kč '000, Prague\n"):
+        assert [f.money.amount_min for f in table_figures(unit + rows.replace("95 000 – 120 000", "95 – 120"))] == [
+            95000
+        ]
+
+
+def test_a_row_of_counts_is_not_money_under_a_table_currency():
+    text = (
+        "A contractor's year (amounts in pounds) |\nItem | Amount\n"
+        "Billable hours (35 a week) | 1,540\nInvoiced at £85 an hour | 130,900\n"
+    )
+    assert [f.money.amount_min for f in table_figures(text)] == [130900]
+
+
+def test_east_asian_headers_count_in_ten_thousands_with_a_one_character_currency():
+    japan = "役職 | Base per year (万円)\nSenior engineer | 900–1,200\n"
+    korea = "| Level | 연봉 (만 원) |\n|---|---|\n| Senior | 7,000–9,500 |\n"
+    assert [(f.money.amount_min, f.money.amount_max, f.money.currency) for f in table_figures(japan)] == [
+        (9_000_000, 12_000_000, "JPY")
+    ]
+    assert [(f.money.amount_min, f.money.currency) for f in table_figures(korea)] == [(70_000_000, "KRW")]
+
+
 def test_a_currency_cell_gives_its_row_the_currency():
     text = "Country | Currency | Rate (per hour)\nKenya | KES | 420–650\nGermany | EUR | 15–19\n"
     assert [(f.money.amount_min, f.money.currency, f.money.period) for f in table_figures(text)] == [
