@@ -386,12 +386,25 @@ def next_page(browser, act) -> None:
     from selenium.webdriver.support.wait import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")
+
+    def gone(exc: WebDriverException) -> bool:
+        """chromedriver may report a node of the page just left as "not of the document", not as stale."""
+        return "does not belong to the document" in str(exc)
+
+    def left(_browser) -> bool:
+        try:
+            return expected_conditions.staleness_of(page)(_browser)
+        except WebDriverException as exc:
+            if gone(exc):
+                return True
+            raise
+
     try:
         act()
-    except WebDriverException as exc:  # chromedriver may report the clicked node gone when the click navigated at once
-        if "does not belong to the document" not in str(exc):
+    except WebDriverException as exc:  # the same report when the click navigated at once
+        if not gone(exc):
             raise
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(left)
 
 
 def saved(browser, act) -> None:
