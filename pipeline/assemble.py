@@ -44,9 +44,10 @@ _PAY = re.compile(any_of(_CUES.pay), re.IGNORECASE)
 _MIN_YEARLY_PAY = vocabulary().thresholds.min_yearly_pay
 # Hard-wrapped paragraphs (.md, .txt): a line this long without a stop runs on; what starts a new line instead.
 _WRAP_MIN_CHARS = vocabulary().thresholds.wrapped_line_min_chars
-_NEW_LINE_START = re.compile(r"(?:[-*•#|>]|\d+[.)])\s")
+_LIST_MARK = r"(?:[-*•]|\d+[.)])"  # a list item's bullet or number
+_NEW_LINE_START = re.compile(rf"(?:{_LIST_MARK}|[#|>])\s")  # or a heading, table row or quote
 _MAX_WRAPS = 3  # lines a sentence may run on over, either way
-_LIST_ITEM = re.compile(r"(?:[-*•]|\d+[.)])\s")
+_LIST_ITEM = re.compile(rf"{_LIST_MARK}\s")
 _CELL_MAX = vocabulary().thresholds.table_cell_max_chars
 _BLOCK_LINES = 30  # lines searched back over a list or label block for the period its heading or intro states
 # A range written as two figures: only a dash or a range word ("to", "and") between them.
