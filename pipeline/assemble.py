@@ -41,7 +41,17 @@ _CUES = vocabulary().cues
 # Words that mark a figure as something other than pay, and words that mark it as pay.
 _NOT_PAY = re.compile(rf"\b{any_of(_CUES.not_pay)}\b", re.IGNORECASE)
 _PAY = re.compile(any_of(_CUES.pay), re.IGNORECASE)
-_MIN_YEARLY_PAY = vocabulary().thresholds.min_yearly_pay
+_PAY_EVIDENCE = re.compile(any_of([*_CUES.pay, *_CUES.pay_evidence]), re.IGNORECASE)  # see _pay_evidence
+# The smallest salary of a period in any currency (thresholds.toml): below it a figure is a price or a fee.
+_LEAST_PAY = {
+    Period.year: (vocabulary().thresholds.min_yearly_pay, "yearly"),
+    Period.month: (vocabulary().thresholds.min_monthly_pay, "monthly"),
+}
+# Pay needs positive evidence (_pay_evidence). Part of it: a job named right after a figure ("€46k as an ML
+# engineer", "CHF 135,000 to CHF 170,000 for senior AI engineers"), a statistic word ("median") in its sentence.
+_FOR_A_JOB = re.compile(r"\s*(?:[\w/,-]+\s+){0,4}?(?:as an?|for(?: an?)?)\s", re.IGNORECASE)
+_STATISTIC = re.compile(rf"\b{any_of(map(re.escape, vocabulary().tables.statistics))}\b", re.IGNORECASE)
+_NO_PAY_WORD = "no pay word in its sentence, heading or header says it is what someone is paid"
 # Hard-wrapped paragraphs (.md, .txt): a line this long without a stop runs on; what starts a new line instead.
 _WRAP_MIN_CHARS = vocabulary().thresholds.wrapped_line_min_chars
 _LIST_MARK = r"(?:[-*•]|\d+[.)])"  # a list item's bullet or number
@@ -63,13 +73,16 @@ class KindCue:
     before: re.Pattern | None
     after: re.Pattern | None
     words: re.Pattern | None
+    unless: re.Pattern | None
 
-    def names(self, before: str, after: str, sentence: str) -> bool:
-        """Whether the words right before or after the figure, or its sentence, carry this cue."""
+    def names(self, before: str, after: str, sentence: str, context: str = "") -> bool:
+        """Whether the words right before or after the figure, or its sentence, carry this cue (`unless` is
+        looked for in the sentence and in its heading or table header too)."""
+        governing = f"{sentence}\n{context}"
         return bool(
             (self.before and self.before.search(before))
             or (self.after and self.after.match(after))
-            or (self.words and self.words.search(sentence))
+            or (self.words and self.words.search(sentence) and not (self.unless and self.unless.search(governing)))
         )
 
 
@@ -84,6 +97,7 @@ _KIND_CUES = tuple(
         _compiled(cue.before, r"{}\s*$"),
         _compiled(cue.after, r"\s*{}"),
         _compiled(cue.words, r"\b{}\b"),
+        _compiled(cue.unless, r"\b{}"),
     )
     for cue in _CUES.kinds
 )
@@ -140,7 +154,7 @@ def not_pay_reason(
     """What a figure is and why it is not pay, or None when it is pay: cue words at the figure or in its sentence
     (a change, a bonus, a cost, company money, a threshold) overrule everything, then the model's word, then fee,
     price or cost words with no pay words beside them."""
-    cue = next((cue for cue in _KIND_CUES if cue.names(before, after, sentence)), None)
+    cue = next((cue for cue in _KIND_CUES if cue.names(before, after, sentence, context)), None)
     if cue is not None:
         return cue.kind, cue.reason
     if reading.kind is not FigureKind.pay:
@@ -168,28 +182,35 @@ def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, contex
 
 
 def _block_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
-    """For a figure in a list item or a short label line, the period the lines over its block state: walking
-    back over the block's lines that hold no figure ("MONTHLY GROSS SALARIES (Rand, per month)", a role's
-    label) to the paragraph that introduces the block ("Pay is quoted gross per month in leva.")."""
+    """For a figure in a list item or a short label line, the period the lines over its block state: its
+    heading or labels ("MONTHLY GROSS SALARIES (Rand, per month)"), else the paragraph that introduces the
+    block ("Pay is quoted gross per month in leva.")."""
+    *labels, intro = _block_lines(text, fig, figures) or [""]
+    return next((p for line in labels if (p := detect_period(line))), None) or stated_period(intro)
+
+
+def _block_lines(text: str, fig: Figure, figures: list[Figure]) -> list[str]:
+    """The lines over a list or label block that speak for a figure in it: walking back over the block's lines
+    that hold no figure (a heading, a role's label) to the paragraph that introduces the block, which comes
+    last. Empty for a table row, a line of prose, or a block under a table (which speaks for its own figures)."""
     line = fig.line
     wrapped = line.start > 0 and _runs_on(text, line.start - 1) or _runs_on(text, line.end)
     if line.is_table_row or wrapped or not _in_block(line.text):
-        return None  # a table has its header; a line of a wrapped paragraph is prose
-    pos = line.start
+        return []
+    found, pos = [], line.start
     for _ in range(_BLOCK_LINES):
         if pos == 0:
-            return None
+            break
         start = text.rfind("\n", 0, pos - 1) + 1
         line, pos = text[start : pos - 1], start
         if not line.strip() or any(start <= f.money.start < start + len(line) for f in figures):
             continue
         if line.count("|") or "\t" in line:
-            return None  # a table above the block speaks for its own figures only
+            break  # a table over the block speaks for its own figures: no introducing paragraph
+        found.append(line)
         if not _in_block(line):
-            return stated_period(line)
-        if period := detect_period(line):
-            return period
-    return None
+            return found
+    return [*found, ""]  # no introducing paragraph within reach
 
 
 def _in_block(line: str) -> bool:
@@ -230,19 +251,57 @@ def salary_from(
     if found:
         kind, reason = found
         return None, amount.model_copy(update={"use": MoneyUse.not_pay, "kind": kind, "reason": reason})
+    if not _pay_evidence(text, fig, figures, sentence, context):
+        return None, amount.model_copy(
+            update={"use": MoneyUse.not_pay, "kind": FigureKind.other, "reason": _NO_PAY_WORD}
+        )
     if fig.money.currency is None:
         return None, amount.model_copy(
             update={"reason": "no currency: read as pay, but none is written at it or stated elsewhere in the text"}
         )
     period = period_of(text, fig, figures, clause, context)
     top = fig.money.amount_max or fig.money.amount_min or 0
-    if period is Period.year and top < _MIN_YEARLY_PAY:
-        return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": "too small for a yearly salary"})
+    if period in _LEAST_PAY and top < _LEAST_PAY[period][0]:
+        reason = f"too small for a {_LEAST_PAY[period][1]} salary"
+        return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": reason})
     try:
         salary = _salary(fig, reading, clause, sentence, context, period)
     except ValueError as exc:
         return None, amount.model_copy(update={"reason": f"read as pay, but not a valid salary: {_first_error(exc)}"})
     return salary, amount.model_copy(update={"use": MoneyUse.salary})
+
+
+def _pay_evidence(text: str, fig: Figure, figures: list[Figure], sentence: str, context: str) -> bool:
+    """Whether the text says the figure is what someone is paid (issue 15: pay needs positive evidence): a pay
+    word in its sentence, its line's label, its heading or table header, the heading over its table or the lines
+    over its list; a job title or level labelling it ("Senior ML engineer: …", a row's first cell, its column's
+    header or its heading, "… as an ML engineer", "… for senior AI engineers"); or a statistic of pay ("the
+    senior median was …", a "2024 median" column)."""
+    row = fig.line.is_table_row
+    section = fig.section.text if fig.section else ""
+    label = _label(fig.line, sentence)
+    parts = (sentence, label, context, section, *_block_lines(text, fig, figures))
+    if any(_PAY_EVIDENCE.search(part) for part in parts):
+        return True
+    after = text[fig.money.end : fig.money.end + _CELL_MAX]
+    return bool(
+        find_role(label)
+        or names_a_level(label)
+        or find_role(context)
+        or names_a_level(context)
+        or (_FOR_A_JOB.match(after) and find_role(after))
+        or (row and _STATISTIC.search(context))
+        or (_STATISTIC.search(sentence) and (find_role(sentence) or names_a_level(sentence)))
+    )
+
+
+def _label(line: Line, sentence: str) -> str:
+    """What labels a figure: its table row's first cell, or the words before a colon that opens its sentence
+    ("Senior: $200,000-$300,000.") or its line ("**Pay rate:** $72–$84 per hour on W2; $82–$95 …")."""
+    if line.is_table_row:
+        return line.text.strip().strip("|").split("|")[0]
+    heads = (text.partition(":") for text in (sentence, line.text))
+    return "\n".join(head for head, colon, _ in heads if colon and len(head) <= _CELL_MAX)
 
 
 def _salary(fig: Figure, reading: FigureReading, clause: str, sentence: str, context: str, period: Period) -> Salary:
@@ -406,6 +465,28 @@ class Records:
             self.add("salary", salary)
             return amount
         return amount.model_copy(update={"use": MoneyUse.repeat, "reason": f"repeats the salary in “{first.quote}”"})
+
+    def add_repeats(self, accounts: dict[int, MoneyAmount]) -> None:
+        """A figure with no pay words of its own that states a stored salary again (a heading's "£400 a day" over
+        the body's "a contractor on £400 a day") is accounted as a repeat of that salary, not as money of no kind."""
+        for start, amount in accounts.items():
+            numbers = (amount.currency, amount.amount_min, amount.amount_max)
+            first = next(
+                (
+                    kept
+                    for kept in self.out.salaries
+                    if (kept.currency, kept.amount_min, kept.amount_max) == numbers
+                    and amount.period in (None, kept.period)
+                ),
+                None,
+            )
+            if amount.reason == _NO_PAY_WORD and first is not None:
+                update = {
+                    "use": MoneyUse.repeat,
+                    "kind": FigureKind.pay,
+                    "reason": f"repeats the salary in “{first.quote}”",
+                }
+                accounts[start] = amount.model_copy(update=update)
 
     def add_credentials(self, text: str, certs: list[Certification], accounts: dict[int, MoneyAmount]) -> None:
         """Add credentials, each with the cost written after its name (that amount's account says so)."""

@@ -71,6 +71,7 @@ def extract(
                 accounts[fig.money.start] = account if salary is None else records.add_salary(salary, account)
             more_certs, more_skills = model_lists(reading)
             certs, skills, listed = certs + more_certs, skills + more_skills, listed + reading.claims
+    records.add_repeats(accounts)
     records.add_credentials(text, certs, accounts)
     spans = [(m.start, m.end) for m in money]  # the model's metric and subject win over the cue words'
     claims = listed_claims(text, listed, spans) + find_claims(text, spans)

@@ -256,13 +256,15 @@ class Role(_Section):
 
 class KindCue(_Section):
     """Words that make a figure a kind other than pay whatever else its clause says: `before` ends right before
-    the figure, `after` starts right after it, `words` are whole words anywhere in its sentence."""
+    the figure, `after` starts right after it, `words` are whole words anywhere in its sentence, and count
+    only in a sentence holding none of `unless` (a sentence about bonuses that names no salary)."""
 
     kind: Word
     reason: Word
     before: list[Regex] = []
     after: list[Regex] = []
     words: list[Regex] = []
+    unless: list[Regex] = []
 
     @model_validator(mode="after")
     def _known_kind(self) -> KindCue:
@@ -274,6 +276,7 @@ class Cues(_Section):
     not_pay: list[Regex]
     kinds: list[KindCue] = []
     pay: list[Regex]
+    pay_evidence: list[Regex] = []
     steering: list[Regex] = []
     total_pay: list[Regex] = []
     base_pay: list[Regex] = []
@@ -355,6 +358,7 @@ class Claims(_Section):
 
 class Thresholds(_Section):
     min_yearly_pay: float = Field(ge=0)
+    min_monthly_pay: float = Field(ge=0)
     weak_code_min_amount: float = Field(ge=0)
     lookback_chars: int = Field(gt=0)
     year_min: int

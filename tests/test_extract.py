@@ -411,8 +411,8 @@ def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fak
             "Contractor pay\nA contractor on £400 a day takes home about £62,000 in salary.\n",
             {(400, "day"), (62000, "year")},
         ),
-        # a heading's figure lends its period to no one
-        ("What £400 a day buys you\nA permanent ML engineer is paid £65,000.\n", {(400, "day"), (65000, "year")}),
+        # a heading's figure lends its period to no one (and, with no pay word of its own, is not stored)
+        ("What £400 a day buys you\nA permanent ML engineer is paid £65,000.\n", {(65000, "year")}),
         # one "a month" after the second bound covers both bounds
         ("Pay in Berlin\nJunior engineers are paid €4,800 to €5,600 a month.\n", {(4800, "month"), (5600, "month")}),
         # a table's cells with their own marker take the period of the heading over the table
@@ -465,10 +465,11 @@ def test_a_salary_stated_twice_is_stored_once_and_the_other_mention_is_a_repeat_
     doc = Article(source="rep.txt", text=text, kind="text")
     result = extract_stage.extract(doc, make_client(settings), settings)
     day = [s for s in result.salaries if s.period.value == "day"]
-    assert [(s.amount_min, s.quote) for s in day] == [(400, "What £400 a day buys you")]
+    body = "A contractor on £400 a day in London can bill about £88,000 a year."
+    assert [(s.amount_min, s.quote) for s in day] == [(400, body)]  # the mention with pay words is the one stored
     repeats = [a for a in result.amounts if a.use is MoneyUse.repeat]
     assert [text[a.char_start : a.char_end] for a in repeats] == ["£400 a day"]
-    assert repeats[0].char_start == text.index("£400", 10)
+    assert repeats[0].char_start == text.index("£400") and body in repeats[0].reason
     assert sorted(s.level.value for s in result.salaries if s.amount_min == 95000) == ["junior", "senior"]
     grounded = ground(doc, result)
     salaries = [i for i, g in enumerate(grounded.records) if g.kind == "salary" and g.record.period.value == "day"]
@@ -509,5 +510,77 @@ def test_allowances_with_a_colon_grants_valued_at_signed_changes_and_tax_sentenc
     result = extract_stage.extract(doc, make_client(settings), settings)
     assert sorted(s.amount_min for s in result.salaries) == [5200, 61000]
     expected = {220: "bonus", 30000: "bonus", 4500: "change", 120000: "threshold", 3000: "change"}
+    accounts = _accounts(result)
+    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+
+
+EVIDENCE_PAGE = """Working in data in Lisbon
+A second-hand monitor costs about €90 in Porto or €140 in Lisbon.
+Most people who moved in the autumn got €7,500, a few got more.
+Staff ML engineer: €96,000
+| Role | 2025 median (€) |
+|---|---|
+| Data scientist | 58,000 |
+I'm at €49k as an ML engineer with two years behind me.
+Mid-level analysts reported a median of €41,000.
+Junior data engineers usually start at €34,000.
+Members pay €9 a month for the salary explorer.
+"""
+
+
+def test_a_figure_is_pay_only_with_words_that_say_so_and_a_page_of_money_without_them_stores_none(settings, fake_llm):
+    """Issue 15.3, pay needs positive evidence: with the model saying pay to every figure, a figure is stored only
+    when a pay word, a job title labelling it ("Staff engineer:", a row's first cell, "as an ML engineer") or a
+    statistic of a job's pay says so; a price, an amount named only as "got", and a monthly €9 are not salaries."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="evidence.txt", text=EVIDENCE_PAGE, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert sorted(s.amount_min for s in result.salaries) == [34000, 41000, 49000, 58000, 96000]
+    accounts = {a.amount_min: a for a in result.amounts}
+    assert {n: accounts[n].use.value for n in (90, 140, 7500, 9)} == dict.fromkeys((90, 140, 7500, 9), "not_pay")
+    assert "no pay word" in accounts[7500].reason
+    assert accounts[9].reason == "too small for a monthly salary"
+
+
+MONEY_BESIDE_PAY = """Pay notes from the Tallinn meetup
+Speaking Estonian added about €4,000 a year to offers we saw.
+The offer letter said €70,000 in all, but €10,000 of that is the annual bonus.
+Meal cards come to €2,400 a year, which is not salary.
+One thousand is €1,000 written out, and so on.
+In the old town you will pay €1,100 for a flat share.
+Agencies typically keep €60 a day from a contractor's rate.
+Gym membership is co-paid at €30 a month, and a per diem of €50 covers travel days.
+The retention award was a cash payment of €20,000 in two halves of €10,000.
+Relocation support, when given, was usually €6,000.
+The route is open to engineers earning €80,000 or more.
+Pension top-ups keep many people below the €100,000 line.
+The agency uses €45,000 a year as the floor for senior hires from abroad.
+The ministry's €300,000,000 fund is for computing, and firms spend more than €2,000,000 a year on hosting.
+"""
+
+
+def test_changes_parts_of_a_package_agency_margins_co_payments_payouts_and_limits_are_not_pay(settings, fake_llm):
+    """Issue 15.3, money written beside pay words in other shapes: each is accounted as its kind, none stored."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="beside.txt", text=MONEY_BESIDE_PAY, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert sorted(s.amount_min for s in result.salaries) == [70000]
+    expected = {
+        4000: "change",
+        10000: "bonus",
+        2400: "other",
+        1000: "other",
+        1100: "cost",
+        60: "cost",
+        30: "cost",
+        50: "bonus",
+        20000: "bonus",
+        6000: "bonus",
+        80000: "threshold",
+        100000: "threshold",
+        45000: "threshold",
+        300_000_000: "company",
+        2_000_000: "company",
+    }
     accounts = _accounts(result)
     assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
