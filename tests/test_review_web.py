@@ -243,7 +243,9 @@ def test_kb_review_serve_serves_the_page_on_loopback(kb, settings):
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as served:
         try:
             url = re.search(r"http://127\.0\.0\.1:\d+/", served.stdout.readline()).group()
-            page = httpx.get(url).text
+            page = httpx.get(
+                url, timeout=60
+            ).text  # httpx waits 5 s by default; a loaded machine builds the page slower
         finally:
             served.send_signal(signal.SIGINT)
         assert served.wait(timeout=30) == 0
