@@ -51,6 +51,7 @@ _LEAST_PAY = {
 # engineer", "CHF 135,000 to CHF 170,000 for senior AI engineers"), a statistic word ("median") in its sentence.
 _FOR_A_JOB = re.compile(r"\s*(?:[\w/,-]+\s+){0,4}?(?:as an?|for(?: an?)?)\s", re.IGNORECASE)
 _STATISTIC = re.compile(rf"\b{any_of(map(re.escape, vocabulary().tables.statistics))}\b", re.IGNORECASE)
+_REPORTED = re.compile(rf"{_STATISTIC.pattern}|\b{any_of(_CUES.pay_reports)}\b", re.IGNORECASE)
 _NO_PAY_WORD = "no pay word in its sentence, heading or header says it is what someone is paid"
 # Hard-wrapped paragraphs (.md, .txt): a line this long without a stop runs on; what starts a new line instead.
 _WRAP_MIN_CHARS = vocabulary().thresholds.wrapped_line_min_chars
@@ -73,16 +74,21 @@ class KindCue:
     before: re.Pattern | None
     after: re.Pattern | None
     words: re.Pattern | None
+    clause_words: re.Pattern | None
     unless: re.Pattern | None
 
     def names(self, before: str, after: str, sentence: str, context: str = "") -> bool:
-        """Whether the words right before or after the figure, or its sentence, carry this cue (`unless` is
-        looked for in the sentence and in its heading or table header too)."""
-        governing = f"{sentence}\n{context}"
+        """Whether the words right before or after the figure, its clause or its sentence carry this cue."""
+        clause = f"{before} {after}"
         return bool(
             (self.before and self.before.search(before))
             or (self.after and self.after.match(after))
-            or (self.words and self.words.search(sentence) and not (self.unless and self.unless.search(governing)))
+            or (self.words and self.words.search(sentence))
+            or (
+                self.clause_words
+                and self.clause_words.search(clause)
+                and not (self.unless and self.unless.search(f"{clause}\n{context}"))
+            )
         )
 
 
@@ -97,6 +103,7 @@ _KIND_CUES = tuple(
         _compiled(cue.before, r"{}\s*$"),
         _compiled(cue.after, r"\s*{}"),
         _compiled(cue.words, r"\b{}\b"),
+        _compiled(cue.clause_words, r"\b{}\b"),
         _compiled(cue.unless, r"\b{}"),
     )
     for cue in _CUES.kinds
@@ -289,9 +296,9 @@ def _pay_evidence(text: str, fig: Figure, figures: list[Figure], sentence: str, 
         or names_a_level(label)
         or find_role(context)
         or names_a_level(context)
-        or (_FOR_A_JOB.match(after) and find_role(after))
+        or ((job := _FOR_A_JOB.match(after)) and (find_role(after) or names_a_level(after[: job.end() + 20])))
         or (row and _STATISTIC.search(context))
-        or (_STATISTIC.search(sentence) and (find_role(sentence) or names_a_level(sentence)))
+        or (_REPORTED.search(sentence) and (find_role(sentence) or names_a_level(sentence)))
     )
 
 

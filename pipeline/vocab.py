@@ -256,14 +256,16 @@ class Role(_Section):
 
 class KindCue(_Section):
     """Words that make a figure a kind other than pay whatever else its clause says: `before` ends right before
-    the figure, `after` starts right after it, `words` are whole words anywhere in its sentence, and count
-    only in a sentence holding none of `unless` (a sentence about bonuses that names no salary)."""
+    the figure, `after` starts right after it, `words` are whole words anywhere in its sentence, `clause_words`
+    whole words in its clause (its sentence cut at the neighbouring figures) that count only when the clause and
+    its heading or header hold none of `unless` (a clause about bonuses that names no salary)."""
 
     kind: Word
     reason: Word
     before: list[Regex] = []
     after: list[Regex] = []
     words: list[Regex] = []
+    clause_words: list[Regex] = []
     unless: list[Regex] = []
 
     @model_validator(mode="after")
@@ -277,6 +279,7 @@ class Cues(_Section):
     kinds: list[KindCue] = []
     pay: list[Regex]
     pay_evidence: list[Regex] = []
+    pay_reports: list[Regex] = []
     steering: list[Regex] = []
     total_pay: list[Regex] = []
     base_pay: list[Regex] = []

@@ -584,3 +584,25 @@ def test_changes_parts_of_a_package_agency_margins_co_payments_payouts_and_limit
     }
     accounts = _accounts(result)
     assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+
+
+@pytest.mark.parametrize(
+    "line, salaries, bonus",
+    [
+        ("Her manager countered at €98,000 plus a one-off €12,000 retention bonus.", [98000], 12000),
+        ("The team's L3 band runs from €70,000 to €85,000.", [70000], None),
+        ("Senior analysts in Graz reported around €5,100 a month.", [5100], None),
+        ("Joiners get a learning stipend of €1,500 and a €2,000 equipment budget.", [], 1500),
+    ],
+)
+def test_a_bonus_word_counts_in_its_own_clause_and_a_band_or_a_report_about_a_job_is_pay(
+    settings, fake_llm, line, salaries, bonus
+):
+    """Issue 15.3: "plus a one-off €12,000 retention bonus" makes that figure a bonus, not the offer before it;
+    a pay band and a job's reported pay are pay evidence."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="clause.txt", text=f"Pay notes\n{line}\n", kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert sorted(s.amount_min for s in result.salaries) == salaries
+    if bonus:
+        assert _accounts(result)[bonus] == ("not_pay", "bonus")
