@@ -1,7 +1,8 @@
 """Clean stage: turn a Page's raw bytes into an Article — decoded, main text only, with its metadata.
 
 HTML goes through trafilatura (main text, tables kept one row per line, no comments, hidden and navigation
-elements pruned first); text and Markdown are only decoded and normalised. `Article.text` is final here:
+elements pruned first; the posts of a forum thread marked as the main text together, or trafilatura keeps only the
+first); text and Markdown are only decoded and normalised. `Article.text` is final here:
 every offset later stages record points into exactly this string, so clean() must stay deterministic.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections import defaultdict
 from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
@@ -58,6 +60,11 @@ _UNSEEN = XPath(
     " | //nav | //*[@role='navigation'] | //noscript | //template"
 )
 _CELL_LISTS = XPath("//td//ul | //td//ol | //td//dl | //th//ul | //th//ol | //th//dl")
+# Class names forum software gives each post of a thread ("post", "topic-post", "message"): a word of the class
+# attribute, split at spaces, hyphens and underscores. A blog's "comment" list is left out on purpose: comments
+# are not the main text (include_comments=False), while a thread's replies are.
+_POST_CLASS_WORDS = frozenset({"post", "message", "reply"})
+_POST_ITEMTYPES = ("DiscussionForumPosting", "SocialMediaPosting")  # schema.org types of a post
 _BLOCK_TAGS = ("ul", "ol", "dl", "li", "dt", "dd", "p", "div", "br", "table", "tr", "td", "th")
 _TABLE_ROW = re.compile(r"^\| (.*) \|$")
 _TABLE_RULE = re.compile(r"^\|(?:-+\|)+$")
@@ -305,7 +312,37 @@ def _visible_tree(html: str, page: Page) -> lxml.html.HtmlElement:
         if element.getparent() is not None:
             element.drop_tree()  # keeps the tail text, which follows the element and is visible
     _inline_cell_lists(tree)
+    _mark_thread(tree)
     return tree
+
+
+def _mark_thread(tree: lxml.html.HtmlElement) -> None:
+    """Gather a forum thread's posts, in order, into one element marked as the article body (schema.org
+    `articleBody`, which trafilatura takes as the main text): otherwise it keeps the first post and drops the
+    replies. The sidebar and footer around the thread stay outside it."""
+    posts = _thread_posts(tree)
+    if len(posts) < 2:
+        return
+    body = lxml.html.Element("div", itemprop="articleBody")
+    posts[0].addprevious(body)
+    body.extend(posts)  # moves each post (with its tail text) into the new element, order kept
+
+
+def _thread_posts(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """The largest set (by text) of two or more sibling elements of one tag and class that a forum gives its
+    posts; [] on a page that is no thread."""
+    groups: dict[tuple, list[lxml.html.HtmlElement]] = defaultdict(list)
+    for element in tree.iter("div", "article", "section", "li"):
+        if _is_post(element):
+            groups[(element.getparent(), element.tag, element.get("class"), element.get("itemtype"))].append(element)
+    threads = [posts for posts in groups.values() if len(posts) >= 2]
+    return max(threads, key=lambda posts: sum(len(post.text_content()) for post in posts), default=[])
+
+
+def _is_post(element: lxml.html.HtmlElement) -> bool:
+    """Whether an element's class names a forum post or its schema.org type is a posting."""
+    words = set(re.split(r"[\s_-]+", (element.get("class") or "").lower()))
+    return bool(words & _POST_CLASS_WORDS) or (element.get("itemtype") or "").endswith(_POST_ITEMTYPES)
 
 
 def _inline_cell_lists(tree: lxml.html.HtmlElement) -> None:
