@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline import sentences
-from pipeline.currencies import currency_of, markers
+from pipeline.currencies import currency_of, markers, place_currencies
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Period
 
@@ -488,14 +488,17 @@ def _with_stated_currency(text: str, found: list[Money], unmarked: set[int]) -> 
 
 
 def _stated_currency(text: str, found: list[Money], money: Money) -> str | None:
-    """The one currency the figures of `money`'s line state, else the one the whole text states."""
+    """The one currency the figures of `money`'s line state, else the one the whole text states unless the
+    line places the figure in a country that does not use it ("120 TC for a US company" in a euro thread)."""
     line_start, line_end = text.rfind("\n", 0, money.start) + 1, text.find("\n", money.end)
     line_end = len(text) if line_end < 0 else line_end
     on_line = {m.currency for m in found if m.currency and line_start <= m.start < line_end}
+    if len(on_line) == 1:
+        return on_line.pop()
     everywhere = {m.currency for m in found if m.currency}
-    for stated in (on_line, everywhere):
-        if len(stated) == 1:
-            return next(iter(stated))
+    places = place_currencies(text, line_start, line_end)
+    if len(everywhere) == 1 and (not places or everywhere <= places):
+        return everywhere.pop()
     return None
 
 

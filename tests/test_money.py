@@ -243,6 +243,15 @@ SHORTHAND = [
             ("90", 90_000, 90_000, None, None),
         ],
     ),
+    # a line placing the figure in a country that does not use the text's one currency leaves it unknown
+    (
+        "Lisbon juniors start near €30k.\nI'm at 95 TC remote for a US company.\nFriend in Porto: 41 base.",
+        [
+            ("€30k", 30_000, 30_000, "EUR", None),
+            ("95", 95_000, 95_000, None, None),
+            ("41", 41_000, 41_000, "EUR", None),
+        ],
+    ),
     # a text that writes pay in no unit: the bare numbers stay numbers
     ("She makes 240 TC and base 170.", []),
     # counts, years, levels and percentages beside pay words are never money
