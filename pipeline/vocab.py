@@ -118,9 +118,15 @@ class Currencies(_Section):
 class Shorthand(_Section):
     """Forum shorthand ("245 TC", "Base 185"): the words that make a bare number pay, the units it may take."""
 
-    words: list[Regex] = []
-    units: list[Word] = []
-    digits: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = (2, 3)
+    words: list[Regex] = Field(min_length=1)
+    units: list[Word] = Field(min_length=1)
+    digits: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]]
+
+    @model_validator(mode="after")
+    def _digits_in_order(self) -> Shorthand:
+        if self.digits[0] > self.digits[1]:
+            raise ValueError(f"digits {list(self.digits)}: the fewest must come first")
+        return self
 
 
 class Multipliers(_Section):
@@ -128,7 +134,7 @@ class Multipliers(_Section):
     yearly_units: list[Word] = []
     spaced: dict[str, Annotated[float, Field(gt=0)]]
     attached: dict[str, Annotated[float, Field(gt=0)]]
-    shorthand: Shorthand = Shorthand()
+    shorthand: Shorthand
 
     @model_validator(mode="after")
     def _one_value_per_unit(self) -> Multipliers:

@@ -52,6 +52,8 @@ def test_the_built_in_vocabulary_is_valid_and_its_hash_depends_on_its_content(fo
         ("multipliers.toml", "K = 1e3", "K = 1e4", "'K' is worth 10000.0 here and 1000.0 elsewhere"),
         ("multipliers.toml", 'units = ["k",', 'units = ["grand",', "'grand': not a multiplier (in lower case)"),
         ("multipliers.toml", "digits = [2, 3]", "digits = [0, 3]", "shorthand.digits.0: Input should be greater"),
+        ("multipliers.toml", "digits = [2, 3]", "digits = [3, 2]", "digits [3, 2]: the fewest must come first"),
+        ("multipliers.toml", "words = ['TC',", "phrases = ['TC',", "shorthand.words: Field required"),
         ("levels.toml", 'name = "junior"', 'name = "novice"', "'novice': not a level"),
         ("cues.toml", 'kind = "change"', 'kind = "delta"', "'delta': not a figure kind"),
         ("thresholds.toml", "lookback_chars = 60", "lookback_chars = 0", "lookback_chars: Input should be greater"),
