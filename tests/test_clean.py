@@ -193,6 +193,14 @@ def test_a_thread_keeps_every_post_in_order_without_its_sidebar(post):
     assert SIDEBAR not in text and "Rules · Privacy" not in text
 
 
+def test_teasers_of_other_posts_do_not_replace_the_article():
+    teasers = "".join(f"<div class='post-teaser'><p>{text}</p></div>" for text in POSTS[1:])
+    html = article_html("").replace("<footer>", f"<section class='latest'>{teasers}</section><footer>", 1)
+    text = clean(page(html)).text
+    assert PARAGRAPH in text and SECOND in text
+    assert not any(post in text for post in POSTS)
+
+
 def test_a_single_post_page_and_a_blog_comment_list_are_cleaned_as_before():
     comments = "".join(f"<div class='comment'><p>{text}</p></div>" for text in POSTS[1:])
     blog = article_html(f"<div class='post'><p>{POSTS[0]}</p></div>").replace("<div class='comment'>", comments, 1)
