@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from pipeline import currencies
 
 
@@ -29,16 +27,3 @@ def test_a_damaged_table_file_is_made_again(monkeypatch, tmp_path):
     kept.write_text("{not json", "utf-8")
     assert "Kč" in currencies._local_symbols()
     assert "Kč" in json.loads(kept.read_text("utf-8"))
-
-
-@pytest.mark.parametrize(
-    "text, codes",
-    [
-        ("remote for a US company", {"USD"}),
-        ("Sweden and Norway pay", {"SEK", "NOK"}),
-        ("an American firm in Stockholm", {"USD", "SEK"}),
-        ("nothing placed here", set()),
-    ],
-)
-def test_place_currencies_are_those_of_the_countries_a_span_names(text, codes):
-    assert currencies.place_currencies(f"Intro. {text}. Outro in Japan.", 7, 7 + len(text)) == codes

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.currencies import iso_codes
+from pipeline.currencies import iso_codes, place_currencies
 from pipeline.money import Money, amounts_agree, detect_period, scan_money
 from schemas.records import Period
 
@@ -451,3 +451,16 @@ def test_amounts_agree(value, quote, agrees):
 )
 def test_detect_period(text, period):
     assert detect_period(text) is period
+
+
+@pytest.mark.parametrize(
+    "text, codes",
+    [
+        ("remote for a US company", {"USD"}),
+        ("Sweden and Norway pay", {"SEK", "NOK"}),
+        ("an American firm in Stockholm", {"USD", "SEK"}),
+        ("nothing placed here", set()),
+    ],
+)
+def test_place_currencies_are_those_of_the_countries_a_span_names(text, codes):
+    assert place_currencies(f"Intro. {text}. Outro in Japan.", 7, 7 + len(text)) == codes
