@@ -1,21 +1,25 @@
 """Clean stage: turn a Page's raw bytes into an Article — decoded, main text only, with its metadata.
 
 HTML goes through trafilatura (main text, tables kept one row per line, no comments, hidden and navigation
-elements pruned first); text and Markdown are only decoded and normalised. `Article.text` is final here:
+elements pruned first; the posts of a forum thread marked as the main text together, or trafilatura keeps only the
+first); text and Markdown are only decoded and normalised. `Article.text` is final here:
 every offset later stages record points into exactly this string, so clean() must stay deterministic.
 """
 
 from __future__ import annotations
 
 import codecs
+import copy
 import re
 import unicodedata
+from collections import defaultdict
 from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
 import lxml.html
 import trafilatura
 from lxml.etree import XPath
+from trafilatura.settings import Document
 
 from pipeline.errors import CleanError
 from schemas.documents import Article, Page
@@ -58,6 +62,11 @@ _UNSEEN = XPath(
     " | //nav | //*[@role='navigation'] | //noscript | //template"
 )
 _CELL_LISTS = XPath("//td//ul | //td//ol | //td//dl | //th//ul | //th//ol | //th//dl")
+# Class names forum software gives each post of a thread ("post", "topic-post", "message"): a word of the class
+# attribute, split at spaces, hyphens and underscores. A blog's "comment" list is left out on purpose: comments
+# are not the main text (include_comments=False), while a thread's replies are.
+_POST_CLASS_WORDS = frozenset({"post", "message", "reply"})
+_POST_ITEMTYPES = ("DiscussionForumPosting", "SocialMediaPosting")  # schema.org types of a post
 _BLOCK_TAGS = ("ul", "ol", "dl", "li", "dt", "dd", "p", "div", "br", "table", "tr", "td", "th")
 _TABLE_ROW = re.compile(r"^\| (.*) \|$")
 _TABLE_RULE = re.compile(r"^\|(?:-+\|)+$")
@@ -269,14 +278,7 @@ def _first_heading(lines: list[str]) -> str | None:
 def _clean_html(page: Page, html: str) -> Article:
     """Main text and metadata of an HTML page, through trafilatura on a tree without unseen elements."""
     tree = _visible_tree(html, page)
-    document = trafilatura.bare_extraction(
-        tree,
-        url=page.url,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        date_extraction_params=_date_params(page),
-    )
+    document = _main_text(tree, page)
     text = normalize_html_text(document.text if document is not None else "")
     if not re.search(r"\w", text) or _only_link_text(text, tree):  # '<<>>' from broken markup is no text
         raise CleanError("no main content", source=page.source)
@@ -293,6 +295,31 @@ def _clean_html(page: Page, html: str) -> Article:
     )
 
 
+def _main_text(tree: lxml.html.HtmlElement, page: Page) -> Document | None:
+    """trafilatura's main text and metadata. When that text starts in a forum thread's posts, trafilatura took
+    the thread for the main content but kept only part of it (the first post, or the posts without their
+    lists), so the posts are gathered and the page read again (see `_gather_thread`)."""
+    posts = _thread_posts(tree)
+    if not posts:
+        return _extract(tree, page)
+    document = _extract(copy.deepcopy(tree), page)  # trafilatura prunes the tree it is given
+    if document is None or not _starts_in(document.text or "", posts):
+        return document
+    _gather_thread(posts)
+    return _extract(tree, page)
+
+
+def _extract(tree: lxml.html.HtmlElement, page: Page) -> Document | None:
+    return trafilatura.bare_extraction(
+        tree,
+        url=page.url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        date_extraction_params=_date_params(page),
+    )
+
+
 def _visible_tree(html: str, page: Page) -> lxml.html.HtmlElement:
     """Parse the page and drop what a reader never sees (hidden elements, navigation, <noscript>)."""
     # trafilatura refuses a bare fragment ("<p>…</p>" with no <html>), so give it a document around it.
@@ -306,6 +333,42 @@ def _visible_tree(html: str, page: Page) -> lxml.html.HtmlElement:
             element.drop_tree()  # keeps the tail text, which follows the element and is visible
     _inline_cell_lists(tree)
     return tree
+
+
+def _gather_thread(posts: list[lxml.html.HtmlElement]) -> None:
+    """Move a thread's posts, in order, into one element marked as the article body (schema.org `articleBody`,
+    which trafilatura takes as the main text); the sidebar and footer around the thread stay outside it."""
+    body = lxml.html.Element("div", itemprop="articleBody")
+    posts[0].addprevious(body)
+    body.extend(posts)  # moves each post (with its tail text) into the new element, order kept
+
+
+def _thread_posts(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """The largest set (by text) of two or more sibling elements of one tag and class that a forum gives its
+    posts; [] on a page that has none."""
+    groups: dict[tuple, list[lxml.html.HtmlElement]] = defaultdict(list)
+    for element in tree.iter("div", "article", "section", "li"):
+        if _is_post(element):
+            groups[(element.getparent(), element.tag, element.get("class"), element.get("itemtype"))].append(element)
+    threads = [posts for posts in groups.values() if len(posts) >= 2]
+    return max(threads, key=lambda posts: sum(len(_flat(post.text_content())) for post in posts), default=[])
+
+
+def _starts_in(text: str, posts: list[lxml.html.HtmlElement]) -> bool:
+    """Whether the first line of an extracted text is written in one of the posts."""
+    first = next((_flat(line) for line in text.split("\n") if line.strip()), "")
+    return bool(first) and any(first in _flat(post.text_content()) for post in posts)
+
+
+def _flat(text: str) -> str:
+    """The text with each run of white space made one space."""
+    return " ".join(text.split())
+
+
+def _is_post(element: lxml.html.HtmlElement) -> bool:
+    """Whether an element's class names a forum post or its schema.org type is a posting."""
+    words = set(re.split(r"[\s_-]+", (element.get("class") or "").lower()))
+    return bool(words & _POST_CLASS_WORDS) or (element.get("itemtype") or "").endswith(_POST_ITEMTYPES)
 
 
 def _inline_cell_lists(tree: lxml.html.HtmlElement) -> None:

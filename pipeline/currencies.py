@@ -224,6 +224,15 @@ def _dollar_country(text: str, pos: int) -> str:
     return found.pop() if len(found) == 1 else "USD"
 
 
+def place_currencies(text: str, start: int, end: int) -> frozenset[str]:
+    """The currencies of the countries `text[start:end]` names ("in Lisbon": EUR; "a US company": USD)."""
+    territories, words = territory_codes(), _country_words()
+    codes = {code for m in _country_pattern().finditer(text, start, end) for code in territories.get(words[m[0]], ())}
+    if _US_CONTEXT.search(text, start, end):
+        codes.add("USD")
+    return frozenset(codes)
+
+
 def currency_of(marker: str, text: str, pos: int) -> str | None:
     """The ISO code `marker` names where it stands at `pos` of `text`, or None when the text does not say."""
     entry = markers()[marker]

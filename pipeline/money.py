@@ -22,8 +22,11 @@ name; a shared marker such as "kr" or "¥" by the country the text names; a bare
 sentence places the pay "in Canada/Australia/..." and names nothing American); an explicit code wins over a
 bare dollar sign ("$100 CAD"); lakh/crore/LPA with no symbol are INR. A number with no marker is money only
 with a thousands unit and a pay word in its clause ("base 198k", "310k TC"); it takes the one currency the
-rest of the text states (`currency_from_text`). `currency` is None when the text does not say which: a
-shared marker in no country, or an unmarked figure in a text of several currencies or none.
+rest of its line (a post) states, else the one the whole text states (`currency_from_text`). Forum shorthand
+("245 TC", "Base 185", "85-95 base": a bare number of two or three digits next to a shorthand pay word) is money
+in the unit the text writes its other pay in ("$310k" → thousands, "26 LPA" → lakhs); in a text whose money has
+no such unit it stays a number (multipliers.toml, [shorthand]). `currency` is None when the text does not say
+which: a shared marker in no country, or an unmarked figure in a text of several currencies or none.
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ import dataclasses
 import functools
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline import sentences
-from pipeline.currencies import currency_of, markers
+from pipeline.currencies import currency_of, markers, place_currencies
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Period
 
@@ -146,6 +150,10 @@ _LOOKBACK = _LIMITS.lookback_chars  # characters searched before a figure for a 
 # A pay word in a figure's clause: what lets "base 198k", written without a currency, be money (cues.toml).
 _PAY_WORD = re.compile(any_of(_VOCAB.cues.pay), re.I)
 _UNSTATED_UNITS = frozenset(_VOCAB.currencies.unstated_units)
+# Forum shorthand: a bare number with a shorthand pay word right before or after it (multipliers.toml).
+_SHORTHAND = _MULTIPLIER_WORDS.shorthand
+_SHORTHAND_BEFORE = re.compile(rf"\b{any_of(_SHORTHAND.words)}{_SP}*:?{_SP}*$", re.I)
+_SHORTHAND_AFTER = re.compile(rf"{_SP}*{any_of(_SHORTHAND.words)}\b", re.I)
 
 
 # ---- atoms: one number with its own markers --------------------------------------------------------------
@@ -386,6 +394,11 @@ def _money(text: str, group: list[_Atom], gap: re.Match | None, floor: int) -> M
     marked = any(a.marker for a in group)  # a shared marker ("kr") in a text that names no country
     if (currency is None and not (marked or _unstated(text, group, floor))) or not _plausible(group):
         return None
+    return _built(text, group, gap, floor, currency)
+
+
+def _built(text: str, group: list[_Atom], gap: re.Match | None, floor: int, currency: str | None) -> Money:
+    """The Money of a group that reads as money: its span, bounds and period."""
     start, qualifier = _qualifier(text, group, floor)
     end, postfix, after = _tail(text, group[-1].end)
     period = _period(text, group, gap, after, start, floor)
@@ -401,38 +414,110 @@ def scan_money(text: str) -> list[Money]:
     atoms = _atoms(text)
     found: list[Money] = []
     unmarked: set[int] = set()  # starts of figures written with no currency marker
-    i = floor = 0
-    while i < len(atoms):
-        gap = _join(text, atoms, i)
-        group = atoms[i : i + (2 if gap else 1)]
+    units: list[str] = []  # the units the money figures are written in ("k", "lpa")
+    shorthand: list[tuple[list[_Atom], re.Match | None, int]] = []  # bare groups beside a shorthand pay word
+    floor = 0
+    for group, gap in _groups(text, atoms):
         money = _money(text, group, gap, floor)
         if money is not None:
             found.append(money)
             floor = money.end
+            units.append(group[-1].unit)
             if not any(a.marker for a in group):
                 unmarked.add(money.start)
-        i += len(group)
-    return _with_stated_currency(found, unmarked)
+        elif _is_shorthand(text, group):
+            shorthand.append((group, gap, floor))
+    extra = _shorthand_money(text, shorthand, _pay_unit(units))
+    unmarked.update(m.start for m in extra if m.currency is None)
+    return _with_stated_currency(text, sorted(found + extra, key=lambda m: m.start), unmarked)
 
 
-def _with_stated_currency(found: list[Money], unmarked: set[int]) -> list[Money]:
-    """Figures written without a currency ("base 198k" in a thread that says "$310k TC") take the one
-    currency the rest of the text states; when it states none or several they keep None: no currency."""
-    stated = {m.currency for m in found if m.currency}
-    if len(stated) != 1:
-        return found
-    only = stated.pop()
+def _groups(text: str, atoms: list[_Atom]) -> Iterator[tuple[list[_Atom], re.Match | None]]:
+    """The atoms in order, one at a time or two that read as one range, with the gap joining the two."""
+    i = 0
+    while i < len(atoms):
+        gap = _join(text, atoms, i)
+        yield atoms[i : i + (2 if gap else 1)], gap
+        i += 2 if gap else 1
+
+
+# ---- forum shorthand ------------------------------------------------------------------------------------------
+
+
+def _is_shorthand(text: str, group: list[_Atom]) -> bool:
+    """Bare numbers of two or three digits with a shorthand pay word right before or after them: "245 TC",
+    "Base 185", "85-95 base". A year, a count ("14 replies", "6 YOE") or a percentage is none."""
+    low, high = _SHORTHAND.digits
+    if any(not a.bare or a.percent or a.plus or not low <= len(str(int(a.value))) <= high for a in group):
+        return False
+    before = _SHORTHAND_BEFORE.search(text, max(0, group[0].start - _LOOKBACK), group[0].start)
+    return before is not None or _SHORTHAND_AFTER.match(text, group[-1].end) is not None
+
+
+def _pay_unit(units: list[str]) -> str | None:
+    """The unit the text writes its pay in: the shorthand unit its money figures carry most, first on a tie."""
+    known = [unit for unit in units if unit in _SHORTHAND.units]
+    return max(known, key=known.count) if known else None
+
+
+def _shorthand_money(
+    text: str, groups: list[tuple[list[_Atom], re.Match | None, int]], unit: str | None
+) -> list[Money]:
+    """The shorthand figures read in the text's pay unit; none when the text writes its pay in no such unit."""
+    if unit is None:
+        return []
+    found = []
+    for group, gap, floor in groups:
+        scaled = [dataclasses.replace(a, unit=unit) for a in group]
+        found.append(_built(text, scaled, gap, floor, _currency(text, scaled)))
+    return found
+
+
+# ---- currency stated elsewhere ----------------------------------------------------------------------------------
+
+
+def _with_stated_currency(text: str, found: list[Money], unmarked: set[int]) -> list[Money]:
+    """Figures written without a currency ("base 198k" in a thread that says "$310k TC") take the one currency
+    the rest of their line (a post) states, else the one the whole text states; else they keep None."""
     return [
-        dataclasses.replace(m, currency=only, currency_from_text=True)
-        if m.currency is None and m.start in unmarked
+        dataclasses.replace(m, currency=stated, currency_from_text=True)
+        if m.currency is None and m.start in unmarked and (stated := _stated_currency(text, found, m))
         else m
         for m in found
     ]
 
 
+def _stated_currency(text: str, found: list[Money], money: Money) -> str | None:
+    """The one currency the figures of `money`'s line state, else the one the whole text states unless the
+    line places the figure in a country that does not use it ("120 TC for a US company" in a euro thread)."""
+    line_start, line_end = text.rfind("\n", 0, money.start) + 1, text.find("\n", money.end)
+    line_end = len(text) if line_end < 0 else line_end
+    on_line = {m.currency for m in found if m.currency and line_start <= m.start < line_end}
+    if len(on_line) == 1:
+        return on_line.pop()
+    everywhere = {m.currency for m in found if m.currency}
+    places = place_currencies(text, line_start, line_end)
+    if len(everywhere) == 1 and (not places or everywhere <= places):
+        return everywhere.pop()
+    return None
+
+
 def amounts_agree(value: float, quote: str) -> bool:
-    """True when `value` is one of the amounts (a bound or a point) written in `quote`, within 0.5 %."""
-    return is_written(value, written_amounts(quote))
+    """True when `value` is one of the amounts (a bound or a point) written in `quote`, within 0.5 %; forum
+    shorthand in the quote ("245 TC") counts in each shorthand unit, since the quote alone does not show which
+    unit the rest of its text writes pay in."""
+    return is_written(value, written_amounts(quote) + _shorthand_readings(quote))
+
+
+def _shorthand_readings(text: str) -> list[float]:
+    """Every amount the shorthand figures of `text` stand for in one of the shorthand units."""
+    return [
+        _whole(atom.value * _UNIT_VALUES[unit])
+        for group, _ in _groups(text, _atoms(text))
+        if _is_shorthand(text, group)
+        for atom in group
+        for unit in _SHORTHAND.units
+    ]
 
 
 def written_amounts(text: str) -> list[float]:

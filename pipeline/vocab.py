@@ -115,11 +115,26 @@ class Currencies(_Section):
         return [value] if isinstance(value, str) else list(value)
 
 
+class Shorthand(_Section):
+    """Forum shorthand ("245 TC", "Base 185"): the words that make a bare number pay, the units it may take."""
+
+    words: list[Regex] = Field(min_length=1)
+    units: list[Word] = Field(min_length=1)
+    digits: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]]
+
+    @model_validator(mode="after")
+    def _digits_in_order(self) -> Shorthand:
+        if self.digits[0] > self.digits[1]:
+            raise ValueError(f"digits {list(self.digits)}: the fewest must come first")
+        return self
+
+
 class Multipliers(_Section):
     rupee_units: list[Word] = []
     yearly_units: list[Word] = []
     spaced: dict[str, Annotated[float, Field(gt=0)]]
     attached: dict[str, Annotated[float, Field(gt=0)]]
+    shorthand: Shorthand
 
     @model_validator(mode="after")
     def _one_value_per_unit(self) -> Multipliers:
@@ -127,7 +142,7 @@ class Multipliers(_Section):
         for unit, value in [*self.spaced.items(), *self.attached.items()]:
             if seen.setdefault(unit.lower(), value) != value:
                 raise ValueError(f"{unit!r} is worth {value} here and {seen[unit.lower()]} elsewhere")
-        _unknown([*self.rupee_units, *self.yearly_units], seen, "a multiplier (in lower case)")
+        _unknown([*self.rupee_units, *self.yearly_units, *self.shorthand.units], seen, "a multiplier (in lower case)")
         return self
 
     def by_unit(self) -> dict[str, float]:

@@ -152,6 +152,63 @@ def test_text_after_an_inline_hidden_element_is_kept():
     assert "SECRET" not in text
 
 
+# --- forum threads ---------------------------------------------------------------------------------------
+
+POSTS = [
+    "Offered a platform engineer job in Leeds at 64k, coming from a support role. Worth taking?",
+    "Take it. I moved from support two years ago and never looked back, the on-call is lighter too.",
+    "Ask whether the on-call rota is paid separately before you sign anything.",
+]
+FIRST_POST_LIST = "<ul><li>hybrid, three days in the office</li><li>pension matched to six percent</li></ul>"
+SIDEBAR = "Upgrade to Gold for ad-free browsing, only 3.49 a month"
+
+
+def thread_html(post: str) -> str:
+    """A forum thread: header, title, three posts marked up by `post` (a format with {}), sidebar, footer."""
+    posts = [POSTS[0] + FIRST_POST_LIST, *POSTS[1:]]
+    return (
+        "<html><head><title>Platform engineer offer - Careers - Example Boards</title></head><body>"
+        "<div class='site-header'><a href='/'>Example Boards</a> <a href='/login'>Log in</a></div>"
+        "<h1>Platform engineer offer, worth taking?</h1>"
+        + "".join(post.format(f"<p>{text}</p>") for text in posts)
+        + f"<div class='sidebar'><h4>Gold</h4><p>{SIDEBAR}.</p></div>"
+        "<div class='footer'>Example Boards · Rules · Privacy</div></body></html>"
+    )
+
+
+THREADS = {
+    "div.post": "<div class='post'><div class='author'>someone</div><div class='body'>{}</div></div>",
+    "discourse-like": "<div class='topic-post'><div class='cooked'>{}</div></div>",
+    "article.message": "<article class='message message--post'>{}</article>",
+    "schema.org": "<div itemscope itemtype='https://schema.org/DiscussionForumPosting'>{}</div>",
+}
+
+
+@pytest.mark.parametrize("post", THREADS.values(), ids=THREADS.keys())
+def test_a_thread_keeps_every_post_in_order_without_its_sidebar(post):
+    text = clean(page(thread_html(post))).text
+    found = [text.find(line) for line in POSTS]
+    assert -1 not in found and found == sorted(found)
+    assert "- pension matched to six percent" in text.split("\n")
+    assert SIDEBAR not in text and "Rules · Privacy" not in text
+
+
+def test_teasers_of_other_posts_do_not_replace_the_article():
+    teasers = "".join(f"<div class='post-teaser'><p>{text}</p></div>" for text in POSTS[1:])
+    html = article_html("").replace("<footer>", f"<section class='latest'>{teasers}</section><footer>", 1)
+    text = clean(page(html)).text
+    assert PARAGRAPH in text and SECOND in text
+    assert not any(post in text for post in POSTS)
+
+
+def test_a_single_post_page_and_a_blog_comment_list_are_cleaned_as_before():
+    comments = "".join(f"<div class='comment'><p>{text}</p></div>" for text in POSTS[1:])
+    blog = article_html(f"<div class='post'><p>{POSTS[0]}</p></div>").replace("<div class='comment'>", comments, 1)
+    text = clean(page(blog)).text
+    assert POSTS[0] in text and PARAGRAPH in text
+    assert not any(reply in text for reply in POSTS[1:])
+
+
 METADATA_HEAD = (
     "<title>AI Engineer Pay in 2025 | Example Careers</title>"
     "<meta property='og:title' content='AI Engineer Pay in 2025'>"

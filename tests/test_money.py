@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.currencies import iso_codes
+from pipeline.currencies import iso_codes, place_currencies
 from pipeline.money import Money, amounts_agree, detect_period, scan_money
 from schemas.records import Period
 
@@ -209,6 +209,58 @@ UNSTATED = [
     ("Seniors earn 150-180k; the course is €99.", [("150-180k", "EUR"), ("€99", "EUR")]),
 ]
 
+# Forum shorthand (issue 15, point 7): a bare two- or three-digit number beside a shorthand pay word is pay in the
+# unit the text writes its other pay in, with the currency its line, else the text, states.
+# (text, [(span, amount_min, amount_max, currency, period)])
+SHORTHAND = [
+    (
+        "Offer came in at $300k TC.\nI'm at 240 TC myself; Base 170, bonus 12%.",
+        [
+            ("$300k", 300_000, 300_000, "USD", None),
+            ("240", 240_000, 240_000, "USD", None),
+            ("170", 170_000, 170_000, "USD", None),
+        ],
+    ),
+    (
+        "Mine is £64k. Fintechs pay 120-140 base, juniors 45 base salary.",
+        [
+            ("£64k", 64_000, 64_000, "GBP", None),
+            ("120-140", 120_000, 140_000, "GBP", None),
+            ("45", 45_000, 45_000, "GBP", None),
+        ],
+    ),
+    (
+        "Offered ₹18 LPA (fixed 15.5, rest variable).",
+        [("₹18 LPA", 1_800_000, 1_800_000, "INR", Y), ("15.5", 1_550_000, 1_550_000, "INR", Y)],
+    ),
+    # the line's (the post's) one currency wins over a thread of several; a line of none leaves it unknown
+    (
+        "In Lisbon €60k is decent, base 58 at mine.\nUS remote pays $150k.\nOthers get 90 base.",
+        [
+            ("€60k", 60_000, 60_000, "EUR", None),
+            ("58", 58_000, 58_000, "EUR", None),
+            ("$150k", 150_000, 150_000, "USD", None),
+            ("90", 90_000, 90_000, None, None),
+        ],
+    ),
+    # a line placing the figure in a country that does not use the text's one currency leaves it unknown
+    (
+        "Lisbon juniors start near €30k.\nI'm at 95 TC remote for a US company.\nFriend in Porto: 41 base.",
+        [
+            ("€30k", 30_000, 30_000, "EUR", None),
+            ("95", 95_000, 95_000, None, None),
+            ("41", 41_000, 41_000, "EUR", None),
+        ],
+    ),
+    # a text that writes pay in no unit: the bare numbers stay numbers
+    ("She makes 240 TC and base 170.", []),
+    # counts, years, levels and percentages beside pay words are never money
+    (
+        "Posted 2025, 14 replies, 3.2k views. L6, 7 YOE, base 2024 numbers, 15% TC growth. My TC: $280k.",
+        [("$280k", 280_000, 280_000, "USD", None)],
+    ),
+]
+
 NOT_MONEY = [
     "Movers reported a 40–70% raise.",
     "Pay rose 58 percent in a year.",
@@ -326,6 +378,12 @@ def test_figures_without_a_currency(text, expected):
     assert all(m.currency_from_text == (m.currency is not None and m.text[0].isdigit()) for m in found)
 
 
+@pytest.mark.parametrize("text, expected", SHORTHAND, ids=[case[0][:30] for case in SHORTHAND])
+def test_forum_shorthand(text, expected):
+    found = scan_money(text)
+    assert [(m.text, m.amount_min, m.amount_max, m.currency, m.period) for m in found] == expected
+
+
 @pytest.mark.parametrize("text", NOT_MONEY)
 def test_not_money(text):
     assert scan_money(text) == []
@@ -353,6 +411,8 @@ def test_several(text, expected):
         (200_000, "$200,000+", True),
         (1_480_000, "₹14.8L", True),
         (1, "no amounts here", False),
+        (245_000, "Currently at 245 TC.", True),  # shorthand: its unit is written elsewhere in the text
+        (245_000, "Currently at 245 views.", False),
     ],
 )
 def test_amounts_agree(value, quote, agrees):
@@ -391,3 +451,16 @@ def test_amounts_agree(value, quote, agrees):
 )
 def test_detect_period(text, period):
     assert detect_period(text) is period
+
+
+@pytest.mark.parametrize(
+    "text, codes",
+    [
+        ("remote for a US company", {"USD"}),
+        ("Sweden and Norway pay", {"SEK", "NOK"}),
+        ("an American firm in Stockholm", {"USD", "SEK"}),
+        ("nothing placed here", set()),
+    ],
+)
+def test_place_currencies_are_those_of_the_countries_a_span_names(text, codes):
+    assert place_currencies(f"Intro. {text}. Outro in Japan.", 7, 7 + len(text)) == codes
