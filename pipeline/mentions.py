@@ -127,6 +127,11 @@ def find_region(*texts: str) -> str | None:
     return None
 
 
+def regions_named(text: str) -> set[str]:
+    """Every region the text names, for a page that must name exactly one."""
+    return {name for name, rx in _REGION_RES.items() if rx.search(text)}
+
+
 def find_employer(*texts: str) -> str | None:
     for text in texts:
         match = _EMPLOYER.search(text or "")

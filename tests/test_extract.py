@@ -12,7 +12,8 @@ from pipeline.fetch import read_file
 from pipeline.ground import ground
 from pipeline.llm import make_client
 from pipeline.money import amounts_agree, scan_money
-from schemas.documents import Article, MoneyUse
+from schemas.documents import Article, MoneyUse, Page
+from schemas.records import Level
 from tests.conftest import PAGES
 from tests.fakes.openai_server import (
     context_length_reply,
@@ -511,3 +512,27 @@ def test_allowances_with_a_colon_grants_valued_at_signed_changes_and_tax_sentenc
     expected = {220: "bonus", 30000: "bonus", 4500: "change", 120000: "threshold", 3000: "change"}
     accounts = _accounts(result)
     assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+
+
+POSTING_PAGE = (
+    "<!DOCTYPE html><html><head><title>Forecasting Engineer II | Hollowmere Grid</title>"
+    '<script type="application/ld+json">{"@type": "JobPosting", "title": "Forecasting Engineer II",'
+    ' "hiringOrganization": {"name": "Hollowmere Grid plc"},'
+    ' "jobLocation": {"address": {"addressLocality": "Leeds", "addressCountry": "GB"}},'
+    ' "baseSalary": {"currency": "GBP", "value": {"minValue": 61000, "maxValue": 70000, "unitText": "YEAR"}}}'
+    "</script></head><body><main><h1>Forecasting Engineer II</h1>"
+    "<p>Hollowmere Grid balances a regional electricity network. Our forecasting group predicts demand for every"
+    " substation a day ahead and needs an engineer to own the models and the features they are trained on.</p>"
+    "<p>You will work with the control room, whose operators rely on these forecasts every morning.</p>"
+    "</main></body></html>"
+)
+
+
+def test_a_salary_stated_only_in_a_postings_json_ld_is_kept_with_who_it_is_for(settings, fake_llm):
+    fake_llm.responder = readings_rewritten(kind="pay")
+    page = Page(source="posting.html", body=POSTING_PAGE.encode(), content_type="text/html")
+    doc = clean(page)
+    (salary,) = extract_stage.extract(doc, make_client(settings), settings).salaries
+    assert (salary.currency, salary.amount_min, salary.amount_max, salary.period.value) == ("GBP", 61000, 70000, "year")
+    assert (salary.level, salary.region, salary.employer) == (Level.mid, "UK", "Hollowmere Grid plc")
+    assert doc.text[doc.text.index(salary.quote) :].startswith("Base salary:")

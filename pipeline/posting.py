@@ -1,0 +1,86 @@
+"""Who a page's pay is for, when the page says it once: its title and its labelled fields.
+
+A job posting names its level, place, employer and years of experience in its title ("Senior ML Engineer,
+Payments — Berlin") and in labelled fields ("Location: Berlin", "Experience: 5+ years", a front matter's
+"agency: …", the lines `pipeline.jsonld` writes out from its JobPosting data), seldom in the sentence that
+states the pay. A salary whose own words name none of these takes the page's, but only what the page names
+exactly one of: a guide whose title names three countries gives its figures no region. The labels are
+vocabulary (postings.toml).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipeline.levels import levels_named, parse_years, spans_all_levels
+from pipeline.mentions import regions_named
+from pipeline.vocab import alternation, vocabulary
+from schemas.records import Level, Salary
+
+_LABELS = vocabulary().postings
+_FIELDS = ("title", "employer", "region", "years", "level")
+# A field: a label at the start of a line or of a "|" or "·" part, Markdown emphasis around it, then a colon.
+_FIELD = {
+    name: re.compile(rf"^[\s*_>-]*(?:{alternation(getattr(_LABELS, name))})[\s*_]*:[\s*_]*(.+?)\s*$", re.I)
+    for name in _FIELDS
+}
+_PARTS = re.compile(r"\s[|·]\s")
+
+
+@dataclass(frozen=True)
+class PageFacts:
+    """What a page says once about who its pay is for; blank where it names none or several."""
+
+    level: Level = Level.unspecified
+    years: tuple[float | None, float | None] = (None, None)
+    region: str | None = None
+    employer: str | None = None
+
+
+def labelled_fields(text: str) -> dict[str, list[str]]:
+    """The values of the page's labelled fields, by what they label ("region": ["Berlin (hybrid)"])."""
+    found: dict[str, list[str]] = {name: [] for name in _FIELDS}
+    for line in text.splitlines():
+        for part in _PARTS.split(line):
+            for name, pattern in _FIELD.items():
+                if match := pattern.match(part):
+                    found[name].append(match.group(1))
+                    break
+    return found
+
+
+def page_facts(title: str | None, text: str) -> PageFacts:
+    """The level, years, region and employer the page's title and labelled fields name exactly one of."""
+    fields = labelled_fields(text)
+    heads = [title or "", *fields["title"]]
+    years = [parse_years(value) for value in [*heads, *fields["years"]]]
+    return PageFacts(
+        level=_one(levels_named(value) for value in [*heads, *fields["level"]]) or Level.unspecified,
+        years=_one({found} for found in years if found != (None, None)) or (None, None),
+        region=_one(regions_named(value) for value in [*heads, *fields["region"]]),
+        employer=_one({value.strip(" .,;")} for value in fields["employer"]),
+    )
+
+
+def _one(named: Iterable[set]):
+    """The single value the sources name between them, or None when they name none or several."""
+    values = set().union(*named)
+    return values.pop() if len(values) == 1 else None
+
+
+def with_page_facts(salary: Salary, facts: PageFacts) -> Salary:
+    """The salary with what the page says once where its own words say nothing: the page's level and years
+    fill the blanks unless the salary names another level or other years; region and employer when blank."""
+    update: dict = {}
+    years = (salary.years_min, salary.years_max)
+    if salary.level in (Level.unspecified, facts.level) and years in ((None, None), facts.years):
+        if salary.level is Level.unspecified and not spans_all_levels(salary.quote):
+            update["level"] = facts.level
+        update.update(years_min=facts.years[0], years_max=facts.years[1])
+    if salary.region is None and facts.region:
+        update["region"] = facts.region
+    if salary.employer is None and facts.employer:
+        update["employer"] = facts.employer
+    return salary.model_copy(update=update) if update else salary

@@ -1,0 +1,73 @@
+"""Who a page's pay is for when the page says it once (title, labelled fields); strings written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.posting import PageFacts, labelled_fields, page_facts, with_page_facts
+from schemas.records import Level, Period, Salary
+
+POSTING = """\
+Lead Engineer, Computer Vision – Porto
+Orchard Optics · Experience: 6-9 years · Hybrid
+**Location:** Porto (2 days a week on site)
+Company: Orchard Optics Lda.
+The pay for this role is €70,000–€82,000 a year.
+"""
+
+
+def salary(**fields) -> Salary:
+    base = dict(currency="EUR", period=Period.year, amount_min=70000, amount_max=82000, quote="€70,000–€82,000")
+    return Salary(**(base | fields))
+
+
+def test_labelled_fields_are_read_at_line_starts_and_between_separators():
+    fields = labelled_fields(POSTING)
+    assert fields["years"] == ["6-9 years"]
+    assert fields["region"] == ["Porto (2 days a week on site)"]
+    assert fields["employer"] == ["Orchard Optics Lda."]
+    assert labelled_fields("We asked about experience: most had five years.")["years"] == []
+
+
+def test_a_posting_names_its_level_years_region_and_employer_once():
+    facts = page_facts("Lead Engineer, Computer Vision – Porto", POSTING)
+    assert facts == PageFacts(level=Level.lead, years=(6, 9), region="Portugal", employer="Orchard Optics Lda")
+
+
+@pytest.mark.parametrize(
+    "title, text, attribute",
+    [
+        ("AI salaries in Spain, Italy and Greece", "Pay is €40,000 a year.", "region"),
+        ("ML pay in Madrid", "Location: Lisbon\nPay is €40,000 a year.", "region"),
+        ("Junior to senior ML pay in Madrid", "Pay is €40,000 a year.", "level"),
+        ("Senior ML engineer", "Seniority: Staff\nPay is €40,000 a year.", "level"),
+        ("ML engineer (3+ years)", "Experience: 5 years or more", "years"),
+        ("ML engineer", "Company: Orchard Optics\nEmployer: Quayside Labs", "employer"),
+    ],
+)
+def test_a_page_naming_several_gives_none(title, text, attribute):
+    assert getattr(page_facts(title, text), attribute) == getattr(PageFacts(), attribute)
+
+
+def test_a_title_naming_three_countries_gives_no_region_and_one_country_gives_it():
+    assert page_facts("AI salaries in Spain, Italy and Greece", "").region is None
+    assert page_facts("AI salaries in Spain", "").region == "Spain"
+    assert page_facts("Junior to senior ML pay", "").level is Level.unspecified
+
+
+def test_the_salarys_own_words_win_and_the_page_fills_only_blanks():
+    facts = PageFacts(level=Level.lead, years=(6, 9), region="Portugal", employer="Orchard Optics")
+    blank = with_page_facts(salary(), facts)
+    assert (blank.level, blank.years_min, blank.years_max) == (Level.lead, 6, 9)
+    assert (blank.region, blank.employer) == ("Portugal", "Orchard Optics")
+    own = with_page_facts(salary(level=Level.junior, region="Spain", employer="startups"), facts)
+    assert (own.level, own.years_min, own.region, own.employer) == (Level.junior, None, "Spain", "startups")
+    other_years = with_page_facts(salary(years_min=2, years_max=4), facts)
+    assert (other_years.level, other_years.years_min) == (Level.unspecified, 2)
+    same_years = with_page_facts(salary(years_min=6, years_max=9), facts)
+    assert same_years.level is Level.lead
+
+
+def test_a_figure_said_to_cover_every_level_takes_no_level_from_the_page():
+    facts = PageFacts(level=Level.senior)
+    assert with_page_facts(salary(quote="€70,000 across all levels"), facts).level is Level.unspecified
