@@ -22,7 +22,7 @@ from pipeline.credentials import issuer_of
 from pipeline.figures import Figure
 from pipeline.ground import locate
 from pipeline.levels import detect_pay_basis, detect_period, names_a_level, parse_level, spans_all_levels
-from pipeline.mentions import find_employer, find_region, find_role, skill_category
+from pipeline.mentions import find_employer, find_region, find_role, regions_named, skill_category
 from pipeline.money import Money, stated_period
 from pipeline.vocab import any_of, vocabulary
 from schemas.documents import Extraction, MoneyAmount, MoneyUse
@@ -246,7 +246,8 @@ def salary_from(
 
 
 def _salary(fig: Figure, reading: FigureReading, clause: str, sentence: str, context: str, period: Period) -> Salary:
-    """The Salary of a pay figure: who it is for from its clause, then its sentence, then its context."""
+    """The Salary of a pay figure: who it is for from its clause, then its sentence, then its context (and a
+    table row's region from the heading over its table)."""
     level, years_min, years_max = parse_level(clause)
     context_level, context_min, context_max = _context_level(context)
     if years_min is None and years_max is None:
@@ -260,7 +261,7 @@ def _salary(fig: Figure, reading: FigureReading, clause: str, sentence: str, con
         level=level,
         years_min=years_min,
         years_max=years_max,
-        region=find_region(clause, sentence, context),
+        region=find_region(clause, sentence, context) or _section_region(fig),
         employer=find_employer(clause, sentence),
         currency=fig.money.currency,
         period=period,
@@ -270,6 +271,12 @@ def _salary(fig: Figure, reading: FigureReading, clause: str, sentence: str, con
         pay_basis=detect_pay_basis(f"{clause} {context}"),
         quote=sentence.strip(),
     )
+
+
+def _section_region(fig: Figure) -> str | None:
+    """The region the heading over a table row's table names, when it names exactly one ("Poland: contracts")."""
+    named = regions_named(fig.section.text) if fig.section else set()
+    return named.pop() if len(named) == 1 else None
 
 
 def _context_level(context: str) -> tuple[Level, float | None, float | None]:

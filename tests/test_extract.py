@@ -536,3 +536,21 @@ def test_a_salary_stated_only_in_a_postings_json_ld_is_kept_with_who_it_is_for(s
     assert (salary.currency, salary.amount_min, salary.amount_max, salary.period.value) == ("GBP", 61000, 70000, "year")
     assert (salary.level, salary.region, salary.employer) == (Level.mid, "UK", "Hollowmere Grid plc")
     assert doc.text[doc.text.index(salary.quote) :].startswith("Base salary:")
+
+
+def section_table(heading: str) -> str:
+    return (
+        f"## {heading}\n\nGross pay per month, before tax, as quoted in job ads this spring.\n\n"
+        "| Role | Junior | Senior |\n|---|---|---|\n| Data engineer | €3,400 | €5,900 |\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "heading, region", [("Estonia and Latvia: monthly pay", None), ("Estonia: monthly pay", "Estonia")]
+)
+def test_a_table_row_takes_the_one_region_the_heading_over_its_table_names(settings, fake_llm, heading, region):
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="pay.md", text=section_table(heading), kind="markdown")
+    salaries = extract_stage.extract(doc, make_client(settings), settings).salaries
+    assert sorted(s.amount_min for s in salaries) == [3400, 5900]
+    assert {s.region for s in salaries} == {region}
