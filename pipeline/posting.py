@@ -3,9 +3,10 @@
 A job posting names its level, place, employer and years of experience in its title ("Senior ML Engineer,
 Payments — Berlin") and in labelled fields ("Location: Berlin", "Experience: 5+ years", a front matter's
 "agency: …", the lines `pipeline.jsonld` writes out from its JobPosting data), seldom in the sentence that
-states the pay. A salary whose own words name none of these takes the page's, but only what the page names
-exactly one of: a guide whose title names three countries gives its figures no region. The labels are
-vocabulary (postings.toml).
+states the pay; the years it asks for are often only in its requirements ("What we are looking for: - 5+ years
+…"). A salary whose own words name none of these takes the page's, but only what the page names exactly one
+of: a guide whose title names three countries gives its figures no region. The labels and requirement
+headings are vocabulary (postings.toml).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ _FIELD = {
     for name in _FIELDS
 }
 _PARTS = re.compile(r"\s[|·]\s")
+_REQUIREMENTS = re.compile(rf"^[\s#*_]*(?:{alternation(_LABELS.requirements)})[\s*_]*:?[\s*_]*$", re.I)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
 
 
 @dataclass(frozen=True)
@@ -52,16 +55,37 @@ def labelled_fields(text: str) -> dict[str, list[str]]:
 
 
 def page_facts(title: str | None, text: str) -> PageFacts:
-    """The level, years, region and employer the page's title and labelled fields name exactly one of."""
+    """The level, years, region and employer the page's title and labelled fields name exactly one of; years
+    from its requirements' list items when the title and fields name none."""
     fields = labelled_fields(text)
     heads = [title or "", *fields["title"]]
-    years = [parse_years(value) for value in [*heads, *fields["years"]]]
+    named = set().union(*(_years(value) for value in [*heads, *fields["years"]]))
+    years = _one([named]) if named else _one(map(_years, requirements(text)))
     return PageFacts(
         level=_one(levels_named(value) for value in [*heads, *fields["level"]]) or Level.unspecified,
-        years=_one({found} for found in years if found != (None, None)) or (None, None),
+        years=years or (None, None),
         region=_one(regions_named(value) for value in [*heads, *fields["region"]]),
         employer=_one({value.strip(" .,;")} for value in fields["employer"]),
     )
+
+
+def requirements(text: str) -> list[str]:
+    """The list items under the page's requirements headings ("What we are looking for", then "- 5+ years …")."""
+    items: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        if _REQUIREMENTS.match(line):
+            inside = True
+        elif _LIST_ITEM.match(line) and inside:
+            items.append(line)
+        elif line.strip():
+            inside = False
+    return items
+
+
+def _years(text: str) -> set[tuple[float | None, float | None]]:
+    found = parse_years(text)
+    return {found} if found != (None, None) else set()
 
 
 def _one(named: Iterable[set]):

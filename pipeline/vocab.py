@@ -205,6 +205,7 @@ class Postings(_Section):
     years: list[Word] = Field(min_length=1)
     level: list[Word] = Field(min_length=1)
     salary: list[Word] = Field(min_length=1)
+    requirements: list[Word] = []
     unit_text: dict[str, Word] = {}
 
 

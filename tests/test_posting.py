@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.posting import PageFacts, labelled_fields, page_facts, with_page_facts
+from pipeline.posting import PageFacts, labelled_fields, page_facts, requirements, with_page_facts
 from schemas.records import Level, Period, Salary
 
 POSTING = """\
@@ -71,3 +71,26 @@ def test_the_salarys_own_words_win_and_the_page_fills_only_blanks():
 def test_a_figure_said_to_cover_every_level_takes_no_level_from_the_page():
     facts = PageFacts(level=Level.senior)
     assert with_page_facts(salary(quote="€70,000 across all levels"), facts).level is Level.unspecified
+
+
+REQUIREMENTS = """\
+Forecasting Engineer
+Some of us started here eight years ago as analysts.
+## What you'll bring
+
+- 4+ years of time-series modelling in production.
+- Comfort with SQL and one of Python or R.
+Benefits
+- Paid for 3 years of rail travel to the office.
+"""
+
+
+def test_years_come_from_the_requirements_list_only_when_no_title_or_field_names_any():
+    assert requirements(REQUIREMENTS) == [
+        "- 4+ years of time-series modelling in production.",
+        "- Comfort with SQL and one of Python or R.",
+    ]
+    assert page_facts("Forecasting Engineer", REQUIREMENTS).years == (4, None)
+    assert page_facts("Forecasting Engineer (6-8 years)", REQUIREMENTS).years == (6, 8)
+    two = REQUIREMENTS.replace("- Comfort with", "- 2+ years with")
+    assert page_facts("Forecasting Engineer", two).years == (None, None)
