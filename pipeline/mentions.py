@@ -132,6 +132,11 @@ def regions_named(text: str) -> set[str]:
     return {name for name, rx in _REGION_RES.items() if rx.search(text)}
 
 
+def employers_named(text: str) -> set[str]:
+    """Every kind of employer the text names ("startups", "big tech"), for a page that must name exactly one."""
+    return {match.group(0).casefold() for match in _EMPLOYER.finditer(text)}
+
+
 def find_employer(*texts: str) -> str | None:
     for text in texts:
         match = _EMPLOYER.search(text or "")

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipeline.levels import levels_named, parse_years, spans_all_levels
-from pipeline.mentions import regions_named
-from pipeline.vocab import alternation, vocabulary
+from pipeline.mentions import employers_named, regions_named
+from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Level, Salary
 
 _LABELS = vocabulary().postings
@@ -27,8 +27,12 @@ _FIELD = {
     name: re.compile(rf"^[\s*_>-]*(?:{alternation(getattr(_LABELS, name))})[\s*_]*:[\s*_]*(.+?)\s*$", re.I)
     for name in _FIELDS
 }
+_PAY = re.compile(any_of(vocabulary().cues.pay), re.I)
 _PARTS = re.compile(r"\s[|·]\s")
 _REQUIREMENTS = re.compile(rf"^[\s#*_]*(?:{alternation(_LABELS.requirements)})[\s*_]*:?[\s*_]*$", re.I)
+# A field that is a company's name: capitalised words ending in a legal form ("Tanvika Analytics Pvt. Ltd.").
+_COMPANY = re.compile(rf"^\s*((?:[A-Z][\w&'.-]*,?\s+){{1,5}}(?:{alternation(_LABELS.legal_forms)}))\s*$")
+_HEAD_LINES = 10  # a posting's header (title, company, place, dates); a publisher's name sits in a footer
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
 
 
@@ -65,8 +69,18 @@ def page_facts(title: str | None, text: str) -> PageFacts:
         level=_one(levels_named(value) for value in [*heads, *fields["level"]]) or Level.unspecified,
         years=years or (None, None),
         region=_one(regions_named(value) for value in [*heads, *fields["region"]]),
-        employer=_one({value.strip(" .,;")} for value in fields["employer"]),
+        employer=_employer(fields["employer"], text, heads),
     )
+
+
+def _employer(labelled: list[str], text: str, heads: list[str]) -> str | None:
+    """The employer the page's fields name: labelled, or a name with a legal form among the fields of a header
+    line ("Tanvika Analytics Pvt. Ltd. | Bengaluru"; a name alone on a line may be a publisher's); else the one
+    kind of employer a title about pay names ("What AI startups pay", not "GPU access for startups")."""
+    head = [_PARTS.split(line) for line in text.splitlines() if line.strip()][:_HEAD_LINES]
+    companies = [m.group(1) for parts in head if len(parts) > 1 for part in parts if (m := _COMPANY.match(part))]
+    named = {value.strip(" ,;") for value in [*labelled, *companies]}
+    return _one([named]) if named else _one(employers_named(head) for head in heads if _PAY.search(head))
 
 
 def requirements(text: str) -> list[str]:

@@ -206,6 +206,7 @@ class Postings(_Section):
     level: list[Word] = Field(min_length=1)
     salary: list[Word] = Field(min_length=1)
     requirements: list[Word] = []
+    legal_forms: list[Word] = []
     unit_text: dict[str, Word] = {}
 
 

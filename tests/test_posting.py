@@ -31,7 +31,7 @@ def test_labelled_fields_are_read_at_line_starts_and_between_separators():
 
 def test_a_posting_names_its_level_years_region_and_employer_once():
     facts = page_facts("Lead Engineer, Computer Vision – Porto", POSTING)
-    assert facts == PageFacts(level=Level.lead, years=(6, 9), region="Portugal", employer="Orchard Optics Lda")
+    assert facts == PageFacts(level=Level.lead, years=(6, 9), region="Portugal", employer="Orchard Optics Lda.")
 
 
 @pytest.mark.parametrize(
@@ -94,3 +94,22 @@ def test_years_come_from_the_requirements_list_only_when_no_title_or_field_names
     assert page_facts("Forecasting Engineer (6-8 years)", REQUIREMENTS).years == (6, 8)
     two = REQUIREMENTS.replace("- Comfort with", "- 2+ years with")
     assert page_facts("Forecasting Engineer", two).years == (None, None)
+
+
+@pytest.mark.parametrize(
+    "title, text, employer",
+    [
+        ("Data Engineer", "Data Engineer\nFjordline Freight · Oslo · Posted 3 May\nWe move fish.", None),
+        (
+            "Data Engineer",
+            "Data Engineer\nFjordline Freight ASA · Oslo · Posted 3 May\nWe move fish.",
+            "Fjordline Freight ASA",
+        ),
+        ("Salary guide 2026", "QUAYSIDE SEARCH AG\nSalary guide 2026\nPay rose 4% this year.", None),
+        ("What hedge funds pay quants", "Pay rose 4% this year.", "hedge funds"),
+        ("Hedge funds cut their GPU budgets", "Pay rose 4% this year.", None),
+        ("What hedge funds pay quants", "Company: Lowmoor Capital LLP\nPay rose 4% this year.", "Lowmoor Capital LLP"),
+    ],
+)
+def test_the_employer_is_labelled_a_company_in_a_header_field_or_the_one_kind_a_pay_title_names(title, text, employer):
+    assert page_facts(title, text).employer == employer
