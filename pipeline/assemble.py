@@ -250,6 +250,7 @@ def _salary(fig: Figure, reading: FigureReading, clause: str, sentence: str, con
     table row's region from the heading over its table)."""
     level, years_min, years_max = parse_level(clause)
     context_level, context_min, context_max = _context_level(context)
+    context_level = _column_level(fig) or context_level
     if years_min is None and years_max is None:
         years_min, years_max = context_min, context_max
     # The model picks among levels the text names (a header "Junior | Mid | Senior" over a row of figures); it
@@ -277,6 +278,17 @@ def _section_region(fig: Figure) -> str | None:
     """The region the heading over a table row's table names, when it names exactly one ("Poland: contracts")."""
     named = regions_named(fig.section.text) if fig.section else set()
     return named.pop() if len(named) == 1 else None
+
+
+def _column_level(fig: Figure) -> Level | None:
+    """The level the header cell over a table row's figure names ("| Role | Junior | Mid |" over "| … | RM6,000 |"
+    is mid), so a row of figures under level columns is not read as the header's most senior level."""
+    if fig.context is None or not (fig.line.is_table_row and fig.context.is_table_row):
+        return None
+    column = fig.line.text[: fig.money.start - fig.line.start].count("|")
+    cells = fig.context.text.split("|")
+    level = parse_level(cells[column])[0] if column < len(cells) else Level.unspecified
+    return None if level is Level.unspecified else level
 
 
 def _context_level(context: str) -> tuple[Level, float | None, float | None]:

@@ -554,3 +554,22 @@ def test_a_table_row_takes_the_one_region_the_heading_over_its_table_names(setti
     salaries = extract_stage.extract(doc, make_client(settings), settings).salaries
     assert sorted(s.amount_min for s in salaries) == [3400, 5900]
     assert {s.region for s in salaries} == {region}
+
+
+LEVEL_COLUMNS = (
+    "Monthly pay in Lisbon\n\n| Role | Junior | Mid | Senior |\n|---|---|---|---|\n"
+    "| Data engineer | €1,900 | €2,800 | €4,100 |\n| Entry analyst | €1,500 | €2,100 | €3,000 |\n"
+)
+
+
+def test_a_figure_under_a_level_column_takes_that_columns_level_not_the_headers_most_senior(settings):
+    doc = Article(source="columns.md", text=LEVEL_COLUMNS, kind="markdown")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert {(s.amount_min, s.level.value) for s in result.salaries} == {
+        (1900, "junior"),
+        (2800, "mid"),
+        (4100, "senior"),
+        (1500, "entry"),
+        (2100, "entry"),
+        (3000, "entry"),
+    }

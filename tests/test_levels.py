@@ -26,6 +26,7 @@ LEVELS = [
     ("mid level engineers", Level.mid, None, None),
     ("Mid", Level.mid, None, None),
     ("intermediate engineer", Level.mid, None, None),
+    ("Medior data scientist", Level.mid, None, None),
     ("junior to mid-level", Level.mid, None, None),
     ("Senior-Level (5+ years)", Level.senior, 5, None),
     ("Sr. ML Engineer", Level.senior, None, None),
