@@ -248,7 +248,7 @@ def salary_from(
 def _salary(fig: Figure, reading: FigureReading, clause: str, sentence: str, context: str, period: Period) -> Salary:
     """The Salary of a pay figure: who it is for from its clause, then its sentence, then its context (and a
     table row's region from the heading over its table)."""
-    level, years_min, years_max = parse_level(clause)
+    level, years_min, years_max = _own_level(clause, fig.money.text)
     context_level, context_min, context_max = _context_level(context)
     context_level = _column_level(fig) or context_level
     if years_min is None and years_max is None:
@@ -278,6 +278,13 @@ def _section_region(fig: Figure) -> str | None:
     """The region the heading over a table row's table names, when it names exactly one ("Poland: contracts")."""
     named = regions_named(fig.section.text) if fig.section else set()
     return named.pop() if len(named) == 1 else None
+
+
+def _own_level(clause: str, figure: str) -> tuple[Level, float | None, float | None]:
+    """Level and years from the words before the figure when they name any ("Mid-level engineers earn £65,000,
+    with senior engineers …" is mid), else from its whole clause ("€55k for mid-level")."""
+    before = clause.split(figure, 1)[0]
+    return parse_level(before if names_a_level(before) else clause)
 
 
 def _column_level(fig: Figure) -> Level | None:

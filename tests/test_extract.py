@@ -573,3 +573,19 @@ def test_a_figure_under_a_level_column_takes_that_columns_level_not_the_headers_
         (2100, "entry"),
         (3000, "entry"),
     }
+
+
+def test_the_level_named_before_a_figure_in_its_clause_is_its_level(settings, fake_llm):
+    fake_llm.responder = readings_rewritten(kind="pay")
+    text = (
+        "Pay in Lisbon\n\nMid-level data engineers in Lisbon earn €38,000 to €46,000 a year, with senior engineers"
+        " at banks going up to €70,000.\nA salary of €29,000 a year is usual for junior analysts.\n"
+    )
+    result = extract_stage.extract(
+        Article(source="lisbon.txt", text=text, kind="text"), make_client(settings), settings
+    )
+    assert {(s.amount_min or s.amount_max, s.level.value) for s in result.salaries} == {
+        (38000, "mid"),
+        (70000, "senior"),
+        (29000, "junior"),
+    }
