@@ -3,7 +3,7 @@
 A job board often states a posting's pay, employer, place and experience only in the JSON-LD block of its
 <head>, which no reader sees and trafilatura drops. The clean stage adds these lines under the main text, so a
 salary in them is scanned, grounded and accounted like any other figure, and the page's labelled fields
-(`pipeline.posting`) say who its pay is for. The labels are the first of each list in postings.toml.
+(`pipeline.page_facts`) say who its pay is for. The labels are the first of each list in postings.toml.
 """
 
 from __future__ import annotations

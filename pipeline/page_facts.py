@@ -1,16 +1,18 @@
-"""Who a page's pay is for, when the page says it once: its title and its labelled fields.
+"""Who a page's pay is for, when the page says it once: its title, its labelled fields, its section headings.
 
 A job posting names its level, place, employer and years of experience in its title ("Senior ML Engineer,
 Payments — Berlin") and in labelled fields ("Location: Berlin", "Experience: 5+ years", a front matter's
 "agency: …", the lines `pipeline.jsonld` writes out from its JobPosting data), seldom in the sentence that
 states the pay; the years it asks for are often only in its requirements ("What we are looking for: - 5+ years
 …"). A salary whose own words name none of these takes the page's, but only what the page names exactly one
-of: a guide whose title names three countries gives its figures no region. The labels and requirement
-headings are vocabulary (postings.toml).
+of: a guide whose title names three countries gives its figures no region. A guide's sections name their
+country in a heading ("Brazil", then "CLT or PJ", then a table): a figure takes the region of the last heading
+before it that names one. The labels and requirement headings are vocabulary (postings.toml).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +34,9 @@ _PARTS = re.compile(r"\s[|·]\s")
 _REQUIREMENTS = re.compile(rf"^[\s#*_]*(?:{alternation(_LABELS.requirements)})[\s*_]*:?[\s*_]*$", re.I)
 # A field that is a company's name: capitalised words ending in a legal form ("Tanvika Analytics Pvt. Ltd.").
 _COMPANY = re.compile(rf"^\s*((?:[A-Z][\w&'.-]*,?\s+){{1,5}}(?:{alternation(_LABELS.legal_forms)}))\s*$")
+_HEADING_MAX = 60  # characters: a longer line without a stop is a wrapped sentence, not a heading
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_FIGURE = re.compile(r"\d{3}|\d[,.]\d")  # an amount, not "B2B" or "Top 10 cities"
 _HEAD_LINES = 10  # a posting's header (title, company, place, dates); a publisher's name sits in a footer
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
 
@@ -44,6 +49,12 @@ class PageFacts:
     years: tuple[float | None, float | None] = (None, None)
     region: str | None = None
     employer: str | None = None
+    sections: tuple[tuple[int, str], ...] = ()  # (start, region) of each heading that names one region
+
+    def region_at(self, offset: int) -> str | None:
+        """The region of the last heading naming one before `offset`, else the page's."""
+        index = bisect.bisect_right(self.sections, (offset, "\uffff")) - 1
+        return self.sections[index][1] if index >= 0 else self.region
 
 
 def labelled_fields(text: str) -> dict[str, list[str]]:
@@ -70,7 +81,29 @@ def page_facts(title: str | None, text: str) -> PageFacts:
         years=years or (None, None),
         region=_one(regions_named(value) for value in [*heads, *fields["region"]]),
         employer=_employer(fields["employer"], text, heads),
+        sections=tuple(section_regions(text)),
     )
+
+
+def section_regions(text: str) -> list[tuple[int, str]]:
+    """Where each heading that names exactly one region starts, with that region ("Brazil", "## Austria: pay")."""
+    found, start = [], 0
+    for line in text.split("\n"):
+        named = regions_named(line) if _is_heading(line) else set()
+        if len(named) == 1:
+            found.append((start, named.pop()))
+        start += len(line) + 1
+    return found
+
+
+def _is_heading(line: str) -> bool:
+    """A Markdown heading, or a short line with no amount (a year aside) and no sentence or list mark."""
+    text = line.strip()
+    if text.startswith("#"):
+        return True
+    if not text or len(text) > _HEADING_MAX or _LIST_ITEM.match(line) or "|" in text:
+        return False
+    return not text.endswith((".", ":", ";", ",")) and not _FIGURE.search(_YEAR.sub("", text))
 
 
 def _employer(labelled: list[str], text: str, heads: list[str]) -> str | None:
@@ -108,17 +141,18 @@ def _one(named: Iterable[set]):
     return values.pop() if len(values) == 1 else None
 
 
-def with_page_facts(salary: Salary, facts: PageFacts) -> Salary:
-    """The salary with what the page says once where its own words say nothing: the page's level and years
-    fill the blanks unless the salary names another level or other years; region and employer when blank."""
+def with_page_facts(salary: Salary, facts: PageFacts, offset: int) -> Salary:
+    """The salary (of the figure at `offset`) with what the page says once where its own words say nothing: the
+    page's level and years fill the blanks unless the salary names another level or other years; the region of
+    its section's heading, else the page's, and the page's employer when blank."""
     update: dict = {}
     years = (salary.years_min, salary.years_max)
     if salary.level in (Level.unspecified, facts.level) and years in ((None, None), facts.years):
         if salary.level is Level.unspecified and not spans_all_levels(salary.quote):
             update["level"] = facts.level
         update.update(years_min=facts.years[0], years_max=facts.years[1])
-    if salary.region is None and facts.region:
-        update["region"] = facts.region
+    if salary.region is None and (region := facts.region_at(offset)):
+        update["region"] = region
     if salary.employer is None and facts.employer:
         update["employer"] = facts.employer
     return salary.model_copy(update=update) if update else salary

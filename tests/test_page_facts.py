@@ -1,10 +1,10 @@
-"""Who a page's pay is for when the page says it once (title, labelled fields); strings written for these tests."""
+"""Who a page's pay is for when the page says it once (title, fields, headings); strings written for these tests."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.posting import PageFacts, labelled_fields, page_facts, requirements, with_page_facts
+from pipeline.page_facts import PageFacts, labelled_fields, page_facts, requirements, section_regions, with_page_facts
 from schemas.records import Level, Period, Salary
 
 POSTING = """\
@@ -31,7 +31,8 @@ def test_labelled_fields_are_read_at_line_starts_and_between_separators():
 
 def test_a_posting_names_its_level_years_region_and_employer_once():
     facts = page_facts("Lead Engineer, Computer Vision – Porto", POSTING)
-    assert facts == PageFacts(level=Level.lead, years=(6, 9), region="Portugal", employer="Orchard Optics Lda.")
+    assert (facts.level, facts.years, facts.region) == (Level.lead, (6, 9), "Portugal")
+    assert facts.employer == "Orchard Optics Lda."
 
 
 @pytest.mark.parametrize(
@@ -57,20 +58,20 @@ def test_a_title_naming_three_countries_gives_no_region_and_one_country_gives_it
 
 def test_the_salarys_own_words_win_and_the_page_fills_only_blanks():
     facts = PageFacts(level=Level.lead, years=(6, 9), region="Portugal", employer="Orchard Optics")
-    blank = with_page_facts(salary(), facts)
+    blank = with_page_facts(salary(), facts, 0)
     assert (blank.level, blank.years_min, blank.years_max) == (Level.lead, 6, 9)
     assert (blank.region, blank.employer) == ("Portugal", "Orchard Optics")
-    own = with_page_facts(salary(level=Level.junior, region="Spain", employer="startups"), facts)
+    own = with_page_facts(salary(level=Level.junior, region="Spain", employer="startups"), facts, 0)
     assert (own.level, own.years_min, own.region, own.employer) == (Level.junior, None, "Spain", "startups")
-    other_years = with_page_facts(salary(years_min=2, years_max=4), facts)
+    other_years = with_page_facts(salary(years_min=2, years_max=4), facts, 0)
     assert (other_years.level, other_years.years_min) == (Level.unspecified, 2)
-    same_years = with_page_facts(salary(years_min=6, years_max=9), facts)
+    same_years = with_page_facts(salary(years_min=6, years_max=9), facts, 0)
     assert same_years.level is Level.lead
 
 
 def test_a_figure_said_to_cover_every_level_takes_no_level_from_the_page():
     facts = PageFacts(level=Level.senior)
-    assert with_page_facts(salary(quote="€70,000 across all levels"), facts).level is Level.unspecified
+    assert with_page_facts(salary(quote="€70,000 across all levels"), facts, 0).level is Level.unspecified
 
 
 REQUIREMENTS = """\
@@ -113,3 +114,27 @@ def test_years_come_from_the_requirements_list_only_when_no_title_or_field_names
 )
 def test_the_employer_is_labelled_a_company_in_a_header_field_or_the_one_kind_a_pay_title_names(title, text, employer):
     assert page_facts(title, text).employer == employer
+
+
+GUIDE = """\
+ML pay in two markets
+Chile
+How offers are written
+Offers state a monthly gross salary.
+Level | Monthly gross
+Senior | CLP 4,100,000
+Colombia: salary or contractor?
+Senior | COP 19,000,000
+Pay in Bogotá and Medellín
+Berlin: €70,000
+"""
+
+
+def test_a_heading_naming_one_region_gives_it_to_the_figures_after_it():
+    headings = (("Chile\n", "Chile"), ("Colombia:", "Colombia"), ("Pay in Bogotá", "Colombia"))
+    assert section_regions(GUIDE) == [(GUIDE.index(line), region) for line, region in headings]
+    facts = page_facts("ML pay in two markets", GUIDE)
+    assert facts.region_at(GUIDE.index("CLP")) == "Chile"
+    assert facts.region_at(GUIDE.index("COP")) == "Colombia"
+    assert facts.region_at(0) is None
+    assert page_facts("ML pay in Chile", "Pay is CLP 4,100,000 a month.").region_at(10) == "Chile"
