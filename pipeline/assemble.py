@@ -21,7 +21,14 @@ from pipeline.chunk import Line
 from pipeline.credentials import issuer_of
 from pipeline.figures import Figure
 from pipeline.ground import locate
-from pipeline.levels import detect_pay_basis, detect_period, names_a_level, parse_level, spans_all_levels
+from pipeline.levels import (
+    detect_pay_basis,
+    detect_period,
+    levels_named,
+    names_a_level,
+    parse_level,
+    spans_all_levels,
+)
 from pipeline.mentions import find_employer, find_region, find_role, regions_named, skill_category
 from pipeline.money import Money, stated_period
 from pipeline.vocab import any_of, vocabulary
@@ -250,13 +257,10 @@ def _salary(fig: Figure, reading: FigureReading, clause: str, sentence: str, con
     table row's region from the heading over its table)."""
     level, years_min, years_max = _own_level(clause, fig.money.text)
     context_level, context_min, context_max = _context_level(context)
-    context_level = _column_level(fig) or context_level
     if years_min is None and years_max is None:
         years_min, years_max = context_min, context_max
-    # The model picks among levels the text names (a header "Junior | Mid | Senior" over a row of figures); it
-    # never invents one for a figure whose words name none, nor for one said to cover all levels.
-    if level is Level.unspecified and not spans_all_levels(clause) and names_a_level(f"{clause}\n{context}"):
-        level = reading.level if reading.level is not Level.unspecified else context_level
+    if level is Level.unspecified and not spans_all_levels(clause):
+        level = _column_level(fig) or _chosen_level(f"{clause}\n{context}", context, reading.level, context_level)
     return Salary(
         role=find_role(clause, sentence, context),
         level=level,
@@ -285,6 +289,16 @@ def _own_level(clause: str, figure: str) -> tuple[Level, float | None, float | N
     with senior engineers …" is mid), else from its whole clause ("€55k for mid-level")."""
     before = clause.split(figure, 1)[0]
     return parse_level(before if names_a_level(before) else clause)
+
+
+def _chosen_level(words: str, context: str, read: Level, context_level: Level) -> Level:
+    """The level of a figure whose clause names none: the one level its context names; else the model's pick
+    when its words name levels or years (a header "Junior | Mid | Senior", a row "Staff (L6) | 9+ yrs"),
+    never one for a figure whose words name none."""
+    named = levels_named(context)
+    if len(named) == 1 or not names_a_level(words):
+        return context_level
+    return read if read is not Level.unspecified else context_level
 
 
 def _column_level(fig: Figure) -> Level | None:

@@ -69,7 +69,7 @@ def extract(
             for fig in part.figures:
                 salary, account = salary_from(text, fig, getattr(reading.figures, fig.tag), figures)
                 if salary is not None:
-                    salary = with_page_facts(with_header(salary, fig, cells), facts, fig.money.start)
+                    salary = with_page_facts(with_header(salary, fig, cells), facts, fig)
                 accounts[fig.money.start] = account if salary is None else records.add_salary(salary, account)
             more_certs, more_skills = model_lists(reading)
             certs, skills, listed = certs + more_certs, skills + more_skills, listed + reading.claims

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pipeline.figures import Figure
 from pipeline.levels import levels_named, parse_years, spans_all_levels
 from pipeline.mentions import employers_named, regions_named
 from pipeline.vocab import alternation, any_of, vocabulary
@@ -141,17 +142,18 @@ def _one(named: Iterable[set]):
     return values.pop() if len(values) == 1 else None
 
 
-def with_page_facts(salary: Salary, facts: PageFacts, offset: int) -> Salary:
-    """The salary (of the figure at `offset`) with what the page says once where its own words say nothing: the
-    page's level and years fill the blanks unless the salary names another level or other years; the region of
-    its section's heading, else the page's, and the page's employer when blank."""
+def with_page_facts(salary: Salary, facts: PageFacts, fig: Figure) -> Salary:
+    """The salary of `fig` with what the page says where the figure's own words say nothing: the page's level
+    (over a model's guess when the figure's sentence and context name no level) and years unless the salary
+    names other years; the region of its section's heading, else the page's; the page's employer."""
     update: dict = {}
     years = (salary.years_min, salary.years_max)
-    if salary.level in (Level.unspecified, facts.level) and years in ((None, None), facts.years):
-        if salary.level is Level.unspecified and not spans_all_levels(salary.quote):
-            update["level"] = facts.level
+    words = f"{salary.quote}\n{fig.context.text if fig.context else ''}"
+    if years in ((None, None), facts.years) and not levels_named(words) and not spans_all_levels(words):
+        update["level"] = facts.level if facts.level is not Level.unspecified else salary.level
+    if years == (None, None) and update.get("level", salary.level) in (Level.unspecified, facts.level):
         update.update(years_min=facts.years[0], years_max=facts.years[1])
-    if salary.region is None and (region := facts.region_at(offset)):
+    if salary.region is None and (region := facts.region_at(fig.money.start)):
         update["region"] = region
     if salary.employer is None and facts.employer:
         update["employer"] = facts.employer

@@ -558,7 +558,7 @@ def test_a_table_row_takes_the_one_region_the_heading_over_its_table_names(setti
 
 LEVEL_COLUMNS = (
     "Monthly pay in Lisbon\n\n| Role | Junior | Mid | Senior |\n|---|---|---|---|\n"
-    "| Data engineer | €1,900 | €2,800 | €4,100 |\n| Entry analyst | €1,500 | €2,100 | €3,000 |\n"
+    "| Data engineer | €1,900 | €2,800 | €4,100 |\n| Data analyst | €1,500 | €2,100 | €3,000 |\n"
 )
 
 
@@ -569,9 +569,9 @@ def test_a_figure_under_a_level_column_takes_that_columns_level_not_the_headers_
         (1900, "junior"),
         (2800, "mid"),
         (4100, "senior"),
-        (1500, "entry"),
-        (2100, "entry"),
-        (3000, "entry"),
+        (1500, "junior"),
+        (2100, "mid"),
+        (3000, "senior"),
     }
 
 
@@ -589,3 +589,10 @@ def test_the_level_named_before_a_figure_in_its_clause_is_its_level(settings, fa
         (70000, "senior"),
         (29000, "junior"),
     }
+
+
+def test_a_heading_naming_one_level_decides_over_the_models_pick(settings, fake_llm):
+    fake_llm.responder = readings_rewritten(kind="pay", level="staff")
+    text = "Principal Data Scientist, Forecasting\n\nCompensation: €120,000 a year plus a pension.\n"
+    result = extract_stage.extract(Article(source="p.txt", text=text, kind="text"), make_client(settings), settings)
+    assert [s.level.value for s in result.salaries] == ["principal"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.chunk import Line
+from pipeline.figures import Figure
+from pipeline.money import scan_money
 from pipeline.page_facts import PageFacts, labelled_fields, page_facts, requirements, section_regions, with_page_facts
 from schemas.records import Level, Period, Salary
 
@@ -56,22 +59,48 @@ def test_a_title_naming_three_countries_gives_no_region_and_one_country_gives_it
     assert page_facts("Junior to senior ML pay", "").level is Level.unspecified
 
 
+def figure(line: str, context: str | None = None) -> Figure:
+    """The figure of a one-line text, with a context line above it when given."""
+    text = f"{context}\n{line}" if context else line
+    (money,) = scan_money(text)
+    start = text.index(line)
+    above = Line(0, len(context), context) if context else None
+    return Figure("M1", money, Line(start, start + len(line), line), above)
+
+
 def test_the_salarys_own_words_win_and_the_page_fills_only_blanks():
     facts = PageFacts(level=Level.lead, years=(6, 9), region="Portugal", employer="Orchard Optics")
-    blank = with_page_facts(salary(), facts, 0)
+    fig = figure("Pay: €70,000–€82,000 a year")
+    blank = with_page_facts(salary(), facts, fig)
     assert (blank.level, blank.years_min, blank.years_max) == (Level.lead, 6, 9)
     assert (blank.region, blank.employer) == ("Portugal", "Orchard Optics")
-    own = with_page_facts(salary(level=Level.junior, region="Spain", employer="startups"), facts, 0)
+    own = salary(level=Level.junior, region="Spain", employer="startups", quote="Junior pay: €70,000–€82,000")
+    own = with_page_facts(own, facts, fig)
     assert (own.level, own.years_min, own.region, own.employer) == (Level.junior, None, "Spain", "startups")
-    other_years = with_page_facts(salary(years_min=2, years_max=4), facts, 0)
+    other_years = with_page_facts(salary(years_min=2, years_max=4), facts, fig)
     assert (other_years.level, other_years.years_min) == (Level.unspecified, 2)
-    same_years = with_page_facts(salary(years_min=6, years_max=9), facts, 0)
+    same_years = with_page_facts(salary(years_min=6, years_max=9), facts, fig)
     assert same_years.level is Level.lead
+
+
+def test_a_models_level_guess_for_words_naming_no_level_yields_to_the_pages():
+    facts = PageFacts(level=Level.mid, years=(3, None))
+    guessed = salary(level=Level.entry, years_min=3, quote="Salary: €70,000–€82,000")
+    assert with_page_facts(guessed, facts, figure(guessed.quote, "Experience: 3+ years")).level is Level.mid
+    under_a_header = salary(level=Level.entry, quote="Analyst | €70,000–€82,000")
+    fig = figure(under_a_header.quote, "Role | Entry | Senior")
+    assert with_page_facts(under_a_header, facts, fig).level is Level.entry
 
 
 def test_a_figure_said_to_cover_every_level_takes_no_level_from_the_page():
     facts = PageFacts(level=Level.senior)
-    assert with_page_facts(salary(quote="€70,000 across all levels"), facts, 0).level is Level.unspecified
+    quote = "€70,000 across all levels"
+    assert with_page_facts(salary(quote=quote), facts, figure(quote)).level is Level.unspecified
+
+
+def test_a_figure_takes_its_sections_region_over_the_pages():
+    facts = PageFacts(region="Spain", sections=((0, "Portugal"),))
+    assert with_page_facts(salary(), facts, figure("Porto: €70,000–€82,000", "Portugal")).region == "Portugal"
 
 
 REQUIREMENTS = """\
