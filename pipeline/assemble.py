@@ -21,8 +21,15 @@ from pipeline.chunk import Line
 from pipeline.credentials import issuer_of
 from pipeline.figures import Figure
 from pipeline.ground import locate
-from pipeline.levels import detect_pay_basis, detect_period, names_a_level, parse_level, spans_all_levels
-from pipeline.mentions import find_employer, find_region, find_role, skill_category
+from pipeline.levels import (
+    detect_pay_basis,
+    detect_period,
+    levels_named,
+    names_a_level,
+    parse_level,
+    spans_all_levels,
+)
+from pipeline.mentions import find_employer, find_region, find_role, regions_named, skill_category
 from pipeline.money import Money, stated_period
 from pipeline.vocab import any_of, vocabulary
 from schemas.documents import Extraction, MoneyAmount, MoneyUse
@@ -312,21 +319,20 @@ def _label(line: Line, sentence: str) -> str:
 
 
 def _salary(fig: Figure, reading: FigureReading, clause: str, sentence: str, context: str, period: Period) -> Salary:
-    """The Salary of a pay figure: who it is for from its clause, then its sentence, then its context."""
-    level, years_min, years_max = parse_level(clause)
+    """The Salary of a pay figure: who it is for from its clause, then its sentence, then its context (and a
+    table row's region from the heading over its table)."""
+    level, years_min, years_max = _own_level(clause, fig.money.text)
     context_level, context_min, context_max = _context_level(context)
     if years_min is None and years_max is None:
         years_min, years_max = context_min, context_max
-    # The model picks among levels the text names (a header "Junior | Mid | Senior" over a row of figures); it
-    # never invents one for a figure whose words name none, nor for one said to cover all levels.
-    if level is Level.unspecified and not spans_all_levels(clause) and names_a_level(f"{clause}\n{context}"):
-        level = reading.level if reading.level is not Level.unspecified else context_level
+    if level is Level.unspecified and not spans_all_levels(clause):
+        level = _column_level(fig) or _chosen_level(f"{clause}\n{context}", context, reading.level, context_level)
     return Salary(
         role=find_role(clause, sentence, context),
         level=level,
         years_min=years_min,
         years_max=years_max,
-        region=find_region(clause, sentence, context),
+        region=find_region(clause, sentence, context) or _section_region(fig),
         employer=find_employer(clause, sentence),
         currency=fig.money.currency,
         period=period,
@@ -336,6 +342,40 @@ def _salary(fig: Figure, reading: FigureReading, clause: str, sentence: str, con
         pay_basis=detect_pay_basis(f"{clause} {context}"),
         quote=sentence.strip(),
     )
+
+
+def _section_region(fig: Figure) -> str | None:
+    """The region the heading over a table row's table names, when it names exactly one ("Poland: contracts")."""
+    named = regions_named(fig.section.text) if fig.section else set()
+    return named.pop() if len(named) == 1 else None
+
+
+def _own_level(clause: str, figure: str) -> tuple[Level, float | None, float | None]:
+    """Level and years from the words before the figure when they name any ("Mid-level engineers earn £65,000,
+    with senior engineers …" is mid), else from its whole clause ("€55k for mid-level")."""
+    before = clause.split(figure, 1)[0]
+    return parse_level(before if names_a_level(before) else clause)
+
+
+def _chosen_level(words: str, context: str, read: Level, context_level: Level) -> Level:
+    """The level of a figure whose clause names none: the one level its context names; else the model's pick
+    when its words name levels or years (a header "Junior | Mid | Senior", a row "Staff (L6) | 9+ yrs"),
+    never one for a figure whose words name none."""
+    named = levels_named(context)
+    if len(named) == 1 or not names_a_level(words):
+        return context_level
+    return read if read is not Level.unspecified else context_level
+
+
+def _column_level(fig: Figure) -> Level | None:
+    """The level the header cell over a table row's figure names ("| Role | Junior | Mid |" over "| … | RM6,000 |"
+    is mid), so a row of figures under level columns is not read as the header's most senior level."""
+    if fig.context is None or not (fig.line.is_table_row and fig.context.is_table_row):
+        return None
+    column = fig.line.text[: fig.money.start - fig.line.start].count("|")
+    cells = fig.context.text.split("|")
+    level = parse_level(cells[column])[0] if column < len(cells) else Level.unspecified
+    return None if level is Level.unspecified else level
 
 
 def _context_level(context: str) -> tuple[Level, float | None, float | None]:

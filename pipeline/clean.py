@@ -2,8 +2,9 @@
 
 HTML goes through trafilatura (main text, tables kept one row per line, no comments, hidden and navigation
 elements pruned first; the posts of a forum thread marked as the main text together, or trafilatura keeps only the
-first); text and Markdown are only decoded and normalised. `Article.text` is final here:
-every offset later stages record points into exactly this string, so clean() must stay deterministic.
+first), with a schema.org JobPosting's fields written under it as labelled lines (`pipeline.jsonld`: pay a job
+board states only there); text and Markdown are only decoded and normalised. `Article.text` is final here: every
+offset later stages record points into exactly this string, so clean() must stay deterministic.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from lxml.etree import XPath
 from trafilatura.settings import Document
 
 from pipeline.errors import CleanError
+from pipeline.jsonld import posting_lines
 from schemas.documents import Article, Page
 
 # Magic numbers of formats sometimes served or saved under a text name (others show up as NUL bytes).
@@ -278,10 +280,12 @@ def _first_heading(lines: list[str]) -> str | None:
 def _clean_html(page: Page, html: str) -> Article:
     """Main text and metadata of an HTML page, through trafilatura on a tree without unseen elements."""
     tree = _visible_tree(html, page)
+    posting = posting_lines(tree)  # read before trafilatura, which prunes the tree it is given
     document = _main_text(tree, page)
     text = normalize_html_text(document.text if document is not None else "")
     if not re.search(r"\w", text) or _only_link_text(text, tree):  # '<<>>' from broken markup is no text
         raise CleanError("no main content", source=page.source)
+    text = "\n\n".join([text, "\n".join(posting)]) if posting else text
     return Article(
         source=page.source,
         url=page.url,

@@ -29,6 +29,7 @@ from pipeline.ground import FoldedText
 from pipeline.mentions import find_skills
 from pipeline.model_call import Usage, describe, read_chunk_splitting
 from pipeline.money import Money, scan_money
+from pipeline.page_facts import page_facts, with_page_facts
 from pipeline.reading import PROMPT_VERSION, SYSTEM_PROMPT, reading_model
 from pipeline.tables import TableFigure, salary_fields, table_money
 from pipeline.vocab import vocabulary
@@ -57,6 +58,7 @@ def extract(
     figures = [f for plan in plans for f in plan.figures]
     accounts = opening_accounts(money, steered) | set_aside
     folded, usage, records = FoldedText(text), Usage(), Records()
+    facts = page_facts(article.title, text)
     certs, skills, listed = find_certifications(text), find_skills(text), []
     for plan in plans:
         try:
@@ -67,7 +69,7 @@ def extract(
             for fig in part.figures:
                 salary, account = salary_from(text, fig, getattr(reading.figures, fig.tag), figures)
                 if salary is not None:
-                    salary = with_header(salary, fig, cells)
+                    salary = with_page_facts(with_header(salary, fig, cells), facts, fig)
                 accounts[fig.money.start] = account if salary is None else records.add_salary(salary, account)
             more_certs, more_skills = model_lists(reading)
             certs, skills, listed = certs + more_certs, skills + more_skills, listed + reading.claims

@@ -13,7 +13,7 @@ from pipeline.money import detect_period
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Level, PayBasis
 
-__all__ = ["parse_level", "parse_years", "detect_pay_basis", "detect_period"]
+__all__ = ["parse_level", "parse_years", "levels_named", "detect_pay_basis", "detect_period"]
 
 _VOCAB = vocabulary().levels  # pipeline/vocabulary/levels.toml
 # Ordered from most to least senior: the first that matches wins.
@@ -69,6 +69,11 @@ def _level_word(text: str) -> Level:
 
 
 _ALL_LEVELS = re.compile(_VOCAB.all_levels, re.IGNORECASE)
+
+
+def levels_named(text: str) -> set[Level]:
+    """Every level the text names ("Junior to senior" → {junior, senior}), for a page that must name one."""
+    return {level for level, pattern in _LEVELS if pattern.search(text)}
 
 
 def names_a_level(text: str) -> bool:

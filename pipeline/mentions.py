@@ -127,6 +127,16 @@ def find_region(*texts: str) -> str | None:
     return None
 
 
+def regions_named(text: str) -> set[str]:
+    """Every region the text names, for a page that must name exactly one."""
+    return {name for name, rx in _REGION_RES.items() if rx.search(text)}
+
+
+def employers_named(text: str) -> set[str]:
+    """Every kind of employer the text names ("startups", "big tech"), for a page that must name exactly one."""
+    return {match.group(0).casefold() for match in _EMPLOYER.finditer(text)}
+
+
 def find_employer(*texts: str) -> str | None:
     for text in texts:
         match = _EMPLOYER.search(text or "")

@@ -211,6 +211,20 @@ class Regions(_Section):
     regions: dict[str, list[Word]]
 
 
+class Postings(_Section):
+    """Labels of a page's fields that say who its pay is for, and schema.org's salary units as period words."""
+
+    title: list[Word] = Field(min_length=1)
+    employer: list[Word] = Field(min_length=1)
+    region: list[Word] = Field(min_length=1)
+    years: list[Word] = Field(min_length=1)
+    level: list[Word] = Field(min_length=1)
+    salary: list[Word] = Field(min_length=1)
+    requirements: list[Word] = []
+    legal_forms: list[Word] = []
+    unit_text: dict[str, Word] = {}
+
+
 class Skills(_Section):
     case_sensitive: list[Word] = []
     skills: dict[str, list[Word]]
@@ -427,6 +441,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "qualifiers": Qualifiers,
     "levels": Levels,
     "regions": Regions,
+    "postings": Postings,
     "skills": Skills,
     "certifications": Certifications,
     "cues": Cues,
@@ -449,6 +464,7 @@ class Vocabulary(BaseModel):
     qualifiers: Qualifiers
     levels: Levels
     regions: Regions
+    postings: Postings
     skills: Skills
     certifications: Certifications
     cues: Cues

@@ -12,7 +12,8 @@ from pipeline.fetch import read_file
 from pipeline.ground import ground
 from pipeline.llm import make_client
 from pipeline.money import amounts_agree, scan_money
-from schemas.documents import Article, MoneyUse
+from schemas.documents import Article, MoneyUse, Page
+from schemas.records import Level
 from tests.conftest import PAGES
 from tests.fakes.openai_server import (
     context_length_reply,
@@ -606,3 +607,87 @@ def test_a_bonus_word_counts_in_its_own_clause_and_a_band_or_a_report_about_a_jo
     assert sorted(s.amount_min for s in result.salaries) == salaries
     if bonus:
         assert _accounts(result)[bonus] == ("not_pay", "bonus")
+
+
+POSTING_PAGE = (
+    "<!DOCTYPE html><html><head><title>Forecasting Engineer II | Hollowmere Grid</title>"
+    '<script type="application/ld+json">{"@type": "JobPosting", "title": "Forecasting Engineer II",'
+    ' "hiringOrganization": {"name": "Hollowmere Grid plc"},'
+    ' "jobLocation": {"address": {"addressLocality": "Leeds", "addressCountry": "GB"}},'
+    ' "baseSalary": {"currency": "GBP", "value": {"minValue": 61000, "maxValue": 70000, "unitText": "YEAR"}}}'
+    "</script></head><body><main><h1>Forecasting Engineer II</h1>"
+    "<p>Hollowmere Grid balances a regional electricity network. Our forecasting group predicts demand for every"
+    " substation a day ahead and needs an engineer to own the models and the features they are trained on.</p>"
+    "<p>You will work with the control room, whose operators rely on these forecasts every morning.</p>"
+    "</main></body></html>"
+)
+
+
+def test_a_salary_stated_only_in_a_postings_json_ld_is_kept_with_who_it_is_for(settings, fake_llm):
+    fake_llm.responder = readings_rewritten(kind="pay")
+    page = Page(source="posting.html", body=POSTING_PAGE.encode(), content_type="text/html")
+    doc = clean(page)
+    (salary,) = extract_stage.extract(doc, make_client(settings), settings).salaries
+    assert (salary.currency, salary.amount_min, salary.amount_max, salary.period.value) == ("GBP", 61000, 70000, "year")
+    assert (salary.level, salary.region, salary.employer) == (Level.mid, "UK", "Hollowmere Grid plc")
+    assert doc.text[doc.text.index(salary.quote) :].startswith("Base salary:")
+
+
+def section_table(heading: str) -> str:
+    return (
+        f"## {heading}\n\nGross pay per month, before tax, as quoted in job ads this spring.\n\n"
+        "| Role | Junior | Senior |\n|---|---|---|\n| Data engineer | €3,400 | €5,900 |\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "heading, region", [("Estonia and Latvia: monthly pay", None), ("Estonia: monthly pay", "Estonia")]
+)
+def test_a_table_row_takes_the_one_region_the_heading_over_its_table_names(settings, fake_llm, heading, region):
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="pay.md", text=section_table(heading), kind="markdown")
+    salaries = extract_stage.extract(doc, make_client(settings), settings).salaries
+    assert sorted(s.amount_min for s in salaries) == [3400, 5900]
+    assert {s.region for s in salaries} == {region}
+
+
+LEVEL_COLUMNS = (
+    "Monthly pay in Lisbon\n\n| Role | Junior | Mid | Senior |\n|---|---|---|---|\n"
+    "| Data engineer | €1,900 | €2,800 | €4,100 |\n| Data analyst | €1,500 | €2,100 | €3,000 |\n"
+)
+
+
+def test_a_figure_under_a_level_column_takes_that_columns_level_not_the_headers_most_senior(settings):
+    doc = Article(source="columns.md", text=LEVEL_COLUMNS, kind="markdown")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert {(s.amount_min, s.level.value) for s in result.salaries} == {
+        (1900, "junior"),
+        (2800, "mid"),
+        (4100, "senior"),
+        (1500, "junior"),
+        (2100, "mid"),
+        (3000, "senior"),
+    }
+
+
+def test_the_level_named_before_a_figure_in_its_clause_is_its_level(settings, fake_llm):
+    fake_llm.responder = readings_rewritten(kind="pay")
+    text = (
+        "Pay in Lisbon\n\nMid-level data engineers in Lisbon earn €38,000 to €46,000 a year, with senior engineers"
+        " at banks going up to €70,000.\nA salary of €29,000 a year is usual for junior analysts.\n"
+    )
+    result = extract_stage.extract(
+        Article(source="lisbon.txt", text=text, kind="text"), make_client(settings), settings
+    )
+    assert {(s.amount_min or s.amount_max, s.level.value) for s in result.salaries} == {
+        (38000, "mid"),
+        (70000, "senior"),
+        (29000, "junior"),
+    }
+
+
+def test_a_heading_naming_one_level_decides_over_the_models_pick(settings, fake_llm):
+    fake_llm.responder = readings_rewritten(kind="pay", level="staff")
+    text = "Principal Data Scientist, Forecasting\n\nCompensation: €120,000 a year plus a pension.\n"
+    result = extract_stage.extract(Article(source="p.txt", text=text, kind="text"), make_client(settings), settings)
+    assert [s.level.value for s in result.salaries] == ["principal"]
