@@ -48,6 +48,7 @@ _CUES = vocabulary().cues
 # Words that mark a figure as something other than pay, and words that mark it as pay.
 _NOT_PAY = re.compile(rf"\b{any_of(_CUES.not_pay)}\b", re.IGNORECASE)
 _PAY = re.compile(any_of(_CUES.pay), re.IGNORECASE)
+_JOIN = re.compile(rf"(?:^|\s){any_of(_CUES.clause_joins)}(?:\s|$)", re.IGNORECASE)  # "£72k + 10k bonus"
 _PAY_EVIDENCE = re.compile(any_of([*_CUES.pay, *_CUES.pay_evidence]), re.IGNORECASE)  # see _pay_evidence
 # The smallest salary of a period in any currency (thresholds.toml): below it a figure is a price or a fee.
 _LEAST_PAY = {
@@ -86,7 +87,7 @@ class KindCue:
 
     def names(self, before: str, after: str, sentence: str, context: str = "") -> bool:
         """Whether the words right before or after the figure, its clause or its sentence carry this cue."""
-        clause = f"{before} {after}"
+        clause = f"{_JOIN.split(before)[-1]} {_JOIN.split(after, maxsplit=1)[0]}"  # the figure's own words
         return bool(
             (self.before and self.before.search(before))
             or (self.after and self.after.match(after))

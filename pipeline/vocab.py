@@ -309,6 +309,7 @@ class Cues(_Section):
     pay: list[Regex]
     pay_evidence: list[Regex] = []
     pay_reports: list[Regex] = []
+    clause_joins: list[Regex] = []
     steering: list[Regex] = []
     total_pay: list[Regex] = []
     base_pay: list[Regex] = []

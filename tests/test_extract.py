@@ -591,6 +591,7 @@ def test_changes_parts_of_a_package_agency_margins_co_payments_payouts_and_limit
     "line, salaries, bonus",
     [
         ("Her manager countered at €98,000 plus a one-off €12,000 retention bonus.", [98000], 12000),
+        ("Senior ML engineer: £72k plus bonus and stock", [72000], None),
         ("The team's L3 band runs from €70,000 to €85,000.", [70000], None),
         ("Senior analysts in Graz reported around €5,100 a month.", [5100], None),
         ("Joiners get a learning stipend of €1,500 and a €2,000 equipment budget.", [], 1500),
