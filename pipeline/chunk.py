@@ -8,6 +8,7 @@ model quotes is grounded against the original article, not the excerpt.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
@@ -88,6 +89,19 @@ def _is_heading(line: Line, following: Line | None) -> bool:
     if text.startswith("#"):
         return True
     return not text.endswith((".", ":", ";", ",", "?", "!")) and (following is None or len(following.text) > len(text))
+
+
+def section_start(text: str, pos: int) -> int:
+    """Where the section holding `pos` of `text` starts: its heading line's start, else 0."""
+    return max((start for start in _heading_starts(text) if start <= pos), default=0)
+
+
+@functools.lru_cache(maxsize=16)
+def _heading_starts(text: str) -> tuple[int, ...]:
+    """The start of every heading line of `text` (cached: each figure of a page asks for its section)."""
+    lines = split_lines(text)
+    following = [*lines[1:], None]
+    return tuple(line.start for line, after in zip(lines, following, strict=True) if _is_heading(line, after))
 
 
 def _context(lines: list[Line]) -> list[Line | None]:

@@ -97,6 +97,9 @@ ONE_MONEY = [
     ("Canada pays well. The US pays $150,000.", "$150,000", 150_000, 150_000, "USD", None, False),
     ("Engineers in Hong Kong earn $600,000.", "$600,000", 600_000, 600_000, "HKD", None, False),
     ("A Hong Kong listing may raise $12bn.", "$12bn", 12e9, 12e9, "USD", None, False),
+    # ... or a city of a country whose own currency is written "$" (regions.toml, CLDR)
+    ("Analysts in Monterrey start near $28,000.", "$28,000", 28_000, 28_000, "MXN", None, False),
+    ("Analysts in Calgary and Seattle earn $98,000.", "$98,000", 98_000, 98_000, "USD", None, False),
     # periods written after or before the figure
     ("Freelancers bill $85/hr.", "$85/hr", 85, 85, "USD", H, False),
     ("Freelancers bill $90 an hour.", "$90 an hour", 90, 90, "USD", H, False),
@@ -298,6 +301,20 @@ def test_one_money(text, span, amount_min, amount_max, currency, period, open_en
     assert text[money.start : money.end] == money.text == span
     assert (money.amount_min, money.amount_max) == (amount_min, amount_max)
     assert (money.currency, money.period, money.open_ended) == (currency, period, open_ended)
+
+
+@pytest.mark.parametrize(
+    "text, currency",
+    [
+        ("Peso offers\nOffers in Mexico are quoted per month.\nAnalyst | $41,000\nLead | $77,000", "MXN"),
+        ("Peso offers\nOffers in Mexico are quoted per month.\nRemote roles\nLeads earn $77,000 a year.", "USD"),
+        ("Offers in Mexico are quoted per month; firms in the US pay yearly.\nLeads earn $77,000.", "USD"),
+    ],
+)
+def test_a_bare_dollar_takes_the_place_its_section_names(text, currency):
+    """A row or sentence that names no place takes the dollar of the last place named earlier in its section,
+    never one named before the section's heading."""
+    assert {m.currency for m in scan_money(text)} == {currency}
 
 
 @pytest.mark.parametrize("text, span, amount, currency", EVERY_CURRENCY, ids=[case[1] for case in EVERY_CURRENCY])
