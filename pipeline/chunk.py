@@ -132,7 +132,7 @@ def _is_cell(line: Line) -> bool:
     return not line.is_table_row and len(text) <= _CELL_MAX and not text.endswith((".", ":", ";", "?", "!"))
 
 
-def _cell_runs(lines: list[Line]) -> list[list[Line]]:
+def cell_runs(lines: list[Line]) -> list[list[Line]]:
     """Runs of four or more short lines in a row: a table flattened to one cell per line, perhaps."""
     runs, run = [], []
     for line in [*lines, None]:
@@ -155,7 +155,7 @@ def flattened_table_context(
     before the first money row; money is taken to sit in the last column). "€55,000" is then read with
     "Junior / 0-2 years" and with "Level / Experience / Base salary".
     """
-    for run in _cell_runs(lines):
+    for run in cell_runs(lines):
         money = [i for i, line in enumerate(run) if relevant(line, money_starts)]
         steps = {b - a for a, b in pairwise(money)}
         if len(money) < 2 or len(steps) != 1 or (cols := steps.pop()) < 2 or money[0] < 2 * cols - 1:

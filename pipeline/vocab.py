@@ -377,6 +377,7 @@ class Tables(_Section):
     base_columns: list[Word] = []
     not_currencies: list[Word] = []
     column_kinds: dict[str, FigureKind] = {}
+    empty_cells: list[Word] = []
 
 
 class TimeWords(_Section):
