@@ -221,7 +221,7 @@ def _parallel_period(text: str, fig: Figure, figures: list[Figure]) -> Period | 
     if prev is None or prev.money.period is None:
         return None
     size, other = _size(fig.money), _size(prev.money)
-    close = size and other and max(size, other) / min(size, other) <= _PARALLEL_RATIO
+    close = size and other and max(size, other) / min(size, other) < _PARALLEL_RATIO
     return prev.money.period if close else None
 
 

@@ -450,6 +450,7 @@ def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fak
             "Pay in Lima\nJuniors now start at S/ 4,300 a month, up from S/ 3,900 in 2023.\n",
             {(4300, "month"), (3900, "month")},
         ),
+        ("Gig pay\nLabelling pays A$5–7 an hour and reviewing A$15–24.\n", {(5, "hour"), (15, "hour")}),
         # ... but not one of another size or another currency
         (
             "Pay in Oslo\nAnalysts earn about 48 000 kr a month, and the team lead 910 000 kr.\n",
