@@ -149,6 +149,7 @@ class Periods(_Section):
     not_after: list[Word] = []
     not_before: list[Word] = []
     pay_after: list[Word] = []
+    unit_adjectives: list[Word] = []
     parallel_ratio_max: float = Field(default=4.0, gt=1.0)
     period: list[NamedPattern] = Field(min_length=1)
 

@@ -404,6 +404,9 @@ def test_amounts_agree(value, quote, agrees):
         ("$50/hr or $100K a year", None),
         ("a £91,000 offer, matched within a day", None),  # a time, not a pay period
         ("reviewed twice a year, paid £4,000 a month", M),
+        ("A whole week of my time costs €4,200", W),  # an adjective between the article and the unit
+        ("a normal month is billed at $9,500", M),
+        ("within a full day, we matched the €600 offer", None),
     ],
 )
 def test_detect_period(text, period):
