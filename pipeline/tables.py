@@ -280,9 +280,9 @@ def _unit_phrase() -> re.Pattern:
 
 
 def _column_meaning(words: str, table: Meaning) -> Meaning | None:
-    """A column's own header words first, then the table's; None for a column of counts or years (not a
-    level's or a span of years', as "Senior (7+ yrs)"). A column
-    of total pay stays pay whatever else it names; one of bonuses or changes is marked with that kind."""
+    """A column's own header words first, then the table's; None for a column of counts or years ("Years"),
+    not for one of a level or a span of years ("Senior (7+ yrs)"). A column of total pay stays pay whatever
+    else it names; one of bonuses or changes is marked with that kind."""
     if _COUNT_COLUMN.search(words) and parse_level(words) == (Level.unspecified, None, None):
         return None  # "Years" holds counts; "Senior (7+ yrs)" and "Professional (3-7 yrs)" hold pay
     basis = _column_basis(words)
@@ -339,7 +339,7 @@ def _cell_figures(
         meaning = replace(meaning, marker=own or meaning.marker)
         money = read_cell(cell, meaning, text)
         if money is not None:
-            line = row if row.start <= cell.start < row.end else _line_of(text, cell)
+            line = row if row.start <= cell.start < row.end else _line_of(text, cell)  # flattened: own line
             found.append(TableFigure(money, line, header, meaning, columns.get(j, ""), label))
     return found
 
@@ -390,10 +390,8 @@ def read_flattened(text: str, run: list[Line], intro: Line | None) -> list[Table
     captions, heads, rows = found
     columns = {j: head.text.strip() for j, head in enumerate(heads, 1)}
     table = _table_meaning(captions, intro, columns if heads else {})
-    first = captions[0] if captions else (heads[0] if heads else rows[0][0])
-    last = heads[-1] if heads else captions[-1] if captions else None
-    if last is None:
-        return []
+    first = captions[0] if captions else heads[0]  # either reader finds one of the two
+    last = heads[-1] if heads else captions[-1]
     header = Line(first.start, last.end, text[first.start : last.end])
     return [figure for line, parts in rows for figure in _cell_figures(text, line, parts, header, columns, table)]
 
@@ -401,16 +399,16 @@ def read_flattened(text: str, run: list[Line], intro: Line | None) -> list[Table
 def _cell_rows(run: list[Line]) -> tuple[list[Line], list[Line], list[tuple[Line, list[Cell]]]] | None:
     """(captions, column heads, rows) of a table flattened to one cell per line, each row a label line and
     the same number of figure lines; None when the run is not one."""
-    figure = [flat_cell(line) is not None and ":" not in line.text for line in run]
-    start = next((i for i in range(1, len(run)) if figure[i] and not figure[i - 1]), None)
+    holds = [flat_cell(line) is not None and ":" not in line.text for line in run]
+    start = next((i for i in range(1, len(run)) if holds[i] and not holds[i - 1]), None)
     if start is None:
         return None
-    width = next((n for n in range(len(run) - start) if not figure[start + n]), len(run) - start)
+    width = next((n for n in range(len(run) - start) if not holds[start + n]), len(run) - start)
     label = start - 1
     if label < width:
         return None  # no header lines above the first row
     rows = []
-    while label + width < len(run) and not figure[label] and all(figure[label + 1 : label + width + 1]):
+    while label + width < len(run) and not holds[label] and all(holds[label + 1 : label + width + 1]):
         parts = [_whole(run[label]), *(flat_cell(line) for line in run[label + 1 : label + width + 1])]
         rows.append((run[label], parts))
         label += width + 1
@@ -444,6 +442,7 @@ def _paragraphs(run: list[Line]) -> list[list[Line]]:
 
 
 def _whole(line: Line) -> Cell:
+    """A whole line as one cell (a flattened row's label)."""
     stripped = line.text.strip()
     lead = line.start + len(line.text) - len(line.text.lstrip())
     return Cell(lead, lead + len(stripped), stripped)
