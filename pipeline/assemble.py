@@ -70,6 +70,8 @@ _LIST_ITEM = re.compile(rf"{_LIST_MARK}\s")
 _CELL_MAX = vocabulary().thresholds.table_cell_max_chars
 _BLOCK_LINES = 30  # lines searched back over a list or label block for the period its heading or intro states
 # A range written as two figures: only a dash or a range word ("to", "and") between them.
+# A figure takes the period of a figure before it in its sentence only when the two are within this factor.
+_PARALLEL_RATIO = vocabulary().periods.parallel_ratio_max
 _RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers.range_words)})\s*", re.IGNORECASE)
 
 
@@ -183,13 +185,14 @@ def not_pay_reason(
 
 def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, context: str) -> Period:
     """The figure's period: its own words, else the range it belongs to (one "a month" after the second
-    bound covers both), else its clause or its heading/header with other figures taken out, else the heading
-    over its table, else a year."""
+    bound covers both), else its clause or its heading/header with other figures taken out, else the figure
+    it stands parallel to in its sentence, else the heading over its table, else a year."""
     section = fig.section.text if fig.section else ""
     return (
         fig.money.period
         or _range_partner_period(text, fig, figures)
         or detect_period(f"{clause} {_without_figures(context, figures)}")
+        or _parallel_period(text, fig, figures)
         or detect_period(_without_figures(section, figures))
         or _block_period(text, fig, figures)
         or Period.year
@@ -241,6 +244,26 @@ def _range_partner_period(text: str, fig: Figure, figures: list[Figure]) -> Peri
     if nxt is None or not _RANGE_GAP.fullmatch(text, fig.money.end, nxt.money.start):
         return None
     return nxt.money.period
+
+
+def _parallel_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
+    """The period the figure before this one in its sentence states, when that one is the same kind of
+    amount: the same currency, and within `_PARALLEL_RATIO` of this one ("52 000–65 000 kr a month, and
+    seniors 70 000–85 000 kr"; "¥280,000 a month, up from ¥250,000"). An amount of another size (a yearly
+    take-home beside a day rate) never takes its neighbour's period."""
+    start, _ = sentence_around(text, fig.line, fig.money.start, fig.money.end)
+    before = [o for o in figures if start <= o.money.start < fig.money.start and o.money.currency == fig.money.currency]
+    prev = max(before, key=lambda o: o.money.start, default=None)
+    if prev is None or prev.money.period is None:
+        return None
+    size, other = _size(fig.money), _size(prev.money)
+    close = size and other and max(size, other) / min(size, other) < _PARALLEL_RATIO
+    return prev.money.period if close else None
+
+
+def _size(money) -> float | None:
+    """An amount's size for comparing two figures: its upper bound, else its lower one."""
+    return money.amount_max or money.amount_min
 
 
 def _without_figures(context: str, figures: list[Figure]) -> str:

@@ -8,6 +8,7 @@ model quotes is grounded against the original article, not the excerpt.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
@@ -90,6 +91,19 @@ def _is_heading(line: Line, following: Line | None) -> bool:
     return not text.endswith((".", ":", ";", ",", "?", "!")) and (following is None or len(following.text) > len(text))
 
 
+def section_start(text: str, pos: int) -> int:
+    """Where the section holding `pos` of `text` starts: its heading line's start, else 0."""
+    return max((start for start in _heading_starts(text) if start <= pos), default=0)
+
+
+@functools.lru_cache(maxsize=16)
+def _heading_starts(text: str) -> tuple[int, ...]:
+    """The start of every heading line of `text` (cached: each figure of a page asks for its section)."""
+    lines = split_lines(text)
+    following = [*lines[1:], None]
+    return tuple(line.start for line, after in zip(lines, following, strict=True) if _is_heading(line, after))
+
+
 def _context(lines: list[Line]) -> list[Line | None]:
     """For each line, the line that gives it meaning: its table's header row, else its section heading."""
     context: list[Line | None] = []
@@ -118,7 +132,7 @@ def _is_cell(line: Line) -> bool:
     return not line.is_table_row and len(text) <= _CELL_MAX and not text.endswith((".", ":", ";", "?", "!"))
 
 
-def _cell_runs(lines: list[Line]) -> list[list[Line]]:
+def cell_runs(lines: list[Line]) -> list[list[Line]]:
     """Runs of four or more short lines in a row: a table flattened to one cell per line, perhaps."""
     runs, run = [], []
     for line in [*lines, None]:
@@ -141,7 +155,7 @@ def flattened_table_context(
     before the first money row; money is taken to sit in the last column). "€55,000" is then read with
     "Junior / 0-2 years" and with "Level / Experience / Base salary".
     """
-    for run in _cell_runs(lines):
+    for run in cell_runs(lines):
         money = [i for i, line in enumerate(run) if relevant(line, money_starts)]
         steps = {b - a for a, b in pairwise(money)}
         if len(money) < 2 or len(steps) != 1 or (cols := steps.pop()) < 2 or money[0] < 2 * cols - 1:

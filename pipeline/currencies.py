@@ -5,7 +5,9 @@ come from Babel's copy of CLDR, a maintained table, for every currency tendered 
 vocabulary names; currencies.toml adds the local forms CLDR lacks ("TL", "円", "원") and says which markers
 are also everyday tokens. A marker several currencies share ("kr", "¥", "Rs") names the one whose country the
 text places it in: a country in its sentence, else the nearest country named before it, else the marker's
-default, else none. A bare dollar sign keeps its own stricter rule (USD unless the sentence says "in Canada").
+default, else none. A bare dollar sign keeps its own stricter rule: USD unless the sentence, or else an earlier
+sentence of its section, places the figure in a country whose own currency is written "$" ("in Toronto", "in
+Mexico"), and the sentence names nothing American.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
 from babel.numbers import get_currency_name, get_territory_currencies
 
+from pipeline.chunk import section_start
 from pipeline.sentences import sentence_around
 from pipeline.settings import Settings
 from pipeline.vocab import alternation, vocabulary
@@ -206,22 +209,52 @@ def _placed(text: str, pos: int, candidates: frozenset[str]) -> str | None:
 # ---- public ----------------------------------------------------------------------------------------------
 
 
-_IN_COUNTRY = re.compile(
-    rf"\b(?i:{alternation(_CURRENCIES.dollar_place_words)})\s+(?:the\s+)?(?:"
-    + "|".join(f"(?P<{code}>{re.escape(name)})" for code, name in _CURRENCIES.dollar_countries.items())
-    + r")\b"
-)
-_US_CONTEXT = re.compile(rf"\b(?:{alternation(_CURRENCIES.us.names)})")
+@functools.cache
+def _dollar_places() -> dict[str, str]:
+    """Every word that may place a bare "$" → the dollar it names there: the words of each region of
+    regions.toml whose country writes its own currency "$" (CLDR: Canada, Mexico, Australia, the US), and the
+    vocabulary's dollar_countries."""
+    territories = {name: t for t, name in _ENGLISH.territories.items()}
+    dollars = _local_symbols().get("$", set())
+    places: dict[str, str] = {}
+    for region, words in vocabulary().regions.regions.items():
+        territory = next((territories[w] for w in [region, *words] if w in territories), None)
+        codes = territory_codes().get(territory, frozenset()) & dollars
+        if len(codes) == 1:
+            places.update(dict.fromkeys([region, *words], next(iter(codes))))
+    places.update({name: code for code, name in _CURRENCIES.dollar_countries.items()})
+    return places
+
+
+@functools.cache
+def _in_place() -> re.Pattern:
+    """A place word before a dollar place ("in Toronto", "across the Mexico market")."""
+    return re.compile(
+        rf"\b(?i:{alternation(_CURRENCIES.dollar_place_words)})\s+(?:the\s+)?"
+        rf"(?P<place>{alternation(_dollar_places())})(?![\w-])"
+    )
+
+
+@functools.cache
+def _us_context() -> re.Pattern:
+    """Words that make a bare "$" American: the vocabulary's names of the US and the US's places."""
+    usd = [word for word, code in _dollar_places().items() if code == "USD"]
+    return re.compile(rf"\b(?:{alternation([*_CURRENCIES.us.names, *usd])})")
 
 
 def _dollar_country(text: str, pos: int) -> str:
-    """USD, unless the sentence names exactly one other dollar country and nothing American."""
+    """USD when the sentence names anything American (a US city too); else the dollar of the one place the
+    sentence places the figure in ("in Toronto"), else of the last place so placed earlier in its section (a
+    table under "… which in Mexico means pesos"); else USD."""
     start, end = sentence_around(text, pos)
-    sentence = text[start:end]
-    if _US_CONTEXT.search(sentence):
+    if _us_context().search(text, start, end):
         return "USD"
-    found = {m.lastgroup for m in _IN_COUNTRY.finditer(sentence)}
-    return found.pop() if len(found) == 1 else "USD"
+    places = _dollar_places()
+    here = {places[m["place"]] for m in _in_place().finditer(text, start, end)}
+    if here:
+        return here.pop() if len(here) == 1 else "USD"
+    before = [places[m["place"]] for m in _in_place().finditer(text, section_start(text, start), start)]
+    return before[-1] if before else "USD"
 
 
 def place_currencies(text: str, start: int, end: int) -> frozenset[str]:

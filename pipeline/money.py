@@ -135,8 +135,9 @@ _PERIOD_AFTER = re.compile(
     re.I,
 )
 _NOT_WITHIN = "".join(rf"(?<!\b{re.escape(word)} )" for word in _PERIODS.not_before)  # "within a day" is a time
+_UNIT_ADJECTIVE = rf"(?:(?:{alternation(_PERIODS.unit_adjectives)})\s+)?"  # "a full day is CHF 1,350"
 _PERIOD_ANYWHERE = re.compile(
-    rf"{_NOT_WITHIN}\b(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}|/\s?{_SLASH_UNIT}"
+    rf"{_NOT_WITHIN}\b(?:per|a|an|each|every)\s+{_UNIT_ADJECTIVE}{_UNIT}\b{_NOT_AGO}|/\s?{_SLASH_UNIT}"
     rf"|\b(?:{alternation([*_PERIODS.adverbs, *_PERIODS.adverbs_before_only])})",
     re.I,
 )

@@ -17,11 +17,12 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
-from pipeline.chunk import Line, split_lines
+from pipeline.chunk import Line, cell_runs, split_lines
 from pipeline.currencies import currency_of, markers
 from pipeline.levels import detect_pay_basis, parse_level
-from pipeline.mentions import find_region
+from pipeline.mentions import find_region, find_role
 from pipeline.money import Money, detect_period, stated_period
 from pipeline.vocab import alternation, vocabulary
 from schemas.records import FigureKind, Level, PayBasis, Period, Statistic
@@ -279,10 +280,11 @@ def _unit_phrase() -> re.Pattern:
 
 
 def _column_meaning(words: str, table: Meaning) -> Meaning | None:
-    """A column's own header words first, then the table's; None for a column of counts or years. A column
-    of total pay stays pay whatever else it names; one of bonuses or changes is marked with that kind."""
-    if _COUNT_COLUMN.search(words):
-        return None
+    """A column's own header words first, then the table's; None for a column of counts or years ("Years"),
+    not for one of a level or a span of years ("Senior (7+ yrs)"). A column of total pay stays pay whatever
+    else it names; one of bonuses or changes is marked with that kind."""
+    if _COUNT_COLUMN.search(words) and parse_level(words) == (Level.unspecified, None, None):
+        return None  # "Years" holds counts; "Senior (7+ yrs)" and "Professional (3-7 yrs)" hold pay
     basis = _column_basis(words)
     kind = None if basis is PayBasis.total else _KIND_WORD.search(words)
     own = replace(meaning_of(words), basis=basis, kind=_KIND_KEYS[kind[0].casefold()] if kind else None)
@@ -315,10 +317,16 @@ def read_block(text: str, rows: list[Line], intro: Line | None) -> list[TableFig
 
 
 def _row_figures(text: str, row: Line, header: Line, columns: dict[int, str], table: Meaning) -> list[TableFigure]:
-    """The figures of a data row's cells after the first (the row's label). The column's header words speak
+    """The figures of a data row's cells after the first (the row's label)."""
+    return _cell_figures(text, row, cells(row), header, columns, table)
+
+
+def _cell_figures(
+    text: str, row: Line, parts: list[Cell], header: Line, columns: dict[int, str], table: Meaning
+) -> list[TableFigure]:
+    """The figures of a row's cells `parts` after the first (its label). The column's header words speak
     first, then the label's ("Median (USD) | 96,000 | …"), then the table's; a cell holding only a currency
     ("| Kenya | KES | 420–650 |") gives the row's figures that currency, over the header's."""
-    parts = cells(row)
     label = parts[0].text
     if _COUNT_ROW.search(label):
         return []  # "Billable hours | 1,200": a count, whatever the table's currency
@@ -331,7 +339,8 @@ def _row_figures(text: str, row: Line, header: Line, columns: dict[int, str], ta
         meaning = replace(meaning, marker=own or meaning.marker)
         money = read_cell(cell, meaning, text)
         if money is not None:
-            found.append(TableFigure(money, row, header, meaning, columns.get(j, ""), label))
+            line = row if row.start <= cell.start < row.end else _line_of(text, cell)  # flattened: own line
+            found.append(TableFigure(money, line, header, meaning, columns.get(j, ""), label))
     return found
 
 
@@ -341,9 +350,117 @@ def _is_marker(text: str) -> bool:
 
 
 def table_figures(text: str) -> list[TableFigure]:
-    """Every bare-number money figure of every table in `text`, in text order."""
+    """Every bare-number money figure of every table in `text`, in text order: tables written as rows of
+    cells, and tables flattened to one cell or one "label: value" per line."""
     lines = split_lines(text)
-    return [figure for rows in blocks(lines) for figure in read_block(text, rows, _intro(text, lines, rows[0]))]
+    found = [figure for rows in blocks(lines) for figure in read_block(text, rows, _intro(text, lines, rows[0]))]
+    for run in (part for cells_run in cell_runs(lines) for part in _paragraphs(cells_run)):
+        found += read_flattened(text, run, _intro(text, lines, run[0]))
+    return sorted(found, key=lambda figure: figure.money.start)
+
+
+# ---- tables flattened to one cell per line (a PDF's text export) ---------------------------------------------
+
+
+def flat_cell(line: Line) -> Cell | None:
+    """The bare figure a flattened table's line holds: the whole line ("85 - 100", or a placeholder such
+    as "n/a"), else what follows its label ("Data Engineer: 95 - 125"); None for a line of words."""
+    stripped = line.text.strip()
+    lead = line.start + len(line.text) - len(line.text.lstrip())
+    if _CELL.fullmatch(stripped) or stripped.casefold() in _EMPTY_CELLS:
+        return Cell(lead, lead + len(stripped), stripped)
+    label, colon, value = stripped.rpartition(":")
+    if colon and label and _CELL.fullmatch(value.strip()):
+        start = lead + len(label) + 1 + len(value) - len(value.lstrip())
+        return Cell(start, start + len(value.strip()), value.strip())
+    return None
+
+
+_EMPTY_CELLS = {word.casefold() for word in _TABLES.empty_cells}
+
+
+def read_flattened(text: str, run: list[Line], intro: Line | None) -> list[TableFigure]:
+    """The figures of a run of short lines that is a flattened table: rows of a label line and the same
+    number of figure lines (the column headers are that many lines before the first row, the lines before
+    those its caption), or "label: figure" lines under a caption. Nothing when the caption or introducing
+    sentence names no currency: a list of bare numbers is not money by itself."""
+    found = _cell_rows(run) or _labelled_rows(run)
+    if found is None:
+        return []
+    captions, heads, rows = found
+    columns = {j: head.text.strip() for j, head in enumerate(heads, 1)}
+    table = _table_meaning(captions, intro, columns if heads else {})
+    first = captions[0] if captions else heads[0]  # either reader finds one of the two
+    last = heads[-1] if heads else captions[-1]
+    header = Line(first.start, last.end, text[first.start : last.end])
+    return [figure for line, parts in rows for figure in _cell_figures(text, line, parts, header, columns, table)]
+
+
+def _cell_rows(run: list[Line]) -> tuple[list[Line], list[Line], list[tuple[Line, list[Cell]]]] | None:
+    """(captions, column heads, rows) of a table flattened to one cell per line, each row a label line and
+    the same number of figure lines; None when the run is not one."""
+    holds = [flat_cell(line) is not None and ":" not in line.text for line in run]
+    start = next((i for i in range(1, len(run)) if holds[i] and not holds[i - 1]), None)
+    if start is None:
+        return None
+    width = next((n for n in range(len(run) - start) if not holds[start + n]), len(run) - start)
+    label = start - 1
+    if label < width:
+        return None  # no header lines above the first row
+    rows = []
+    while label + width < len(run) and not holds[label] and all(holds[label + 1 : label + width + 1]):
+        parts = [_whole(run[label]), *(flat_cell(line) for line in run[label + 1 : label + width + 1])]
+        rows.append((run[label], parts))
+        label += width + 1
+    heads = run[start - 1 - width : start - 1]
+    return run[: start - 1 - width], heads, rows
+
+
+def _labelled_rows(run: list[Line]) -> tuple[list[Line], list[Line], list[tuple[Line, list[Cell]]]] | None:
+    """(captions, no column heads, rows) of "label: figure" lines after caption lines; None when the run
+    holds fewer than two such lines in a row after its captions."""
+    cells_of = [flat_cell(line) if ":" in line.text else None for line in run]
+    start = next((i for i, cell in enumerate(cells_of) if cell is not None), None)
+    if not start:
+        return None  # no caption line before them
+    end = next((i for i in range(start, len(run)) if cells_of[i] is None), len(run))
+    if end - start < 2:
+        return None
+    rows = [(line, [_label(line, cell), cell]) for line, cell in zip(run[start:end], cells_of[start:end], strict=True)]
+    return run[:start], [], rows
+
+
+def _paragraphs(run: list[Line]) -> list[list[Line]]:
+    """A run of short lines cut at its blank lines: a flattened table and its caption are one paragraph (a
+    section heading above, or the next table below, is not part of it)."""
+    parts: list[list[Line]] = [[run[0]]]
+    for previous, line in pairwise(run):
+        if previous.end + 1 != line.start:
+            parts.append([])
+        parts[-1].append(line)
+    return [part for part in parts if len(part) >= 3]
+
+
+def _whole(line: Line) -> Cell:
+    """A whole line as one cell (a flattened row's label)."""
+    stripped = line.text.strip()
+    lead = line.start + len(line.text) - len(line.text.lstrip())
+    return Cell(lead, lead + len(stripped), stripped)
+
+
+def _label(line: Line, cell: Cell) -> Cell:
+    """The label part of a "label: figure" line."""
+    label = line.text[: cell.start - line.start].rstrip().rstrip(":").strip()
+    lead = line.start + len(line.text) - len(line.text.lstrip())
+    return Cell(lead, lead + len(label), label)
+
+
+def _line_of(text: str, cell: Cell) -> Line:
+    """The line of `text` holding `cell`."""
+    start = text.rfind("\n", 0, cell.start) + 1
+    end = text.find("\n", cell.start)
+    end = len(text) if end < 0 else end
+    return Line(start, end, text[start:end])
 
 
 def table_money(text: str, scanned: list[Money]) -> list[TableFigure]:
@@ -358,26 +475,38 @@ def table_money(text: str, scanned: list[Money]) -> list[TableFigure]:
 
 def derive(header: str, row: str) -> list[float]:
     """The amounts a table row states under its header span, read again from those two texts alone: what
-    makes a stored table figure checkable against its quote (the row) and its header."""
-    return [
-        bound
-        for figure in table_figures(f"{header}\n{row}")
-        for bound in (figure.money.amount_min, figure.money.amount_max)
-        if bound is not None
-    ]
+    makes a stored table figure checkable against its quote (the row) and its header. A row of a flattened
+    table may be one line holding one figure ("95 - 125", "Data Engineer: 95 - 125"), read under the
+    header's meaning."""
+    text = f"{header}\n{row}"
+    figures = [figure.money for figure in table_figures(text)] or _under_header(header, text)
+    return [bound for money in figures for bound in (money.amount_min, money.amount_max) if bound is not None]
+
+
+def _under_header(header: str, text: str) -> list[Money]:
+    """The one figure of the line after `header` in `text`, read under the meaning the header names."""
+    row = Line(len(header) + 1, len(text), text[len(header) + 1 :])
+    cell = flat_cell(row) if "\n" not in row.text else None
+    money = read_cell(cell, meaning_of(header), text) if cell else None
+    return [money] if money else []
 
 
 def salary_fields(figure: TableFigure) -> dict:
     """What the table itself says of a salary read from one of its cells: the header span, the column's
-    statistic and pay basis, and the level and region its column header or row label names."""
+    statistic and pay basis, and the level, years, role and region its column header or row label names (a
+    flattened table's quote is the cell alone, so these are not in it)."""
     fields: dict = {"header_quote": figure.header.text, "statistic": figure.meaning.statistic}
     if figure.meaning.basis is not PayBasis.unspecified:
         fields["pay_basis"] = figure.meaning.basis
-    level = next(
-        (lv for lv, *_ in map(parse_level, (figure.column, figure.label)) if lv is not Level.unspecified), None
-    )
+    levels = [parse_level(words) for words in (figure.column, figure.label)]
+    level = next((lv for lv, *_ in levels if lv is not Level.unspecified), None)
     if level is not None:
         fields["level"] = level
+    years = next(((y0, y1) for _, y0, y1 in levels if (y0, y1) != (None, None)), None)
+    if years is not None:
+        fields["years_min"], fields["years_max"] = years
+    if role := find_role(figure.label, figure.column):
+        fields["role"] = role
     if region := find_region(figure.column, figure.label):
         fields["region"] = region
     return fields

@@ -164,6 +164,8 @@ class Periods(_Section):
     not_after: list[Word] = []
     not_before: list[Word] = []
     pay_after: list[Word] = []
+    unit_adjectives: list[Word] = []
+    parallel_ratio_max: float = Field(default=4.0, gt=1.0)
     period: list[NamedPattern] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -414,6 +416,7 @@ class Tables(_Section):
     base_columns: list[Word] = []
     not_currencies: list[Word] = []
     column_kinds: dict[str, FigureKind] = {}
+    empty_cells: list[Word] = []
 
 
 class TimeWords(_Section):

@@ -442,9 +442,30 @@ def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fak
         ),
         # a figure whose period is written on the next line of a hard-wrapped paragraph keeps it and its quote
         ("Pay in Lisbon\nJunior engineers there are paid €2,100 a\nmonth before tax.\n", {(2100, "month")}),
+        # a figure parallel to the one before it in its sentence (same currency, a like size) shares its period
+        (
+            "Pay in Oslo\nAnalysts earn about 48 000 kr a month, and team leads 71 000 kr.\n",
+            {(48000, "month"), (71000, "month")},
+        ),
+        (
+            "Pay in Lima\nJuniors now start at S/ 4,300 a month, up from S/ 3,900 in 2023.\n",
+            {(4300, "month"), (3900, "month")},
+        ),
+        ("Gig pay\nLabelling pays A$5–7 an hour and reviewing A$15–24.\n", {(5, "hour"), (15, "hour")}),
+        # ... but not one of another size or another currency
+        (
+            "Pay in Oslo\nAnalysts earn about 48 000 kr a month, and the team lead 910 000 kr.\n",
+            {(48000, "month"), (910000, "year")},
+        ),
+        (
+            "Pay in Oslo\nAnalysts earn about 48 000 kr a month, and consultants in London £5,000.\n",
+            {(48000, "month"), (5000, "year")},
+        ),
     ],
 )
-def test_a_period_comes_from_the_figures_own_words_its_range_or_its_header_never_a_neighbour(settings, text, expected):
+def test_a_period_comes_from_the_figures_own_words_its_range_its_header_or_a_like_figure_before_it(
+    settings, text, expected
+):
     result = extract_stage.extract(Article(source="p.txt", text=text, kind="text"), make_client(settings), settings)
     found = {(s.amount_min or s.amount_max, s.period.value) for s in result.salaries}
     if len(result.salaries) == 1 and result.salaries[0].amount_max != result.salaries[0].amount_min:

@@ -97,6 +97,9 @@ ONE_MONEY = [
     ("Canada pays well. The US pays $150,000.", "$150,000", 150_000, 150_000, "USD", None, False),
     ("Engineers in Hong Kong earn $600,000.", "$600,000", 600_000, 600_000, "HKD", None, False),
     ("A Hong Kong listing may raise $12bn.", "$12bn", 12e9, 12e9, "USD", None, False),
+    # ... or a city of a country whose own currency is written "$" (regions.toml, CLDR)
+    ("Analysts in Monterrey start near $28,000.", "$28,000", 28_000, 28_000, "MXN", None, False),
+    ("Analysts in Calgary and Seattle earn $98,000.", "$98,000", 98_000, 98_000, "USD", None, False),
     # periods written after or before the figure
     ("Freelancers bill $85/hr.", "$85/hr", 85, 85, "USD", H, False),
     ("Freelancers bill $90 an hour.", "$90 an hour", 90, 90, "USD", H, False),
@@ -352,6 +355,20 @@ def test_one_money(text, span, amount_min, amount_max, currency, period, open_en
     assert (money.currency, money.period, money.open_ended) == (currency, period, open_ended)
 
 
+@pytest.mark.parametrize(
+    "text, currency",
+    [
+        ("Peso offers\nOffers in Mexico are quoted per month.\nAnalyst | $41,000\nLead | $77,000", "MXN"),
+        ("Peso offers\nOffers in Mexico are quoted per month.\nRemote roles\nLeads earn $77,000 a year.", "USD"),
+        ("Offers in Mexico are quoted per month; firms in the US pay yearly.\nLeads earn $77,000.", "USD"),
+    ],
+)
+def test_a_bare_dollar_takes_the_place_its_section_names(text, currency):
+    """A row or sentence that names no place takes the dollar of the last place named earlier in its section,
+    never one named before the section's heading."""
+    assert {m.currency for m in scan_money(text)} == {currency}
+
+
 @pytest.mark.parametrize("text, span, amount, currency", EVERY_CURRENCY, ids=[case[1] for case in EVERY_CURRENCY])
 def test_every_currency(text, span, amount, currency):
     money = _only(text)
@@ -447,6 +464,9 @@ def test_amounts_agree(value, quote, agrees):
         ("$50/hr or $100K a year", None),
         ("a £91,000 offer, matched within a day", None),  # a time, not a pay period
         ("reviewed twice a year, paid £4,000 a month", M),
+        ("A whole week of my time costs €4,200", W),  # an adjective between the article and the unit
+        ("a normal month is billed at $9,500", M),
+        ("within a full day, we matched the €600 offer", None),
     ],
 )
 def test_detect_period(text, period):

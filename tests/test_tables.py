@@ -329,3 +329,72 @@ def test_a_tab_separated_table_is_read_like_a_piped_one():
     text = "Pay in 2025 (GBP per year)\nRole\tJunior\tSenior\nData scientist\t45,000\t80,000\n"
     found = [(f.money.text, f.money.amount_min, f.money.currency, f.column) for f in table_figures(text)]
     assert found == [("45,000", 45000, "GBP", "Junior"), ("80,000", 80000, "GBP", "Senior")]
+
+
+FLATTENED = """Pay survey 2024
+
+Chart 4 Yearly base pay, NOK thousands, Oslo
+Job
+Entry (0-2 yrs)
+Mid (3-6 yrs)
+Lead (7+ yrs)
+Data engineer
+610 - 690
+700 - 820
+n/a
+Analytics engineer
+580 - 650
+660 - 760
+850 - 990
+
+Chart 5 Daily rates, EUR per day
+Data engineer: 620 - 780
+Analytics engineer: 560 - 700
+"""
+
+
+def test_a_table_flattened_to_one_cell_per_line_is_read_under_its_caption():
+    found = [
+        (f.money.text, f.money.amount_min, f.money.amount_max, f.money.currency, f.money.period, f.column, f.label)
+        for f in table_figures(FLATTENED)
+    ]
+    assert found[:3] == [
+        ("610 - 690", 610_000, 690_000, "NOK", Period.year, "Entry (0-2 yrs)", "Data engineer"),
+        ("700 - 820", 700_000, 820_000, "NOK", Period.year, "Mid (3-6 yrs)", "Data engineer"),
+        ("580 - 650", 580_000, 650_000, "NOK", Period.year, "Entry (0-2 yrs)", "Analytics engineer"),
+    ]
+    assert [(f[0], f[5]) for f in found[3:5]] == [("660 - 760", "Mid (3-6 yrs)"), ("850 - 990", "Lead (7+ yrs)")]
+    assert found[5:] == [
+        ("620 - 780", 620, 780, "EUR", Period.day, "", "Data engineer"),
+        ("560 - 700", 560, 700, "EUR", Period.day, "", "Analytics engineer"),
+    ]
+
+
+def test_a_flattened_figure_rederives_from_its_cell_line_and_header_span():
+    for figure in table_figures(FLATTENED):
+        header = FLATTENED[figure.header.start : figure.header.end]
+        assert header == figure.header.text and header.startswith("Chart")  # not the page heading above
+        bounds = [figure.money.amount_min, figure.money.amount_max]
+        assert derive(header, figure.row.text) == bounds, figure.row.text
+    assert derive("Job\nEntry (0-2 yrs)", "610 - 690") == []  # without the caption's currency, nothing
+
+
+def test_short_lines_of_bare_numbers_without_a_currency_are_no_table():
+    text = "Results\n\nTeam\nQ1\nQ2\nAlpha\n12\n14\nBeta\n9\n11\n\nScores: see below\nAlpha: 12\nBeta: 9\n"
+    assert table_figures(text) == []
+
+
+def test_a_column_of_a_level_with_years_holds_pay_and_a_years_column_counts():
+    text = "Pay (EUR per year)\nRole | Mid (3-6 yrs) | Years\nDeveloper | 61,000 | 4\n"
+    assert [(f.money.amount_min, f.column) for f in table_figures(text)] == [(61000, "Mid (3-6 yrs)")]
+
+
+def test_a_flattened_cell_salary_takes_role_and_years_from_its_row_and_column(settings):
+    page = Article(source="flat.txt", text=FLATTENED, kind="text")
+    grounded = ground(page, extract(page, make_client(settings), settings))
+    salaries = {(g.record.amount_min, g.record.amount_max): g.record for g in grounded.records if g.kind == "salary"}
+    entry = salaries[(610_000, 690_000)]
+    assert (entry.role, entry.years_min, entry.years_max) == ("data engineer", 0, 2)
+    assert FLATTENED[entry.header_start : entry.header_end] == entry.header_quote
+    assert salaries[(660_000, 760_000)].years_min == 3
+    assert salaries[(560, 700)].period is Period.day
