@@ -261,7 +261,7 @@ def place_currencies(text: str, start: int, end: int) -> frozenset[str]:
     """The currencies of the countries `text[start:end]` names ("in Lisbon": EUR; "a US company": USD)."""
     territories, words = territory_codes(), _country_words()
     codes = {code for m in _country_pattern().finditer(text, start, end) for code in territories.get(words[m[0]], ())}
-    if _US_CONTEXT.search(text, start, end):
+    if _us_context().search(text, start, end):
         codes.add("USD")
     return frozenset(codes)
 
