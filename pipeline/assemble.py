@@ -541,6 +541,8 @@ class Records:
         """A figure with no pay words of its own that states a stored salary again (a heading's "£400 a day" over
         the body's "a contractor on £400 a day") is accounted as a repeat of that salary, not as money of no kind."""
         for start, amount in accounts.items():
+            if amount.reason != _NO_PAY_WORD:
+                continue
             numbers = (amount.currency, amount.amount_min, amount.amount_max)
             first = next(
                 (
@@ -551,7 +553,7 @@ class Records:
                 ),
                 None,
             )
-            if amount.reason == _NO_PAY_WORD and first is not None:
+            if first is not None:
                 update = {
                     "use": MoneyUse.repeat,
                     "kind": FigureKind.pay,
