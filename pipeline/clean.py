@@ -348,12 +348,12 @@ def _gather_thread(posts: list[lxml.html.HtmlElement]) -> None:
 
 
 def _thread_posts(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
-    """The largest set (by text) of two or more sibling elements of one tag and class that a forum gives its
-    posts; [] on a page that has none."""
+    """The largest set (by text) of two or more sibling elements of one tag whose class names a forum post;
+    [] on a page that has none. Not one class: a thread often marks its first post ("post op", "post first")."""
     groups: dict[tuple, list[lxml.html.HtmlElement]] = defaultdict(list)
     for element in tree.iter("div", "article", "section", "li"):
         if _is_post(element):
-            groups[(element.getparent(), element.tag, element.get("class"), element.get("itemtype"))].append(element)
+            groups[(element.getparent(), element.tag)].append(element)
     threads = [posts for posts in groups.values() if len(posts) >= 2]
     return max(threads, key=lambda posts: sum(len(_flat(post.text_content())) for post in posts), default=[])
 

@@ -193,6 +193,13 @@ def test_a_thread_keeps_every_post_in_order_without_its_sidebar(post):
     assert SIDEBAR not in text and "Rules · Privacy" not in text
 
 
+def test_a_thread_whose_first_post_has_a_class_of_its_own_keeps_it_first():
+    html = thread_html(THREADS["div.post"]).replace("<div class='post'>", "<div class='post post--op'>", 1)
+    text = clean(page(html)).text
+    found = [text.find(line) for line in POSTS]
+    assert -1 not in found and found == sorted(found)
+
+
 def test_teasers_of_other_posts_do_not_replace_the_article():
     teasers = "".join(f"<div class='post-teaser'><p>{text}</p></div>" for text in POSTS[1:])
     html = article_html("").replace("<footer>", f"<section class='latest'>{teasers}</section><footer>", 1)
