@@ -27,7 +27,7 @@ from babel.languages import get_official_languages
 from babel.numbers import get_currency_name, get_territory_currencies
 
 from pipeline.chunk import section_start
-from pipeline.sentences import sentence_around
+from pipeline.sentences import sentence_around, sentences
 from pipeline.settings import Settings
 from pipeline.vocab import alternation, vocabulary
 
@@ -264,6 +264,31 @@ def place_currencies(text: str, start: int, end: int) -> frozenset[str]:
     if _us_context().search(text, start, end):
         codes.add("USD")
     return frozenset(codes)
+
+
+@functools.cache
+def _statement() -> tuple[re.Pattern, re.Pattern]:
+    """Statement words, and the ISO codes and English names (the units a statement names) as whole words."""
+    words = re.compile(rf"(?<!\w)(?:{alternation(_CURRENCIES.statement_words)})(?!\w)", re.IGNORECASE)
+    return words, re.compile(rf"(?<!\w)(?:{alternation([*iso_codes(), *_english_names()])})(?!\w)")
+
+
+def stated_currencies(text: str) -> list[tuple[int, str]]:
+    """Where `text` states the one currency its figures are written in ("All numbers USD:"), as (position,
+    code): sentences holding a statement word and exactly one currency code or name."""
+    words, units = _statement()
+    found = []
+    for start, end in sentences(text):
+        if words.search(text, start, end):
+            codes = {_code_named(m[0]) for m in units.finditer(text, start, end)}
+            if len(codes) == 1:
+                found.append((start, codes.pop()))
+    return found
+
+
+def _code_named(unit: str) -> str:
+    """The ISO code a currency code or English name stands for."""
+    return unit if unit in iso_codes() else _english_names()[unit]
 
 
 def currency_of(marker: str, text: str, pos: int) -> str | None:

@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline import sentences
-from pipeline.currencies import currency_of, markers, place_currencies
+from pipeline.currencies import currency_of, markers, place_currencies, stated_currencies
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Period
 
@@ -479,25 +479,31 @@ def _shorthand_money(
 
 def _with_stated_currency(text: str, found: list[Money], unmarked: set[int]) -> list[Money]:
     """Figures written without a currency ("base 198k" in a thread that says "$310k TC") take the one currency
-    the rest of their line (a post) states, else the one the whole text states; else they keep None."""
+    the rest of their line (a post) states, else the one the text last said its figures are in, else the one
+    the whole text states; else they keep None."""
+    if not any(m.currency is None and m.start in unmarked for m in found):
+        return found
+    statements = stated_currencies(text)
     return [
         dataclasses.replace(m, currency=stated, currency_from_text=True)
-        if m.currency is None and m.start in unmarked and (stated := _stated_currency(text, found, m))
+        if m.currency is None and m.start in unmarked and (stated := _stated_currency(text, found, statements, m))
         else m
         for m in found
     ]
 
 
-def _stated_currency(text: str, found: list[Money], money: Money) -> str | None:
-    """The one currency the figures of `money`'s line state, else the one the whole text states unless the
-    line places the figure in a country that does not use it ("120 TC for a US company" in a euro thread)."""
+def _stated_currency(text: str, found: list[Money], statements: list[tuple[int, str]], money: Money) -> str | None:
+    """The one currency the figures of `money`'s line state, else the one the last statement before it names
+    ("All numbers USD:"), else the one the whole text states; a currency other than the one of a country the
+    line names is not taken ("120 TC for a US company" in a euro thread)."""
     line_start, line_end = text.rfind("\n", 0, money.start) + 1, text.find("\n", money.end)
     line_end = len(text) if line_end < 0 else line_end
     on_line = {m.currency for m in found if m.currency and line_start <= m.start < line_end}
     if len(on_line) == 1:
         return on_line.pop()
-    everywhere = {m.currency for m in found if m.currency}
     places = place_currencies(text, line_start, line_end)
+    stated = [code for pos, code in statements if pos < money.start]
+    everywhere = {stated[-1]} if stated else {m.currency for m in found if m.currency}
     if len(everywhere) == 1 and (not places or everywhere <= places):
         return everywhere.pop()
     return None

@@ -93,6 +93,7 @@ class Currencies(_Section):
     before_number_only: list[Word] = []
     after_number_only: list[Word] = []
     unstated_units: list[Word] = []
+    statement_words: list[Word] = []
     defaults: dict[str, Code] = {}
     markers: dict[str, Codes]
     dollar_countries: dict[Code, Word]

@@ -255,6 +255,23 @@ SHORTHAND = [
             ("41", 41_000, 41_000, "EUR", None),
         ],
     ),
+    # a sentence that says which currency the figures are in governs those after it, over the thread's others
+    (
+        "Offer in Austin, all numbers in USD:\n- base 190\nMy cousin gets £80k base in Leeds.\nI'm at 150 base now.",
+        [
+            ("190", 190_000, 190_000, "USD", None),
+            ("£80k", 80_000, 80_000, "GBP", None),
+            ("150", 150_000, 150_000, "USD", None),
+        ],
+    ),
+    (
+        "Amounts are in euros from here on.\nBerlin: base 72k.\nLondon peers earn £90k.\nMunich offer, base 80k.",
+        [
+            ("72k", 72_000, 72_000, "EUR", None),
+            ("£90k", 90_000, 90_000, "GBP", None),
+            ("80k", 80_000, 80_000, "EUR", None),
+        ],
+    ),
     # a text that writes pay in no unit: the bare numbers stay numbers
     ("She makes 240 TC and base 170.", []),
     # counts, years, levels and percentages beside pay words are never money
