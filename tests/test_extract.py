@@ -608,6 +608,29 @@ def test_changes_parts_of_a_package_agency_margins_co_payments_payouts_and_limit
     assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
 
 
+MORE_MONEY_BESIDE_PAY = """Moving notes
+Senior data engineers in Utrecht are paid €88,000 a year.
+Switching to a remote contract saved her roughly €9,000 a year.
+Expect the intermediary to pocket around €80 a day on top of what you bill.
+Dental cover is included (worth about €40 a month).
+Applicants must show settlement funds of €9,500.
+Tuition for the evening course runs to €6,400, and overseas students pay €22,000 or more.
+On top of the base, employers add a lunch allowance; it averaged €120 a month.
+"""
+
+
+def test_savings_margins_benefit_values_proof_of_funds_tuition_and_allowances_are_not_pay(settings, fake_llm):
+    """Issue 15.3, more shapes of money beside pay (a saving, a margin over what one bills, the value of a
+    benefit, funds a visa asks for, tuition, an allowance on top of the base): each accounted as its kind."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="more-beside.txt", text=MORE_MONEY_BESIDE_PAY, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert sorted(s.amount_min for s in result.salaries) == [88000]
+    expected = {9000: "change", 80: "cost", 40: "bonus", 9500: "threshold", 6400: "cost", 22000: "cost", 120: "bonus"}
+    accounts = _accounts(result)
+    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+
+
 @pytest.mark.parametrize(
     "line, salaries, bonus",
     [
