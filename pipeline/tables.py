@@ -341,7 +341,36 @@ def _cell_figures(
         if money is not None:
             line = row if row.start <= cell.start < row.end else _line_of(text, cell)  # flattened: own line
             found.append(TableFigure(money, line, header, meaning, columns.get(j, ""), label))
-    return found
+    return _ranges(text, found)
+
+
+def _ranges(text: str, found: list[TableFigure]) -> list[TableFigure]:
+    """A row's figures with each one under a low statistic and the next under its high one made one range
+    ("P25 | Median | P75": the P25-P75 range and the median), as tables.toml range_columns says."""
+    out = list(found)
+    for low in found:
+        pair = _TABLES.range_columns.get(low.meaning.statistic)
+        high = next((f for f in out if pair and f.meaning.statistic is pair[0] and _bounds(low, f)), None)
+        if high is None or low not in out:
+            continue
+        money = replace(
+            low.money,
+            end=high.money.end,
+            text=text[low.money.start : high.money.end],
+            amount_max=high.money.amount_max,
+        )
+        meaning = replace(low.meaning, statistic=pair[1])
+        out[out.index(low)] = replace(low, money=money, meaning=meaning, column=f"{low.column} / {high.column}")
+        out.remove(high)
+    return out
+
+
+def _bounds(low: TableFigure, high: TableFigure) -> bool:
+    """Whether two one-value figures of a row, in order, can be the bounds of one range."""
+    a, b = low.money, high.money
+    single = a.amount_min == a.amount_max and b.amount_min == b.amount_max and not (a.open_ended or b.open_ended)
+    same = (a.currency, a.period) == (b.currency, b.period)
+    return single and same and a.end <= b.start and (a.amount_min or 0) <= (b.amount_min or 0)
 
 
 def _is_marker(text: str) -> bool:

@@ -122,6 +122,7 @@ class Shorthand(_Section):
     words: list[Regex] = Field(min_length=1)
     units: list[Word] = Field(min_length=1)
     digits: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]]
+    fillers: list[Word] = []
 
     @model_validator(mode="after")
     def _digits_in_order(self) -> Shorthand:
@@ -405,6 +406,7 @@ class Thresholds(_Section):
     table_cell_max_chars: int = Field(gt=0)
     wrapped_line_min_chars: int = Field(gt=0)
     review_margin: float = Field(ge=0, lt=1)
+    thread_post_max_chars: int = Field(default=2000, gt=0)
 
 
 class Tables(_Section):
@@ -413,6 +415,7 @@ class Tables(_Section):
     multipliers: dict[str, Annotated[float, Field(gt=0)]] = {}
     currency_names: dict[str, Code] = {}
     statistics: dict[str, Statistic] = {}
+    range_columns: dict[Statistic, tuple[Statistic, Statistic]] = {}
     total_columns: list[Word] = []
     base_columns: list[Word] = []
     not_currencies: list[Word] = []

@@ -218,6 +218,33 @@ def test_bonus_column_is_not_pay_and_total_comp_is_total_pay():
     assert _by_text(COMP.replace("Total comp", "Base + bonus"))["110,000"].meaning.kind is None
 
 
+QUARTILES = """Monthly base pay, in thousands of pesos (MXN '000), 2026.
+Role | P25 | Median | P75 | Answers
+Data engineer | 38 | 45 | 54 | 61
+ML engineer | 52 | 60 | 71 | 40
+"""
+
+
+def test_p25_and_p75_columns_make_one_range_beside_the_median_and_rederive_from_the_row():
+    """tables.toml range_columns: a row's P25 and P75 cells are the bounds of one salary; the median its own."""
+    found = table_figures(QUARTILES)
+    read = [(f.money.amount_min, f.money.amount_max, f.meaning.statistic) for f in found]
+    assert read == [
+        (38000, 54000, Statistic.p25_p75),
+        (45000, 45000, Statistic.median),
+        (52000, 71000, Statistic.p25_p75),
+        (60000, 60000, Statistic.median),
+    ]
+    first = found[0]
+    assert derive(first.header.text, first.row.text) == [38000, 54000, 45000, 45000]
+
+
+def test_low_and_high_cells_stay_apart_when_they_cannot_bound_one_range():
+    swapped = QUARTILES.replace("| 38 | 45 | 54 |", "| 58 | 45 | 54 |")
+    found = [(f.money.amount_min, f.money.amount_max) for f in table_figures(swapped)][:3]
+    assert found == [(58000, 58000), (45000, 45000), (54000, 54000)]
+
+
 def test_level_columns_and_city_columns_give_each_salary_its_level_and_region():
     levels = "Pay in 2025 (GBP per year)\nRole | Junior | Mid | Senior\nData scientist | 45,000 | 60,000 | 80,000\n"
     assert [salary_fields(f)["level"] for f in table_figures(levels)] == [Level.junior, Level.mid, Level.senior]
