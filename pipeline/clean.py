@@ -24,6 +24,7 @@ from trafilatura.settings import Document
 
 from pipeline.errors import CleanError
 from pipeline.jsonld import posting_lines
+from pipeline.vocab import vocabulary
 from schemas.documents import Article, Page
 
 # Magic numbers of formats sometimes served or saved under a text name (others show up as NUL bytes).
@@ -69,6 +70,8 @@ _CELL_LISTS = XPath("//td//ul | //td//ol | //td//dl | //th//ul | //th//ol | //th
 # are not the main text (include_comments=False), while a thread's replies are.
 _POST_CLASS_WORDS = frozenset({"post", "message", "reply"})
 _POST_ITEMTYPES = ("DiscussionForumPosting", "SocialMediaPosting")  # schema.org types of a post
+_COMMENT_CLASS_WORDS = frozenset({"comment", "reply"})  # replies under a question (see `_question_and_replies`)
+_QUESTION_MAX = vocabulary().thresholds.thread_post_max_chars
 _BLOCK_TAGS = ("ul", "ol", "dl", "li", "dt", "dd", "p", "div", "br", "table", "tr", "td", "th")
 _TABLE_ROW = re.compile(r"^\| (.*) \|$")
 _TABLE_RULE = re.compile(r"^\|(?:-+\|)+$")
@@ -304,10 +307,13 @@ def _main_text(tree: lxml.html.HtmlElement, page: Page) -> Document | None:
     the thread for the main content but kept only part of it (the first post, or the posts without their
     lists), so the posts are gathered and the page read again (see `_gather_thread`)."""
     posts = _thread_posts(tree)
+    question = not posts and _question_and_replies(tree)
+    posts = posts or question or []
     if not posts:
         return _extract(tree, page)
     document = _extract(copy.deepcopy(tree), page)  # trafilatura prunes the tree it is given
-    if document is None or not _starts_in(document.text or "", posts):
+    text = (document.text or "") if document else ""
+    if not _starts_in(text, posts) or (question and not _mostly_in(text, posts[0])):
         return document
     _gather_thread(posts)
     return _extract(tree, page)
@@ -345,6 +351,9 @@ def _gather_thread(posts: list[lxml.html.HtmlElement]) -> None:
     body = lxml.html.Element("div", itemprop="articleBody")
     posts[0].addprevious(body)
     body.extend(posts)  # moves each post (with its tail text) into the new element, order kept
+    for element in body.iter():
+        if _has_class_word(element, _COMMENT_CLASS_WORDS):
+            element.set("class", "post")  # trafilatura leaves out what a class calls a comment
 
 
 def _thread_posts(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
@@ -358,10 +367,34 @@ def _thread_posts(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
     return max(threads, key=lambda posts: sum(len(_flat(post.text_content())) for post in posts), default=[])
 
 
+def _question_and_replies(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """A page's one short post and the largest set of two or more sibling comments on the page, in that order
+    (a question and its replies: each reply carries its nested ones); [] on any other page, an article with
+    reader comments among them (its post is longer than `thread_post_max_chars`)."""
+    posts = [e for e in tree.iter("div", "article", "section") if _is_post(e)]
+    outer = [post for post in posts if not any(other in post.iterancestors() for other in posts)]
+    if len(outer) != 1 or len(_flat(outer[0].text_content())) > _QUESTION_MAX:
+        return []
+    groups: dict[tuple, list[lxml.html.HtmlElement]] = defaultdict(list)
+    for element in tree.iter("div", "article", "section", "li"):
+        if _has_class_word(element, _COMMENT_CLASS_WORDS) and outer[0] not in element.iterancestors():
+            groups[(element.getparent(), element.tag)].append(element)
+    replies = max((g for g in groups.values() if len(g) >= 2), key=len, default=[])
+    return [outer[0], *replies] if replies else []
+
+
 def _starts_in(text: str, posts: list[lxml.html.HtmlElement]) -> bool:
     """Whether the first line of an extracted text is written in one of the posts."""
     first = next((_flat(line) for line in text.split("\n") if line.strip()), "")
     return bool(first) and any(first in _flat(post.text_content()) for post in posts)
+
+
+def _mostly_in(text: str, post: lxml.html.HtmlElement) -> bool:
+    """Whether most of an extracted text is written in the post: a question, not an article around a post."""
+    written = _flat(post.text_content())
+    lines = [_flat(line) for line in text.split("\n") if line.strip()]
+    inside = sum(len(line) for line in lines if line in written)
+    return inside * 2 >= sum(len(line) for line in lines)
 
 
 def _flat(text: str) -> str:
@@ -371,8 +404,12 @@ def _flat(text: str) -> str:
 
 def _is_post(element: lxml.html.HtmlElement) -> bool:
     """Whether an element's class names a forum post or its schema.org type is a posting."""
-    words = set(re.split(r"[\s_-]+", (element.get("class") or "").lower()))
-    return bool(words & _POST_CLASS_WORDS) or (element.get("itemtype") or "").endswith(_POST_ITEMTYPES)
+    return _has_class_word(element, _POST_CLASS_WORDS) or (element.get("itemtype") or "").endswith(_POST_ITEMTYPES)
+
+
+def _has_class_word(element: lxml.html.HtmlElement, words: frozenset[str]) -> bool:
+    """Whether a word of the element's class attribute (split at spaces, hyphens, underscores) is one of `words`."""
+    return bool(set(re.split(r"[\s_-]+", (element.get("class") or "").lower())) & words)
 
 
 def _inline_cell_lists(tree: lxml.html.HtmlElement) -> None:

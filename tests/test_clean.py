@@ -200,6 +200,33 @@ def test_a_thread_whose_first_post_has_a_class_of_its_own_keeps_it_first():
     assert -1 not in found and found == sorted(found)
 
 
+def question_with_replies(question: str) -> str:
+    """A Reddit-style page: one post (the question) and a comment section of replies, one nested."""
+    replies = (
+        f"<div class='comment'><p>{POSTS[1]}</p><div class='comment'><p>{POSTS[2]}</p></div></div>"
+        "<div class='comment'><p>Same here, the rota was paid at a flat rate.</p></div>"
+    )
+    return (
+        "<html><body><header><nav><a href='/'>Example Boards</a></nav></header><main>"
+        f"<div class='post'><h1>Platform engineer offer</h1><div class='body'>{question}</div></div>"
+        f"<section class='comments'>{replies}</section></main>"
+        f"<aside class='sidebar'><p>{SIDEBAR}.</p></aside></body></html>"
+    )
+
+
+def test_a_question_post_keeps_its_replies_nested_ones_too_and_in_order():
+    text = clean(page(question_with_replies(f"<p>{POSTS[0]}</p>"))).text
+    found = [text.find(line) for line in [*POSTS, "Same here, the rota was paid at a flat rate."]]
+    assert -1 not in found and found == sorted(found)
+    assert SIDEBAR not in text
+
+
+def test_a_long_post_is_an_article_and_its_comments_stay_out():
+    article = "".join(f"<p>{PARAGRAPH} {SECOND} {n}</p>" for n in range(20))
+    text = clean(page(question_with_replies(article))).text
+    assert PARAGRAPH in text and POSTS[1] not in text
+
+
 def test_teasers_of_other_posts_do_not_replace_the_article():
     teasers = "".join(f"<div class='post-teaser'><p>{text}</p></div>" for text in POSTS[1:])
     html = article_html("").replace("<footer>", f"<section class='latest'>{teasers}</section><footer>", 1)
