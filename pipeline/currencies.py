@@ -267,28 +267,28 @@ def place_currencies(text: str, start: int, end: int) -> frozenset[str]:
 
 
 @functools.cache
-def _statement() -> tuple[re.Pattern, re.Pattern]:
-    """Statement words, and the ISO codes and English names (the units a statement names) as whole words."""
-    words = re.compile(rf"(?<!\w)(?:{alternation(_CURRENCIES.statement_words)})(?!\w)", re.IGNORECASE)
-    return words, re.compile(rf"(?<!\w)(?:{alternation([*iso_codes(), *_english_names()])})(?!\w)")
+def _statement_words() -> re.Pattern:
+    return re.compile(rf"(?<!\w)(?:{alternation(_CURRENCIES.statement_words)})(?!\w)", re.IGNORECASE)
 
 
-def stated_currencies(text: str) -> list[tuple[int, str]]:
-    """Where `text` states the one currency its figures are written in ("All numbers USD:"), as (position,
-    code): sentences holding a statement word and exactly one currency code or name."""
-    words, units = _statement()
+@functools.cache
+def _statement_units() -> re.Pattern:
+    """The markers a statement may name a currency by: codes, symbols and names, but no weak one ("R")."""
+    strong = [m for m, entry in markers().items() if not entry.weak]
+    return re.compile(rf"(?<!\w)(?:{alternation(strong)})(?!\w)")
+
+
+def stated_currencies(text: str) -> list[tuple[int, int, str]]:
+    """Where `text` states the one currency its figures are written in ("All numbers USD:", "All numbers in
+    €, by the way."), as (start, end, code) of each sentence holding a statement word and markers of exactly
+    one currency."""
     found = []
     for start, end in sentences(text):
-        if words.search(text, start, end):
-            codes = {_code_named(m[0]) for m in units.finditer(text, start, end)}
-            if len(codes) == 1:
-                found.append((start, codes.pop()))
+        if _statement_words().search(text, start, end):
+            codes = {currency_of(m[0], text, m.start()) for m in _statement_units().finditer(text, start, end)}
+            if len(codes) == 1 and None not in codes:
+                found.append((start, end, codes.pop()))
     return found
-
-
-def _code_named(unit: str) -> str:
-    """The ISO code a currency code or English name stands for."""
-    return unit if unit in iso_codes() else _english_names()[unit]
 
 
 def currency_of(marker: str, text: str, pos: int) -> str | None:

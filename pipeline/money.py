@@ -153,7 +153,8 @@ _PAY_WORD = re.compile(any_of(_VOCAB.cues.pay), re.I)
 _UNSTATED_UNITS = frozenset(_VOCAB.currencies.unstated_units)
 # Forum shorthand: a bare number with a shorthand pay word right before or after it (multipliers.toml).
 _SHORTHAND = _MULTIPLIER_WORDS.shorthand
-_SHORTHAND_BEFORE = re.compile(rf"\b{any_of(_SHORTHAND.words)}{_SP}*:?{_SP}*$", re.I)
+_FILLER = rf"(?:(?:{alternation(_SHORTHAND.fillers, edge=False)})(?!\w)|[~≈])"  # "TC ~210", "base went 95"
+_SHORTHAND_BEFORE = re.compile(rf"\b{any_of(_SHORTHAND.words)}{_SP}*:?(?:{_SP}*{_FILLER})*{_SP}*$", re.I)
 _SHORTHAND_AFTER = re.compile(rf"{_SP}*{any_of(_SHORTHAND.words)}\b", re.I)
 
 
@@ -492,17 +493,18 @@ def _with_stated_currency(text: str, found: list[Money], unmarked: set[int]) -> 
     ]
 
 
-def _stated_currency(text: str, found: list[Money], statements: list[tuple[int, str]], money: Money) -> str | None:
-    """The one currency the figures of `money`'s line state, else the one the last statement before it names
-    ("All numbers USD:"), else the one the whole text states; a currency other than the one of a country the
-    line names is not taken ("120 TC for a US company" in a euro thread)."""
+def _stated_currency(text: str, found: list[Money], statements: list[tuple[int, int, str]], money: Money) -> str | None:
+    """The one currency the figures or a statement ("All numbers in €") of `money`'s line state, else the one
+    the last statement before it names, else the one the whole text states; a currency other than the one of a
+    country the line names is not taken ("120 TC for a US company" in a euro thread)."""
     line_start, line_end = text.rfind("\n", 0, money.start) + 1, text.find("\n", money.end)
     line_end = len(text) if line_end < 0 else line_end
     on_line = {m.currency for m in found if m.currency and line_start <= m.start < line_end}
+    on_line |= {code for start, end, code in statements if line_start <= start and end <= line_end}
     if len(on_line) == 1:
         return on_line.pop()
     places = place_currencies(text, line_start, line_end)
-    stated = [code for pos, code in statements if pos < money.start]
+    stated = [code for start, _, code in statements if start < money.start]
     everywhere = {stated[-1]} if stated else {m.currency for m in found if m.currency}
     if len(everywhere) == 1 and (not places or everywhere <= places):
         return everywhere.pop()

@@ -272,6 +272,16 @@ SHORTHAND = [
             ("80k", 80_000, 80_000, "EUR", None),
         ],
     ),
+    # a statement later in the same post counts for it; words such as "~" or "went" may stand after the word
+    (
+        "Offer: 140 base, 10k sign-on. All numbers in €, by the way.\nTC ~210, base went 95 last year.",
+        [
+            ("140", 140_000, 140_000, "EUR", None),
+            ("10k", 10_000, 10_000, "EUR", None),
+            ("210", 210_000, 210_000, "EUR", None),
+            ("95", 95_000, 95_000, "EUR", None),
+        ],
+    ),
     # a text that writes pay in no unit: the bare numbers stay numbers
     ("She makes 240 TC and base 170.", []),
     # counts, years, levels and percentages beside pay words are never money
