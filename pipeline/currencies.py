@@ -211,12 +211,15 @@ def _placed(text: str, pos: int, candidates: frozenset[str]) -> str | None:
 
 @functools.cache
 def _dollar_places() -> dict[str, str]:
-    """Every word that may place a bare "$" → the dollar it names there: the words of each region of
-    regions.toml whose country writes its own currency "$" (CLDR: Canada, Mexico, Australia, the US), and the
-    vocabulary's dollar_countries."""
+    """Every word that may place a bare "$" → the dollar it names there: the English name of every country
+    whose own currency CLDR writes "$" (Argentina, Canada, Mexico, the US ...), the words of its region in
+    regions.toml, and the vocabulary's dollar_countries."""
     territories = {name: t for t, name in _ENGLISH.territories.items()}
     dollars = _local_symbols().get("$", set())
     places: dict[str, str] = {}
+    for territory, codes in territory_codes().items():
+        if len(codes & dollars) == 1:
+            places[_ENGLISH.territories[territory]] = next(iter(codes & dollars))
     for region, words in vocabulary().regions.regions.items():
         territory = next((territories[w] for w in [region, *words] if w in territories), None)
         codes = territory_codes().get(territory, frozenset()) & dollars
@@ -254,7 +257,18 @@ def _dollar_country(text: str, pos: int) -> str:
     if here:
         return here.pop() if len(here) == 1 else "USD"
     before = [places[m["place"]] for m in _in_place().finditer(text, section_start(text, start), start)]
-    return before[-1] if before else "USD"
+    defined = [_english_names()[m["unit"]] for m in _dollar_definition().finditer(text, 0, start)]
+    return before[-1] if before else defined[-1] if defined else "USD"
+
+
+@functools.cache
+def _dollar_definition() -> re.Pattern:
+    """A sentence saying what "$" stands for in the text ('"$" means Argentine pesos')."""
+    names = [name for name, code in _english_names().items() if code in _local_symbols().get("$", set())]
+    return re.compile(
+        rf"[\"“'‘]?\$[\"”'’]?\s*(?:{alternation(_CURRENCIES.dollar_definitions)})\s+(?:the\s+)?"
+        rf"(?P<unit>{alternation(names)})(?![\w-])"
+    )
 
 
 def place_currencies(text: str, start: int, end: int) -> frozenset[str]:

@@ -98,6 +98,7 @@ class Currencies(_Section):
     markers: dict[str, Codes]
     dollar_countries: dict[Code, Word]
     dollar_place_words: list[Word]
+    dollar_definitions: list[Word] = []
     us: UsNames
     country_words: dict[str, Territory] = {}
 

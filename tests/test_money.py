@@ -13,6 +13,7 @@ Y, M, W, D, H = Period.year, Period.month, Period.week, Period.day, Period.hour
 
 # (text, span scan_money must report, amount_min, amount_max, currency, period, open_ended)
 ONE_MONEY = [
+    ("Analysts in Rabat get 9.000 à 14.000 DH.", "9.000 à 14.000 DH", 9_000, 14_000, "MAD", None, False),
     # ranges, symbols and one suffix or symbol shared by both bounds
     ("Offers ran $110K–$145K last spring.", "$110K–$145K", 110_000, 145_000, "USD", None, False),
     ("New hires see $110–145K here.", "$110–145K", 110_000, 145_000, "USD", None, False),
@@ -197,6 +198,14 @@ EVERY_CURRENCY = [
     # thousands written with a space, a dot, a comma or an apostrophe, as each locale does
     ("Oslo: 1 200 000 NOK a year.", "1 200 000 NOK a year", 1_200_000, "NOK"),
     ("Geneva: CHF 1'250'000.", "CHF 1'250'000", 1_250_000, "CHF"),
+    # local markers CLDR lacks; a French range word
+    ("In Rabat a lead earns 30 000 DH a month.", "30 000 DH a month", 30_000, "MAD"),
+    ("Dubai: Dhs 40,000 a month.", "Dhs 40,000 a month", 40_000, "AED"),
+    ("A Casablanca analyst gets 14.000 dirhams.", "14.000 dirhams", 14_000, "MAD"),
+    ("Montevideo: $U 120.000 a month.", "$U 120.000 a month", 120_000, "UYU"),
+    ("Kumasi: GH₵ 7,500 a month.", "GH₵ 7,500 a month", 7_500, "GHS"),
+    # a "$" in a country whose own currency CLDR writes "$", wherever its section names it
+    ("Tech pay in Chile rose again. Analysts earn $1.450.000 a month.", "$1.450.000 a month", 1_450_000, "CLP"),
 ]
 
 # A marker several currencies share, in a text that names no country, names none: money with no currency.
@@ -388,6 +397,9 @@ def test_one_money(text, span, amount_min, amount_max, currency, period, open_en
         ("Peso offers\nOffers in Mexico are quoted per month.\nAnalyst | $41,000\nLead | $77,000", "MXN"),
         ("Peso offers\nOffers in Mexico are quoted per month.\nRemote roles\nLeads earn $77,000 a year.", "USD"),
         ("Offers in Mexico are quoted per month; firms in the US pay yearly.\nLeads earn $77,000.", "USD"),
+        # a text that says what its "$" stands for is read so after that, in every section
+        ('Amounts are gross; "$" means Argentine pesos.\n\n## Pay\n\nLeads earn $5.2 million a month.', "ARS"),
+        ("Leads earn $5.2 million a month.\n\nHere $ means Argentine pesos.", "USD"),
     ],
 )
 def test_a_bare_dollar_takes_the_place_its_section_names(text, currency):
