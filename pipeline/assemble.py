@@ -55,6 +55,9 @@ _LEAST_PAY = {
     Period.year: (vocabulary().thresholds.min_yearly_pay, "yearly"),
     Period.month: (vocabulary().thresholds.min_monthly_pay, "monthly"),
 }
+# The smallest amount that is nobody's pay, but in the currencies whose salaries run to it (thresholds.toml).
+_MOST_PAY = vocabulary().thresholds.max_pay_amount
+_BILLIONS_PAID_IN = frozenset(vocabulary().thresholds.max_pay_exempt)
 # Pay needs positive evidence (_pay_evidence). Part of it: a job named right after a figure ("€46k as an ML
 # engineer", "CHF 135,000 to CHF 170,000 for senior AI engineers"), a statistic word ("median") in its sentence.
 _FOR_A_JOB = re.compile(r"\s*(?:[\w/,-]+\s+){0,4}?(?:as an?|for(?: an?)?)\s", re.IGNORECASE)
@@ -302,6 +305,9 @@ def salary_from(
     if period in _LEAST_PAY and top < _LEAST_PAY[period][0]:
         reason = f"too small for a {_LEAST_PAY[period][1]} salary"
         return None, amount.model_copy(update={"use": MoneyUse.not_pay, "reason": reason})
+    if top >= _MOST_PAY and fig.money.currency not in _BILLIONS_PAID_IN:
+        reason = f"too large for anyone's pay in {fig.money.currency}"
+        return None, amount.model_copy(update={"use": MoneyUse.not_pay, "kind": FigureKind.other, "reason": reason})
     try:
         salary = _salary(fig, reading, clause, sentence, context, period)
     except ValueError as exc:

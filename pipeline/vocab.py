@@ -397,6 +397,8 @@ class Claims(_Section):
 class Thresholds(_Section):
     min_yearly_pay: float = Field(ge=0)
     min_monthly_pay: float = Field(ge=0)
+    max_pay_amount: float = Field(default=1e9, gt=0)
+    max_pay_exempt: list[Code] = []
     weak_code_min_amount: float = Field(ge=0)
     lookback_chars: int = Field(gt=0)
     year_min: int

@@ -631,6 +631,57 @@ def test_savings_margins_benefit_values_proof_of_funds_tuition_and_allowances_ar
     assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
 
 
+STILL_MORE_MONEY = """Survey notes, Lisbon edition
+Senior ML engineers in Lisbon are paid €6,200 a month.
+Answers under €900 a month were discarded as part-time work.
+The mid-level median went to €4,100 a month this year, a gain of €300 a month.
+Social security contributions of €520 a month come off the gross.
+The 37% rate kicks in at €60,000 a year.
+After the March review the firm paid a back pay adjustment of €2,000 per head.
+The ministry's digital skills programme will fund training courses across the north of the country.
+The state pours €2 billion into data centres.
+Bootcamps price the full course at €7,800, and banks offer loans of €15,000.
+Staff get a lunch card loaded with €180 every month.
+Freelancers on the flat-rate tax pay about €310 a month.
+Banks quoted 1,380 won per dollar in March, and the exchange rate of ₱57 was steady.
+"""
+
+
+def test_discarded_answers_gains_contributions_tax_steps_back_pay_public_money_prices_and_loans_are_not_pay(
+    settings, fake_llm
+):
+    """Issue 15.3 on the second batch of fresh pages' shapes of money (written here in other words): each is
+    accounted as its kind, exchange rates too."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="still-more.txt", text=STILL_MORE_MONEY, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert sorted(s.amount_min for s in result.salaries) == [4100, 6200]
+    expected = {
+        900: "threshold",
+        300: "change",
+        520: "threshold",
+        60000: "threshold",
+        2000: "change",
+        2_000_000_000: "company",
+        7800: "cost",
+        15000: "cost",
+        180: "cost",
+        310: "threshold",
+        1380: "other",
+        57: "other",
+    }
+    accounts = _accounts(result)
+    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+
+
+def test_an_amount_in_billions_is_nobodys_pay_but_in_currencies_whose_salaries_run_to_billions(settings, fake_llm):
+    fake_llm.responder = readings_rewritten(kind="pay")
+    text = "Pay notes\nThe AI lead is paid €3 billion a year.\nIn Hanoi a senior is paid 1.2 billion đồng a year.\n"
+    result = extract_stage.extract(Article(source="b.txt", text=text, kind="text"), make_client(settings), settings)
+    assert [(s.currency, s.amount_min) for s in result.salaries] == [("VND", 1_200_000_000)]
+    assert "too large" in next(a.reason for a in result.amounts if a.amount_min == 3_000_000_000)
+
+
 @pytest.mark.parametrize(
     "line, salaries, bonus",
     [

@@ -204,6 +204,8 @@ EVERY_CURRENCY = [
     ("A Casablanca analyst gets 14.000 dirhams.", "14.000 dirhams", 14_000, "MAD"),
     ("Montevideo: $U 120.000 a month.", "$U 120.000 a month", 120_000, "UYU"),
     ("Kumasi: GH₵ 7,500 a month.", "GH₵ 7,500 a month", 7_500, "GHS"),
+    ("Hanoi: 45 triệu đồng a month.", "45 triệu đồng a month", 45_000_000, "VND"),
+    ("Hanoi seniors: 1,2 tỷ đồng a year.", "1,2 tỷ đồng a year", 1_200_000_000, "VND"),
     # a "$" in a country whose own currency CLDR writes "$", wherever its section names it
     ("Tech pay in Chile rose again. Analysts earn $1.450.000 a month.", "$1.450.000 a month", 1_450_000, "CLP"),
 ]
