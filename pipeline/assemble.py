@@ -48,6 +48,7 @@ _CUES = vocabulary().cues
 # Words that mark a figure as something other than pay, and words that mark it as pay.
 _NOT_PAY = re.compile(rf"\b{any_of(_CUES.not_pay)}\b", re.IGNORECASE)
 _PAY = re.compile(any_of(_CUES.pay), re.IGNORECASE)
+_POINTS_BACK = re.compile(rf"\s*(?:{any_of(_CUES.antecedent_words)})\b", re.IGNORECASE)  # "It's £72k"
 _JOIN = re.compile(rf"(?:^|\s){any_of(_CUES.clause_joins)}(?:\s|$)", re.IGNORECASE)  # "£72k + 10k bonus"
 _PAY_EVIDENCE = re.compile(any_of([*_CUES.pay, *_CUES.pay_evidence]), re.IGNORECASE)  # see _pay_evidence
 # The smallest salary of a period in any currency (thresholds.toml): below it a figure is a price or a fee.
@@ -90,9 +91,11 @@ class KindCue:
     clause_words: re.Pattern | None
     unless: re.Pattern | None
 
-    def names(self, before: str, after: str, sentence: str, context: str = "") -> bool:
-        """Whether the words right before or after the figure, its clause or its sentence carry this cue."""
-        clause = f"{_JOIN.split(before)[-1]} {_JOIN.split(after, maxsplit=1)[0]}"  # the figure's own words
+    def names(self, before: str, after: str, sentence: str, context: str, antecedent: str) -> bool:
+        """Whether the words right before or after the figure, its clause (with the sentence it points back to,
+        if any: "Ask what the bonus paid. Mine is up to 10k.") or its sentence carry this cue."""
+        own = f"{_JOIN.split(before)[-1]} {_JOIN.split(after, maxsplit=1)[0]}"  # the figure's own words
+        clause = f"{antecedent}\n{own}" if antecedent else own
         return bool(
             (self.before and self.before.search(before))
             or (self.after and self.after.match(after))
@@ -169,19 +172,19 @@ def _same_line(fig: Figure, figures: list[Figure]) -> list[Figure]:
 
 
 def not_pay_reason(
-    fig: Figure, reading: FigureReading, before: str, after: str, context: str, sentence: str
+    fig: Figure, reading: FigureReading, before: str, after: str, context: str, sentence: str, antecedent: str = ""
 ) -> tuple[FigureKind, str] | None:
     """What a figure is and why it is not pay, or None when it is pay: cue words at the figure or in its sentence
     (a change, a bonus, a cost, company money, a threshold) overrule everything, then the model's word, then fee,
     price or cost words with no pay words beside them."""
-    cue = next((cue for cue in _KIND_CUES if cue.names(before, after, sentence, context)), None)
+    cue = next((cue for cue in _KIND_CUES if cue.names(before, after, sentence, context, antecedent)), None)
     if cue is not None:
         return cue.kind, cue.reason
     if reading.kind is not FigureKind.pay:
         return reading.kind, f"read as {reading.kind.value}"
-    clause = f"{before} {after}"
+    clause = f"{before}{fig.money.text}{after}"
     window = f"{context} {clause}" if fig.line.is_table_row else clause
-    if _NOT_PAY.search(window) and not _PAY.search(window):
+    if _NOT_PAY.search(window) and not _PAY_EVIDENCE.search(window):
         return FigureKind.cost, "price, fee or cost words beside it, no pay words"
     return None
 
@@ -288,11 +291,14 @@ def salary_from(
     context = fig.context.text if fig.context else ""
     s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
     sentence = text[s:e]
-    found = not_pay_reason(fig, reading, text[start : fig.money.start], text[fig.money.end : end], context, sentence)
+    antecedent = _antecedent(text, fig, sentence)
+    found = not_pay_reason(
+        fig, reading, text[start : fig.money.start], text[fig.money.end : end], context, sentence, antecedent
+    )
     if found:
         kind, reason = found
         return None, amount.model_copy(update={"use": MoneyUse.not_pay, "kind": kind, "reason": reason})
-    if not _pay_evidence(text, fig, figures, sentence, context):
+    if not _pay_evidence(text, fig, figures, sentence, context, antecedent):
         return None, amount.model_copy(
             update={"use": MoneyUse.not_pay, "kind": FigureKind.other, "reason": _NO_PAY_WORD}
         )
@@ -315,16 +321,16 @@ def salary_from(
     return salary, amount.model_copy(update={"use": MoneyUse.salary})
 
 
-def _pay_evidence(text: str, fig: Figure, figures: list[Figure], sentence: str, context: str) -> bool:
+def _pay_evidence(text: str, fig: Figure, figures: list[Figure], sentence: str, context: str, antecedent: str) -> bool:
     """Whether the text says the figure is what someone is paid (issue 15: pay needs positive evidence): a pay
-    word in its sentence, its line's label, its heading or table header, the heading over its table or the lines
-    over its list; a job title or level labelling it ("Senior ML engineer: …", a row's first cell, its column's
-    header or its heading, "… as an ML engineer", "… for senior AI engineers"); or a statistic of pay ("the
-    senior median was …", a "2024 median" column)."""
+    word in its sentence (or the one it points back to), its line's label, its heading or table header, the
+    heading over its table or the lines over its list; a job title or level labelling it ("Senior ML engineer:
+    …", a row's first cell, its column's header or its heading, "… as an ML engineer", "… for senior AI
+    engineers"); or a statistic of pay ("the senior median was …", a "2024 median" column)."""
     row = fig.line.is_table_row
     section = fig.section.text if fig.section else ""
     label = _label(fig.line, sentence)
-    parts = (sentence, label, context, section, *_block_lines(text, fig, figures))
+    parts = (sentence, antecedent, label, context, section, *_block_lines(text, fig, figures))
     if any(_PAY_EVIDENCE.search(part) for part in parts):
         return True
     after = text[fig.money.end : fig.money.end + _CELL_MAX]
@@ -337,6 +343,19 @@ def _pay_evidence(text: str, fig: Figure, figures: list[Figure], sentence: str, 
         or (row and _STATISTIC.search(context))
         or (_REPORTED.search(sentence) and (find_role(sentence) or names_a_level(sentence)))
     )
+
+
+def _antecedent(text: str, fig: Figure, sentence: str) -> str:
+    """The sentence before the figure's in its line, when the figure's opens with a word that points back to
+    it ("I've got an offer for a senior role. It's £72k + bonus."); else nothing."""
+    if fig.line.is_table_row or not _POINTS_BACK.match(sentence):
+        return ""
+    start, _ = sentence_around(text, fig.line, fig.money.start, fig.money.end)
+    if start <= fig.line.start:
+        return ""
+    end = len(text[:start].rstrip())  # the last character of the sentence before
+    s, e = sentences.sentence_around(text, end - 1)
+    return text[s:e] if s >= fig.line.start else ""
 
 
 def _label(line: Line, sentence: str) -> str:

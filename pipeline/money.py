@@ -100,7 +100,8 @@ def _atom_pattern() -> re.Pattern:
         rf"(?P<mult>{_MULTIPLIER})?"
         rf"(?P<pct>{_SP}?(?:%|percent\b|per cent\b))?"
         rf"(?:{_SP}?(?P<suf>(?:{suffix})(?!{_SP}?\d)))?"
-        rf"(?P<plus>{_SP}?\+(?!{_SP}?\d))?"
+        # "$200k+" is open-ended; "£72k + bonus" and "£58k + £5k" join two things, unless nothing follows
+        rf"(?P<plus>\+(?!{_SP}?\d)|{_SP}\+(?={_SP}*(?:$|[.,;:)!?])))?"
         r"(?:/-)?"  # "Rs. 50,000/-"
         r"(?!(?<=\d)[A-Za-z0-9])"  # a number run into a word is a name, not an amount ("AMD 7950X")
     )

@@ -315,6 +315,7 @@ class Cues(_Section):
     pay_evidence: list[Regex] = []
     pay_reports: list[Regex] = []
     clause_joins: list[Regex] = []
+    antecedent_words: list[Regex] = []
     steering: list[Regex] = []
     total_pay: list[Regex] = []
     base_pay: list[Regex] = []

@@ -682,6 +682,25 @@ def test_an_amount_in_billions_is_nobodys_pay_but_in_currencies_whose_salaries_r
     assert "too large" in next(a.reason for a in result.amounts if a.amount_min == 3_000_000_000)
 
 
+FORUM_REPLIES = """Leeds thread
+I've got an offer for a data engineer role in Leeds. It's £58k + £5k bonus, hybrid.
+Ask them what the bonus paid out last year. Mine is up to £8k on paper.
+I'm on £52k at a consultancy doing pricing models.
+Featured listings from £49 for 14 days.
+"""
+
+
+def test_a_sentence_that_points_back_takes_the_pay_words_and_the_bonus_words_of_the_one_before(settings, fake_llm):
+    """ "It's £58k" after "an offer for a data engineer role" is pay; "Mine is up to 8k" after a sentence about
+    the bonus is a bonus; "I'm on £52k" is pay though "pricing" follows it; a listing priced for 14 days is a cost."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="replies.txt", text=FORUM_REPLIES, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert sorted(s.amount_min for s in result.salaries) == [52000, 58000]
+    accounts = {a.amount_max or a.amount_min: (a.use.value, a.kind.value) for a in result.amounts}
+    assert accounts[5000] == accounts[8000] == ("not_pay", "bonus") and accounts[49] == ("not_pay", "cost")
+
+
 @pytest.mark.parametrize(
     "line, salaries, bonus",
     [

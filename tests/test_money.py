@@ -13,6 +13,8 @@ Y, M, W, D, H = Period.year, Period.month, Period.week, Period.day, Period.hour
 
 # (text, span scan_money must report, amount_min, amount_max, currency, period, open_ended)
 ONE_MONEY = [
+    ("The offer: £72k + bonus.", "£72k", 72_000, 72_000, "GBP", None, False),
+    ("Leads get £90k +.", "£90k +", 90_000, None, "GBP", None, True),
     ("Analysts in Rabat get 9.000 à 14.000 DH.", "9.000 à 14.000 DH", 9_000, 14_000, "MAD", None, False),
     # ranges, symbols and one suffix or symbol shared by both bounds
     ("Offers ran $110K–$145K last spring.", "$110K–$145K", 110_000, 145_000, "USD", None, False),
