@@ -156,6 +156,9 @@ _UNSTATED_UNITS = frozenset(_VOCAB.currencies.unstated_units)
 _SHORTHAND = _MULTIPLIER_WORDS.shorthand
 _FILLER = rf"(?:(?:{alternation(_SHORTHAND.fillers, edge=False)})(?!\w)|[~≈])"  # "TC ~210", "base went 95"
 _SHORTHAND_BEFORE = re.compile(rf"\b{any_of(_SHORTHAND.words)}{_SP}*:?(?:{_SP}*{_FILLER})*{_SP}*$", re.I)
+_SHORTHAND_PHRASE = re.compile(rf"\b(?:{any_of(_SHORTHAND.own_pay_phrases)}){_SP}*$", re.I)  # "I'm on 52"
+_ENDS = [f"(?:{end})" + (r"(?![A-Za-z])" if end.isalpha() else "") for end in _SHORTHAND.own_pay_ends]
+_PHRASE_END = re.compile(rf"{_SP}*(?:{'|'.join(_ENDS)})", re.I)  # what may follow "I'm on 52"
 _SHORTHAND_AFTER = re.compile(rf"{_SP}*{any_of(_SHORTHAND.words)}\b", re.I)
 
 
@@ -419,6 +422,7 @@ def scan_money(text: str) -> list[Money]:
     unmarked: set[int] = set()  # starts of figures written with no currency marker
     units: list[str] = []  # the units the money figures are written in ("k", "lpa")
     shorthand: list[tuple[list[_Atom], re.Match | None, int]] = []  # bare groups beside a shorthand pay word
+    phrased: list[tuple[list[_Atom], re.Match | None, int]] = []  # bare groups after a phrase ("I'm on 52")
     floor = 0
     for group, gap in _groups(text, atoms):
         money = _money(text, group, gap, floor)
@@ -428,9 +432,13 @@ def scan_money(text: str) -> list[Money]:
             units.append(group[-1].unit)
             if not any(a.marker for a in group):
                 unmarked.add(money.start)
-        elif _is_shorthand(text, group):
+        elif _is_shorthand(text, group, phrases=False):
             shorthand.append((group, gap, floor))
-    extra = _shorthand_money(text, shorthand, _pay_unit(units))
+        elif _is_shorthand(text, group):
+            phrased.append((group, gap, floor))
+    unit = _pay_unit(units)
+    thousands = unit is not None and _UNIT_VALUES[unit] == 1e3  # "I'm on 14" is no shorthand for 14 lakh
+    extra = _shorthand_money(text, shorthand + (phrased if thousands else []), unit)
     unmarked.update(m.start for m in extra if m.currency is None)
     return _with_stated_currency(text, sorted(found + extra, key=lambda m: m.start), unmarked)
 
@@ -447,14 +455,18 @@ def _groups(text: str, atoms: list[_Atom]) -> Iterator[tuple[list[_Atom], re.Mat
 # ---- forum shorthand ------------------------------------------------------------------------------------------
 
 
-def _is_shorthand(text: str, group: list[_Atom]) -> bool:
-    """Bare numbers of two or three digits with a shorthand pay word right before or after them: "245 TC",
-    "Base 185", "85-95 base". A year, a count ("14 replies", "6 YOE") or a percentage is none."""
+def _is_shorthand(text: str, group: list[_Atom], phrases: bool = True) -> bool:
+    """Bare numbers of two or three digits with a shorthand pay word right before or after them ("245 TC",
+    "Base 185", "85-95 base"), or, with `phrases`, after a phrase about one's pay that they end ("I'm on 52 at
+    a fintech"). A year, a count ("14 replies", "6 YOE") or a percentage is none."""
     low, high = _SHORTHAND.digits
     if any(not a.bare or a.percent or a.plus or not low <= len(str(int(a.value))) <= high for a in group):
         return False
-    before = _SHORTHAND_BEFORE.search(text, max(0, group[0].start - _LOOKBACK), group[0].start)
-    return before is not None or _SHORTHAND_AFTER.match(text, group[-1].end) is not None
+    lookback = max(0, group[0].start - _LOOKBACK)
+    if _SHORTHAND_BEFORE.search(text, lookback, group[0].start) or _SHORTHAND_AFTER.match(text, group[-1].end):
+        return True
+    phrase = phrases and _SHORTHAND_PHRASE.search(text, lookback, group[0].start)
+    return bool(phrase) and _PHRASE_END.match(text, group[-1].end) is not None
 
 
 def _pay_unit(units: list[str]) -> str | None:

@@ -124,6 +124,8 @@ class Shorthand(_Section):
     units: list[Word] = Field(min_length=1)
     digits: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]]
     fillers: list[Word] = []
+    own_pay_phrases: list[Regex] = []
+    own_pay_ends: list[Regex] = []
 
     @model_validator(mode="after")
     def _digits_in_order(self) -> Shorthand:

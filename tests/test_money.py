@@ -295,6 +295,16 @@ SHORTHAND = [
             ("95", 95_000, 95_000, "EUR", None),
         ],
     ),
+    # a number ending a phrase about one's pay ("I'm on 52", "start at 33"), in a text that writes pay in thousands
+    (
+        "My base is €64k.\nI'm on 52 at a fintech, juniors start at 33\nWe meet at 10 am; I went to 12 meetups.",
+        [
+            ("€64k", 64_000, 64_000, "EUR", None),
+            ("52", 52_000, 52_000, "EUR", None),
+            ("start at 33", 33_000, None, "EUR", None),
+        ],
+    ),
+    ("Offers are ₹18 LPA.\nI'm at 14 in Pune.", [("₹18 LPA", 1_800_000, 1_800_000, "INR", Y)]),
     # a text that writes pay in no unit: the bare numbers stay numbers
     ("She makes 240 TC and base 170.", []),
     # counts, years, levels and percentages beside pay words are never money
