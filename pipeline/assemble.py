@@ -244,8 +244,9 @@ def _in_block(line: str) -> bool:
 
 
 def _range_partner_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
-    """The period of the figure right after this one when only a dash or "to" sits between them."""
-    after = [o for o in _same_line(fig, figures) if o.money.start >= fig.money.end]
+    """The period of the figure right after this one when only a dash or "to" sits between them (a line wrap
+    too: "from $4.1 million to\n$4.6 million a month")."""
+    after = [o for o in figures if o is not fig and o.money.start >= fig.money.end]
     nxt = min(after, key=lambda o: o.money.start, default=None)
     if nxt is None or not _RANGE_GAP.fullmatch(text, fig.money.end, nxt.money.start):
         return None
@@ -253,18 +254,50 @@ def _range_partner_period(text: str, fig: Figure, figures: list[Figure]) -> Peri
 
 
 def _parallel_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
-    """The period the figure before this one in its sentence states, when that one is the same kind of
-    amount: the same currency, and within `_PARALLEL_RATIO` of this one ("52 000–65 000 kr a month, and
-    seniors 70 000–85 000 kr"; "¥280,000 a month, up from ¥250,000"). An amount of another size (a yearly
-    take-home beside a day rate) never takes its neighbour's period."""
+    """The period the figure before this one in its sentence states, else the one period the other items of its
+    list state, when those are the same kind of amount: the same currency, and within `_PARALLEL_RATIO` of this
+    one ("52 000–65 000 kr a month, and seniors 70 000–85 000 kr"; "- Juniors: ₾2,200 a month" over "- Mid
+    level: ₾6,000–₾8,500"). An amount of another size (a yearly take-home beside a day rate) never takes its
+    neighbour's period."""
     start, _ = sentence_around(text, fig.line, fig.money.start, fig.money.end)
-    before = [o for o in figures if start <= o.money.start < fig.money.start and o.money.currency == fig.money.currency]
+    before = [o for o in figures if start <= o.money.start < fig.money.start and _alike(fig, o)]
     prev = max(before, key=lambda o: o.money.start, default=None)
-    if prev is None or prev.money.period is None:
-        return None
-    size, other = _size(fig.money), _size(prev.money)
-    close = size and other and max(size, other) / min(size, other) < _PARALLEL_RATIO
-    return prev.money.period if close else None
+    if prev is not None:
+        return prev.money.period
+    items = _list_items(text, fig.line)
+    stated = {
+        o.money.period for o in figures if o is not fig and items[0] <= o.money.start < items[1] and _alike(fig, o)
+    }
+    return stated.pop() if len(stated) == 1 else None
+
+
+def _alike(fig: Figure, other: Figure) -> bool:
+    """Whether another figure with a period of its own is the same kind of amount: same currency, close size."""
+    size, size_other = _size(fig.money), _size(other.money)
+    return bool(
+        other.money.period
+        and other.money.currency == fig.money.currency
+        and size
+        and size_other
+        and max(size, size_other) / min(size, size_other) < _PARALLEL_RATIO
+    )
+
+
+def _list_items(text: str, line: Line) -> tuple[int, int]:
+    """Offsets of the run of list items a line is one of (an empty span for a line that is no list item)."""
+    if not _LIST_ITEM.match(line.text.strip()):
+        return line.start, line.start
+    start, end = line.start, line.end
+    while start > 0 and _LIST_ITEM.match(text[text.rfind("\n", 0, start - 1) + 1 : start].strip()):
+        start = text.rfind("\n", 0, start - 1) + 1
+    while end < len(text) and _LIST_ITEM.match(text[end + 1 : _line_end(text, end + 1)].strip()):
+        end = _line_end(text, end + 1)
+    return start, end
+
+
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end
 
 
 def _size(money) -> float | None:

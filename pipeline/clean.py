@@ -72,6 +72,7 @@ _POST_CLASS_WORDS = frozenset({"post", "message", "reply"})
 _POST_ITEMTYPES = ("DiscussionForumPosting", "SocialMediaPosting")  # schema.org types of a post
 _COMMENT_CLASS_WORDS = frozenset({"comment", "reply"})  # replies under a question (see `_question_and_replies`)
 _QUESTION_MAX = vocabulary().thresholds.thread_post_max_chars
+_POST_MIN = vocabulary().thresholds.thread_post_min_chars
 _BLOCK_TAGS = ("ul", "ol", "dl", "li", "dt", "dd", "p", "div", "br", "table", "tr", "td", "th")
 _TABLE_ROW = re.compile(r"^\| (.*) \|$")
 _TABLE_RULE = re.compile(r"^\|(?:-+\|)+$")
@@ -357,14 +358,20 @@ def _gather_thread(posts: list[lxml.html.HtmlElement]) -> None:
 
 
 def _thread_posts(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
-    """The largest set (by text) of two or more sibling elements of one tag whose class names a forum post;
-    [] on a page that has none. Not one class: a thread often marks its first post ("post op", "post first")."""
+    """The largest set (by text) of sibling elements of one tag whose class names a forum post, two or more of
+    them long enough to be posts; [] on a page that has none. Not one class: a thread often marks its first
+    post ("post op", "post first")."""
     groups: dict[tuple, list[lxml.html.HtmlElement]] = defaultdict(list)
     for element in tree.iter("div", "article", "section", "li"):
         if _is_post(element):
             groups[(element.getparent(), element.tag)].append(element)
-    threads = [posts for posts in groups.values() if len(posts) >= 2]
-    return max(threads, key=lambda posts: sum(len(_flat(post.text_content())) for post in posts), default=[])
+    threads = [posts for posts in groups.values() if sum(_is_long(post) for post in posts) >= 2]
+    return max(threads, key=lambda posts: sum(len(_words(post)) for post in posts), default=[])
+
+
+def _is_long(post: lxml.html.HtmlElement) -> bool:
+    """Whether an element holds a post's worth of text, not a part of one ("post-meta", "post-actions")."""
+    return len(_words(post)) >= _POST_MIN
 
 
 def _question_and_replies(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
@@ -373,7 +380,7 @@ def _question_and_replies(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlEle
     reader comments among them (its post is longer than `thread_post_max_chars`)."""
     posts = [e for e in tree.iter("div", "article", "section") if _is_post(e)]
     outer = [post for post in posts if not any(other in post.iterancestors() for other in posts)]
-    if len(outer) != 1 or len(_flat(outer[0].text_content())) > _QUESTION_MAX:
+    if len(outer) != 1 or len(_words(outer[0])) > _QUESTION_MAX:
         return []
     groups: dict[tuple, list[lxml.html.HtmlElement]] = defaultdict(list)
     for element in tree.iter("div", "article", "section", "li"):
@@ -386,15 +393,20 @@ def _question_and_replies(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlEle
 def _starts_in(text: str, posts: list[lxml.html.HtmlElement]) -> bool:
     """Whether the first line of an extracted text is written in one of the posts."""
     first = next((_flat(line) for line in text.split("\n") if line.strip()), "")
-    return bool(first) and any(first in _flat(post.text_content()) for post in posts)
+    return bool(first) and any(first in _words(post) for post in posts)
 
 
 def _mostly_in(text: str, post: lxml.html.HtmlElement) -> bool:
     """Whether most of an extracted text is written in the post: a question, not an article around a post."""
-    written = _flat(post.text_content())
+    written = _words(post)
     lines = [_flat(line) for line in text.split("\n") if line.strip()]
     inside = sum(len(line) for line in lines if line in written)
     return inside * 2 >= sum(len(line) for line in lines)
+
+
+def _words(element: lxml.html.HtmlElement) -> str:
+    """An element's text with a space between its parts ("Title" and "Posted by …" in two children), on one line."""
+    return _flat(" ".join(element.itertext()))
 
 
 def _flat(text: str) -> str:

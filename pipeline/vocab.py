@@ -170,7 +170,7 @@ class Periods(_Section):
     not_before: list[Word] = []
     pay_after: list[Word] = []
     unit_adjectives: list[Word] = []
-    parallel_ratio_max: float = Field(default=4.0, gt=1.0)
+    parallel_ratio_max: float = Field(default=4.0, ge=1.0)
     period: list[NamedPattern] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -413,6 +413,7 @@ class Thresholds(_Section):
     wrapped_line_min_chars: int = Field(gt=0)
     review_margin: float = Field(ge=0, lt=1)
     thread_post_max_chars: int = Field(default=2000, gt=0)
+    thread_post_min_chars: int = Field(default=80, ge=0)
 
 
 class Tables(_Section):

@@ -221,6 +221,19 @@ def test_a_question_post_keeps_its_replies_nested_ones_too_and_in_order():
     assert SIDEBAR not in text
 
 
+def test_a_question_whose_post_has_parts_keeps_its_replies():
+    """A post marked up in parts ("post-meta", "post-body", "post-actions") is one post, not a thread of them."""
+    parts = (
+        "<div class='post-meta'>Posted by someone, 3 days ago</div>"
+        f"<div class='post-body'><p>{POSTS[0]}</p></div><div class='post-actions'>12 comments · Share</div>"
+    )
+    html = question_with_replies("").replace("<div class='post'>", "<article class='post'>", 1)
+    html = html.replace("<div class='body'></div></div>", f"{parts}</article>", 1)
+    text = clean(page(html)).text
+    found = [text.find(line) for line in POSTS]
+    assert -1 not in found and found == sorted(found)
+
+
 def test_a_long_post_is_an_article_and_its_comments_stay_out():
     article = "".join(f"<p>{PARAGRAPH} {SECOND} {n}</p>" for n in range(20))
     text = clean(page(question_with_replies(article))).text

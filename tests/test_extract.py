@@ -701,6 +701,64 @@ def test_a_sentence_that_points_back_takes_the_pay_words_and_the_bonus_words_of_
     assert accounts[5000] == accounts[8000] == ("not_pay", "bonus") and accounts[49] == ("not_pay", "cost")
 
 
+THIRD_BATCH_MONEY = """Notes from the Tallinn pay round
+Senior data engineers in Tallinn are paid €5,400 a month.
+Most firms raised base by a flat €250 a month for everyone.
+The gap between the two roles is small, around €90 at the median.
+Sole traders pay 2% as long as turnover stays under the limit of roughly €40 million.
+- Income tax: monthly salary up to €700 pays nothing; the next band pays 10% on the part above €2,100.
+In 2025 I paid about €1,100 a month.
+- Liability insurance: €400 a year for €200,000 of cover.
+On one €7,000 Upwork contract I paid €700 in fees.
+The first phase, worth €800 million, will pay for a new data centre.
+His employer matched it with a one-time €20,000 payment.
+Reservists got a lump sum averaging €9,000 in January.
+A laptop good enough for the work starts around €900.
+"""
+
+
+def test_raises_gaps_limits_tax_bands_own_costs_cover_project_prices_and_one_off_payments_are_not_pay(
+    settings, fake_llm
+):
+    """Issue 15.3 on the third batch of fresh pages' shapes of money, written here in other words."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="third.txt", text=THIRD_BATCH_MONEY, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert sorted(s.amount_min for s in result.salaries) == [5400]
+    expected = {
+        250: "change",
+        90: "change",
+        40_000_000: "threshold",
+        2100: "threshold",
+        1100: "cost",
+        200_000: "cost",
+        7000: "cost",
+        800_000_000: "cost",
+        20000: "bonus",
+        9000: "bonus",
+        900: "cost",
+    }
+    accounts = _accounts(result)
+    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+    assert accounts.get(700) is not None and accounts[700][0] == "not_pay"
+
+
+LIST_PERIODS = """What local employers pay
+- Junior analysts start at ₾2,200 to ₾3,000 a month.
+- Mid-level engineers are paid a bit more, ₾6,000–₾8,500.
+- A few leads are paid ₾95,000.
+"""
+
+
+def test_a_list_item_without_a_period_takes_the_one_its_like_sibling_items_state(settings, fake_llm):
+    """Issue 15 point 5 (a decision, see periods.toml parallel_ratio_max): an item of a list whose other items
+    state one period for amounts of the same kind takes it; an amount over that factor away keeps a year."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="list.txt", text=LIST_PERIODS, kind="text")
+    salaries = extract_stage.extract(doc, make_client(settings), settings).salaries
+    assert {s.amount_min: s.period.value for s in salaries} == {2200: "month", 6000: "month", 95000: "year"}
+
+
 @pytest.mark.parametrize(
     "line, salaries, bonus",
     [
