@@ -88,6 +88,7 @@ class KindCue:
     before: re.Pattern | None
     after: re.Pattern | None
     words: re.Pattern | None
+    words_unless: re.Pattern | None
     clause_words: re.Pattern | None
     unless: re.Pattern | None
 
@@ -96,10 +97,15 @@ class KindCue:
         if any: "Ask what the bonus paid. Mine is up to 10k.") or its sentence carry this cue."""
         own = f"{_JOIN.split(before)[-1]} {_JOIN.split(after, maxsplit=1)[0]}"  # the figure's own words
         clause = f"{antecedent}\n{own}" if antecedent else own
+        near = f"{_JOIN.split(before)[-1]} {after[: _CELL_MAX // 4]}"  # its own words before it, a few after
         return bool(
             (self.before and self.before.search(before))
             or (self.after and self.after.match(after))
-            or (self.words and self.words.search(sentence))
+            or (
+                self.words
+                and self.words.search(sentence)
+                and not (self.words_unless and self.words_unless.search(near))
+            )
             or (
                 self.clause_words
                 and self.clause_words.search(clause)
@@ -119,6 +125,7 @@ _KIND_CUES = tuple(
         _compiled(cue.before, r"{}\s*$"),
         _compiled(cue.after, r"\s*{}"),
         _compiled(cue.words, r"\b{}\b"),
+        _compiled(cue.words_unless, r"\b{}"),
         _compiled(cue.clause_words, r"\b{}\b"),
         _compiled(cue.unless, r"\b{}"),
     )

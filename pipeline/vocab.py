@@ -294,13 +294,15 @@ class KindCue(_Section):
     """Words that make a figure a kind other than pay whatever else its clause says: `before` ends right before
     the figure, `after` starts right after it, `words` are whole words anywhere in its sentence, `clause_words`
     whole words in its clause (its sentence cut at the neighbouring figures) that count only when the clause and
-    its heading or header hold none of `unless` (a clause about bonuses that names no salary)."""
+    its heading or header hold none of `unless` (a clause about bonuses that names no salary); `words_unless`
+    keep `words` from counting when the figure's own clause holds one ("earns €60,000, paid in 14 instalments")."""
 
     kind: Word
     reason: Word
     before: list[Regex] = []
     after: list[Regex] = []
     words: list[Regex] = []
+    words_unless: list[Regex] = []
     clause_words: list[Regex] = []
     unless: list[Regex] = []
 

@@ -743,6 +743,25 @@ def test_raises_gaps_limits_tax_bands_own_costs_cover_project_prices_and_one_off
     assert accounts.get(700) is not None and accounts[700][0] == "not_pay"
 
 
+SALARY_WITH_ITS_EXTRAS = """Pay in Porto
+A senior ML engineer in Porto earns €58,000 a year gross, paid in 14 instalments, with a meal card of €9.50 a day.
+Employers add a meal card loaded with €190 a month.
+"""
+
+
+def test_a_salary_sentence_naming_instalments_and_a_meal_card_keeps_its_salary_and_sets_the_card_aside(
+    settings, fake_llm
+):
+    """cues.toml words_unless: things bought or paid for count anywhere in the sentence, but not against a figure
+    whose own words say salary ("earns €58,000 … paid in 14 instalments, with a meal card of €9.50 a day")."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="extras.txt", text=SALARY_WITH_ITS_EXTRAS, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert [s.amount_min for s in result.salaries] == [58000]
+    accounts = _accounts(result)
+    assert accounts[9.5] == accounts[190] == ("not_pay", "cost")
+
+
 LIST_PERIODS = """What local employers pay
 - Junior analysts start at ₾2,200 to ₾3,000 a month.
 - Mid-level engineers are paid a bit more, ₾6,000–₾8,500.
