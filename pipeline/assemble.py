@@ -199,7 +199,8 @@ def not_pay_reason(
 def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, context: str) -> Period:
     """The figure's period: its own words, else the range it belongs to (one "a month" after the second
     bound covers both), else its clause or its heading/header with other figures taken out, else the figure
-    it stands parallel to in its sentence, else the heading over its table, else a year."""
+    it stands parallel to in its sentence or list, else the heading over its table or list, else the one period
+    the text gives all its other like amounts, else a year."""
     section = fig.section.text if fig.section else ""
     return (
         fig.money.period
@@ -208,6 +209,7 @@ def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, contex
         or _parallel_period(text, fig, figures)
         or detect_period(_without_figures(section, figures))
         or _block_period(text, fig, figures)
+        or _text_period(fig, figures, text[slice(*sentence_around(text, fig.line, fig.money.start, fig.money.end))])
         or Period.year
     )
 
@@ -276,6 +278,16 @@ def _parallel_period(text: str, fig: Figure, figures: list[Figure]) -> Period | 
         o.money.period for o in figures if o is not fig and items[0] <= o.money.start < items[1] and _alike(fig, o)
     }
     return stated.pop() if len(stated) == 1 else None
+
+
+def _text_period(fig: Figure, figures: list[Figure], sentence: str) -> Period | None:
+    """For a figure its own sentence calls pay, the one period the text states for every other amount of the same
+    kind (same currency, close size), when it states one for two or more: a guide that quotes its pay per month
+    ("₼2,500–3,500 a month", "from ₼6,000 a month") means a month by "a senior MLE on ₼7,800 gross" too."""
+    if not (_PAY_EVIDENCE.search(sentence) or _REPORTED.search(sentence)):
+        return None
+    stated = [o.money.period for o in figures if o is not fig and _alike(fig, o)]
+    return stated[0] if len(stated) >= 2 and len(set(stated)) == 1 else None
 
 
 def _alike(fig: Figure, other: Figure) -> bool:

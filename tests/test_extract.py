@@ -762,6 +762,64 @@ def test_a_salary_sentence_naming_instalments_and_a_meal_card_keeps_its_salary_a
     assert accounts[9.5] == accounts[190] == ("not_pay", "cost")
 
 
+FOURTH_BATCH_MONEY = """Notes from the Valletta pay review
+Senior ML engineers in Valletta are paid €6,800 a month.
+Gross billing last year was €96,000 across 150 days.
+The regulator fined three agencies €40,000 each.
+Their support contracts were worth a little over €3m.
+A retailer gave every employee earning under €2,500 a month a €700 cost-of-living payment.
+A bank paid €1,900 in back pay to staff whose raises came late.
+The contribution ceiling, which rose to €5,000 a month, applies from May.
+Answers below €900 a month were removed as part-time work.
+Freelancers may keep up to €20,000 of their earnings abroad.
+Locals write €1.500 for €1,500, so €9.000 is nine thousand euros.
+Dental cover for the family (we pay the full premium, about €1,300 a year per person).
+Social security for the self-employed comes to €410 a month.
+"""
+
+
+def test_billing_fines_contract_values_thresholds_back_pay_examples_premiums_and_contributions_are_not_pay(
+    settings, fake_llm
+):
+    """Issue 15.3 on the fourth batch of fresh pages' shapes of money, written here in other words."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="fourth.txt", text=FOURTH_BATCH_MONEY, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert sorted(s.amount_min for s in result.salaries) == [6800]
+    expected = {
+        96000: "company",
+        40000: "company",
+        3_000_000: "company",
+        2500: "threshold",
+        700: "bonus",
+        1900: "change",
+        5000: "threshold",
+        20000: "threshold",
+        9000: "other",
+        1300: "cost",
+        410: "cost",
+    }
+    accounts = _accounts(result)
+    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+
+
+TEXT_PERIODS = """Pay in Baku
+- Juniors: ₼1,800–₼2,400 a month.
+- Mid level: ₼3,000–₼4,200 a month.
+One team lead told us their senior MLE is on ₼5,100 gross.
+A conference ticket costs ₼600.
+"""
+
+
+def test_a_pay_figure_without_a_period_takes_the_one_the_text_gives_all_its_like_amounts(settings, fake_llm):
+    """periods.toml (point 5 decision): a figure its sentence calls pay, with no period anywhere near it, takes
+    the one period the text states for two or more amounts of the same currency and size; a price does not."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="baku.txt", text=TEXT_PERIODS, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert {s.amount_min: s.period.value for s in result.salaries} == {1800: "month", 3000: "month", 5100: "month"}
+
+
 LIST_PERIODS = """What local employers pay
 - Junior analysts start at ₾2,200 to ₾3,000 a month.
 - Mid-level engineers are paid a bit more, ₾6,000–₾8,500.

@@ -13,6 +13,15 @@ Y, M, W, D, H = Period.year, Period.month, Period.week, Period.day, Period.hour
 
 # (text, span scan_money must report, amount_min, amount_max, currency, period, open_ended)
 ONE_MONEY = [
+    (
+        "Leads: from ₼6,000 up to about ₼8,500 per month.",
+        "₼6,000 up to about ₼8,500 per month",
+        6_000,
+        8_500,
+        "AZN",
+        M,
+        False,
+    ),
     ("The offer: £72k + bonus.", "£72k", 72_000, 72_000, "GBP", None, False),
     ("Leads get £90k +.", "£90k +", 90_000, None, "GBP", None, True),
     ("Analysts in Rabat get 9.000 à 14.000 DH.", "9.000 à 14.000 DH", 9_000, 14_000, "MAD", None, False),
@@ -207,6 +216,10 @@ EVERY_CURRENCY = [
     ("Montevideo: $U 120.000 a month.", "$U 120.000 a month", 120_000, "UYU"),
     ("Kumasi: GH₵ 7,500 a month.", "GH₵ 7,500 a month", 7_500, "GHS"),
     ("Hanoi: 45 triệu đồng a month.", "45 triệu đồng a month", 45_000_000, "VND"),
+    ("Kingston: J$2.4 million a year.", "J$2.4 million a year", 2_400_000, "JMD"),
+    ("In Baku a lead earns 4,200 manat.", "4,200 manat", 4_200, "AZN"),
+    ("In Nepal a lead earns Rs 150,000 a month.", "Rs 150,000 a month", 150_000, "NPR"),
+    ("Kathmandu seniors get 150,000 rupees a month.", "150,000 rupees a month", 150_000, "NPR"),
     ("Hanoi seniors: 1,2 tỷ đồng a year.", "1,2 tỷ đồng a year", 1_200_000_000, "VND"),
     # a "$" in a country whose own currency CLDR writes "$", wherever its section names it
     ("Tech pay in Chile rose again. Analysts earn $1.450.000 a month.", "$1.450.000 a month", 1_450_000, "CLP"),
