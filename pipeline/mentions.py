@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from babel import Locale
+
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Skill, SkillCategory
 
@@ -27,6 +29,15 @@ _CASE_SENSITIVE = frozenset(_VOCAB.skills.case_sensitive)
 _REGION_RES = {
     name: re.compile(rf"(?<![\w])(?:{alternation(names)})") for name, names in _VOCAB.regions.regions.items()
 }
+# Every other country by its English name (CLDR, through Babel): a guide to pay in Georgia or Kenya names a region
+# the vocabulary does not list. Names that are also everyday words or first names are left out (not_countries).
+_LISTED = {word for name, words in _VOCAB.regions.regions.items() for word in (name, *words)}
+_COUNTRY_NAMES = [
+    name
+    for code, name in Locale("en").territories.items()
+    if len(code) == 2 and code.isalpha() and name not in _LISTED and name not in _VOCAB.regions.not_countries
+]
+_COUNTRY = re.compile(rf"(?<![\w])(?:{alternation(_COUNTRY_NAMES)})(?![\w])")
 _EMPLOYER = re.compile(rf"\b{any_of(_CUES.employers)}\b", re.I)
 
 _ROLE_LEVELS = frozenset(word.casefold() for word in _CUES.role.levels)
@@ -122,6 +133,8 @@ def find_region(*texts: str) -> str | None:
     """The first region named in the given texts, tried in order (the figure's clause, then its context)."""
     for text in texts:
         hits = [(m.start(), name) for name, rx in _REGION_RES.items() if (m := rx.search(text or ""))]
+        if country := _COUNTRY.search(text or ""):
+            hits.append((country.start(), country[0]))
         if hits:
             return min(hits)[1]
     return None
@@ -129,7 +142,7 @@ def find_region(*texts: str) -> str | None:
 
 def regions_named(text: str) -> set[str]:
     """Every region the text names, for a page that must name exactly one."""
-    return {name for name, rx in _REGION_RES.items() if rx.search(text)}
+    return {name for name, rx in _REGION_RES.items() if rx.search(text)} | set(_COUNTRY.findall(text))
 
 
 def employers_named(text: str) -> set[str]:

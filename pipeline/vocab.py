@@ -216,6 +216,7 @@ class Levels(_Section):
 
 class Regions(_Section):
     regions: dict[str, list[Word]]
+    not_countries: list[Word] = []
 
 
 class Postings(_Section):

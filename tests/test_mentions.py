@@ -56,6 +56,10 @@ def test_skills(text, expected):
         (("A senior engineer in Tallinn makes",), "Estonia"),
         (("Offers in Pangyo run higher",), "South Korea"),
         (("Sofia, a data scientist, was offered",), None),  # a first name, not Bulgaria's capital
+        # any other country by its English name (CLDR); a country name that is also a first name is not one
+        (("Tech salaries in Kazakhstan, 2026",), "Kazakhstan"),
+        (("Pay in Ghana and Kenya",), "Ghana"),
+        (("Jordan, a data engineer, asked",), None),
     ],
 )
 def test_region(texts, region):
