@@ -20,18 +20,16 @@ from pipeline.claims import claim_reading
 from pipeline.ground import FoldedText, locate
 from schemas.records import FigureReading
 
-PROMPT_VERSION = "2026-12-06.3"
+PROMPT_VERSION = "2026-12-06.2"
 
 SYSTEM_PROMPT = (
     "You read lines of an article about AI-engineering careers. Each money figure is tagged [M1], [M2], ... "
-    "right before it. Answer in JSON. For every tag decide what the figure is. Many figures in these articles "
-    "are not anyone's salary: change (a raise, an increase, back pay, a difference or gap between two pays); "
-    "bonus (bonus, sign-on, equity or retention grant, stipend, allowance, one-off payment); cost (what a thing "
-    "costs: rent, compute, insurance premium, social security, a laptop, a listing); company (company or public "
-    "money: funding, billing, contracts, fines, government programmes); threshold (a tax band, wage ceiling, "
-    "visa minimum, survey cut-off, 'earning under X'); price, fee (exam or certification fee), tuition, revenue "
-    "or other (a worked example, an exchange rate). Say pay only when the text says the figure is what someone "
-    "is paid for a job (salary, wage, day or hourly rate); when unsure, not pay. And give level: "
+    "right before it. Answer in JSON. For every tag give kind: pay only when the text says it is what someone "
+    "is paid for a job (salary, wage, day or hourly rate, compensation); bonus (bonus, sign-on, equity or "
+    "retention grant, stipend, allowance); change (a raise, an increase, a difference or gap between pays); cost "
+    "(what a thing costs: rent, compute, insurance, tickets); company (company or public money: funding, "
+    "budgets, government programmes); threshold (a tax band, visa minimum, survey cut-off or other limit); "
+    "price, fee (exam or certification fee), tuition, revenue or other; when unsure, not pay. And give level: "
     "intern, entry, junior, mid, senior, staff, lead, principal, executive or unspecified.\n"
     "Then list certifications, skills and claims named in these lines, each copied exactly as written "
     "(short phrases, no tags); a claim is a market figure (growth, premium, demand, share), listed with what it "
