@@ -281,10 +281,11 @@ def _parallel_period(text: str, fig: Figure, figures: list[Figure]) -> Period | 
 
 
 def _text_period(fig: Figure, figures: list[Figure], sentence: str) -> Period | None:
-    """For a figure its own sentence calls pay, the one period the text states for every other amount of the same
-    kind (same currency, close size), when it states one for two or more: a guide that quotes its pay per month
-    ("₼2,500–3,500 a month", "from ₼6,000 a month") means a month by "a senior MLE on ₼7,800 gross" too."""
-    if not (_PAY_EVIDENCE.search(sentence) or _REPORTED.search(sentence)):
+    """For a figure its own sentence calls pay (or says whose pay: "For senior profiles, up to $U 210.000."), the
+    one period the text states for every other amount of the same kind (same currency, close size), when it
+    states one for two or more: a guide that quotes its pay per month ("₼2,500–3,500 a month", "from ₼6,000 a
+    month") means a month by "a senior MLE on ₼7,800 gross" too."""
+    if not (_PAY_EVIDENCE.search(sentence) or _REPORTED.search(sentence) or names_a_level(sentence)):
         return None
     stated = [o.money.period for o in figures if o is not fig and _alike(fig, o)]
     return stated[0] if len(stated) >= 2 and len(set(stated)) == 1 else None

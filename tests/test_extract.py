@@ -807,6 +807,7 @@ TEXT_PERIODS = """Pay in Baku
 - Juniors: ₼1,800–₼2,400 a month.
 - Mid level: ₼3,000–₼4,200 a month.
 One team lead told us their senior MLE is on ₼5,100 gross.
+For senior profiles, up to ₼5,900.
 A conference ticket costs ₼600.
 """
 
@@ -817,7 +818,8 @@ def test_a_pay_figure_without_a_period_takes_the_one_the_text_gives_all_its_like
     fake_llm.responder = readings_rewritten(kind="pay")
     doc = Article(source="baku.txt", text=TEXT_PERIODS, kind="text")
     result = extract_stage.extract(doc, make_client(settings), settings)
-    assert {s.amount_min: s.period.value for s in result.salaries} == {1800: "month", 3000: "month", 5100: "month"}
+    found = {(s.amount_min or s.amount_max): s.period.value for s in result.salaries}
+    assert found == {1800: "month", 3000: "month", 5100: "month", 5900: "month"}
 
 
 LIST_PERIODS = """What local employers pay
