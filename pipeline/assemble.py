@@ -174,10 +174,6 @@ def _clause_span(text: str, fig: Figure, figures: list[Figure]) -> tuple[int, in
     return s, e
 
 
-def _same_line(fig: Figure, figures: list[Figure]) -> list[Figure]:
-    return [other for other in figures if other is not fig and other.line.start == fig.line.start]
-
-
 def not_pay_reason(
     fig: Figure, reading: FigureReading, before: str, after: str, context: str, sentence: str, antecedent: str = ""
 ) -> tuple[FigureKind, str] | None:
@@ -209,7 +205,7 @@ def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, contex
         or _parallel_period(text, fig, figures)
         or detect_period(_without_figures(section, figures))
         or _block_period(text, fig, figures)
-        or _text_period(fig, figures, text[slice(*sentence_around(text, fig.line, fig.money.start, fig.money.end))])
+        or _text_period(text, fig, figures)
         or Period.year
     )
 
@@ -280,11 +276,12 @@ def _parallel_period(text: str, fig: Figure, figures: list[Figure]) -> Period | 
     return stated.pop() if len(stated) == 1 else None
 
 
-def _text_period(fig: Figure, figures: list[Figure], sentence: str) -> Period | None:
+def _text_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
     """For a figure its own sentence calls pay (or says whose pay: "For senior profiles, up to $U 210.000."), the
     one period the text states for every other amount of the same kind (same currency, close size), when it
     states one for two or more: a guide that quotes its pay per month ("₼2,500–3,500 a month", "from ₼6,000 a
     month") means a month by "a senior MLE on ₼7,800 gross" too."""
+    sentence = text[slice(*sentence_around(text, fig.line, fig.money.start, fig.money.end))]
     if not (_PAY_EVIDENCE.search(sentence) or _REPORTED.search(sentence) or names_a_level(sentence)):
         return None
     stated = [o.money.period for o in figures if o is not fig and _alike(fig, o)]
