@@ -94,7 +94,9 @@ class KindCue:
 
     def names(self, before: str, after: str, sentence: str, context: str, antecedent: str) -> bool:
         """Whether the words right before or after the figure, its clause (with the sentence it points back to,
-        if any: "Ask what the bonus paid. Mine is up to 10k.") or its sentence carry this cue."""
+        if any: "Ask what the bonus paid. Mine is up to 10k.") or its sentence carry this cue. A line wrap reads as
+        a space ("The national minimum\nwage")."""
+        before, after, sentence = (part.replace("\n", " ") for part in (before, after, sentence))
         own = f"{_JOIN.split(before)[-1]} {_JOIN.split(after, maxsplit=1)[0]}"  # the figure's own words
         clause = f"{antecedent}\n{own}" if antecedent else own
         near = f"{_JOIN.split(before)[-1]} {after[: _CELL_MAX // 4]}"  # its own words before it, a few after
@@ -194,15 +196,17 @@ def not_pay_reason(
 
 def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, context: str) -> Period:
     """The figure's period: its own words, else the range it belongs to (one "a month" after the second
-    bound covers both), else its clause or its heading/header with other figures taken out, else the figure
-    it stands parallel to in its sentence or list, else the heading over its table or list, else the one period
-    the text gives all its other like amounts, else a year."""
+    bound covers both), else its clause, else a like figure before it in its sentence, else its heading/header
+    with other figures taken out, else the like items of its list, else the heading over its table or list,
+    else the one period the text gives all its other like amounts, else a year."""
     section = fig.section.text if fig.section else ""
     return (
         fig.money.period
         or _range_partner_period(text, fig, figures)
-        or detect_period(f"{clause} {_without_figures(context, figures)}")
-        or _parallel_period(text, fig, figures)
+        or detect_period(clause)
+        or _sentence_period(text, fig, figures)
+        or detect_period(_without_figures(context, figures))
+        or _list_period(text, fig, figures)
         or detect_period(_without_figures(section, figures))
         or _block_period(text, fig, figures)
         or _text_period(text, fig, figures)
@@ -258,21 +262,23 @@ def _range_partner_period(text: str, fig: Figure, figures: list[Figure]) -> Peri
     return nxt.money.period
 
 
-def _parallel_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
-    """The period the figure before this one in its sentence states, else the one period the other items of its
-    list state, when those are the same kind of amount: the same currency, and within `_PARALLEL_RATIO` of this
-    one ("52 000–65 000 kr a month, and seniors 70 000–85 000 kr"; "- Juniors: ₾2,200 a month" over "- Mid
-    level: ₾6,000–₾8,500"). An amount of another size (a yearly take-home beside a day rate) never takes its
-    neighbour's period."""
+def _sentence_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
+    """The period the figure before this one in its sentence states, when that one is the same kind of amount:
+    the same currency, and within `_PARALLEL_RATIO` of this one ("52 000–65 000 kr a month, and seniors 70 000–85
+    000 kr"). An amount of another size (a yearly take-home beside a day rate) never takes its neighbour's
+    period. It speaks before the heading ("25 million so'm a month, and a mid-level one around 14 million" under
+    "What that means per year")."""
     start, _ = sentence_around(text, fig.line, fig.money.start, fig.money.end)
     before = [o for o in figures if start <= o.money.start < fig.money.start and _alike(fig, o)]
     prev = max(before, key=lambda o: o.money.start, default=None)
-    if prev is not None:
-        return prev.money.period
-    items = _list_items(text, fig.line)
-    stated = {
-        o.money.period for o in figures if o is not fig and items[0] <= o.money.start < items[1] and _alike(fig, o)
-    }
+    return prev.money.period if prev is not None else None
+
+
+def _list_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
+    """The one period the other items of the figure's list state for amounts of the same kind ("- Juniors:
+    ₾2,200 a month" over "- Mid level: ₾6,000–₾8,500")."""
+    start, end = _list_items(text, fig.line)
+    stated = {o.money.period for o in figures if o is not fig and start <= o.money.start < end and _alike(fig, o)}
     return stated.pop() if len(stated) == 1 else None
 
 

@@ -822,6 +822,32 @@ def test_a_pay_figure_without_a_period_takes_the_one_the_text_gives_all_its_like
     assert found == {1800: "month", 3000: "month", 5100: "month", 5900: "month"}
 
 
+FIFTH_BATCH_MONEY = """Beyond base pay in Lusaka
+For a junior data engineer in Lusaka, expect K9,000 to K12,000 a month.
+Most banks paid a bonus; the median payout among those who got one was K18,000.
+The national minimum
+wage was raised to K2,400 a month.
+Employers can claim a wage subsidy of K3,000 per hire.
+An engineer with a 10% target received about K11,500.
+Worked example: someone on K15,000 a month takes home about K11,000.
+"""
+
+
+def test_fifth_batch_shapes_a_wrapped_minimum_wage_subsidies_payouts_and_worked_examples_are_not_pay(
+    settings, fake_llm
+):
+    """Issue 15 on the fifth batch of fresh pages' shapes, in other words: "For a junior … expect K9,000" is pay;
+    a payout under "Beyond base pay", a minimum wage across a line wrap, a subsidy, what a target paid and a
+    worked example are not."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    doc = Article(source="fifth.txt", text=FIFTH_BATCH_MONEY, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert [(s.currency, s.amount_min, s.amount_max) for s in result.salaries] == [("ZMW", 9000, 12000)]
+    accounts = _accounts(result)
+    expected = {18000: "bonus", 2400: "threshold", 3000: "company", 11500: "bonus", 15000: "other"}
+    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+
+
 LIST_PERIODS = """What local employers pay
 - Junior analysts start at ₾2,200 to ₾3,000 a month.
 - Mid-level engineers are paid a bit more, ₾6,000–₾8,500.

@@ -217,6 +217,10 @@ EVERY_CURRENCY = [
     ("Kumasi: GH₵ 7,500 a month.", "GH₵ 7,500 a month", 7_500, "GHS"),
     ("Hanoi: 45 triệu đồng a month.", "45 triệu đồng a month", 45_000_000, "VND"),
     ("Kingston: J$2.4 million a year.", "J$2.4 million a year", 2_400_000, "JMD"),
+    ("Windhoek: N$ 38,000 a month.", "N$ 38,000 a month", 38_000, "NAD"),
+    ("In Lusaka juniors earn K12,000 a month.", "K12,000 a month", 12_000, "ZMW"),
+    ("Kigali: FRw 900,000 a month.", "FRw 900,000 a month", 900_000, "RWF"),
+    ("Tashkent: 25,000,000 so'm a month.", "25,000,000 so'm a month", 25_000_000, "UZS"),
     ("In Baku a lead earns 4,200 manat.", "4,200 manat", 4_200, "AZN"),
     ("In Nepal a lead earns Rs 150,000 a month.", "Rs 150,000 a month", 150_000, "NPR"),
     ("Kathmandu seniors get 150,000 rupees a month.", "150,000 rupees a month", 150_000, "NPR"),
@@ -318,6 +322,14 @@ SHORTHAND = [
         ],
     ),
     ("Offers are ₹18 LPA.\nI'm at 14 in Pune.", [("₹18 LPA", 1_800_000, 1_800_000, "INR", Y)]),
+    (
+        "Offer in Munich. Everything is in €:\n- base 92, bonus 10%\nI'm on 74 with 3 YOE. Ask for a €10k sign-on.",
+        [
+            ("92", 92_000, 92_000, "EUR", None),
+            ("74", 74_000, 74_000, "EUR", None),
+            ("€10k", 10_000, 10_000, "EUR", None),
+        ],
+    ),
     # a text that writes pay in no unit: the bare numbers stay numbers
     ("She makes 240 TC and base 170.", []),
     # counts, years, levels and percentages beside pay words are never money
