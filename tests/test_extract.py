@@ -311,6 +311,18 @@ The skilled worker visa minimum salary is $60,000, and survey answers above $900
 """
 
 
+def _read_as_pay(text: str, settings, fake_llm):
+    """The extraction of a text whose every figure the fake model reads as pay: what the rules alone decide."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    return extract_stage.extract(Article(source="page.txt", text=text, kind="text"), make_client(settings), settings)
+
+
+def _assert_not_pay(result, expected: dict[float, str]) -> None:
+    """Each amount of `expected` (by its number) is accounted not pay, of the kind given."""
+    accounts = _accounts(result)
+    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+
+
 def _accounts(result) -> dict[float, tuple[str, str | None]]:
     """Each amount's (use, kind), by its number."""
     return {a.amount_min or a.amount_max: (a.use.value, a.kind.value if a.kind else None) for a in result.amounts}
@@ -318,9 +330,7 @@ def _accounts(result) -> dict[float, tuple[str, str | None]]:
 
 def test_money_that_is_not_pay_never_becomes_a_salary_even_when_the_model_calls_it_pay(settings, fake_llm):
     """Cue words at a figure (a change, bonus, cost, company money, threshold) overrule a careless 'pay'."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="money.txt", text=NOT_PAY_PROSE, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(NOT_PAY_PROSE, settings, fake_llm)
     assert [(s.amount_min, s.period.value) for s in result.salaries] == [(182000, "year")]
     accounts = _accounts(result)
     expected = {
@@ -353,9 +363,7 @@ def test_rents_public_money_tax_bands_minimum_wages_and_bonus_targets_are_not_pa
 ):
     """Issue 15.3 by kind of money, the model saying pay to all: only the take-home figure is a salary (a tax word
     in its sentence does not make it a threshold)."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="money2.txt", text=MORE_NOT_PAY_PROSE, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(MORE_NOT_PAY_PROSE, settings, fake_llm)
     assert [(s.amount_min, s.period.value) for s in result.salaries] == [(3900, "month")]
     expected = {
         1450: "cost",
@@ -369,8 +377,7 @@ def test_rents_public_money_tax_bands_minimum_wages_and_bonus_targets_are_not_pa
         1300: "cost",
         950: "cost",  # its words name nothing; its sentence is about a flat
     }
-    accounts = _accounts(result)
-    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+    _assert_not_pay(result, expected)
 
 
 @pytest.mark.parametrize(
@@ -527,13 +534,10 @@ The median base is up €3,000 on last year.
 def test_allowances_with_a_colon_grants_valued_at_signed_changes_and_tax_sentences_are_not_pay(settings, fake_llm):
     """Issue 15.3, cue words written as in lists and tables: a colon after "allowance", "valued at", a plus sign, "is
     up €X", a sentence about brackets of income tax."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="money3.txt", text=EVEN_MORE_NOT_PAY, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(EVEN_MORE_NOT_PAY, settings, fake_llm)
     assert sorted(s.amount_min for s in result.salaries) == [5200, 61000]
     expected = {220: "bonus", 30000: "bonus", 4500: "change", 120000: "threshold", 3000: "change"}
-    accounts = _accounts(result)
-    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+    _assert_not_pay(result, expected)
 
 
 EVIDENCE_PAGE = """Working in data in Lisbon
@@ -554,9 +558,7 @@ def test_a_figure_is_pay_only_with_words_that_say_so_and_a_page_of_money_without
     """Issue 15.3, pay needs positive evidence: with the model saying pay to every figure, a figure is stored only
     when a pay word, a job title labelling it ("Staff engineer:", a row's first cell, "as an ML engineer") or a
     statistic of a job's pay says so; a price, an amount named only as "got", and a monthly €9 are not salaries."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="evidence.txt", text=EVIDENCE_PAGE, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(EVIDENCE_PAGE, settings, fake_llm)
     assert sorted(s.amount_min for s in result.salaries) == [34000, 41000, 49000, 58000, 96000]
     accounts = {a.amount_min: a for a in result.amounts}
     assert {n: accounts[n].use.value for n in (90, 140, 7500, 9)} == dict.fromkeys((90, 140, 7500, 9), "not_pay")
@@ -583,9 +585,7 @@ The ministry's €300,000,000 fund is for computing, and firms spend more than �
 
 def test_changes_parts_of_a_package_agency_margins_co_payments_payouts_and_limits_are_not_pay(settings, fake_llm):
     """Issue 15.3, money written beside pay words in other shapes: each is accounted as its kind, none stored."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="beside.txt", text=MONEY_BESIDE_PAY, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(MONEY_BESIDE_PAY, settings, fake_llm)
     assert sorted(s.amount_min for s in result.salaries) == [70000]
     expected = {
         4000: "change",
@@ -604,8 +604,7 @@ def test_changes_parts_of_a_package_agency_margins_co_payments_payouts_and_limit
         300_000_000: "company",
         2_000_000: "company",
     }
-    accounts = _accounts(result)
-    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+    _assert_not_pay(result, expected)
 
 
 MORE_MONEY_BESIDE_PAY = """Moving notes
@@ -622,13 +621,10 @@ On top of the base, employers add a lunch allowance; it averaged €120 a month.
 def test_savings_margins_benefit_values_proof_of_funds_tuition_and_allowances_are_not_pay(settings, fake_llm):
     """Issue 15.3, more shapes of money beside pay (a saving, a margin over what one bills, the value of a
     benefit, funds a visa asks for, tuition, an allowance on top of the base): each accounted as its kind."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="more-beside.txt", text=MORE_MONEY_BESIDE_PAY, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(MORE_MONEY_BESIDE_PAY, settings, fake_llm)
     assert sorted(s.amount_min for s in result.salaries) == [88000]
     expected = {9000: "change", 80: "cost", 40: "bonus", 9500: "threshold", 6400: "cost", 22000: "cost", 120: "bonus"}
-    accounts = _accounts(result)
-    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+    _assert_not_pay(result, expected)
 
 
 STILL_MORE_MONEY = """Survey notes, Lisbon edition
@@ -652,9 +648,7 @@ def test_discarded_answers_gains_contributions_tax_steps_back_pay_public_money_p
 ):
     """Issue 15.3 on the second batch of fresh pages' shapes of money (written here in other words): each is
     accounted as its kind, exchange rates too."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="still-more.txt", text=STILL_MORE_MONEY, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(STILL_MORE_MONEY, settings, fake_llm)
     assert sorted(s.amount_min for s in result.salaries) == [4100, 6200]
     expected = {
         900: "threshold",
@@ -670,8 +664,7 @@ def test_discarded_answers_gains_contributions_tax_steps_back_pay_public_money_p
         1380: "other",
         57: "other",
     }
-    accounts = _accounts(result)
-    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+    _assert_not_pay(result, expected)
 
 
 def test_an_amount_in_billions_is_nobodys_pay_but_in_currencies_whose_salaries_run_to_billions(settings, fake_llm):
@@ -693,9 +686,7 @@ Featured listings from £49 for 14 days.
 def test_a_sentence_that_points_back_takes_the_pay_words_and_the_bonus_words_of_the_one_before(settings, fake_llm):
     """ "It's £58k" after "an offer for a data engineer role" is pay; "Mine is up to 8k" after a sentence about
     the bonus is a bonus; "I'm on £52k" is pay though "pricing" follows it; a listing priced for 14 days is a cost."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="replies.txt", text=FORUM_REPLIES, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(FORUM_REPLIES, settings, fake_llm)
     assert sorted(s.amount_min for s in result.salaries) == [52000, 58000]
     accounts = {a.amount_max or a.amount_min: (a.use.value, a.kind.value) for a in result.amounts}
     assert accounts[5000] == accounts[8000] == ("not_pay", "bonus") and accounts[49] == ("not_pay", "cost")
@@ -721,9 +712,7 @@ def test_raises_gaps_limits_tax_bands_own_costs_cover_project_prices_and_one_off
     settings, fake_llm
 ):
     """Issue 15.3 on the third batch of fresh pages' shapes of money, written here in other words."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="third.txt", text=THIRD_BATCH_MONEY, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(THIRD_BATCH_MONEY, settings, fake_llm)
     assert sorted(s.amount_min for s in result.salaries) == [5400]
     expected = {
         250: "change",
@@ -738,9 +727,8 @@ def test_raises_gaps_limits_tax_bands_own_costs_cover_project_prices_and_one_off
         9000: "bonus",
         900: "cost",
     }
-    accounts = _accounts(result)
-    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
-    assert accounts.get(700) is not None and accounts[700][0] == "not_pay"
+    _assert_not_pay(result, expected)
+    assert _accounts(result)[700][0] == "not_pay"
 
 
 SALARY_WITH_ITS_EXTRAS = """Pay in Porto
@@ -754,9 +742,7 @@ def test_a_salary_sentence_naming_instalments_and_a_meal_card_keeps_its_salary_a
 ):
     """cues.toml words_unless: things bought or paid for count anywhere in the sentence, but not against a figure
     whose own words say salary ("earns €58,000 … paid in 14 instalments, with a meal card of €9.50 a day")."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="extras.txt", text=SALARY_WITH_ITS_EXTRAS, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(SALARY_WITH_ITS_EXTRAS, settings, fake_llm)
     assert [s.amount_min for s in result.salaries] == [58000]
     accounts = _accounts(result)
     assert accounts[9.5] == accounts[190] == ("not_pay", "cost")
@@ -782,9 +768,7 @@ def test_billing_fines_contract_values_thresholds_back_pay_examples_premiums_and
     settings, fake_llm
 ):
     """Issue 15.3 on the fourth batch of fresh pages' shapes of money, written here in other words."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="fourth.txt", text=FOURTH_BATCH_MONEY, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(FOURTH_BATCH_MONEY, settings, fake_llm)
     assert sorted(s.amount_min for s in result.salaries) == [6800]
     expected = {
         96000: "company",
@@ -799,8 +783,7 @@ def test_billing_fines_contract_values_thresholds_back_pay_examples_premiums_and
         1300: "cost",
         410: "cost",
     }
-    accounts = _accounts(result)
-    assert {n: accounts.get(n) for n in expected} == {n: ("not_pay", kind) for n, kind in expected.items()}
+    _assert_not_pay(result, expected)
 
 
 TEXT_PERIODS = """Pay in Baku
@@ -815,9 +798,7 @@ A conference ticket costs ₼600.
 def test_a_pay_figure_without_a_period_takes_the_one_the_text_gives_all_its_like_amounts(settings, fake_llm):
     """periods.toml (point 5 decision): a figure its sentence calls pay, with no period anywhere near it, takes
     the one period the text states for two or more amounts of the same currency and size; a price does not."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="baku.txt", text=TEXT_PERIODS, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(TEXT_PERIODS, settings, fake_llm)
     found = {(s.amount_min or s.amount_max): s.period.value for s in result.salaries}
     assert found == {1800: "month", 3000: "month", 5100: "month", 5900: "month"}
 
@@ -839,9 +820,7 @@ def test_fifth_batch_shapes_a_wrapped_minimum_wage_subsidies_payouts_and_worked_
     """Issue 15 on the fifth batch of fresh pages' shapes, in other words: "For a junior … expect K9,000" is pay;
     a payout under "Beyond base pay", a minimum wage across a line wrap, a subsidy, what a target paid and a
     worked example are not."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="fifth.txt", text=FIFTH_BATCH_MONEY, kind="text")
-    result = extract_stage.extract(doc, make_client(settings), settings)
+    result = _read_as_pay(FIFTH_BATCH_MONEY, settings, fake_llm)
     assert [(s.currency, s.amount_min, s.amount_max) for s in result.salaries] == [("ZMW", 9000, 12000)]
     accounts = _accounts(result)
     expected = {18000: "bonus", 2400: "threshold", 3000: "company", 11500: "bonus", 15000: "other"}
