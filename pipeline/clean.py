@@ -361,12 +361,17 @@ def _thread_posts(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
     """The largest set (by text) of sibling elements of one tag whose class names a forum post, two or more of
     them long enough to be posts; [] on a page that has none. Not one class: a thread often marks its first
     post ("post op", "post first")."""
+    threads = [posts for posts in _sibling_groups(tree, _is_post) if sum(_is_long(post) for post in posts) >= 2]
+    return max(threads, key=lambda posts: sum(len(_words(post)) for post in posts), default=[])
+
+
+def _sibling_groups(tree: lxml.html.HtmlElement, keep) -> list[list[lxml.html.HtmlElement]]:
+    """The block elements `keep` accepts, grouped by parent and tag: the posts (or replies) of one thread."""
     groups: dict[tuple, list[lxml.html.HtmlElement]] = defaultdict(list)
     for element in tree.iter("div", "article", "section", "li"):
-        if _is_post(element):
+        if keep(element):
             groups[(element.getparent(), element.tag)].append(element)
-    threads = [posts for posts in groups.values() if sum(_is_long(post) for post in posts) >= 2]
-    return max(threads, key=lambda posts: sum(len(_words(post)) for post in posts), default=[])
+    return list(groups.values())
 
 
 def _is_long(post: lxml.html.HtmlElement) -> bool:
@@ -382,11 +387,11 @@ def _question_and_replies(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlEle
     outer = [post for post in posts if not any(other in post.iterancestors() for other in posts)]
     if len(outer) != 1 or len(_words(outer[0])) > _QUESTION_MAX:
         return []
-    groups: dict[tuple, list[lxml.html.HtmlElement]] = defaultdict(list)
-    for element in tree.iter("div", "article", "section", "li"):
-        if _has_class_word(element, _COMMENT_CLASS_WORDS) and outer[0] not in element.iterancestors():
-            groups[(element.getparent(), element.tag)].append(element)
-    replies = max((g for g in groups.values() if len(g) >= 2), key=len, default=[])
+
+    def is_reply(element: lxml.html.HtmlElement) -> bool:
+        return _has_class_word(element, _COMMENT_CLASS_WORDS) and outer[0] not in element.iterancestors()
+
+    replies = max((g for g in _sibling_groups(tree, is_reply) if len(g) >= 2), key=len, default=[])
     return [outer[0], *replies] if replies else []
 
 
