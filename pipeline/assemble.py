@@ -97,9 +97,10 @@ class KindCue:
         if any: "Ask what the bonus paid. Mine is up to 10k.") or its sentence carry this cue. A line wrap reads as
         a space ("The national minimum\nwage")."""
         before, after, sentence = (part.replace("\n", " ") for part in (before, after, sentence))
-        own = f"{_JOIN.split(before)[-1]} {_JOIN.split(after, maxsplit=1)[0]}"  # the figure's own words
+        own_before = _JOIN.split(before)[-1]
+        own = f"{own_before} {_JOIN.split(after, maxsplit=1)[0]}"  # the figure's own words
         clause = f"{antecedent}\n{own}" if antecedent else own
-        near = f"{_JOIN.split(before)[-1]} {after[: _CELL_MAX // 4]}"  # its own words before it, a few after
+        near = f"{own_before} {after[: _CELL_MAX // 4]}"  # its own words before it, a few after
         return bool(
             (self.before and self.before.search(before))
             or (self.after and self.after.match(after))
@@ -177,7 +178,7 @@ def _clause_span(text: str, fig: Figure, figures: list[Figure]) -> tuple[int, in
 
 
 def not_pay_reason(
-    fig: Figure, reading: FigureReading, before: str, after: str, context: str, sentence: str, antecedent: str = ""
+    fig: Figure, reading: FigureReading, before: str, after: str, context: str, sentence: str, antecedent: str
 ) -> tuple[FigureKind, str] | None:
     """What a figure is and why it is not pay, or None when it is pay: cue words at the figure or in its sentence
     (a change, a bonus, a cost, company money, a threshold) overrule everything, then the model's word, then fee,
@@ -194,7 +195,7 @@ def not_pay_reason(
     return None
 
 
-def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, context: str) -> Period:
+def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, context: str, sentence: str) -> Period:
     """The figure's period: its own words, else the range it belongs to (one "a month" after the second
     bound covers both), else its clause, else a like figure before it in its sentence, else its heading/header
     with other figures taken out, else the like items of its list, else the heading over its table or list,
@@ -209,7 +210,7 @@ def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, contex
         or _list_period(text, fig, figures)
         or detect_period(_without_figures(section, figures))
         or _block_period(text, fig, figures)
-        or _text_period(text, fig, figures)
+        or _text_period(fig, figures, sentence)
         or Period.year
     )
 
@@ -282,12 +283,11 @@ def _list_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None
     return stated.pop() if len(stated) == 1 else None
 
 
-def _text_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
+def _text_period(fig: Figure, figures: list[Figure], sentence: str) -> Period | None:
     """For a figure its own sentence calls pay (or says whose pay: "For senior profiles, up to $U 210.000."), the
     one period the text states for every other amount of the same kind (same currency, close size), when it
     states one for two or more: a guide that quotes its pay per month ("₼2,500–3,500 a month", "from ₼6,000 a
     month") means a month by "a senior MLE on ₼7,800 gross" too."""
-    sentence = text[slice(*sentence_around(text, fig.line, fig.money.start, fig.money.end))]
     if not (_PAY_EVIDENCE.search(sentence) or _REPORTED.search(sentence) or names_a_level(sentence)):
         return None
     stated = [o.money.period for o in figures if o is not fig and _alike(fig, o)]
@@ -362,7 +362,7 @@ def salary_from(
         return None, amount.model_copy(
             update={"reason": "no currency: read as pay, but none is written at it or stated elsewhere in the text"}
         )
-    period = period_of(text, fig, figures, clause, context)
+    period = period_of(text, fig, figures, clause, context, sentence)
     top = fig.money.amount_max or fig.money.amount_min or 0
     if period in _LEAST_PAY and top < _LEAST_PAY[period][0]:
         reason = f"too small for a {_LEAST_PAY[period][1]} salary"
