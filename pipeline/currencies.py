@@ -1,13 +1,13 @@
 """Which currency a marker written beside a number names: every ISO 4217 code, symbol and English name.
 
-The codes, the local symbols ("kr", "Kč", "Ft", "zł", "RM", "NT$") and the English names ("Swedish kronor")
-come from Babel's copy of CLDR, a maintained table, for every currency tendered somewhere in the years the
-vocabulary names; currencies.toml adds the local forms CLDR lacks ("TL", "円", "원") and says which markers
-are also everyday tokens. A marker several currencies share ("kr", "¥", "Rs") names the one whose country the
-text places it in: a country in its sentence, else the nearest country named before it, else the marker's
-default, else none. A bare dollar sign keeps its own stricter rule: USD unless the sentence, or else an earlier
-sentence of its section, places the figure in a country whose own currency is written "$" ("in Toronto", "in
-Mexico"), and the sentence names nothing American.
+The codes, the local symbols ("kr", "Kč", "Ft", "zł", "RM", "NT$"), the English names ("Swedish kronor") and
+their last words ("kwacha", "dinars") come from Babel's copy of CLDR, a maintained table, for every currency
+tendered somewhere in the years the vocabulary names; currencies.toml adds the local forms CLDR lacks ("TL",
+"円", "원") and says which markers are also everyday tokens. A marker several currencies share ("kr", "¥", "Rs")
+names the one whose country the text places it in: a country in its sentence, else the nearest country named
+before it, else the marker's default, else none. A bare dollar sign keeps its own stricter rule: USD unless
+the sentence, or else an earlier sentence of its section, places the figure in a country whose own currency is
+written "$" ("in Toronto", "in Mexico"), and the sentence names nothing American.
 """
 
 from __future__ import annotations
@@ -130,6 +130,19 @@ def _english_names() -> dict[str, str]:
     return names
 
 
+def _unit_words() -> dict[str, set[str]]:
+    """The last word of every English currency name ("kwacha", "dinars", "pesos") → the codes whose names end
+    so, in lower case and capitalised: how a text names its currency after a number once its country is clear
+    ("1,800 marks", "45,000 Dinars"); the vocabulary's not_unit_words are left out."""
+    words: dict[str, set[str]] = {}
+    for name, code in _english_names().items():
+        word = name.split()[-1].lower()
+        if word.isalpha() and word not in _CURRENCIES.not_unit_words and word not in _CURRENCIES.dollar_markers:
+            for form in (word, word.capitalize()):
+                words.setdefault(form, set()).add(code)
+    return words
+
+
 @functools.cache
 def markers() -> dict[str, Marker]:
     """Every currency marker → what it may name."""
@@ -140,12 +153,15 @@ def markers() -> dict[str, Marker]:
     names = _english_names()
     for name, code in names.items():
         candidates.setdefault(name, set()).add(code)
+    units = _unit_words()
+    for word, codes in units.items():
+        candidates.setdefault(word, set()).update(codes)
     for marker in _CURRENCIES.markers:
         candidates.setdefault(marker, set()).update(_CURRENCIES.codes_of(marker))
     for marker, codes in candidates.items():  # "52 000 kr." may be "kr" at the end of a sentence
         if marker.endswith(".") and marker[:-1] in candidates:
             codes.update(candidates[marker[:-1]])
-    table = {m: _marker(m, frozenset(codes), m in names) for m, codes in candidates.items()}
+    table = {m: _marker(m, frozenset(codes), m in names or m in units) for m, codes in candidates.items()}
     table.update({m: _marker(m, frozenset(), False) for m in _CURRENCIES.dollar_markers})
     return table
 

@@ -38,6 +38,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from babel.numbers import get_currency_precision
+
 from pipeline import sentences
 from pipeline.currencies import currency_of, markers, place_currencies, stated_currencies
 from pipeline.vocab import alternation, any_of, vocabulary
@@ -400,7 +402,20 @@ def _money(text: str, group: list[_Atom], gap: re.Match | None, floor: int) -> M
     marked = any(a.marker for a in group)  # a shared marker ("kr") in a text that names no country
     if (currency is None and not (marked or _unstated(text, group, floor))) or not _plausible(group):
         return None
+    if not all(_in_minor_units(a, currency) for a in group):
+        return None
     return _built(text, group, gap, floor, currency)
+
+
+def _in_minor_units(atom: _Atom, currency: str | None) -> bool:
+    """Whether an amount is written to its currency's smallest unit, as money is (CLDR's digits: 2 for the
+    euro, 3 for the Kuwaiti dinar; for a shared marker, the finest of its currencies); "1.95583 leva to the
+    euro" is a rate of exchange, not an amount."""
+    codes = {currency} if currency else markers()[atom.marker].codes if atom.marker else set()
+    if not codes:
+        return True
+    amount, digits = atom.value * atom.multiplier, max(get_currency_precision(c) for c in codes)
+    return abs(amount - round(amount, digits)) < 1e-6
 
 
 def _built(text: str, group: list[_Atom], gap: re.Match | None, floor: int, currency: str | None) -> Money:

@@ -90,6 +90,7 @@ class Currencies(_Section):
     in_use_until: int
     weak_codes: list[Word] = []
     dollar_markers: list[Word]
+    not_unit_words: list[Word] = []
     before_number_only: list[Word] = []
     after_number_only: list[Word] = []
     unstated_units: list[Word] = []

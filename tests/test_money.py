@@ -55,7 +55,6 @@ ONE_MONEY = [
     ("They raised $85M.", "$85M", 85e6, 85e6, "USD", None, False),
     ("They raised $300MM.", "$300MM", 3e8, 3e8, "USD", None, False),
     ("Loans total $1.5 trillion.", "$1.5 trillion", 1.5e12, 1.5e12, "USD", None, False),
-    ("The euro rose to $1.1075 today.", "$1.1075", 1.1075, 1.1075, "USD", None, False),
     ("It cost 5,000 pounds sterling.", "5,000 pounds sterling", 5_000, 5_000, "GBP", None, False),
     ("It costs $1,234.56 today.", "$1,234.56", 1234.56, 1234.56, "USD", None, False),
     ("It costs $99.99 today.", "$99.99", 99.99, 99.99, "USD", None, False),
@@ -225,12 +224,21 @@ EVERY_CURRENCY = [
     ("In Nepal a lead earns Rs 150,000 a month.", "Rs 150,000 a month", 150_000, "NPR"),
     ("Kathmandu seniors get 150,000 rupees a month.", "150,000 rupees a month", 150_000, "NPR"),
     ("Hanoi seniors: 1,2 tỷ đồng a year.", "1,2 tỷ đồng a year", 1_200_000_000, "VND"),
+    # the last word of a CLDR currency name, after a number; the country decides a shared one
+    ("Lilongwe juniors earn 450,000 kwachas a month.", "450,000 kwachas a month", 450_000, "MWK"),
+    ("In Yerevan a lead earns 1,100,000 drams.", "1,100,000 drams", 1_100_000, "AMD"),
+    ("In Jordan a senior earns 1,900 dinars a month.", "1,900 dinars a month", 1_900, "JOD"),
+    ("A Port Moresby analyst is paid 6,000 Kina a month.", "6,000 Kina a month", 6_000, "PGK"),
     # a "$" in a country whose own currency CLDR writes "$", wherever its section names it
     ("Tech pay in Chile rose again. Analysts earn $1.450.000 a month.", "$1.450.000 a month", 1_450_000, "CLP"),
 ]
 
 # A marker several currencies share, in a text that names no country, names none: money with no currency.
-UNPLACED = [("Seniors earn 950 000 kr a year.", 950_000), ("A senior earns 21.000 lei.", 21_000)]
+UNPLACED = [
+    ("Seniors earn 950 000 kr a year.", 950_000),
+    ("A senior earns 21.000 lei.", 21_000),
+    ("A senior earns 3,000 dinars a month.", 3_000),
+]
 
 # Figures written without a currency (issue 15, point 7): a thousands unit and a pay word in the clause make
 # them money; they take the one currency the rest of the text states, else none. (text, [(span, currency)])
@@ -350,6 +358,9 @@ NOT_MONEY = [
     "Demand grows through 2026.",
     "Data from 2020 to 2024 shows it.",
     "Figures are in 2024 dollars.",
+    "Contracts convert at 1.95583 leva to the euro.",  # finer than the lev's smallest unit: a rate, not money
+    "The rate was 0.2841 dinars to the dollar.",
+    "The euro rose to $1.1075 today.",
     "Typically 0–2 years of experience.",
     "It hired 40 engineers in a quarter.",
     "The app has 10 million users.",
