@@ -44,6 +44,7 @@ class Marker:
     weak: bool  # also an everyday token ("PHP 8", "Br 2"): money only from a threshold up
     before_only: bool  # never read after a number ("Rs", "Fr.")
     after_only: bool  # never read before a number (names: "5,000 Swedish kronor")
+    placed_only: bool = False  # names a currency only where the text names its country ("Q 8,500", "MT 900")
 
 
 # ---- the tables, built once from Babel and currencies.toml ------------------------------------------------
@@ -112,11 +113,28 @@ def _cldr_symbols() -> dict[str, set[str]]:
 
 
 def _usable(symbol: str) -> bool:
-    """Whether a CLDR symbol can be read as a marker: not a lone letter ("R", "K"), not a multiplier ("M"),
-    not an invisible character."""
+    """Whether a CLDR symbol can be read as a marker: not an invisible character, not a multiplier ("mn"); a
+    lone letter is read only before a number, where no multiplier stands ("L 38,000", not "15L")."""
     units = {u.lower() for u in vocabulary().multipliers.by_unit()}
-    lone_letter = len(symbol) == 1 and symbol.isalpha()
-    return symbol.isprintable() and symbol.strip() == symbol and not lone_letter and symbol.lower() not in units
+    multiplier = symbol.lower() in units and not _lone_letter(symbol)
+    return symbol.isprintable() and symbol.strip() == symbol and not multiplier
+
+
+def _lone_letter(symbol: str) -> bool:
+    """A symbol of one letter ("Q", "L", "P"), which also starts quarters, sizes and grades: a marker only
+    where the text names a country that writes it."""
+    return len(symbol) == 1 and symbol.isascii() and symbol.isalpha()
+
+
+def _dollar_prefixes() -> dict[str, set[str]]:
+    """ "TT$", "FJ$", "F$" → the dollar CLDR writes "$" whose code starts with those letters, as a text tells
+    one dollar from another; a letter that is a multiplier is left out ("K$" is thousands of dollars)."""
+    units = {u.lower() for u in vocabulary().multipliers.by_unit()}
+    found: dict[str, set[str]] = {}
+    for code in _local_symbols().get("$", set()):
+        for prefix in {code[:2], code[0]} - {u.upper() for u in units}:
+            found.setdefault(f"{prefix}$", set()).add(code)
+    return found
 
 
 def _english_names() -> dict[str, str]:
@@ -156,6 +174,8 @@ def markers() -> dict[str, Marker]:
     units = _unit_words()
     for word, codes in units.items():
         candidates.setdefault(word, set()).update(codes)
+    for prefix, codes in _dollar_prefixes().items():
+        candidates.setdefault(prefix, set()).update(codes)
     for marker in _CURRENCIES.markers:
         candidates.setdefault(marker, set()).update(_CURRENCIES.codes_of(marker))
     for marker, codes in candidates.items():  # "52 000 kr." may be "kr" at the end of a sentence
@@ -178,12 +198,14 @@ def _marker(marker: str, codes: frozenset[str], is_name: bool) -> Marker:
     """One marker's entry; a CLDR symbol of one or two ASCII letters the vocabulary does not list is weak."""
     listed = marker in _CURRENCIES.markers or marker in _CURRENCIES.dollar_markers
     short = marker.isascii() and marker.isalpha() and len(marker) <= 2 and not listed
+    placed_only = marker in _CURRENCIES.placed_only or (_lone_letter(marker) and not listed)
     return Marker(
         codes=codes,
-        default=_default(marker, codes),
+        default=None if placed_only else _default(marker, codes),
         weak=marker in _CURRENCIES.weak_codes or short,
-        before_only=marker in _CURRENCIES.before_number_only,
+        before_only=marker in _CURRENCIES.before_number_only or placed_only and _lone_letter(marker),
         after_only=is_name or marker in _CURRENCIES.after_number_only,
+        placed_only=placed_only,
     )
 
 
@@ -199,7 +221,11 @@ def _country_words() -> dict[str, str]:
 
 @functools.cache
 def _country_pattern() -> re.Pattern:
-    return re.compile(rf"(?<![\w-])(?:{alternation(_country_words())})")
+    words = alternation(_country_words())
+    if not _CURRENCIES.not_country_before:
+        return re.compile(rf"(?<![\w-])(?:{words})")
+    not_after = alternation(_CURRENCIES.not_country_before)  # "the Indian Ocean" names no country
+    return re.compile(rf"(?<![\w-])(?:{words})(?!\s+(?:{not_after})\b)")
 
 
 def _naming(mentions: list[str], candidates: frozenset[str]) -> str | None:
@@ -326,6 +352,11 @@ def currency_of(marker: str, text: str, pos: int) -> str | None:
     entry = markers()[marker]
     if not entry.codes:
         return _dollar_country(text, pos)
-    if len(entry.codes) == 1:
+    if len(entry.codes) == 1 and not entry.placed_only:
         return next(iter(entry.codes))
     return _placed(text, pos, entry.codes) or entry.default
+
+
+def placed_currency(text: str, pos: int, candidates: frozenset[str], default: str) -> str:
+    """Which of `candidates` the country the text names at `pos` (or before it) uses; else `default`."""
+    return _placed(text, pos, candidates) or default

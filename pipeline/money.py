@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from babel.numbers import get_currency_precision
 
 from pipeline import sentences
-from pipeline.currencies import currency_of, markers, place_currencies, stated_currencies
+from pipeline.currencies import currency_of, markers, place_currencies, placed_currency, stated_currencies
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Period
 
@@ -69,6 +69,7 @@ _LIMITS, _WORDS = _VOCAB.thresholds, _VOCAB.qualifiers
 
 _UNIT_VALUES = _MULTIPLIER_WORDS.by_unit()  # "k" → 1e3, "lakh" → 1e5 (units lower-cased)
 _RUPEE_UNITS = frozenset(_MULTIPLIER_WORDS.rupee_units)
+_LAKH_CURRENCIES = frozenset(_MULTIPLIER_WORDS.lakh_currencies)
 _YEARLY_UNITS = frozenset(_MULTIPLIER_WORDS.yearly_units)
 
 # Period patterns tried in order; the first found in a phrase names its period.
@@ -294,13 +295,14 @@ def _join(text: str, atoms: list[_Atom], i: int) -> re.Match | None:
 
 def _currency(text: str, group: list[_Atom]) -> str | None:
     """ISO code of a group: a marker that names a currency wins over a bare dollar sign; lakh/crore alone mean
-    rupees; None when the markers are shared and the text places them in no country."""
+    the currency of the lakh-counting country the text names, else rupees; None when the markers are shared
+    and the text places them in no country."""
     placed = [a for a in group if a.marker]
     placed.sort(key=lambda a: not markers()[a.marker].codes)
     if placed:
         return currency_of(placed[0].marker, text, placed[0].start)
     if any(a.unit in _RUPEE_UNITS for a in group):
-        return "INR"
+        return placed_currency(text, group[0].start, _LAKH_CURRENCIES, "INR")
     return None
 
 
@@ -399,22 +401,23 @@ def _period(
 def _money(text: str, group: list[_Atom], gap: re.Match | None, floor: int) -> Money | None:
     """Build the Money for one atom or one range of two atoms, or None when it is not money."""
     currency = _currency(text, group)
-    marked = any(a.marker for a in group)  # a shared marker ("kr") in a text that names no country
+    # a shared marker ("kr") in a text that names no country; a lone letter ("Q 3") there is no marker at all
+    marked = any(a.marker and not markers()[a.marker].placed_only for a in group)
     if (currency is None and not (marked or _unstated(text, group, floor))) or not _plausible(group):
         return None
-    if not all(_in_minor_units(a, currency) for a in group):
-        return None
-    return _built(text, group, gap, floor, currency)
+    money = _built(text, group, gap, floor, currency)
+    codes = {currency} if currency else {c for a in group if a.marker for c in markers()[a.marker].codes}
+    bounds = [b for b in (money.amount_min, money.amount_max) if b is not None]
+    return money if all(_in_minor_units(b, codes) for b in bounds) else None
 
 
-def _in_minor_units(atom: _Atom, currency: str | None) -> bool:
+def _in_minor_units(amount: float, codes: set[str]) -> bool:
     """Whether an amount is written to its currency's smallest unit, as money is (CLDR's digits: 2 for the
     euro, 3 for the Kuwaiti dinar; for a shared marker, the finest of its currencies); "1.95583 leva to the
     euro" is a rate of exchange, not an amount."""
-    codes = {currency} if currency else markers()[atom.marker].codes if atom.marker else set()
     if not codes:
         return True
-    amount, digits = atom.value * atom.multiplier, max(get_currency_precision(c) for c in codes)
+    digits = max(get_currency_precision(c) for c in codes)
     return abs(amount - round(amount, digits)) < 1e-6
 
 

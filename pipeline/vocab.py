@@ -91,6 +91,7 @@ class Currencies(_Section):
     weak_codes: list[Word] = []
     dollar_markers: list[Word]
     not_unit_words: list[Word] = []
+    placed_only: list[Word] = []
     before_number_only: list[Word] = []
     after_number_only: list[Word] = []
     unstated_units: list[Word] = []
@@ -102,6 +103,7 @@ class Currencies(_Section):
     dollar_definitions: list[Word] = []
     us: UsNames
     country_words: dict[str, Territory] = {}
+    not_country_before: list[Word] = []
 
     @model_validator(mode="after")
     def _known_codes(self) -> Currencies:
@@ -137,6 +139,7 @@ class Shorthand(_Section):
 
 class Multipliers(_Section):
     rupee_units: list[Word] = []
+    lakh_currencies: list[Code] = ["INR"]
     yearly_units: list[Word] = []
     spaced: dict[str, Annotated[float, Field(gt=0)]]
     attached: dict[str, Annotated[float, Field(gt=0)]]

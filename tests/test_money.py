@@ -118,6 +118,8 @@ ONE_MONEY = [
     ("They set an hourly rate of $95.", "$95", 95, 95, "USD", H, False),
     ("Contractors ask £600/day.", "£600/day", 600, 600, "GBP", D, False),
     ("A day rate of £650 is usual.", "£650", 650, 650, "GBP", D, False),
+    ("Day rates of £500–£600 are usual.", "£500–£600", 500, 600, "GBP", D, False),
+    ("Leads earn JPY 7.5–9.2 million a year.", "JPY 7.5–9.2 million a year", 7.5e6, 9.2e6, "JPY", Y, False),
     ("Consultants ask £550 per day.", "£550 per day", 550, 550, "GBP", D, False),
     ("Interns get $2,000 per week.", "$2,000 per week", 2_000, 2_000, "USD", W, False),
     ("The plan is $29/mo.", "$29/mo", 29, 29, "USD", M, False),
@@ -229,6 +231,16 @@ EVERY_CURRENCY = [
     ("In Yerevan a lead earns 1,100,000 drams.", "1,100,000 drams", 1_100_000, "AMD"),
     ("In Jordan a senior earns 1,900 dinars a month.", "1,900 dinars a month", 1_900, "JOD"),
     ("A Port Moresby analyst is paid 6,000 Kina a month.", "6,000 Kina a month", 6_000, "PGK"),
+    # a dollar told from the others by the letters of its code before "$"
+    ("Belmopan analysts earn BZ$ 3,200 a month.", "BZ$ 3,200 a month", 3_200, "BZD"),
+    ("Georgetown pays G$ 400,000 a month.", "G$ 400,000 a month", 400_000, "GYD"),
+    # a one-letter CLDR symbol, where the text names its country; lakhs in a lakh-counting country
+    ("In Eswatini an analyst earns E 18,000 a month.", "E 18,000 a month", 18_000, "SZL"),
+    ("In Gambia a developer earns D 40,000 a month.", "D 40,000 a month", 40_000, "GMD"),
+    ("Our Seychelles office serves the Indian Ocean. Pay: Rs 30,000 a month.", "Rs 30,000 a month", 30_000, "SCR"),
+    ("In Moldova a tester earns L 20,000 a month.", "L 20,000 a month", 20_000, "MDL"),  # "L" is lakh only after
+    ("In Bangladesh juniors earn 1.2 lakh a month.", "1.2 lakh a month", 120_000, "BDT"),
+    ("In Mozambique a senior earns MT 150,000 a month.", "MT 150,000 a month", 150_000, "MZN"),
     # a "$" in a country whose own currency CLDR writes "$", wherever its section names it
     ("Tech pay in Chile rose again. Analysts earn $1.450.000 a month.", "$1.450.000 a month", 1_450_000, "CLP"),
 ]
@@ -361,6 +373,10 @@ NOT_MONEY = [
     "Contracts convert at 1.95583 leva to the euro.",  # finer than the lev's smallest unit: a rate, not money
     "The rate was 0.2841 dinars to the dollar.",
     "The euro rose to $1.1075 today.",
+    # one-letter symbols and "MT" where the text names no country that writes them: quarters, sizes, tons
+    "Sales rose in Q4 2025 and again in Q 3,000 units.",
+    "The plant shipped 30,000 MT of steel.",
+    "Order the E 2,000 model.",
     "Typically 0–2 years of experience.",
     "It hired 40 engineers in a quarter.",
     "The app has 10 million users.",
