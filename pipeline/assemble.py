@@ -79,6 +79,10 @@ _PARALLEL_RATIO = vocabulary().periods.parallel_ratio_max
 _RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers.range_words)})\s*", re.IGNORECASE)
 
 
+_COORDINATED = re.compile(r"\s*(?:,|,?\s*(?:and|or|&))\s*")
+_GLOSS = re.compile(r"\s*\([^()\d]*\)(?=[^()]*$)")  # the last bracket, if it holds no figure
+
+
 @dataclass(frozen=True)
 class KindCue:
     """A compiled `kinds` entry of cues.toml: words at a figure that make it a bonus, change, cost and so on."""
@@ -95,14 +99,15 @@ class KindCue:
     def names(self, before: str, after: str, sentence: str, context: str, antecedent: str) -> bool:
         """Whether the words right before or after the figure, its clause (with the sentence it points back to,
         if any: "Ask what the bonus paid. Mine is up to 10k.") or its sentence carry this cue. A line wrap reads as
-        a space ("The national minimum\nwage")."""
+        a space ("The national minimum\nwage"), and a gloss in brackets right before the figure is skipped."""
         before, after, sentence = (part.replace("\n", " ") for part in (before, after, sentence))
+        unglossed = _GLOSS.sub("", before)  # "the holiday bonus (orlofsuppbót) of" reads "the holiday bonus of"
         own_before = _JOIN.split(before)[-1]
         own = f"{own_before} {_JOIN.split(after, maxsplit=1)[0]}"  # the figure's own words
         clause = f"{antecedent}\n{own}" if antecedent else own
         near = f"{own_before} {after[: _CELL_MAX // 4]}"  # its own words before it, a few after
         return bool(
-            (self.before and self.before.search(before))
+            (self.before and self.before.search(unglossed))
             or (self.after and self.after.match(after))
             or (
                 self.words
@@ -175,6 +180,17 @@ def _clause_span(text: str, fig: Figure, figures: list[Figure]) -> tuple[int, in
         if fig.money.end <= other.money.start < e:
             e = min(e, other.money.start)
     return s, e
+
+
+def _lead(text: str, fig: Figure, figures: list[Figure], start: int) -> str:
+    """The words before a figure that speak for it: its clause's, or, for a figure joined to the one before it
+    by nothing but "and", "or" or a comma ("raised $36 million and $22 million"), the words before that one."""
+    before = [o for o in figures if o.money.end <= fig.money.start]
+    prev = max(before, key=lambda o: o.money.end, default=None)
+    if prev is None or not _COORDINATED.fullmatch(text, prev.money.end, fig.money.start):
+        return text[start : fig.money.start]
+    prev_start, _ = _clause_span(text, prev, figures)
+    return text[prev_start : prev.money.start]
 
 
 def not_pay_reason(
@@ -349,7 +365,7 @@ def salary_from(
     sentence = text[s:e]
     antecedent = _antecedent(text, fig, sentence)
     found = not_pay_reason(
-        fig, reading, text[start : fig.money.start], text[fig.money.end : end], context, sentence, antecedent
+        fig, reading, _lead(text, fig, figures, start), text[fig.money.end : end], context, sentence, antecedent
     )
     if found:
         kind, reason = found

@@ -948,3 +948,66 @@ def test_a_heading_naming_one_level_decides_over_the_models_pick(settings, fake_
     text = "Principal Data Scientist, Forecasting\n\nCompensation: €120,000 a year plus a pension.\n"
     result = extract_stage.extract(Article(source="p.txt", text=text, kind="text"), make_client(settings), settings)
     assert [s.level.value for s in result.salaries] == ["principal"]
+
+
+BENEFITS_AND_PRICES = """What the role pays
+
+Data engineers at the agency earn €4,100 a month.
+A dashboard build is typically quoted at €5,000-8,000 for the project, and a forecasting model at around
+€20,000.
+
+Perks
+- Learning budget of up to €1,500 a year for courses
+- Home office support of €300 once you join
+
+Running costs
+- A desk in a co-working space: €240 a month
+
+A small retrieval demo usually sells for €6,000, start to finish.
+"""
+
+
+def test_learning_budgets_desks_and_what_a_project_sells_for_are_not_pay(settings, fake_llm):
+    """Issue 15.3: a budget or support for learning, a co-working desk, and what a piece of work sells for or is
+    quoted at for the project are not pay, even under a heading about pay or beside a monthly salary."""
+    result = _read_as_pay(BENEFITS_AND_PRICES, settings, fake_llm)
+    assert [s.amount_min for s in result.salaries] == [4100]
+    _assert_not_pay(result, {1500: "bonus", 300: "bonus", 240: "cost", 6000: "cost", 5000: "cost", 20000: "cost"})
+
+
+JOINED_AND_GLOSSED = """Funding and pay in 2026
+
+Two start-ups raised €12 million and €4 million in the spring.
+Staff get a summer bonus (the "Sommergeld") of €2,400 in June.
+Payouts averaged half a month of salary; the largest one we heard of was €9,000.
+One firm paid €3,000 of back pay to each engineer after a freeze.
+A senior data engineer earns €6,200 a month.
+"""
+
+
+def test_a_figure_joined_to_the_one_before_glossed_or_measured_against_salary_keeps_its_kind(settings, fake_llm):
+    """Issue 15.3: the second of "raised X and Y" is company money too; a gloss in brackets between "bonus" and
+    its figure changes nothing; "a month of salary" measures a payout and is no salary word; back pay is no
+    salary."""
+    result = _read_as_pay(JOINED_AND_GLOSSED, settings, fake_llm)
+    assert [s.amount_min for s in result.salaries] == [6200]
+    _assert_not_pay(result, {12_000_000: "company", 4_000_000: "company", 2400: "bonus", 9000: "bonus", 3000: "bonus"})
+
+
+PAID_BY_THE_EMPLOYER = """[Salary guide](/pay) · [Post a job: from €199](/employers)
+
+Working as an analyst in Valletta
+
+An analyst earns €3,100 a month before tax.
+- Home broadband paid by the employer, up to €40 a month
+- Paid members (€9 a month) can download the full survey.
+- An employment permit needs a minimum salary of €30,000 for these roles.
+"""
+
+
+def test_what_the_employer_covers_paid_plans_and_permit_minimums_are_not_pay(settings, fake_llm):
+    """Issue 15.3: a perk the employer pays for, the price of a paid plan or of posting a job, and the salary a
+    permit requires are not what anyone is paid."""
+    result = _read_as_pay(PAID_BY_THE_EMPLOYER, settings, fake_llm)
+    assert [s.amount_min for s in result.salaries] == [3100]
+    _assert_not_pay(result, {199: "cost", 40: "bonus", 9: "cost", 30000: "threshold"})
