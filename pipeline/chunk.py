@@ -83,8 +83,14 @@ def _adjacent(lines: list[Line], i: int) -> bool:
 
 
 def _is_heading(line: Line, following: Line | None) -> bool:
+    """A markdown heading, a line in capitals ("2. WHAT IT COSTS", numbered or not), or a short line without a
+    stop before a longer one."""
     text = line.text.strip()
-    if line.is_table_row or _LIST_ITEM.match(text) or len(text) > 90:
+    if line.is_table_row or len(text) > 90:
+        return False
+    if text.isupper() and len(text.split()) >= 2:
+        return True
+    if _LIST_ITEM.match(text):
         return False
     if text.startswith("#"):
         return True

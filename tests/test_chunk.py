@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.chunk import chunk_text, split_lines
+from pipeline.chunk import chunk_text, section_start, split_lines
 
 TEXT = """Our survey
 We asked 400 engineers about their week.
@@ -100,3 +100,16 @@ def test_adjacent_lines_with_one_pipe_are_a_two_column_table_and_a_lone_one_is_n
     assert rows == [False, True, True, True]
     [chunk] = chunk_text(text, [text.index("₺135")])
     assert chunk.context[text.index("Senior")].text == "Level | Net per month"
+
+
+def test_a_numbered_line_in_capitals_is_a_heading_and_a_numbered_sentence_is_not():
+    """A plain-text page numbers its headings ("2. WHAT IT COSTS") as a list numbers its items: the capitals
+    tell them apart, so the figures under it have their section."""
+    text = (
+        "Rates in 2026\n\nWe asked forty freelance analysts what they bill and what they spend in a year.\n\n"
+        "1. DAY RATES FOR LOCAL CLIENTS\n\nAnalysts bill about $400 a day for short projects and reviews.\n"
+        "2. Most of them also teach a course on the side, for extra income.\n"
+    )
+    heading = text.index("1. DAY RATES")
+    assert section_start(text, text.index("$400")) == heading
+    assert section_start(text, text.index("teach")) == heading  # the numbered sentence opens no section
