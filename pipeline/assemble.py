@@ -193,18 +193,45 @@ def _lead(text: str, fig: Figure, figures: list[Figure], start: int) -> str:
     return text[prev_start : prev.money.start]
 
 
-def not_pay_reason(
-    fig: Figure, reading: FigureReading, before: str, after: str, context: str, sentence: str, antecedent: str
-) -> tuple[FigureKind, str] | None:
-    """What a figure is and why it is not pay, or None when it is pay: cue words at the figure or in its sentence
-    (a change, a bonus, a cost, company money, a threshold) overrule everything, then the model's word, then fee,
-    price or cost words with no pay words beside them."""
-    cue = next((cue for cue in _KIND_CUES if cue.names(before, after, sentence, context, antecedent)), None)
-    if cue is not None:
-        return cue.kind, cue.reason
+@dataclass(frozen=True)
+class _Words:
+    """The words around a figure that the rules read: its clause (its sentence cut at the neighbouring
+    figures), the words before it that speak for it, its heading or header, its sentence, and the sentence it
+    points back to."""
+
+    clause: str
+    lead: str
+    after: str
+    context: str
+    sentence: str
+    antecedent: str
+
+
+def _words(text: str, fig: Figure, figures: list[Figure]) -> _Words:
+    start, end = _clause_span(text, fig, figures)
+    s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
+    sentence = text[s:e]
+    context = fig.context.text if fig.context else ""
+    lead, after = _lead(text, fig, figures, start), text[fig.money.end : end]
+    return _Words(text[start:end], lead, after, context, sentence, _antecedent(text, fig, sentence))
+
+
+def cue_of(text: str, fig: Figure, figures: list[Figure]) -> tuple[FigureKind, str] | None:
+    """What the cue words at a figure or in its sentence say it is (a change, a bonus, a cost, company money, a
+    threshold) and why, or None: they overrule the model, so a figure they name need not be read by it."""
+    return _cue(_words(text, fig, figures))
+
+
+def _cue(w: _Words) -> tuple[FigureKind, str] | None:
+    cue = next((c for c in _KIND_CUES if c.names(w.lead, w.after, w.sentence, w.context, w.antecedent)), None)
+    return (cue.kind, cue.reason) if cue is not None else None
+
+
+def not_pay_reason(fig: Figure, reading: FigureReading, clause: str, context: str) -> tuple[FigureKind, str] | None:
+    """What a figure no cue word names is, and why it is not pay, or None when it is pay: the model's word,
+    then fee, price or cost words in its clause with no pay words beside them."""
     if reading.kind is not FigureKind.pay:
         return reading.kind, f"read as {reading.kind.value}"
-    clause = f"{before}{fig.money.text}{after}"
     window = f"{context} {clause}" if fig.line.is_table_row else clause
     if _NOT_PAY.search(window) and not _PAY_EVIDENCE.search(window):
         return FigureKind.cost, "price, fee or cost words beside it, no pay words"
@@ -353,20 +380,18 @@ def _without_figures(context: str, figures: list[Figure]) -> str:
 
 
 def salary_from(
-    text: str, fig: Figure, reading: FigureReading, figures: list[Figure]
+    text: str, fig: Figure, reading: FigureReading | None, figures: list[Figure]
 ) -> tuple[Salary | None, MoneyAmount]:
     """A Salary from one figure (numbers from code, who-it-is-for from both) and the account of the amount:
-    a salary bound, or not pay / unaccounted with the reason."""
-    amount = money_amount(fig.money, kind=reading.kind)
-    start, end = _clause_span(text, fig, figures)
-    clause = text[start:end]
-    context = fig.context.text if fig.context else ""
-    s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
-    sentence = text[s:e]
-    antecedent = _antecedent(text, fig, sentence)
-    found = not_pay_reason(
-        fig, reading, _lead(text, fig, figures, start), text[fig.money.end : end], context, sentence, antecedent
-    )
+    a salary bound, or not pay / unaccounted with the reason. `reading` is None for a figure the model was not
+    asked about (`cue_of` names it)."""
+    amount = money_amount(fig.money, kind=reading.kind if reading else None)
+    w = _words(text, fig, figures)
+    clause, context, sentence, antecedent = w.clause, w.context, w.sentence, w.antecedent
+    found = _cue(w)
+    if found is None and reading is None:
+        return None, amount.model_copy(update={"reason": "not read: the model was not asked about it"})
+    found = found or not_pay_reason(fig, reading, f"{w.lead}{fig.money.text}{w.after}", context)
     if found:
         kind, reason = found
         return None, amount.model_copy(update={"use": MoneyUse.not_pay, "kind": kind, "reason": reason})

@@ -2,13 +2,14 @@
 
 The work is split by what each side does well. Deterministic code finds every money figure and reads its
 numbers, currency and period (`pipeline.money`), finds known skills and credentials with their exact spans
-(`pipeline.mentions`), and reads market claims' figures, units, years and sources (`pipeline.claims`). The
-model reads only the lines that hold money figures, each with its heading or table header, every figure tagged
-`[M1]`, `[M2]`… (`pipeline.figures`); it says what each figure is (pay, or a price, fee, tuition, revenue) and
-for which level, and names any further credentials, skills and claims it sees, as exact phrases, a claim with
-its metric and subject (`pipeline.reading`). Output is constrained to a pydantic schema through
-instructor and kept short, because a small CPU model writes a few tokens a second under a grammar
-(`pipeline.model_call`). The records are then assembled by rules (`pipeline.assemble`).
+(`pipeline.mentions`), and reads market claims' figures, units, years and sources (`pipeline.claims`). The model
+reads only the lines that hold money figures, each with its heading or table header, every figure whose own cue
+words do not already say what it is tagged `[M1]`, `[M2]`… (`pipeline.figures`); it says what each figure is
+(pay, or a price, fee, tuition, revenue) and for which level, and names any further credentials, skills and
+claims it sees, as exact phrases, a claim with its metric and subject (`pipeline.reading`). Output is
+constrained to a pydantic schema through instructor and kept short, because a small CPU model writes a few
+tokens a second under a grammar (`pipeline.model_call`). The records are then assembled by rules
+(`pipeline.assemble`).
 
 This module holds the orchestration and the extractor's fingerprint: what makes two extractions comparable.
 """
@@ -19,7 +20,7 @@ import functools
 import hashlib
 import json
 
-from pipeline.assemble import Records, model_lists, money_amount, opening_accounts, salary_from
+from pipeline.assemble import Records, cue_of, model_lists, money_amount, opening_accounts, salary_from
 from pipeline.claims import find_claims, listed_claims
 from pipeline.credentials import find_certifications
 from pipeline.errors import ExtractError
@@ -54,13 +55,17 @@ def extract(
     headers = {cell.row.start: cell.header for cell in cells.values()}
     steered, set_aside = steering(text, money), column_accounts(cells)
     read = [m for m in money if m not in steered and m.start not in set_aside]
-    plans = plan_chunks(text, read, settings.chunk_chars, headers)
-    figures = [f for plan in plans for f in plan.figures]
+    tagged = [f for plan in plan_chunks(text, read, settings.chunk_chars, headers) for f in plan.figures]
+    unasked = frozenset(f.money.start for f in tagged if cue_of(text, f, tagged))
+    plans = plan_chunks(text, read, settings.chunk_chars, headers, unasked)
+    figures = [f for plan in plans for f in (*plan.figures, *plan.unasked)]
     accounts = opening_accounts(money, steered) | set_aside
     folded, usage, records = FoldedText(text), Usage(), Records()
     facts = page_facts(article.title, text)
     certs, skills, listed = find_certifications(text), find_skills(text), []
     for plan in plans:
+        for fig in plan.unasked:
+            accounts[fig.money.start] = salary_from(text, fig, None, figures)[1]
         try:
             results = read_chunk_splitting(llm, plan, text, settings, usage, folded, examples)
         except Exception as exc:  # the model, its client or instructor gave up on this chunk

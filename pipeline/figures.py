@@ -2,8 +2,10 @@
 
 Every money figure of an article is tagged `[M1]`, `[M2]`… once, in the first chunk that holds its line, and
 each chunk becomes the excerpt the model reads: the lines that hold figures, each with its heading or table
-header (see `pipeline.chunk`). Lines written to steer an AI reader are never sent, and their figures never
-become pay.
+header (see `pipeline.chunk`). A figure whose own words already say what it is (a bonus, a cost: the cue words
+of `pipeline.assemble`) is left untagged, since no answer of the model would change it: the model writes
+fewer tokens, which is most of its time. Lines written to steer an AI reader are never sent, and their figures
+never become pay.
 """
 
 from __future__ import annotations
@@ -32,18 +34,25 @@ class Figure:
 
 @dataclass
 class ChunkPlan:
-    """What one model call reads: the excerpt text with tags, and the figures it must classify."""
+    """What one model call reads: the excerpt text with tags, the figures it must classify, and the figures in
+    its lines it is not asked about."""
 
     chunk: Chunk
     prompt: str
     figures: list[Figure] = field(default_factory=list)
+    unasked: list[Figure] = field(default_factory=list)
 
 
 def plan_chunks(
-    text: str, money: list[Money], max_chars: int, headers: dict[int, Line] | None = None
+    text: str,
+    money: list[Money],
+    max_chars: int,
+    headers: dict[int, Line] | None = None,
+    unasked: frozenset[int] = frozenset(),
 ) -> list[ChunkPlan]:
     """Tag each money figure once (in the first chunk holding its line) and render every chunk's excerpt;
-    `headers` are the table header spans of rows whose cells the table reader read (`pipeline.tables`)."""
+    `headers` are the table header spans of rows whose cells the table reader read (`pipeline.tables`); the
+    figures starting at `unasked` stay untagged, in their plan's `unasked`."""
     chunks = chunk_text(text, [m.start for m in money], max_chars, headers)
     seen: set[int] = set()
     plans: list[ChunkPlan] = []
@@ -56,8 +65,11 @@ def plan_chunks(
                 continue
             inside = [m for m in money if line.start <= m.start < line.end and m.start not in seen]
             for m in inside:
-                counter += 1
                 seen.add(m.start)
+                if m.start in unasked:
+                    plan.unasked.append(Figure("", m, line, *_context_of(line, chunk.context)))
+                    continue
+                counter += 1
                 plan.figures.append(Figure(f"M{counter}", m, line, *_context_of(line, chunk.context)))
             rendered.append(tag_line(text, line, plan.figures))
         plan.prompt = "\n".join(rendered)

@@ -20,7 +20,7 @@ from pipeline.claims import claim_reading
 from pipeline.ground import FoldedText, locate
 from schemas.records import FigureReading
 
-PROMPT_VERSION = "2026-12-06.2"
+PROMPT_VERSION = "2026-12-07.1"
 
 SYSTEM_PROMPT = (
     "You read lines of an article about AI-engineering careers. Each money figure is tagged [M1], [M2], ... "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pipeline import extract as extract_stage
@@ -1011,3 +1013,19 @@ def test_what_the_employer_covers_paid_plans_and_permit_minimums_are_not_pay(set
     result = _read_as_pay(PAID_BY_THE_EMPLOYER, settings, fake_llm)
     assert [s.amount_min for s in result.salaries] == [3100]
     _assert_not_pay(result, {199: "cost", 40: "bonus", 9: "cost", 30000: "threshold"})
+
+
+def test_figures_their_cue_words_name_are_not_sent_to_the_model_and_still_accounted(settings, fake_llm):
+    """A figure whose own words say what it is (a bonus, a cost) stays untagged in the excerpt and out of the
+    response schema: no answer would change it, and each figure the model reads costs tokens. It is accounted
+    as before."""
+    text = "Pay in Porto\n\nA data engineer earns €3,200 a month, with a sign-on bonus of €2,000.\nRent costs €900.\n"
+    since = len(fake_llm.requests)
+    result = _read_as_pay(text, settings, fake_llm)
+    [request] = fake_llm.requests[since:]
+    excerpt = request["messages"][-1]["content"]
+    assert "[M1]€3,200" in excerpt and "[M2]" not in excerpt and "€2,000" in excerpt
+    tags = json.dumps(request.get("tools") or request.get("response_format"))
+    assert '"M1"' in tags and '"M2"' not in tags
+    assert [s.amount_min for s in result.salaries] == [3200]
+    _assert_not_pay(result, {2000: "bonus", 900: "cost"})
