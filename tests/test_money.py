@@ -338,6 +338,24 @@ SHORTHAND = [
             ("€10k", 10_000, 10_000, "EUR", None),
         ],
     ),
+    # a three-letter code a statement names is a currency, though also an everyday token elsewhere ("CAD 3D")
+    (
+        "Calgary offer, 20k sign-on. My figures are CAD throughout.\n- base 135\nPeers in Ottawa get 128 TC.",
+        [
+            ("20k", 20_000, 20_000, "CAD", None),
+            ("135", 135_000, 135_000, "CAD", None),
+            ("128", 128_000, 128_000, "CAD", None),
+        ],
+    ),
+    # a thread's title stands above its post's statement: the statement still names the title's currency
+    (
+        "Is 118 base fair for a lead in Cork?\nThe figures are in EUR below. My base 96k, TC ~110.",
+        [
+            ("118", 118_000, 118_000, "EUR", None),
+            ("96k", 96_000, 96_000, "EUR", None),
+            ("110", 110_000, 110_000, "EUR", None),
+        ],
+    ),
     # a text that writes pay in no unit: the bare numbers stay numbers
     ("She makes 240 TC and base 170.", []),
     # counts, years, levels and percentages beside pay words are never money
