@@ -356,6 +356,34 @@ SHORTHAND = [
             ("110", 110_000, 110_000, "EUR", None),
         ],
     ),
+    # a base with a part of pay added on top is shorthand pay; "40 + 2 guests" adds no part of pay
+    (
+        "Offer is $95k base.\nRight now: 82 + 8% bonus, and a friend got 88 + sign-on.\nWe had 40 + 2 guests.",
+        [
+            ("$95k", 95_000, 95_000, "USD", None),
+            ("82", 82_000, 82_000, "USD", None),
+            ("88", 88_000, 88_000, "USD", None),
+        ],
+    ),
+    # after a change mark, the new pay reads as the figure before it does; a count that changes stays a count
+    (
+        "Mine went $98k → 104 in March.\nBase went 120 -> 131 at review; the team grew 12 -> 15 people.",
+        [
+            ("$98k", 98_000, 98_000, "USD", None),
+            ("104", 104_000, 104_000, "USD", None),
+            ("120", 120_000, 120_000, "USD", None),
+            ("131", 131_000, 131_000, "USD", None),
+        ],
+    ),
+    # a band's top and an offer someone names the figure of, in a text that writes pay in thousands
+    (
+        "My TC is £70k. Their band tops out at 85. I had an offer from a Leeds agency at 62 that I declined.",
+        [
+            ("£70k", 70_000, 70_000, "GBP", None),
+            ("tops out at 85", None, 85_000, "GBP", None),
+            ("62", 62_000, 62_000, "GBP", None),
+        ],
+    ),
     # a text that writes pay in no unit: the bare numbers stay numbers
     ("She makes 240 TC and base 170.", []),
     # counts, years, levels and percentages beside pay words are never money
