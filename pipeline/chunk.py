@@ -16,6 +16,7 @@ from itertools import pairwise
 from pipeline.vocab import vocabulary
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_QUOTED = re.compile(r">\s")  # a quoted line ("> base went 120 -> 131"), never a heading
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def _adjacent(lines: list[Line], i: int) -> bool:
 
 def _is_heading(line: Line, following: Line | None) -> bool:
     text = line.text.strip()
-    if line.is_table_row or _LIST_ITEM.match(text) or len(text) > 90:
+    if line.is_table_row or _LIST_ITEM.match(text) or _QUOTED.match(text) or len(text) > 90:
         return False
     if text.startswith("#"):
         return True

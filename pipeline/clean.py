@@ -73,6 +73,7 @@ _POST_ITEMTYPES = ("DiscussionForumPosting", "SocialMediaPosting")  # schema.org
 _COMMENT_CLASS_WORDS = frozenset({"comment", "reply"})  # replies under a question (see `_question_and_replies`)
 _QUESTION_MAX = vocabulary().thresholds.thread_post_max_chars
 _POST_MIN = vocabulary().thresholds.thread_post_min_chars
+_QUOTE_LINE_TAGS = ("blockquote", "p", "div", "li")  # the elements of a quote that start a line of it
 _BLOCK_TAGS = ("ul", "ol", "dl", "li", "dt", "dd", "p", "div", "br", "table", "tr", "td", "th")
 _TABLE_ROW = re.compile(r"^\| (.*) \|$")
 _TABLE_RULE = re.compile(r"^\|(?:-+\|)+$")
@@ -355,6 +356,16 @@ def _gather_thread(posts: list[lxml.html.HtmlElement]) -> None:
     for element in body.iter():
         if _has_class_word(element, _COMMENT_CLASS_WORDS):
             element.set("class", "post")  # trafilatura leaves out what a class calls a comment
+    for quote in body.iter("blockquote"):
+        _mark_quoted(quote)
+
+
+def _mark_quoted(quote: lxml.html.HtmlElement) -> None:
+    """Open each line of a post's quote of another with "> ", as forum text writes one: the line repeats an
+    earlier post, and unmarked it reads as a short heading over the reply that follows."""
+    for element in quote.iter(*_QUOTE_LINE_TAGS):
+        if element.text and element.text.strip():
+            element.text = f"> {element.text.lstrip()}"
 
 
 def _thread_posts(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:

@@ -200,6 +200,15 @@ def test_a_thread_whose_first_post_has_a_class_of_its_own_keeps_it_first():
     assert -1 not in found and found == sorted(found)
 
 
+def test_a_posts_quote_of_another_is_marked_as_quoted():
+    """A reply quoting an earlier post keeps the quote as a "> " line (a repeat, not a heading over the reply)."""
+    quoted = "<blockquote><p>on-call is lighter</p><p>never looked back</p></blockquote>"
+    html = thread_html(THREADS["div.post"]).replace(f"<p>{POSTS[2]}</p>", f"{quoted}<p>{POSTS[2]}</p>")
+    lines = clean(page(html)).text.split("\n")
+    assert lines[lines.index(POSTS[2]) - 2 :][:3] == ["> on-call is lighter", "> never looked back", POSTS[2]]
+    assert lines.count("> on-call is lighter") == 1
+
+
 def question_with_replies(question: str) -> str:
     """A Reddit-style page: one post (the question) and a comment section of replies, one nested."""
     replies = (
