@@ -553,8 +553,9 @@ def _with_stated_currency(text: str, found: list[Money], unmarked: set[int]) -> 
 def _stated_currency(text: str, found: list[Money], statements: list[tuple[int, int, str]], money: Money) -> str | None:
     """The one currency the figures or a statement ("All numbers in €") of `money`'s line state, else the one
     the last statement before it names, else the one the text's statements name (a thread's title stands above
-    its post's "All numbers USD"), else the one the whole text's figures state; a currency other than the one
-    of a country the line names is not taken ("120 TC for a US company" in a euro thread)."""
+    its post's "All numbers USD"), else the one the whole text's figures state; of these, only the currency of
+    a country the line names, when it names one ("120 TC for a US company" in a euro thread takes none; "I'm
+    at 140 in Ottawa" in a thread of USD and CAD takes CAD)."""
     line_start, line_end = text.rfind("\n", 0, money.start) + 1, text.find("\n", money.end)
     line_end = len(text) if line_end < 0 else line_end
     on_line = {m.currency for m in found if m.currency and line_start <= m.start < line_end}
@@ -565,9 +566,9 @@ def _stated_currency(text: str, found: list[Money], statements: list[tuple[int, 
     before = [code for start, _, code in statements if start < money.start]
     stated = {before[-1]} if before else {code for _, _, code in statements}  # a title above the statement
     everywhere = stated or {m.currency for m in found if m.currency}
-    if len(everywhere) == 1 and (not places or everywhere <= places):
-        return everywhere.pop()
-    return None
+    if places:  # "I'm at 140 in Vancouver" in a thread of USD and CAD offers
+        everywhere &= places
+    return everywhere.pop() if len(everywhere) == 1 else None
 
 
 def amounts_agree(value: float, quote: str) -> bool:

@@ -384,6 +384,25 @@ SHORTHAND = [
             ("62", 62_000, 62_000, "GBP", None),
         ],
     ),
+    # in a thread of several currencies, a line naming a place of one country takes that country's currency
+    (
+        "Offers: $150k from a US startup; 160k CAD in Ottawa.\nI'm at 140 in Calgary.\nA friend is on 120 base.",
+        [
+            ("$150k", 150_000, 150_000, "USD", None),
+            ("160k CAD", 160_000, 160_000, "CAD", None),
+            ("140", 140_000, 140_000, "CAD", None),
+            ("120", 120_000, 120_000, None, None),
+        ],
+    ),
+    # "works out to", "comes out at" may stand after a shorthand word; "landed" is a phrase about one's pay
+    (
+        "My $290k offer: TC works out to about 310 with refreshers. Friends landed 250-280, I landed 3 offers.",
+        [
+            ("$290k", 290_000, 290_000, "USD", None),
+            ("310", 310_000, 310_000, "USD", None),
+            ("250-280", 250_000, 280_000, "USD", None),
+        ],
+    ),
     # a text that writes pay in no unit: the bare numbers stay numbers
     ("She makes 240 TC and base 170.", []),
     # counts, years, levels and percentages beside pay words are never money
