@@ -403,6 +403,11 @@ SHORTHAND = [
             ("250-280", 250_000, 280_000, "USD", None),
         ],
     ),
+    # "I'm <who and where> on 41": the words about the poster may stand between; a count after them stays one
+    (
+        "Offers run near €60k.\nI'm a junior analyst in Graz on 41 with 2 YOE. I'm working hard on 12 dashboards.",
+        [("€60k", 60_000, 60_000, "EUR", None), ("41", 41_000, 41_000, "EUR", None)],
+    ),
     # a text that writes pay in no unit: the bare numbers stay numbers
     ("She makes 240 TC and base 170.", []),
     # counts, years, levels and percentages beside pay words are never money
