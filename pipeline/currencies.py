@@ -325,7 +325,7 @@ def _statement_words() -> re.Pattern:
 @functools.cache
 def _statement_units() -> re.Pattern:
     """The markers a statement may name a currency by: codes, symbols and names, but no weak one ("R"); an ISO
-    code is never weak there ("All numbers CAD."), since a sentence saying what its figures are in names a
+    code is never weak there ("Figures are in PEN."), since a sentence saying what its figures are in names a
     currency by it, not the everyday token it also spells."""
     units = [m for m, entry in markers().items() if not entry.weak or m in iso_codes()]
     return re.compile(rf"(?<!\w)(?:{alternation(units)})(?!\w)")
