@@ -16,6 +16,7 @@ from itertools import pairwise
 from pipeline.vocab import vocabulary
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_QUOTED = re.compile(r">\s")  # a quoted line ("> base went 120 -> 131"), never a heading
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,9 @@ def _adjacent(lines: list[Line], i: int) -> bool:
 
 def _is_heading(line: Line, following: Line | None) -> bool:
     """A markdown heading, a line in capitals ("2. WHAT IT COSTS", numbered or not), or a short line without a
-    stop before a longer one."""
+    stop before a longer one; never a table row or a quoted line."""
     text = line.text.strip()
-    if line.is_table_row or len(text) > 90:
+    if line.is_table_row or _QUOTED.match(text) or len(text) > 90:
         return False
     if text.isupper() and len(text.split()) >= 2:
         return True

@@ -73,6 +73,7 @@ _POST_ITEMTYPES = ("DiscussionForumPosting", "SocialMediaPosting")  # schema.org
 _COMMENT_CLASS_WORDS = frozenset({"comment", "reply"})  # replies under a question (see `_question_and_replies`)
 _QUESTION_MAX = vocabulary().thresholds.thread_post_max_chars
 _POST_MIN = vocabulary().thresholds.thread_post_min_chars
+_QUOTE_LINE_TAGS = ("blockquote", "p", "div", "li")  # the elements of a quote that start a line of it
 _BLOCK_TAGS = ("ul", "ol", "dl", "li", "dt", "dd", "p", "div", "br", "table", "tr", "td", "th")
 _TABLE_ROW = re.compile(r"^\| (.*) \|$")
 _TABLE_RULE = re.compile(r"^\|(?:-+\|)+$")
@@ -348,13 +349,34 @@ def _visible_tree(html: str, page: Page) -> lxml.html.HtmlElement:
 
 def _gather_thread(posts: list[lxml.html.HtmlElement]) -> None:
     """Move a thread's posts, in order, into one element marked as the article body (schema.org `articleBody`,
-    which trafilatura takes as the main text); the sidebar and footer around the thread stay outside it."""
+    which trafilatura takes as the main text); the sidebar and footer around the thread stay outside it. Quotes
+    of other posts are marked as quoted, and the posts' bars of links (Quote, Like, Reply) dropped."""
     body = lxml.html.Element("div", itemprop="articleBody")
     posts[0].addprevious(body)
     body.extend(posts)  # moves each post (with its tail text) into the new element, order kept
     for element in body.iter():
         if _has_class_word(element, _COMMENT_CLASS_WORDS):
             element.set("class", "post")  # trafilatura leaves out what a class calls a comment
+    for quote in body.iter("blockquote"):
+        _mark_quoted(quote)
+    for bar in [e for post in posts for e in post.iter(*_BLOCK_TAGS) if e is not post and _links_only(e)]:
+        if bar.getparent() is not None:
+            bar.drop_tree()
+
+
+def _links_only(element: lxml.html.HtmlElement) -> bool:
+    """Whether an element in a post holds nothing but links (its "Quote · Like (11)" bar): no content, and a
+    short last post holding one is taken for a list of links by trafilatura and dropped whole."""
+    links = "".join(anchor.text_content() for anchor in element.iter("a"))
+    return bool(re.search(r"\w", links)) and re.sub(r"\W", "", element.text_content()) == re.sub(r"\W", "", links)
+
+
+def _mark_quoted(quote: lxml.html.HtmlElement) -> None:
+    """Open each line of a post's quote of another with "> ", as forum text writes one: the line repeats an
+    earlier post, and unmarked it reads as a short heading over the reply that follows."""
+    for element in quote.iter(*_QUOTE_LINE_TAGS):
+        if element.text and element.text.strip():
+            element.text = f"> {element.text.lstrip()}"
 
 
 def _thread_posts(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:

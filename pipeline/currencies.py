@@ -314,12 +314,33 @@ def _dollar_definition() -> re.Pattern:
 
 
 def place_currencies(text: str, start: int, end: int) -> frozenset[str]:
-    """The currencies of the countries `text[start:end]` names ("in Lisbon": EUR; "a US company": USD)."""
-    territories, words = territory_codes(), _country_words()
-    codes = {code for m in _country_pattern().finditer(text, start, end) for code in territories.get(words[m[0]], ())}
+    """The currencies of the countries `text[start:end]` names, by name or by a place of theirs regions.toml
+    lists ("in Lisbon": EUR; "a US company": USD; "in Calgary": CAD)."""
+    territories, words, regions = territory_codes(), _country_words(), _region_territories()
+    named = [words[m[0]] for m in _country_pattern().finditer(text, start, end)]
+    named += [regions[m[0]] for m in _region_pattern().finditer(text, start, end)]
+    codes = {code for territory in named for code in territories.get(territory, ())}
     if _us_context().search(text, start, end):
         codes.add("USD")
     return frozenset(codes)
+
+
+@functools.cache
+def _region_territories() -> dict[str, str]:
+    """Every word of a regions.toml region that is a country (its name or a word of it is CLDR's English name
+    of one) → that country's territory: "Vancouver" → CA."""
+    territories = {name: t for t, name in _ENGLISH.territories.items()}
+    found: dict[str, str] = {}
+    for region, words in vocabulary().regions.regions.items():
+        territory = next((territories[w] for w in [region, *words] if w in territories), None)
+        if territory:
+            found.update(dict.fromkeys([region, *words], territory))
+    return found
+
+
+@functools.cache
+def _region_pattern() -> re.Pattern:
+    return re.compile(rf"(?<![\w-])(?:{alternation(_region_territories())})(?![\w-])")
 
 
 @functools.cache
@@ -329,9 +350,11 @@ def _statement_words() -> re.Pattern:
 
 @functools.cache
 def _statement_units() -> re.Pattern:
-    """The markers a statement may name a currency by: codes, symbols and names, but no weak one ("R")."""
-    strong = [m for m, entry in markers().items() if not entry.weak]
-    return re.compile(rf"(?<!\w)(?:{alternation(strong)})(?!\w)")
+    """The markers a statement may name a currency by: codes, symbols and names, but no weak one ("R"); an ISO
+    code is never weak there ("Figures are in PEN."), since a sentence saying what its figures are in names a
+    currency by it, not the everyday token it also spells."""
+    units = [m for m, entry in markers().items() if not entry.weak or m in iso_codes()]
+    return re.compile(rf"(?<!\w)(?:{alternation(units)})(?!\w)")
 
 
 def stated_currencies(text: str) -> list[tuple[int, int, str]]:

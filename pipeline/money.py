@@ -23,7 +23,8 @@ sentence places the pay "in Canada/Australia/..." and names nothing American); a
 bare dollar sign ("$100 CAD"); lakh/crore/LPA with no symbol are INR. A number with no marker is money only
 with a thousands unit and a pay word in its clause ("base 198k", "310k TC"); it takes the one currency the
 rest of its line (a post) states, else the one the whole text states (`currency_from_text`). Forum shorthand
-("245 TC", "Base 185", "85-95 base": a bare number of two or three digits next to a shorthand pay word) is money
+("245 TC", "Base 185", "85-95 base": a bare number of two or three digits next to a shorthand pay word; a base
+with a part of pay added on top, "118 + 12% bonus"; the new pay after a change mark, "120 -> 131") is money
 in the unit the text writes its other pay in ("$310k" → thousands, "26 LPA" → lakhs); in a text whose money has
 no such unit it stays a number (multipliers.toml, [shorthand]). `currency` is None when the text does not say
 which: a shared marker in no country, or an unmarked figure in a text of several currencies or none.
@@ -163,6 +164,9 @@ _SHORTHAND_PHRASE = re.compile(rf"\b(?:{any_of(_SHORTHAND.own_pay_phrases)}){_SP
 _ENDS = [f"(?:{end})" + (r"(?![A-Za-z])" if end.isalpha() else "") for end in _SHORTHAND.own_pay_ends]
 _PHRASE_END = re.compile(rf"{_SP}*(?:{'|'.join(_ENDS)})", re.I)  # what may follow "I'm on 52"
 _SHORTHAND_AFTER = re.compile(rf"{_SP}*{any_of(_SHORTHAND.words)}\b", re.I)
+# "118 + 12% bonus", "130 + sign-on": a base with a part of pay added on top (its own amount may stand between).
+_ADDED_PART = re.compile(rf"{_SP}*\+{_SP}*(?:[~≈]?\d\S*{_SP}+)?{any_of(_SHORTHAND.added_parts)}\b", re.I)
+_CHANGE_MARK = re.compile(rf"{_SP}*(?:{alternation(_SHORTHAND.change_marks, edge=False)}){_SP}*")  # "120 -> 131"
 
 
 # ---- atoms: one number with its own markers --------------------------------------------------------------
@@ -441,7 +445,7 @@ def scan_money(text: str) -> list[Money]:
     units: list[str] = []  # the units the money figures are written in ("k", "lpa")
     shorthand: list[tuple[list[_Atom], re.Match | None, int]] = []  # bare groups beside a shorthand pay word
     phrased: list[tuple[list[_Atom], re.Match | None, int]] = []  # bare groups after a phrase ("I'm on 52")
-    floor = 0
+    floor, previous = 0, None
     for group, gap in _groups(text, atoms):
         money = _money(text, group, gap, floor)
         if money is not None:
@@ -450,10 +454,10 @@ def scan_money(text: str) -> list[Money]:
             units.append(group[-1].unit)
             if not any(a.marker for a in group):
                 unmarked.add(money.start)
-        elif _is_shorthand(text, group, phrases=False):
-            shorthand.append((group, gap, floor))
-        elif _is_shorthand(text, group):
-            phrased.append((group, gap, floor))
+        read = "money" if money else _shorthand_kind(text, group, previous)
+        if read in ("shorthand", "phrased"):
+            (shorthand if read == "shorthand" else phrased).append((group, gap, floor))
+        previous = (group, read)
     unit = _pay_unit(units)
     thousands = unit is not None and _UNIT_VALUES[unit] == 1e3  # "I'm on 14" is no shorthand for 14 lakh
     extra = _shorthand_money(text, shorthand + (phrased if thousands else []), unit)
@@ -473,18 +477,43 @@ def _groups(text: str, atoms: list[_Atom]) -> Iterator[tuple[list[_Atom], re.Mat
 # ---- forum shorthand ------------------------------------------------------------------------------------------
 
 
+def _shorthand_kind(text: str, group: list[_Atom], previous: tuple[list[_Atom], str | None] | None) -> str | None:
+    """How a group that is not money by itself reads: "shorthand" beside a shorthand pay word, "phrased" after
+    a phrase about one's pay, else the reading of the figure a change mark follows ("120 -> 131": money or
+    shorthand makes it shorthand); None when it stays a number."""
+    if _is_shorthand(text, group, phrases=False):
+        return "shorthand"
+    if _is_shorthand(text, group):
+        return "phrased"
+    if (
+        previous
+        and previous[1]
+        and _shorthand_shaped(group)
+        and _CHANGE_MARK.fullmatch(text, previous[0][-1].end, group[0].start)
+    ):
+        return "phrased" if previous[1] == "phrased" else "shorthand"
+    return None
+
+
+def _shorthand_shaped(group: list[_Atom]) -> bool:
+    """Bare numbers of two or three digits: not a year, a percentage or a figure with its own marker or unit."""
+    low, high = _SHORTHAND.digits
+    return all(a.bare and not a.percent and not a.plus and low <= len(str(int(a.value))) <= high for a in group)
+
+
 def _is_shorthand(text: str, group: list[_Atom], phrases: bool = True) -> bool:
     """Bare numbers of two or three digits with a shorthand pay word right before or after them ("245 TC",
-    "Base 185", "85-95 base"), or, with `phrases`, after a phrase about one's pay that they end ("I'm on 52 at
-    a fintech"). A year, a count ("14 replies", "6 YOE") or a percentage is none."""
-    low, high = _SHORTHAND.digits
-    if any(not a.bare or a.percent or a.plus or not low <= len(str(int(a.value))) <= high for a in group):
+    "Base 185", "85-95 base") or a part of pay added on top ("118 + 12% bonus"), or, with `phrases`, after a
+    phrase about one's pay that they end ("I'm on 52 at a fintech"). A year, a count ("14 replies", "6 YOE")
+    or a percentage is none."""
+    if not _shorthand_shaped(group):
         return False
-    lookback = max(0, group[0].start - _LOOKBACK)
-    if _SHORTHAND_BEFORE.search(text, lookback, group[0].start) or _SHORTHAND_AFTER.match(text, group[-1].end):
+    lookback, end = max(0, group[0].start - _LOOKBACK), group[-1].end
+    before = _SHORTHAND_BEFORE.search(text, lookback, group[0].start)
+    if before or _SHORTHAND_AFTER.match(text, end) or _ADDED_PART.match(text, end):
         return True
     phrase = phrases and _SHORTHAND_PHRASE.search(text, lookback, group[0].start)
-    return bool(phrase) and _PHRASE_END.match(text, group[-1].end) is not None
+    return bool(phrase) and _PHRASE_END.match(text, end) is not None
 
 
 def _pay_unit(units: list[str]) -> str | None:
@@ -526,8 +555,10 @@ def _with_stated_currency(text: str, found: list[Money], unmarked: set[int]) -> 
 
 def _stated_currency(text: str, found: list[Money], statements: list[tuple[int, int, str]], money: Money) -> str | None:
     """The one currency the figures or a statement ("All numbers in €") of `money`'s line state, else the one
-    the last statement before it names, else the one the whole text states; a currency other than the one of a
-    country the line names is not taken ("120 TC for a US company" in a euro thread)."""
+    the last statement before it names, else the one the text's statements name (a thread's title stands above
+    its post's "All numbers USD"), else the one the whole text's figures state; of these, only the currency of
+    a country the line names, when it names one ("120 TC for a US company" in a euro thread takes none; "I'm
+    at 140 in Ottawa" in a thread of USD and CAD takes CAD)."""
     line_start, line_end = text.rfind("\n", 0, money.start) + 1, text.find("\n", money.end)
     line_end = len(text) if line_end < 0 else line_end
     on_line = {m.currency for m in found if m.currency and line_start <= m.start < line_end}
@@ -535,11 +566,12 @@ def _stated_currency(text: str, found: list[Money], statements: list[tuple[int, 
     if len(on_line) == 1:
         return on_line.pop()
     places = place_currencies(text, line_start, line_end)
-    stated = [code for start, _, code in statements if start < money.start]
-    everywhere = {stated[-1]} if stated else {m.currency for m in found if m.currency}
-    if len(everywhere) == 1 and (not places or everywhere <= places):
-        return everywhere.pop()
-    return None
+    before = [code for start, _, code in statements if start < money.start]
+    stated = {before[-1]} if before else {code for _, _, code in statements}  # a title above the statement
+    everywhere = stated or {m.currency for m in found if m.currency}
+    if places:  # "I'm at 140 in Vancouver" in a thread of USD and CAD offers
+        everywhere &= places
+    return everywhere.pop() if len(everywhere) == 1 else None
 
 
 def amounts_agree(value: float, quote: str) -> bool:

@@ -129,6 +129,8 @@ class Shorthand(_Section):
     fillers: list[Word] = []
     own_pay_phrases: list[Regex] = []
     own_pay_ends: list[Regex] = []
+    added_parts: list[Regex] = []
+    change_marks: list[Word] = []
 
     @model_validator(mode="after")
     def _digits_in_order(self) -> Shorthand:

@@ -37,6 +37,15 @@ def test_only_money_lines_are_sent_and_table_rows_keep_their_header():
     assert "Pay by level" in texts  # the table's heading comes along
 
 
+def test_a_quoted_line_is_no_heading():
+    """A short line quoting an earlier post ("> base went 120 -> 131") gives no meaning to the lines under it."""
+    text = "Offer thread\n> my TC is 140\nNice. I'm on $118K base.\nRent\nIt costs $2,100.\n"
+    chunk_lines = chunk_text(text, [text.index("$118K"), text.index("$2,100")], max_chars=6000)[0].lines
+    texts = [line.text for line in chunk_lines]
+    assert texts.index("Offer thread") < texts.index("Nice. I'm on $118K base.")
+    assert "> my TC is 140" not in texts and "Rent" in texts
+
+
 def test_a_table_split_across_chunks_repeats_its_header():
     chunks = chunk_text(TEXT, money_starts(TEXT), max_chars=90)
     assert len(chunks) > 1

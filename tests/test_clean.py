@@ -200,6 +200,37 @@ def test_a_thread_whose_first_post_has_a_class_of_its_own_keeps_it_first():
     assert -1 not in found and found == sorted(found)
 
 
+def test_a_posts_quote_of_another_is_marked_as_quoted():
+    """A reply quoting an earlier post keeps the quote as a "> " line (a repeat, not a heading over the reply)."""
+    quoted = "<blockquote><p>on-call is lighter</p><p>never looked back</p></blockquote>"
+    html = thread_html(THREADS["div.post"]).replace(f"<p>{POSTS[2]}</p>", f"{quoted}<p>{POSTS[2]}</p>")
+    lines = clean(page(html)).text.split("\n")
+    assert lines[lines.index(POSTS[2]) - 2 :][:3] == ["> on-call is lighter", "> never looked back", POSTS[2]]
+    assert lines.count("> on-call is lighter") == 1
+
+
+BARRED_POSTS = [
+    "Moved from a support desk to platform work last year and the pay step was bigger than I expected, mostly"
+    " because the on-call allowance is separate and the team pays for certifications too.",
+    "Ask about the rota before you sign. Ours looked light on paper but the pager went off most weekends in"
+    " winter, and nobody had written down how the overtime was counted or paid.",
+    "Update: took the offer, starting in May.",
+]
+
+
+def test_a_short_last_post_with_a_bar_of_links_is_kept_without_the_bar():
+    """Each post ends in a bar of links (Quote, Like): the bar is no text, and a short last post holding one is
+    not taken for a list of links and dropped."""
+    posts = "".join(
+        f"<div class='post'><div class='postmeta'><b>user{n}</b> · 2 Mar</div><div class='postbody'><p>{text}</p>"
+        "</div><div class='postactions'><a href='/reply'>Quote</a> <a href='/like'>Like (4)</a></div></div>"
+        for n, text in enumerate(BARRED_POSTS)
+    )
+    html = f"<html><body><div class='thread'>{posts}</div><div class='sidebar'><p>{SIDEBAR}</p></div></body></html>"
+    text = clean(page(html)).text
+    assert [line for line in text.split("\n") if line] == BARRED_POSTS
+
+
 def question_with_replies(question: str) -> str:
     """A Reddit-style page: one post (the question) and a comment section of replies, one nested."""
     replies = (

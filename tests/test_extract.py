@@ -868,6 +868,24 @@ def test_a_bonus_word_counts_in_its_own_clause_and_a_band_or_a_report_about_a_jo
         assert _accounts(result)[bonus] == ("not_pay", "bonus")
 
 
+def test_a_figure_with_a_part_of_pay_added_on_top_is_pay(settings, fake_llm):
+    """Issue 15.3: "€88k + 12% bonus" is a base with a bonus on top, pay with no other pay word; a figure in
+    the same kind of line with nothing added on top still needs a pay word."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    text = "Where I stand\nRight now: €88k + 12% bonus, no equity.\nLast spring: €61k, all of it spent.\n"
+    result = extract_stage.extract(Article(source="added.txt", text=text, kind="text"), make_client(settings), settings)
+    assert [s.amount_min for s in result.salaries] == [88000]
+    assert _accounts(result)[61000] == ("not_pay", "other")
+
+
+def test_a_poster_saying_what_they_are_on_is_pay_evidence(settings, fake_llm):
+    """Issue 15.3: "I'm a junior analyst in Graz on 41" says the poster is paid 41, words about them between."""
+    fake_llm.responder = readings_rewritten(kind="pay")
+    text = "Thread\nMy car cost €18k.\nI'm a junior analyst in Graz on 41 with 2 YOE.\n"
+    result = extract_stage.extract(Article(source="on.txt", text=text, kind="text"), make_client(settings), settings)
+    assert [s.amount_min for s in result.salaries] == [41000]
+
+
 POSTING_PAGE = (
     "<!DOCTYPE html><html><head><title>Forecasting Engineer II | Hollowmere Grid</title>"
     '<script type="application/ld+json">{"@type": "JobPosting", "title": "Forecasting Engineer II",'

@@ -350,6 +350,76 @@ SHORTHAND = [
             ("€10k", 10_000, 10_000, "EUR", None),
         ],
     ),
+    # a three-letter code a statement names is a currency, though also an everyday token elsewhere ("CAD 3D")
+    (
+        "Calgary offer, 20k sign-on. My figures are CAD throughout.\n- base 135\nPeers in Ottawa get 128 TC.",
+        [
+            ("20k", 20_000, 20_000, "CAD", None),
+            ("135", 135_000, 135_000, "CAD", None),
+            ("128", 128_000, 128_000, "CAD", None),
+        ],
+    ),
+    # a thread's title stands above its post's statement: the statement still names the title's currency
+    (
+        "Is 118 base fair for a lead in Cork?\nThe figures are in EUR below. My base 96k, TC ~110.",
+        [
+            ("118", 118_000, 118_000, "EUR", None),
+            ("96k", 96_000, 96_000, "EUR", None),
+            ("110", 110_000, 110_000, "EUR", None),
+        ],
+    ),
+    # a base with a part of pay added on top is shorthand pay; "40 + 2 guests" adds no part of pay
+    (
+        "Offer is $95k base.\nRight now: 82 + 8% bonus, and a friend got 88 + sign-on.\nWe had 40 + 2 guests.",
+        [
+            ("$95k", 95_000, 95_000, "USD", None),
+            ("82", 82_000, 82_000, "USD", None),
+            ("88", 88_000, 88_000, "USD", None),
+        ],
+    ),
+    # after a change mark, the new pay reads as the figure before it does; a count that changes stays a count
+    (
+        "Mine went $98k → 104 in March.\nBase went 120 -> 131 at review; the team grew 12 -> 15 people.",
+        [
+            ("$98k", 98_000, 98_000, "USD", None),
+            ("104", 104_000, 104_000, "USD", None),
+            ("120", 120_000, 120_000, "USD", None),
+            ("131", 131_000, 131_000, "USD", None),
+        ],
+    ),
+    # a band's top and an offer someone names the figure of, in a text that writes pay in thousands
+    (
+        "My TC is £70k. Their band tops out at 85. I had an offer from a Leeds agency at 62 that I declined.",
+        [
+            ("£70k", 70_000, 70_000, "GBP", None),
+            ("tops out at 85", None, 85_000, "GBP", None),
+            ("62", 62_000, 62_000, "GBP", None),
+        ],
+    ),
+    # in a thread of several currencies, a line naming a place of one country takes that country's currency
+    (
+        "Offers: $150k from a US startup; 160k CAD in Ottawa.\nI'm at 140 in Calgary.\nA friend is on 120 base.",
+        [
+            ("$150k", 150_000, 150_000, "USD", None),
+            ("160k CAD", 160_000, 160_000, "CAD", None),
+            ("140", 140_000, 140_000, "CAD", None),
+            ("120", 120_000, 120_000, None, None),
+        ],
+    ),
+    # "works out to", "comes out at" may stand after a shorthand word; "landed" is a phrase about one's pay
+    (
+        "My $290k offer: TC works out to about 310 with refreshers. Friends landed 250-280, I landed 3 offers.",
+        [
+            ("$290k", 290_000, 290_000, "USD", None),
+            ("310", 310_000, 310_000, "USD", None),
+            ("250-280", 250_000, 280_000, "USD", None),
+        ],
+    ),
+    # "I'm <who and where> on 41": the words about the poster may stand between; a count after them stays one
+    (
+        "Offers run near €60k.\nI'm a junior analyst in Graz on 41 with 2 YOE. I'm working hard on 12 dashboards.",
+        [("€60k", 60_000, 60_000, "EUR", None), ("41", 41_000, 41_000, "EUR", None)],
+    ),
     # a text that writes pay in no unit: the bare numbers stay numbers
     ("She makes 240 TC and base 170.", []),
     # counts, years, levels and percentages beside pay words are never money
