@@ -16,7 +16,8 @@ from itertools import pairwise
 from pipeline.vocab import vocabulary
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_QUOTED = re.compile(r">\s")  # a quoted line ("> base went 120 -> 131"), never a heading
+# A quoted line ("> base went 120 -> 131", a board's "tomas_k wrote:110k base"), never a heading.
+_QUOTED = re.compile(r">\s|[^\s:]{1,40} wrote:")
 
 
 @dataclass(frozen=True)

@@ -127,12 +127,12 @@ def _lone_letter(symbol: str) -> bool:
 
 
 def _dollar_prefixes() -> dict[str, set[str]]:
-    """ "TT$", "FJ$", "F$" → the dollar CLDR writes "$" whose code starts with those letters, as a text tells
-    one dollar from another; a letter that is a multiplier is left out ("K$" is thousands of dollars)."""
-    units = {u.lower() for u in vocabulary().multipliers.by_unit()}
+    """Markers like "TT$", "FJ$", "B$" → the dollars CLDR writes "$" whose code starts with those letters, as a
+    text tells one dollar from another; the letter for thousands is left out ("K$" is thousands of dollars)."""
+    thousands = {u.upper() for u, value in vocabulary().multipliers.by_unit().items() if value == 1e3}
     found: dict[str, set[str]] = {}
     for code in _local_symbols().get("$", set()):
-        for prefix in {code[:2], code[0]} - {u.upper() for u in units}:
+        for prefix in {code[:2], code[0]} - thousands:
             found.setdefault(f"{prefix}$", set()).add(code)
     return found
 
@@ -235,13 +235,18 @@ def _naming(mentions: list[str], candidates: frozenset[str]) -> str | None:
     return codes.pop() if len(codes) == 1 else None
 
 
-def _placed(text: str, pos: int, candidates: frozenset[str]) -> str | None:
-    """The candidate of the country named in the sentence at `pos`, else of the nearest one named before it."""
+def _placed(text: str, pos: int, candidates: frozenset[str], stated: bool = True) -> str | None:
+    """The candidate of the country named in the sentence at `pos`, else (with `stated`) the one the last
+    statement before it names ("All salaries below are in Moldovan lei"), else of the nearest country named
+    before it."""
     pattern = _country_pattern()
     start, end = sentence_around(text, pos)
     here = _naming([m[0] for m in pattern.finditer(text, start, end)], candidates)
     if here:
         return here
+    said = [code for s, _, code in stated_currencies(text) if s < start and code in candidates] if stated else []
+    if said:
+        return said[-1]
     for mention in reversed([m[0] for m in pattern.finditer(text, 0, start)]):
         if found := _naming([mention], candidates):
             return found
@@ -357,27 +362,43 @@ def _statement_units() -> re.Pattern:
     return re.compile(rf"(?<!\w)(?:{alternation(units)})(?!\w)")
 
 
-def stated_currencies(text: str) -> list[tuple[int, int, str]]:
+@functools.lru_cache(maxsize=8)
+def statements(text: str) -> tuple[tuple[int, int], ...]:
+    """The sentences of `text` that say what its figures are written in ("All numbers USD:", "All salaries
+    below are monthly and gross"): those holding a statement word (currencies.toml statement_words)."""
+    return tuple((s, e) for s, e in sentences(text) if _statement_words().search(text, s, e))
+
+
+@functools.lru_cache(maxsize=8)
+def stated_currencies(text: str) -> tuple[tuple[int, int, str], ...]:
     """Where `text` states the one currency its figures are written in ("All numbers USD:", "All numbers in
-    €, by the way."), as (start, end, code) of each sentence holding a statement word and markers of exactly
-    one currency."""
+    €, by the way."), as (start, end, code) of each statement whose markers all may name one currency and
+    together name only it."""
     found = []
-    for start, end in sentences(text):
-        if _statement_words().search(text, start, end):
-            codes = {currency_of(m[0], text, m.start()) for m in _statement_units().finditer(text, start, end)}
-            if len(codes) == 1 and None not in codes:
-                found.append((start, end, codes.pop()))
-    return found
+    for start, end in statements(text):
+        named = [_may_name(m[0], text, m.start()) for m in _statement_units().finditer(text, start, end)]
+        codes = frozenset.intersection(*named) if named else frozenset()
+        if len(codes) == 1:
+            found.append((start, end, next(iter(codes))))
+    return tuple(found)
 
 
-def currency_of(marker: str, text: str, pos: int) -> str | None:
-    """The ISO code `marker` names where it stands at `pos` of `text`, or None when the text does not say."""
+def _may_name(marker: str, text: str, pos: int) -> frozenset[str]:
+    """The currencies a marker in a statement may name: all of a shared one's ("lei" beside "MDL" is MDL), the
+    one a dollar sign names where it stands."""
+    codes = markers()[marker].codes
+    return codes or frozenset({currency_of(marker, text, pos, stated=False)} - {None})
+
+
+def currency_of(marker: str, text: str, pos: int, stated: bool = True) -> str | None:
+    """The ISO code `marker` names where it stands at `pos` of `text`, or None when the text does not say;
+    `stated` lets a statement of the text's currency decide a shared marker (not while reading one)."""
     entry = markers()[marker]
     if not entry.codes:
         return _dollar_country(text, pos)
     if len(entry.codes) == 1 and not entry.placed_only:
         return next(iter(entry.codes))
-    return _placed(text, pos, entry.codes) or entry.default
+    return _placed(text, pos, entry.codes, stated) or entry.default
 
 
 def placed_currency(text: str, pos: int, candidates: frozenset[str], default: str) -> str:

@@ -42,7 +42,14 @@ from dataclasses import dataclass
 from babel.numbers import get_currency_precision
 
 from pipeline import sentences
-from pipeline.currencies import currency_of, markers, place_currencies, placed_currency, stated_currencies
+from pipeline.currencies import (
+    currency_of,
+    markers,
+    place_currencies,
+    placed_currency,
+    stated_currencies,
+    statements,
+)
 from pipeline.vocab import alternation, any_of, vocabulary
 from schemas.records import Period
 
@@ -466,12 +473,27 @@ def scan_money(text: str) -> list[Money]:
 
 
 def _groups(text: str, atoms: list[_Atom]) -> Iterator[tuple[list[_Atom], re.Match | None]]:
-    """The atoms in order, one at a time or two that read as one range, with the gap joining the two."""
+    """The atoms in order, one at a time or two that read as one range, with the gap joining the two; the
+    old figure of a change ("moved from 55,000 to 63,000 lei") stands alone, written in the new one's unit."""
     i = 0
     while i < len(atoms):
         gap = _join(text, atoms, i)
-        yield atoms[i : i + (2 if gap else 1)], gap
+        if gap is None and _changed_from(text, atoms, i):
+            a, b = atoms[i], atoms[i + 1]
+            yield [dataclasses.replace(a, pre=b.pre, suf=b.suf, unit=a.unit or b.unit, plain=False)], None
+        else:
+            yield atoms[i : i + (2 if gap else 1)], gap
         i += 2 if gap else 1
+
+
+def _changed_from(text: str, atoms: list[_Atom], i: int) -> bool:
+    """Whether atoms[i] is the bare old figure of "went from X to Y" and atoms[i + 1] the marked new one."""
+    if i + 1 >= len(atoms) or atoms[i].marker or not atoms[i + 1].marker:
+        return False
+    a, b = atoms[i], atoms[i + 1]
+    gap = _RANGE_GAP.fullmatch(text, a.end, b.start)
+    before = text[max(0, a.start - _LOOKBACK) : a.start]
+    return bool(gap and gap["word"] and _CHANGE_FROM.search(before) and _compatible(text, a, b))
 
 
 # ---- forum shorthand ------------------------------------------------------------------------------------------
@@ -600,6 +622,13 @@ def written_amounts(text: str) -> list[float]:
 def is_written(value: float, written: list[float]) -> bool:
     """True when `value` is one of `written` (see `written_amounts`) within 0.5 %."""
     return any(math.isclose(value, amount, rel_tol=0.005) for amount in written)
+
+
+def stated_period_before(text: str, pos: int) -> Period | None:
+    """The one period the last statement before `pos` gives the text's figures ("All numbers below are CZK,
+    gross per month"; `pipeline.currencies.statements`), if any."""
+    said = [detect_period(text[s:e]) for s, e in statements(text) if s < pos]
+    return said[-1] if said else None
 
 
 def stated_period(text: str) -> Period | None:

@@ -46,6 +46,13 @@ def test_a_quoted_line_is_no_heading():
     assert "> my TC is 140" not in texts and "Rent" in texts
 
 
+def test_a_boards_quote_line_is_no_heading():
+    """A board writes a quote as "name wrote:" and the quoted words: no heading for the reply under it."""
+    text = "Offer thread\nmila_k wrote:my TC is 140\nNice offer, I would take it. I'm on $118K base at a bank.\n"
+    chunk_lines = chunk_text(text, [text.index("$118K")], max_chars=6000)[0].lines
+    assert "mila_k wrote:my TC is 140" not in [line.text for line in chunk_lines]
+
+
 def test_a_table_split_across_chunks_repeats_its_header():
     chunks = chunk_text(TEXT, money_starts(TEXT), max_chars=90)
     assert len(chunks) > 1

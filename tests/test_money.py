@@ -659,3 +659,40 @@ def test_detect_period(text, period):
 )
 def test_place_currencies_are_those_of_the_countries_a_span_names(text, codes):
     assert place_currencies(f"Intro. {text}. Outro in Japan.", 7, 7 + len(text)) == codes
+
+
+def test_a_statement_of_the_texts_currency_decides_a_shared_marker_before_a_nearer_country():
+    """Issue 15.4: "lei" is Romanian or Moldovan; a text that says its salaries are in Moldovan lei means MDL
+    even where a Romanian company was named nearer the figure."""
+    text = (
+        "All salaries below are monthly and gross, in Moldovan lei (MDL).\n"
+        "Romanian firms now hire here too. One lead was countered with 70,000 lei."
+    )
+    [money] = scan_money(text)
+    assert money.currency == "MDL"
+
+
+@pytest.mark.parametrize(
+    "text, currency",
+    [
+        ("In Brunei, analysts bill B$ 60 an hour.", "BND"),
+        ("In PNG a data engineer earns K 80,000 a year.", "PGK"),
+    ],
+)
+def test_a_dollar_letter_and_a_countrys_short_name_place_the_currency(text, currency):
+    [money] = scan_money(text)
+    assert money.currency == currency
+
+
+def test_a_calendar_year_in_a_clause_is_a_period():
+    assert detect_period("which comes to about €52,000 over a calendar year") is Y
+
+
+def test_the_old_figure_of_a_change_is_money_in_the_new_ones_currency():
+    """Issue 15.2/3: "moved from 55,000 to 63,000 lei" names two pays, before and after; the first is written
+    without its currency, which the second carries."""
+    found = scan_money("In Moldova the senior band moved from 48,000 to 52,000 lei.")
+    assert [(m.text, m.amount_min, m.currency) for m in found] == [
+        ("48,000", 48_000, "MDL"),
+        ("52,000 lei", 52_000, "MDL"),
+    ]
