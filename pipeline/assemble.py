@@ -30,7 +30,7 @@ from pipeline.levels import (
     spans_all_levels,
 )
 from pipeline.mentions import find_employer, find_region, find_role, regions_named, skill_category
-from pipeline.money import Money, stated_period
+from pipeline.money import Money, stated_period, stated_period_before
 from pipeline.vocab import any_of, vocabulary
 from schemas.documents import Extraction, MoneyAmount, MoneyUse
 from schemas.records import (
@@ -98,12 +98,13 @@ class KindCue:
 
     def names(self, before: str, after: str, sentence: str, context: str, antecedent: str) -> bool:
         """Whether the words right before or after the figure, its clause (with the sentence it points back to,
-        if any: "Ask what the bonus paid. Mine is up to 10k.") or its sentence carry this cue. A line wrap reads as
+        if any: "Ask what the bonus paid. Mine is up to 10k."), its heading (a short one: "Bonuses") or its
+        sentence carry this cue. A line wrap reads as
         a space ("The national minimum\nwage"), and a gloss in brackets right before the figure is skipped."""
         before, after, sentence = (part.replace("\n", " ") for part in (before, after, sentence))
         unglossed = _GLOSS.sub("", before)  # "the holiday bonus (orlofsuppbót) of" reads "the holiday bonus of"
         own_before = _JOIN.split(before)[-1]
-        own = f"{own_before} {_JOIN.split(after, maxsplit=1)[0]}"  # the figure's own words
+        own = _own_words(before, " ", after)
         clause = f"{antecedent}\n{own}" if antecedent else own
         near = f"{own_before} {after[: _CELL_MAX // 4]}"  # its own words before it, a few after
         return bool(
@@ -116,7 +117,9 @@ class KindCue:
             )
             or (
                 self.clause_words
-                and self.clause_words.search(clause)
+                and (
+                    self.clause_words.search(clause) or len(context) <= _CELL_MAX and self.clause_words.search(context)
+                )
                 and not (self.unless and self.unless.search(f"{clause}\n{context}"))
             )
         )
@@ -169,6 +172,12 @@ def _runs_on(text: str, newline: int) -> bool:
     if not line or not nxt or line.endswith((".", "!", "?", ":", ";", "|")) or _NEW_LINE_START.match(nxt):
         return False
     return not nxt[0].isupper() or len(line) >= _WRAP_MIN_CHARS
+
+
+def _own_words(before: str, figure: str, after: str) -> str:
+    """A figure's own words in its clause: none across a join to another amount ("110k base + 10% yearly
+    bonus": the "yearly" is the bonus's)."""
+    return f"{_JOIN.split(before)[-1]}{figure}{_JOIN.split(after, maxsplit=1)[0]}"
 
 
 def _clause_span(text: str, fig: Figure, figures: list[Figure]) -> tuple[int, int]:
@@ -242,17 +251,19 @@ def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, contex
     """The figure's period: its own words, else the range it belongs to (one "a month" after the second
     bound covers both), else its clause, else a like figure before it in its sentence, else its heading/header
     with other figures taken out, else the like items of its list, else the heading over its table or list,
-    else the one period the text gives all its other like amounts, else a year."""
+    else the last statement of the text's figures before it ("All numbers below are gross per month"), else the
+    one period the text gives all its other like amounts, else a year."""
     section = fig.section.text if fig.section else ""
     return (
         fig.money.period
         or _range_partner_period(text, fig, figures)
-        or detect_period(clause)
+        or detect_period(_own_words(*clause.partition(fig.money.text)))
         or _sentence_period(text, fig, figures)
         or detect_period(_without_figures(context, figures))
         or _list_period(text, fig, figures)
         or detect_period(_without_figures(section, figures))
         or _block_period(text, fig, figures)
+        or stated_period_before(text, fig.money.start)
         or _text_period(fig, figures, sentence)
         or Period.year
     )

@@ -1047,3 +1047,73 @@ def test_figures_their_cue_words_name_are_not_sent_to_the_model_and_still_accoun
     assert '"M1"' in tags and '"M2"' not in tags
     assert [s.amount_min for s in result.salaries] == [3200]
     _assert_not_pay(result, {2000: "bonus", 900: "cost"})
+
+
+A_BOARD_THREAD = """Offer in Graz vs staying in Vienna
+by anna_k » Mon 2 Mar 2026, 20:10
+Quick check. All numbers below are EUR, gross per month unless I say otherwise.
+My base is 5.2k at an insurer. Offer from a Graz start-up: 6.1k base + 10% yearly bonus.
+by felix_w » Mon 2 Mar 2026, 20:40
+anna_k wrote:6.1k base + 10% yearly bonus
+Decent offer for Graz, take it. My base is 5.8k at a bank in Linz, six years in, no bonus at all.
+"""
+
+
+def test_a_threads_stated_period_and_a_figures_own_words_decide_its_period(settings, fake_llm):
+    """Issue 15.5: "All numbers below are EUR, gross per month" gives the thread's shorthand its period; the
+    "yearly" of a bonus added on top is the bonus's, and a board's quote line ("anna_k wrote: …") is no
+    heading that lends its words to the reply under it."""
+    result = _read_as_pay(A_BOARD_THREAD, settings, fake_llm)
+    periods = {(s.amount_min or s.amount_max): s.period.value for s in result.salaries}
+    assert periods == {5200: "month", 6100: "month", 5800: "month"}
+
+
+TAXES_AND_EXTRAS = """Pay in Kampala, 2026
+
+Bonuses
+Year-end bonuses averaged a month's salary. For a senior engineer that came to about USh 9,000,000.
+
+Tax and extras
+- PAYE starts above USh 235,000 a month; income over USh 10,000,000 is taxed at 40%.
+- Most employers add a transport allowance (median USh 250,000 a month).
+- Everyone who answered got a data bundle worth USh 20,000.
+- One firm paid each employee a USh 500,000 "thank-you" in December.
+- A retention award of USh 6,000,000 is spread over two years, on condition that staff stay.
+- The cloud exam costs US$200 per attempt, roughly USh 740,000 at current rates.
+- Part-time online programmes run from about USh 1,500,000.
+
+A data engineer earns USh 4,500,000 a month.
+"""
+
+
+def test_tax_bands_allowances_gifts_retention_exams_and_conversions_are_not_pay(settings, fake_llm):
+    """Issue 15.3: a short heading naming bonuses makes its figures bonuses; tax thresholds and rates, an
+    allowance with its median in brackets, a gift's worth, a payment to every employee, a retention award
+    kept on condition of staying, an exam's price per attempt, a conversion at current rates and a course's
+    price are not pay."""
+    result = _read_as_pay(TAXES_AND_EXTRAS, settings, fake_llm)
+    assert [s.amount_min for s in result.salaries] == [4_500_000]
+    expected = {
+        9_000_000: "bonus",
+        235_000: "threshold",
+        10_000_000: "threshold",
+        250_000: "bonus",
+        20_000: "bonus",
+        500_000: "bonus",
+        6_000_000: "bonus",
+        200: "cost",
+        740_000: "other",
+        1_500_000: "cost",
+    }
+    _assert_not_pay(result, expected)
+
+
+def test_a_rate_freelancers_quote_or_a_day_goes_for_is_pay(settings, fake_llm):
+    """Issue 15.3: "quote US$45-70 an hour" and "Day rates: a full day goes for €500-700" say what freelancers
+    are paid."""
+    text = (
+        "FOREIGN CLIENTS AND PLATFORMS\n\nMembers working for clients abroad quote US$45-70 an hour.\n"
+        "Day rates: a full day on site goes for €500-700.\n"
+    )
+    result = _read_as_pay(text, settings, fake_llm)
+    assert sorted(s.amount_min for s in result.salaries) == [45, 500]
