@@ -44,11 +44,15 @@ def _currency_word() -> re.Pattern:
         for m in [*markers(), *_TABLES.currency_names]
         if not (len(m) == 1 and m.isascii() and m.isalpha()) and m not in _TABLES.not_currencies
     ]
-    return re.compile(rf"(?<![A-Za-z])(?:{alternation(usable)})")
+    # A code or name must not start inside a word ("AUD" in "FRAUD"); a symbol may follow a multiplier
+    # letter ("K$", "k€": thousands of dollars, of euros).
+    worded = [m for m in usable if m[0].isascii() and m[0].isalpha()]
+    symbols = [m for m in usable if m not in worded]
+    return re.compile(rf"(?<![A-Za-z])(?:{alternation(worded)})|(?:{alternation(symbols)})")
 
 
 _MULTIPLIER_WORD = re.compile(
-    rf"(?<!\w)(?:{alternation(_TABLES.multipliers, edge=False)})(?!\w)",
+    rf"(?<![\w,.])(?:{alternation(_TABLES.multipliers, edge=False)})(?!\w)",
     re.IGNORECASE,  # "$K", not the K of "Kč"
 )
 _MULTIPLIER_KEYS = {key.casefold(): value for key, value in _TABLES.multipliers.items()}

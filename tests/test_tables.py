@@ -7,7 +7,7 @@ from pipeline.extract import extract
 from pipeline.ground import ground
 from pipeline.llm import make_client
 from pipeline.save import ExtractorVersion, save
-from pipeline.tables import derive, salary_fields, table_figures
+from pipeline.tables import derive, meaning_of, salary_fields, table_figures
 from schemas.documents import Article, MoneyUse, Page
 from schemas.records import FigureKind, Level, PayBasis, Period, Statistic
 
@@ -291,6 +291,21 @@ def test_local_symbols_and_apostrophe_thousands():
     czech = "Platy v Česku\nObor | Level | Medián (Kč)\nData | Senior | 85 000\n"
     assert [(f.money.amount_min, f.money.currency) for f in table_figures(swiss)] == [(120000, "CHF")]
     assert [(f.money.amount_min, f.money.currency) for f in table_figures(czech)] == [(85000, "CZK")]  # K of Kč
+
+
+def test_a_multiplier_letter_before_or_after_a_symbol_is_thousands_of_that_currency():
+    """ "K$", "k€", "€k" and "(£000s)" in a header: thousands of dollars, euros, pounds."""
+    text = (
+        "Offers by band\nBand | Experience | Base (k€ per year) | On-target (£000s) | Day rate (K$)\n"
+        "B2 | 4–6 years | 62–70 | 58–66 | 0.9–1.1\n"
+    )
+    found = [(f.money.amount_min, f.money.amount_max, f.money.currency) for f in table_figures(text)]
+    assert found == [(62000, 70000, "EUR"), (58000, 66000, "GBP"), (900, 1100, "USD")]
+
+
+def test_a_code_inside_a_word_is_still_no_currency_and_a_digit_group_is_no_multiplier():
+    assert table_figures("Claims handled\nTeam | FRAUDulent | Cleared\nNorth | 1,200 | 940\n") == []
+    assert meaning_of("10,000s of answers").multiplier is None
 
 
 def test_a_lone_letter_in_a_header_is_no_currency():
