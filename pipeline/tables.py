@@ -116,6 +116,12 @@ class TableFigure:
     meaning: Meaning = Meaning()
     column: str = ""
     label: str = ""
+    span: Line | None = None  # the header through the note under the table, when that note gave the meaning
+
+    @property
+    def governing(self) -> Line:
+        """The span that gave the figure its meaning: its header, or the header through the table's note."""
+        return self.span or self.header
 
 
 @dataclass(frozen=True)
@@ -230,6 +236,20 @@ def _intro(text: str, lines: list[Line], first: Line) -> Line | None:
     return Line(para[0].start, para[-1].end, text[para[0].start : para[-1].end])
 
 
+def _note(text: str, lines: list[Line], last: Line) -> Line | None:
+    """The paragraph right under a table, which may be its footnote ("All figures above are in thousands of
+    …"): the lines after its last row up to the end of a sentence, with no more than one blank line between."""
+    after = [line for line in lines if line.start > last.end]
+    if not after or after[0].is_table_row or text[last.end : after[0].start].count("\n") > 2:
+        return None
+    para = [after[0]]
+    for line in after[1:]:
+        if line.start != para[-1].end + 1 or line.is_table_row or para[-1].text.strip().endswith((".", "!", "?")):
+            break
+        para.append(line)
+    return Line(para[0].start, para[-1].end, text[para[0].start : para[-1].end])
+
+
 def _ends_sentence(line: Line) -> bool:
     """A line that closes a sentence or is a heading: an introducing sentence does not reach back past it."""
     stripped = line.text.strip()
@@ -277,10 +297,11 @@ def _intro_multiplier(intro: Line | None) -> float | None:
 @functools.cache
 def _unit_phrase() -> re.Pattern:
     """A multiplier written as a unit: after "in", an opening parenthesis or a currency marker, perhaps with a
-    currency between ("in thousands of Swiss francs", "(€ thousands)", "CHF '000")."""
+    currency between ("in thousands of Swiss francs", "(€ thousands)", "CHF '000"); not the multiplier of an
+    amount ("E£1.5 million a year", "in 2 million homes")."""
     unit = alternation(_TABLES.multipliers, edge=False)
     before = rf"\bin\s+|\(\s*|(?:{_currency_word().pattern})[\s,]*"
-    return re.compile(rf"(?:{before})(?:[^\s()]+\s+)?(?P<unit>{unit})(?!\w)", re.IGNORECASE)
+    return re.compile(rf"(?:{before})(?:[^\s()\d]+\s+)?(?P<unit>{unit})(?!\w)", re.IGNORECASE)
 
 
 def _column_meaning(words: str, table: Meaning) -> Meaning | None:
@@ -303,8 +324,9 @@ def _column_basis(words: str) -> PayBasis:
     return PayBasis.base if _BASE_COLUMN.search(words) else detect_pay_basis(words)
 
 
-def read_block(text: str, rows: list[Line], intro: Line | None) -> list[TableFigure]:
-    """The figures of one table: header rows are those before the first row holding a bare figure."""
+def read_block(text: str, rows: list[Line], intro: Line | None, note: Line | None = None) -> list[TableFigure]:
+    """The figures of one table: header rows are those before the first row holding a bare figure. What its
+    caption, introducing sentence and header leave open, a note under it may state (`_notes_meaning`)."""
     captions = []
     while len(captions) < len(rows) and _is_caption(rows[len(captions)]):
         captions.append(rows[len(captions)])
@@ -317,7 +339,41 @@ def read_block(text: str, rows: list[Line], intro: Line | None) -> list[TableFig
     table = _table_meaning(captions, intro, columns)
     first = intro if intro and meaning_of(intro.text) != Meaning() else rows[0]
     header = Line(first.start, heads[-1].end, text[first.start : heads[-1].end])
-    return [figure for row in data for figure in _row_figures(text, row, header, columns, table)]
+    noted, last = _notes_meaning([*_note_rows(data), *([note] if note else [])])
+    span = Line(first.start, last.end, text[first.start : last.end]) if last and table.over(noted) != table else None
+    figures = [figure for row in data for figure in _row_figures(text, row, header, columns, table.over(noted))]
+    return [replace(figure, span=span) for figure in figures]
+
+
+def _note_rows(data: list[Line]) -> list[Line]:
+    """The rows that close a table with a note in its first cell only ("Notes: … |  |  |")."""
+    count = 0
+    while count < len(data) and _is_caption(data[len(data) - 1 - count]):
+        count += 1
+    return data[len(data) - count :]
+
+
+def _notes_meaning(notes: list[Line]) -> tuple[Meaning, Line | None]:
+    """What the notes under a table state as its unit, and the last note that states any: a note speaks only
+    where it writes the currency or multiplier as a unit ("in thousands of quetzales", "(€ '000)"), and then
+    for the period too (it is the table's footnote, not prose after it that names other money)."""
+    found, last = Meaning(), None
+    for note in notes:
+        marker = _unit_marker().search(note.text)
+        multiplier = _intro_multiplier(note)
+        if marker or multiplier:
+            said = Meaning(marker["marker"] if marker else None, multiplier, stated_period(note.text))
+            found, last = found.over(said), note
+    return found, last
+
+
+@functools.cache
+def _unit_marker() -> re.Pattern:
+    """A currency written as a unit: after "in", perhaps after a multiplier ("in thousands of Czech koruna",
+    "in GTQ"), or after an opening parenthesis ("(€ '000)")."""
+    unit = alternation(_TABLES.multipliers, edge=False)
+    lead = rf"(?i:\bin\s+(?:(?:{unit})\s+of\s+)?)|\(\s*"  # the marker itself keeps its case ("won", "Won")
+    return re.compile(rf"(?:{lead})(?:[^\s()]+\s+)?(?P<marker>{_currency_word().pattern})")
 
 
 def _row_figures(text: str, row: Line, header: Line, columns: dict[int, str], table: Meaning) -> list[TableFigure]:
@@ -386,7 +442,11 @@ def table_figures(text: str) -> list[TableFigure]:
     """Every bare-number money figure of every table in `text`, in text order: tables written as rows of
     cells, and tables flattened to one cell or one "label: value" per line."""
     lines = split_lines(text)
-    found = [figure for rows in blocks(lines) for figure in read_block(text, rows, _intro(text, lines, rows[0]))]
+    found = [
+        figure
+        for rows in blocks(lines)
+        for figure in read_block(text, rows, _intro(text, lines, rows[0]), _note(text, lines, rows[-1]))
+    ]
     for run in (part for cells_run in cell_runs(lines) for part in _paragraphs(cells_run)):
         found += read_flattened(text, run, _intro(text, lines, run[0]))
     return sorted(found, key=lambda figure: figure.money.start)
@@ -512,8 +572,14 @@ def derive(header: str, row: str) -> list[float]:
     table may be one line holding one figure ("95 - 125", "Data Engineer: 95 - 125"), read under the
     header's meaning."""
     text = f"{header}\n{row}"
-    figures = [figure.money for figure in table_figures(text)] or _under_header(header, text)
+    figures = _row_in_span(header, row) or [f.money for f in table_figures(text)] or _under_header(header, text)
     return [bound for money in figures for bound in (money.amount_min, money.amount_max) if bound is not None]
+
+
+def _row_in_span(span: str, row: str) -> list[Money]:
+    """The figures of `row` read where it stands inside `span`: a span that runs on through the table to the
+    note under it (`TableFigure.span`) holds the row itself."""
+    return [figure.money for figure in table_figures(span) if figure.row.text.strip() == row.strip()]
 
 
 def _under_header(header: str, text: str) -> list[Money]:
@@ -528,7 +594,7 @@ def salary_fields(figure: TableFigure) -> dict:
     """What the table itself says of a salary read from one of its cells: the header span, the column's
     statistic and pay basis, and the level, years, role and region its column header or row label names (a
     flattened table's quote is the cell alone, so these are not in it)."""
-    fields: dict = {"header_quote": figure.header.text, "statistic": figure.meaning.statistic}
+    fields: dict = {"header_quote": figure.governing.text, "statistic": figure.meaning.statistic}
     if figure.meaning.basis is not PayBasis.unspecified:
         fields["pay_basis"] = figure.meaning.basis
     levels = [parse_level(words) for words in (figure.column, figure.label)]

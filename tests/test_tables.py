@@ -180,6 +180,68 @@ def test_the_nearest_copy_of_a_repeated_header_is_the_one_stored(settings):
     assert rows and all(g.record.header_start > second for g in rows)
 
 
+FOOTNOTED = """Survey of 140 studios, spring 2026
+Role | Level | Median | Upper quartile | Responses
+Game programmer | Mid (3–6 yrs) | 41.5 | 47.0 | 52
+Technical artist | Senior (7+ yrs) | 55.0 | 63.5 | 18
+Figures above are in thousands of Czech koruna a month, gross, before social insurance.
+Studios also paid a Christmas bonus of 30,000 Kč on average.
+"""
+
+
+def test_a_note_under_a_table_gives_its_bare_cells_currency_multiplier_and_period():
+    found = [(f.money.amount_min, f.money.currency, f.money.period) for f in table_figures(FOOTNOTED)]
+    assert found == [(41500, "CZK", Period.month), (47000, "CZK", Period.month)] + [
+        (55000, "CZK", Period.month),
+        (63500, "CZK", Period.month),
+    ]
+
+
+def test_a_notes_row_closing_the_table_states_its_unit_too():
+    text = (
+        "Hourly rates\nRole | Typical | Top\nTranslator | 1.8 | 2.6\n"
+        "Note: all rates in thousands of Hungarian forints per hour. |  |\n"
+    )
+    assert [(f.money.amount_min, f.money.currency, f.money.period) for f in table_figures(text)] == [
+        (1800, "HUF", Period.hour),
+        (2600, "HUF", Period.hour),
+    ]
+
+
+def test_the_stored_header_span_runs_through_the_note_and_rederives_only_its_row():
+    first, *_, last = table_figures(FOOTNOTED)
+    span = first.governing
+    assert FOOTNOTED[span.start : span.end] == span.text
+    assert span.text.startswith("Role | Level") and span.text.endswith("before social insurance.")
+    assert first.header.text.endswith("Responses")  # what the model reads over the row stays the header
+    assert derive(span.text, last.row.text) == [55000, 55000, 63500, 63500]
+    assert derive(first.header.text, last.row.text) == []  # without the note, nothing says what 55.0 is
+
+
+def test_prose_after_a_table_that_merely_names_money_does_not_price_it():
+    text = FOOTNOTED.replace(
+        "Figures above are in thousands of Czech koruna a month, gross, before social insurance.\n", ""
+    )
+    assert table_figures(text) == []
+
+
+def test_an_amount_in_millions_next_to_a_table_is_no_unit_of_its_cells():
+    table = "Role | Monthly gross (PLN)\nData analyst | 9,000 – 12,500\n"
+    story = "One founder said her stake is worth zł 2.5 million a year."
+    for text in (f"{story}\n{table}", f"{table}{story}\n"):
+        assert [(f.money.amount_min, f.money.amount_max) for f in table_figures(text)] == [(9000, 12500)]
+
+
+def test_a_footnoted_table_is_stored_with_its_note_as_the_grounded_header(settings):
+    page = Article(source="studios.txt", text=FOOTNOTED, kind="text")
+    grounded = ground(page, extract(page, make_client(settings), settings))
+    salaries = [g.record for g in grounded.records if g.kind == "salary"]
+    assert sorted(s.amount_min for s in salaries) == [41500, 47000, 55000, 63500]
+    for salary in salaries:
+        assert FOOTNOTED[salary.header_start : salary.header_end] == salary.header_quote
+        assert salary.header_quote.endswith("before social insurance.")
+
+
 # --- statistic, pay basis, kind, level and region per column ------------------------------------------------
 
 COMP = """Offers accepted in 2025, by level.
