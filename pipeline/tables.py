@@ -4,12 +4,13 @@ A survey table writes "Median base (USD)" or "Range (€ thousands)" once, in it
 ("131,000", "60–75") in its cells; the money scanner rightly reads no money there, because a number without a
 currency is not money. Here each column takes its currency, multiplier, period and statistic from its own
 header cells, else from its row's label, else from the table's caption or the sentence that introduces the
-table; a cell that writes its own currency is left to the scanner (its own marker wins). A marker several
-currencies share ("kr", "¥") names the one of the country its row or the page names (`pipeline.currencies`).
-A column's header also says whether its figures are base or total pay, or money that is not pay (a bonus
-column), and with the row's label, which level or region a figure is for (`salary_fields`). Every figure keeps
-the header span that gave it its meaning, so its amount can be derived again from the row and that span alone
-(`derive`).
+table, else from a note under it that writes them as its unit; a cell that writes its own currency is left to
+the scanner (its own marker wins). A marker several currencies share ("kr", "¥") names the one of the country
+its row or the page names (`pipeline.currencies`). A column's header also says whether its figures are base or
+total pay, or money that is not pay (a bonus column), and with the row's label, which level or region a figure
+is for (`salary_fields`); a table no words place is pay in the country whose currency it is written in, when
+that currency is one country's alone (`currency_region`). Every figure keeps the header span that gave it its
+meaning, so its amount can be derived again from the row and that span alone (`derive`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import re
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
+from babel import Locale
+
 from pipeline.chunk import Line, cell_runs, split_lines
-from pipeline.currencies import currency_of, markers
+from pipeline.currencies import currency_of, markers, territory_codes
 from pipeline.levels import detect_pay_basis, parse_level
 from pipeline.mentions import find_region, find_role
 from pipeline.money import Money, detect_period, stated_period
@@ -609,3 +612,22 @@ def salary_fields(figure: TableFigure) -> dict:
     if region := find_region(figure.column, figure.label):
         fields["region"] = region
     return fields
+
+
+@functools.cache
+def _sole_countries() -> dict[str, str]:
+    """Each currency tendered in one country only → that country's English name (CLDR): MKD is North
+    Macedonia's alone, while EUR, USD, GBP or XOF are tendered in several."""
+    where: dict[str, set[str]] = {}
+    for territory, codes in territory_codes().items():
+        for code in codes:
+            where.setdefault(code, set()).add(territory)
+    names = Locale("en").territories
+    return {code: names[next(iter(places))] for code, places in where.items() if len(places) == 1}
+
+
+def currency_region(code: str | None) -> str | None:
+    """The region a table figure's currency places it in, when that currency is one country's alone: a survey
+    table in a national currency is pay in that country where neither the table nor the page names a region."""
+    country = _sole_countries().get(code or "")
+    return find_region(country) if country else None

@@ -7,7 +7,7 @@ from pipeline.extract import extract
 from pipeline.ground import ground
 from pipeline.llm import make_client
 from pipeline.save import ExtractorVersion, save
-from pipeline.tables import derive, meaning_of, salary_fields, table_figures
+from pipeline.tables import currency_region, derive, meaning_of, salary_fields, table_figures
 from schemas.documents import Article, MoneyUse, Page
 from schemas.records import FigureKind, Level, PayBasis, Period, Statistic
 
@@ -356,7 +356,7 @@ def test_local_symbols_and_apostrophe_thousands():
 
 
 def test_a_multiplier_letter_before_or_after_a_symbol_is_thousands_of_that_currency():
-    """ "K$", "k€", "€k" and "(£000s)" in a header: thousands of dollars, euros, pounds."""
+    """A header's "K$", "k€", "€k" and "(£000s)": thousands of dollars, euros, pounds."""
     text = (
         "Offers by band\nBand | Experience | Base (k€ per year) | On-target (£000s) | Day rate (K$)\n"
         "B2 | 4–6 years | 62–70 | 58–66 | 0.9–1.1\n"
@@ -502,3 +502,30 @@ def test_a_flattened_cell_salary_takes_role_and_years_from_its_row_and_column(se
     assert FLATTENED[entry.header_start : entry.header_end] == entry.header_quote
     assert salaries[(660_000, 760_000)].years_min == 3
     assert salaries[(560, 700)].period is Period.day
+
+
+# --- the region of a table no words place -------------------------------------------------------------------
+
+STUDIO_PAY = """Studio pay, spring 2026
+Role | Median monthly ({code})
+QA engineer | 38,000
+Backend developer | 61,000
+"""
+
+
+def _regions(settings, text: str) -> list:
+    page = Article(source="studios.txt", text=text, kind="text")
+    grounded = ground(page, extract(page, make_client(settings), settings))
+    return [g.record.region for g in grounded.records if g.kind == "salary"]
+
+
+def test_a_table_in_one_countrys_currency_is_pay_in_that_country(settings):
+    assert currency_region("UAH") == "Ukraine" and currency_region("JPY") == "Japan"
+    assert currency_region("EUR") is None and currency_region("USD") is None  # tendered in many countries
+    assert _regions(settings, STUDIO_PAY.format(code="UAH")) == ["Ukraine", "Ukraine"]
+    assert _regions(settings, STUDIO_PAY.format(code="EUR")) == [None, None]
+
+
+def test_a_region_the_page_names_wins_over_the_tables_currency(settings):
+    text = "Poland\n" + STUDIO_PAY.format(code="UAH")
+    assert _regions(settings, text) == ["Poland", "Poland"]
