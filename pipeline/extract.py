@@ -31,7 +31,7 @@ from pipeline.model_call import Usage, describe, read_chunk_splitting
 from pipeline.money import Money, scan_money
 from pipeline.page_facts import page_facts, with_page_facts
 from pipeline.reading import PROMPT_VERSION, SYSTEM_PROMPT, reading_model
-from pipeline.tables import TableFigure, currency_region, salary_fields, table_money
+from pipeline.tables import TableFigure, currency_region, salary_fields, table_money, without_paired
 from pipeline.vocab import vocabulary
 from schemas.documents import Article, Extraction, ExtractionStats, MoneyAmount, MoneyUse
 from schemas.records import Certification, Claim, FigureReading, Salary, Skill
@@ -87,7 +87,7 @@ def with_tables(text: str, money: list[Money]) -> tuple[list[Money], dict[int, T
     """The scan joined by the tables' bare figures, in text order, and each table figure by its start."""
     tables = table_money(text, money)
     cells = {figure.money.start: figure for figure in tables}
-    return sorted([*money, *(figure.money for figure in tables)], key=lambda m: m.start), cells
+    return sorted([*without_paired(money, tables), *(figure.money for figure in tables)], key=lambda m: m.start), cells
 
 
 def column_accounts(cells: dict[int, TableFigure]) -> dict[int, MoneyAmount]:

@@ -206,7 +206,8 @@ def _is_caption(row: Line) -> bool:
 
 
 def _has_figure(row: Line) -> bool:
-    return any(_CELL.fullmatch(c.text) for c in cells(row)[1:])
+    """Whether a row holds a bare figure or a range written with its marker on both bounds: a data row."""
+    return any(_CELL.fullmatch(_unmarked(c.text)) for c in cells(row)[1:])
 
 
 def blocks(lines: list[Line]) -> list[list[Line]]:
@@ -400,11 +401,30 @@ def _cell_figures(
         if meaning is None:
             continue
         meaning = replace(meaning, marker=own or meaning.marker)
-        money = read_cell(cell, meaning, text)
+        money = read_cell(cell, meaning, text) or _marked_range(cell, meaning, text)
         if money is not None:
             line = row if row.start <= cell.start < row.end else _line_of(text, cell)  # flattened: own line
             found.append(TableFigure(money, line, header, meaning, columns.get(j, ""), label))
     return _ranges(text, found)
+
+
+def _marked_range(cell: Cell, meaning: Meaning, text: str) -> Money | None:
+    """A cell that writes both bounds of a range with one currency marker ("€72k / €95k"): one range in that
+    currency, as a bare "72 / 95" would be (the money scanner reads two amounts there, see `table_money`)."""
+    bare = _unmarked(cell.text)
+    if bare == cell.text:
+        return None
+    marker = _currency_word().search(cell.text)[0]
+    money = read_cell(Cell(cell.start, cell.end, bare), replace(meaning, marker=marker), text)
+    ranged = money is not None and money.amount_max is not None and money.amount_min < money.amount_max
+    return replace(money, text=cell.text) if ranged else None
+
+
+def _unmarked(text: str) -> str:
+    """A cell's text without its currency markers when it writes the same one twice ("€72k / €95k" → "72k /
+    95k"), else as written."""
+    found = [m[0] for m in _currency_word().finditer(text)]
+    return _currency_word().sub("", text).strip() if len(found) == 2 and found[0] == found[1] else text
 
 
 def _ranges(text: str, found: list[TableFigure]) -> list[TableFigure]:
@@ -560,13 +580,24 @@ def _line_of(text: str, cell: Cell) -> Line:
 
 
 def table_money(text: str, scanned: list[Money]) -> list[TableFigure]:
-    """The table figures of `text` that the money scan did not find already (a cell's own marker wins)."""
-    spans = [(m.start, m.end) for m in scanned]
-    return [
-        figure
-        for figure in table_figures(text)
-        if not any(start < figure.money.end and figure.money.start < end for start, end in spans)
-    ]
+    """The table figures of `text` that the money scan did not find already (a cell's own marker wins), and
+    the ranges a cell writes as two marked bounds ("€72k / €95k"), which the scan reads as two amounts: such
+    a range stands for them (`without_paired`)."""
+    found = []
+    for figure in table_figures(text):
+        inside = [m for m in scanned if m.start < figure.money.end and figure.money.start < m.end]
+        if not inside or (len(inside) == 2 and all(_within(m, figure.money) for m in inside)):
+            found.append(figure)
+    return found
+
+
+def without_paired(scanned: list[Money], figures: list[TableFigure]) -> list[Money]:
+    """The scanned amounts that no table range of `figures` stands for (see `table_money`)."""
+    return [m for m in scanned if not any(_within(m, figure.money) for figure in figures)]
+
+
+def _within(inner: Money, outer: Money) -> bool:
+    return outer.start <= inner.start and inner.end <= outer.end
 
 
 def derive(header: str, row: str) -> list[float]:

@@ -6,8 +6,17 @@ from pipeline.clean import clean
 from pipeline.extract import extract
 from pipeline.ground import ground
 from pipeline.llm import make_client
+from pipeline.money import scan_money
 from pipeline.save import ExtractorVersion, save
-from pipeline.tables import currency_region, derive, meaning_of, salary_fields, table_figures
+from pipeline.tables import (
+    currency_region,
+    derive,
+    meaning_of,
+    salary_fields,
+    table_figures,
+    table_money,
+    without_paired,
+)
 from schemas.documents import Article, MoneyUse, Page
 from schemas.records import FigureKind, Level, PayBasis, Period, Statistic
 
@@ -363,6 +372,29 @@ def test_a_multiplier_letter_before_or_after_a_symbol_is_thousands_of_that_curre
     )
     found = [(f.money.amount_min, f.money.amount_max, f.money.currency) for f in table_figures(text)]
     assert found == [(62000, 70000, "EUR"), (58000, 66000, "GBP"), (900, 1100, "USD")]
+
+
+BRANCHES = """Branch pay, 2025
+Branch | P25 / P75 base | Median base
+Lyon | €41k / €52k | €46k
+Geneva (in francs) | CHF 88k / CHF 104k | CHF 95k
+"""
+
+
+def test_a_cell_writing_both_bounds_with_its_marker_is_one_range_that_stands_for_the_two_scanned():
+    scanned = scan_money(BRANCHES)
+    figures = table_money(BRANCHES, scanned)
+    read = [(f.money.text, f.money.amount_min, f.money.amount_max, f.money.currency) for f in figures]
+    assert read == [("€41k / €52k", 41000, 52000, "EUR"), ("CHF 88k / CHF 104k", 88000, 104000, "CHF")]
+    assert all(f.meaning.statistic is Statistic.p25_p75 for f in figures)
+    left = {m.text for m in without_paired(scanned, figures)}
+    assert {"€46k", "CHF 95k"} <= left and not left & {"€41k", "€52k", "CHF 88k", "CHF 104k"}
+    assert derive(figures[0].header.text, figures[0].row.text) == [41000, 52000]
+
+
+def test_a_marked_range_the_scanner_reads_whole_stays_the_scanners():
+    text = "Branch pay, 2025\nBranch | Range\nLyon | €41k–€52k\n"
+    assert table_money(text, scan_money(text)) == []
 
 
 def test_a_code_inside_a_word_is_still_no_currency_and_a_digit_group_is_no_multiplier():
