@@ -68,6 +68,8 @@ def _words(words) -> re.Pattern:
 
 _COUNT_COLUMN = _words(_TABLES.count_columns)
 _COUNT_ROW = _words(_TABLES.count_rows)
+_YEARS_COLUMN = _words(_TABLES.years_columns)
+_LAST_SPAN = re.compile(r"\d+(?:\s*[-–]\s*\d+|\s*\+)?(?!.*\d)")  # "0–2", "10+": the last span of a cell
 _STATISTIC_WORD = _words(_TABLES.statistics)
 _STATISTIC_KEYS = {key.casefold(): value for key, value in _TABLES.statistics.items()}
 _TOTAL_COLUMN = _words(_TABLES.total_columns)
@@ -119,6 +121,7 @@ class TableFigure:
     meaning: Meaning = Meaning()
     column: str = ""
     label: str = ""
+    experience: str = ""  # the row's cell under a years column, as years ("0–2 years", "Entry (0–2 years)")
     span: Line | None = None  # the header through the note under the table, when that note gave the meaning
 
     @property
@@ -395,6 +398,7 @@ def _cell_figures(
     if _COUNT_ROW.search(label):
         return []  # "Billable hours | 1,200": a count, whatever the table's currency
     own = next((c.text for c in parts if _is_marker(c.text)), None)
+    experience = _experience(parts, columns)
     found = []
     for j, cell in enumerate(parts[1:], 1):
         meaning = _column_meaning(columns.get(j, ""), meaning_of(label).over(table))
@@ -404,8 +408,18 @@ def _cell_figures(
         money = read_cell(cell, meaning, text) or _marked_range(cell, meaning, text)
         if money is not None:
             line = row if row.start <= cell.start < row.end else _line_of(text, cell)  # flattened: own line
-            found.append(TableFigure(money, line, header, meaning, columns.get(j, ""), label))
+            found.append(TableFigure(money, line, header, meaning, columns.get(j, ""), label, experience))
     return _ranges(text, found)
+
+
+def _experience(parts: list[Cell], columns: dict[int, str]) -> str:
+    """The row's cell under a column of years ("Years", "Level (years)"), its last span written as years
+    ("0–2" → "0–2 years", "Entry (0–2)" → "Entry (0–2 years)"); empty when the table has no such column."""
+    j = next((j for j, words in columns.items() if j and _YEARS_COLUMN.search(words)), None)
+    cell = parts[j].text if j is not None and j < len(parts) else ""
+    if parse_level(cell)[1:] != (None, None):
+        return cell  # it says years already ("0–2 yrs")
+    return _LAST_SPAN.sub(lambda m: f"{m[0]} years", cell, count=1)
 
 
 def _marked_range(cell: Cell, meaning: Meaning, text: str) -> Money | None:
@@ -626,12 +640,12 @@ def _under_header(header: str, text: str) -> list[Money]:
 
 def salary_fields(figure: TableFigure) -> dict:
     """What the table itself says of a salary read from one of its cells: the header span, the column's
-    statistic and pay basis, and the level, years, role and region its column header or row label names (a
-    flattened table's quote is the cell alone, so these are not in it)."""
+    statistic and pay basis, and the level, years, role and region its column header, row label or years
+    cell names (a flattened table's quote is the cell alone, so these are not in it)."""
     fields: dict = {"header_quote": figure.governing.text, "statistic": figure.meaning.statistic}
     if figure.meaning.basis is not PayBasis.unspecified:
         fields["pay_basis"] = figure.meaning.basis
-    levels = [parse_level(words) for words in (figure.column, figure.label)]
+    levels = [parse_level(words) for words in (figure.column, figure.label, figure.experience)]
     level = next((lv for lv, *_ in levels if lv is not Level.unspecified), None)
     if level is not None:
         fields["level"] = level

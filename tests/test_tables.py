@@ -335,6 +335,19 @@ def test_a_row_header_table_takes_currency_and_statistic_from_the_row_label():
     ]
 
 
+def test_a_years_column_gives_its_rows_years_and_a_level_column_written_with_years_too():
+    bare = "Grade | Years | Median (NOK '000)\nJunior | 0–3 | 560\nStaff | 12+ | 1,020\n"
+    assert [(salary_fields(f)["years_min"], salary_fields(f).get("years_max")) for f in table_figures(bare)] == [
+        (0, 3),
+        (12, None),
+    ]
+    leveled = "Team | Level (years) | Median (NOK '000)\nPlatform | Senior (7–10) | 890\n"
+    fields = salary_fields(table_figures(leveled)[0])
+    assert (fields["level"], fields["years_min"], fields["years_max"]) == (Level.senior, 7, 10)
+    no_column = "Team | Level | Median (NOK '000)\nPlatform | Senior (7–10) | 890\n"
+    assert "years_min" not in salary_fields(table_figures(no_column)[0])  # "(7–10)" alone says no unit
+
+
 # --- currencies through pipeline.currencies -----------------------------------------------------------------
 
 
