@@ -245,7 +245,8 @@ def _intro(text: str, lines: list[Line], first: Line) -> Line | None:
 
 def _note(text: str, lines: list[Line], last: Line) -> Line | None:
     """The paragraph right under a table, which may be its footnote ("All figures above are in thousands of
-    …"): the lines after its last row up to the end of a sentence, with no more than one blank line between."""
+    …"): the lines after its last row up to the end of a sentence, with no more than one blank line between;
+    none when a table follows that paragraph (it is that table's introducing sentence)."""
     after = [line for line in lines if line.start > last.end]
     if not after or after[0].is_table_row or text[last.end : after[0].start].count("\n") > 2:
         return None
@@ -254,6 +255,9 @@ def _note(text: str, lines: list[Line], last: Line) -> Line | None:
         if line.start != para[-1].end + 1 or line.is_table_row or para[-1].text.strip().endswith((".", "!", "?")):
             break
         para.append(line)
+    following = after[len(para)] if len(para) < len(after) else None
+    if following is not None and following.is_table_row and text[para[-1].end : following.start].count("\n") <= 2:
+        return None
     return Line(para[0].start, para[-1].end, text[para[0].start : para[-1].end])
 
 

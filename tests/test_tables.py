@@ -241,6 +241,15 @@ def test_an_amount_in_millions_next_to_a_table_is_no_unit_of_its_cells():
         assert [(f.money.amount_min, f.money.amount_max) for f in table_figures(text)] == [(9000, 12500)]
 
 
+def test_a_paragraph_between_two_tables_introduces_the_second_and_is_no_note_of_the_first():
+    text = (
+        "Role | Median | Responses\nGame programmer | 41.5 | 52\n"
+        "The next table is in thousands of Czech koruna a month.\n"
+        "Role | Median | Responses\nTechnical artist | 55.0 | 18\n"
+    )
+    assert [(f.money.text, f.money.amount_min) for f in table_figures(text)] == [("55.0", 55000)]
+
+
 def test_a_footnoted_table_is_stored_with_its_note_as_the_grounded_header(settings):
     page = Article(source="studios.txt", text=FOOTNOTED, kind="text")
     grounded = ground(page, extract(page, make_client(settings), settings))
