@@ -384,7 +384,7 @@ def _unit_marker() -> re.Pattern:
     "in GTQ"), or after an opening parenthesis ("(€ '000)")."""
     unit = alternation(_TABLES.multipliers, edge=False)
     lead = rf"(?i:\bin\s+(?:(?:{unit})\s+of\s+)?)|\(\s*"  # the marker itself keeps its case ("won", "Won")
-    return re.compile(rf"(?:{lead})(?:[^\s()]+\s+)?(?P<marker>{_currency_word().pattern})")
+    return re.compile(rf"(?:{lead})(?:[^\s()]+\s+)??(?P<marker>{_currency_word().pattern})")  # the name first
 
 
 def _row_figures(text: str, row: Line, header: Line, columns: dict[int, str], table: Meaning) -> list[TableFigure]:

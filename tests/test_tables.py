@@ -217,6 +217,11 @@ def test_a_notes_row_closing_the_table_states_its_unit_too():
     ]
 
 
+def test_a_note_naming_a_shared_currency_by_its_full_name_gives_that_one():
+    text = "Role | Median\nAnalyst | 85\nSource: our 2025 survey; amounts in Tanzanian shillings ('000) a month.\n"
+    assert [(f.money.amount_min, f.money.currency) for f in table_figures(text)] == [(85000, "TZS")]
+
+
 def test_the_stored_header_span_runs_through_the_note_and_rederives_only_its_row():
     first, *_, last = table_figures(FOOTNOTED)
     span = first.governing
