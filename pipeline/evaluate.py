@@ -27,7 +27,7 @@ from pipeline.console import print_table
 from pipeline.errors import KBError
 from pipeline.levels import same_rung
 from pipeline.money import amounts_agree, is_written, scan_money
-from pipeline.tables import derive, table_money
+from pipeline.tables import derive, table_money, without_paired
 from pipeline.vocab import any_of, vocabulary
 from schemas.records import Level, Period
 
@@ -580,7 +580,8 @@ def unaccounted_money(text: str, accounts: list[dict]) -> list[str]:
     by_span = {(row["char_start"], row["char_end"]): row for row in accounts}
     found = []
     scanned = scan_money(text)
-    for money in [*scanned, *(figure.money for figure in table_money(text, scanned))]:
+    tables = table_money(text, scanned)
+    for money in [*without_paired(scanned, tables), *(figure.money for figure in tables)]:
         row = by_span.get((money.start, money.end))
         if row is None:
             found.append(f"{money.text} (no account stored)")

@@ -32,7 +32,7 @@ from pipeline.model_call import Usage, describe, read_chunk_splitting
 from pipeline.money import Money, scan_money
 from pipeline.page_facts import page_facts, with_page_facts
 from pipeline.reading import PROMPT_VERSION, SYSTEM_PROMPT, reading_model
-from pipeline.tables import TableFigure, salary_fields, table_money
+from pipeline.tables import TableFigure, currency_region, salary_fields, table_money, without_paired
 from pipeline.vocab import vocabulary
 from schemas.documents import Article, Extraction, ExtractionStats, MoneyAmount, MoneyUse
 from schemas.records import Certification, Claim, FigureReading, Salary, Skill
@@ -74,7 +74,7 @@ def extract(
             for fig in part.figures:
                 salary, account = salary_from(text, fig, getattr(reading.figures, fig.tag), figures)
                 if salary is not None:
-                    salary = with_page_facts(with_header(salary, fig, cells), facts, fig)
+                    salary = with_table_region(with_page_facts(with_header(salary, fig, cells), facts, fig), fig, cells)
                 accounts[fig.money.start] = account if salary is None else records.add_salary(salary, account)
             more_certs, more_skills = model_lists(reading)
             certs, skills, listed = certs + more_certs, skills + more_skills, listed + reading.claims
@@ -92,7 +92,7 @@ def with_tables(text: str, money: list[Money]) -> tuple[list[Money], dict[int, T
     """The scan joined by the tables' bare figures, in text order, and each table figure by its start."""
     tables = table_money(text, money)
     cells = {figure.money.start: figure for figure in tables}
-    return sorted([*money, *(figure.money for figure in tables)], key=lambda m: m.start), cells
+    return sorted([*without_paired(money, tables), *(figure.money for figure in tables)], key=lambda m: m.start), cells
 
 
 def column_accounts(cells: dict[int, TableFigure]) -> dict[int, MoneyAmount]:
@@ -111,6 +111,14 @@ def with_header(salary: Salary, fig: Figure, cells: dict[int, TableFigure]) -> S
     """A salary read from a table cell carries its header span and what its column and row label say."""
     cell = cells.get(fig.money.start)
     return salary if cell is None else salary.model_copy(update=salary_fields(cell))
+
+
+def with_table_region(salary: Salary, fig: Figure, cells: dict[int, TableFigure]) -> Salary:
+    """A table figure that neither its table nor its page places anywhere takes the country whose currency it
+    is written in, when that currency is one country's alone (`pipeline.tables.currency_region`)."""
+    cell = cells.get(fig.money.start)
+    region = currency_region(cell.money.currency) if cell is not None and salary.region is None else None
+    return salary.model_copy(update={"region": region}) if region else salary
 
 
 def _finished(out: Extraction, accounts: dict, usage: Usage) -> Extraction:

@@ -152,13 +152,14 @@ def ground(article: Article, extraction: Extraction) -> GroundedExtraction:
 
 
 def header_span(text: str, record, where: Provenance) -> Provenance | None | bool:
-    """Where a table figure's header quote sits: the nearest copy before the row (a page may repeat a table's
-    header), None for a record without one, False when it is not in the text there. The header is the
-    article's own text (the table reader took it from there), so it is matched exactly."""
+    """Where a table figure's header quote sits: the nearest copy that starts before the row (a page may
+    repeat a table's header; a header that runs on to the note under its table holds the row), None for a
+    record without one, False when it is not in the text there. The header is the article's own text (the
+    table reader took it from there), so it is matched exactly."""
     quote = getattr(record, "header_quote", None)
     if quote is None:
         return None
-    start = text.rfind(quote, 0, where.char_start) if quote else -1
+    start = text.rfind(quote, 0, where.char_start + len(quote)) if quote else -1
     return Provenance(quote=quote, char_start=start, char_end=start + len(quote)) if start >= 0 else False
 
 

@@ -4,12 +4,13 @@ A survey table writes "Median base (USD)" or "Range (€ thousands)" once, in it
 ("131,000", "60–75") in its cells; the money scanner rightly reads no money there, because a number without a
 currency is not money. Here each column takes its currency, multiplier, period and statistic from its own
 header cells, else from its row's label, else from the table's caption or the sentence that introduces the
-table; a cell that writes its own currency is left to the scanner (its own marker wins). A marker several
-currencies share ("kr", "¥") names the one of the country its row or the page names (`pipeline.currencies`).
-A column's header also says whether its figures are base or total pay, or money that is not pay (a bonus
-column), and with the row's label, which level or region a figure is for (`salary_fields`). Every figure keeps
-the header span that gave it its meaning, so its amount can be derived again from the row and that span alone
-(`derive`).
+table, else from a note under it that writes them as its unit; a cell that writes its own currency is left to
+the scanner (its own marker wins). A marker several currencies share ("kr", "¥") names the one of the country
+its row or the page names (`pipeline.currencies`). A column's header also says whether its figures are base or
+total pay, or money that is not pay (a bonus column), and with the row's label, which level or region a figure
+is for (`salary_fields`); a table no words place is pay in the country whose currency it is written in, when
+that currency is one country's alone (`currency_region`). Every figure keeps the header span that gave it its
+meaning, so its amount can be derived again from the row and that span alone (`derive`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import re
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
+from babel import Locale
+
 from pipeline.chunk import Line, cell_runs, split_lines
-from pipeline.currencies import currency_of, markers
+from pipeline.currencies import currency_of, markers, territory_codes
 from pipeline.levels import detect_pay_basis, parse_level
 from pipeline.mentions import find_region, find_role
 from pipeline.money import Money, detect_period, stated_period
@@ -44,11 +47,15 @@ def _currency_word() -> re.Pattern:
         for m in [*markers(), *_TABLES.currency_names]
         if not (len(m) == 1 and m.isascii() and m.isalpha()) and m not in _TABLES.not_currencies
     ]
-    return re.compile(rf"(?<![A-Za-z])(?:{alternation(usable)})")
+    # A code or name must not start inside a word ("AUD" in "FRAUD"); a symbol may follow a multiplier
+    # letter ("K$", "k€": thousands of dollars, of euros).
+    worded = [m for m in usable if m[0].isascii() and m[0].isalpha()]
+    symbols = [m for m in usable if m not in worded]
+    return re.compile(rf"(?<![A-Za-z])(?:{alternation(worded)})|(?:{alternation(symbols)})")
 
 
 _MULTIPLIER_WORD = re.compile(
-    rf"(?<!\w)(?:{alternation(_TABLES.multipliers, edge=False)})(?!\w)",
+    rf"(?<![\w,.])(?:{alternation(_TABLES.multipliers, edge=False)})(?!\w)",
     re.IGNORECASE,  # "$K", not the K of "Kč"
 )
 _MULTIPLIER_KEYS = {key.casefold(): value for key, value in _TABLES.multipliers.items()}
@@ -61,6 +68,8 @@ def _words(words) -> re.Pattern:
 
 _COUNT_COLUMN = _words(_TABLES.count_columns)
 _COUNT_ROW = _words(_TABLES.count_rows)
+_YEARS_COLUMN = _words(_TABLES.years_columns)
+_LAST_SPAN = re.compile(r"\d+(?:\s*[-–]\s*\d+|\s*\+)?(?!.*\d)")  # "0–2", "10+": the last span of a cell
 _STATISTIC_WORD = _words(_TABLES.statistics)
 _STATISTIC_KEYS = {key.casefold(): value for key, value in _TABLES.statistics.items()}
 _TOTAL_COLUMN = _words(_TABLES.total_columns)
@@ -112,6 +121,13 @@ class TableFigure:
     meaning: Meaning = Meaning()
     column: str = ""
     label: str = ""
+    experience: str = ""  # the row's cell under a years column, as years ("0–2 years", "Entry (0–2 years)")
+    span: Line | None = None  # the header through the note under the table, when that note gave the meaning
+
+    @property
+    def governing(self) -> Line:
+        """The span that gave the figure its meaning: its header, or the header through the table's note."""
+        return self.span or self.header
 
 
 @dataclass(frozen=True)
@@ -193,7 +209,8 @@ def _is_caption(row: Line) -> bool:
 
 
 def _has_figure(row: Line) -> bool:
-    return any(_CELL.fullmatch(c.text) for c in cells(row)[1:])
+    """Whether a row holds a bare figure or a range written with its marker on both bounds: a data row."""
+    return any(_CELL.fullmatch(_unmarked(c.text)) for c in cells(row)[1:])
 
 
 def blocks(lines: list[Line]) -> list[list[Line]]:
@@ -223,6 +240,24 @@ def _intro(text: str, lines: list[Line], first: Line) -> Line | None:
         if line.end + 1 != para[0].start or _ends_sentence(line):
             break
         para.insert(0, line)
+    return Line(para[0].start, para[-1].end, text[para[0].start : para[-1].end])
+
+
+def _note(text: str, lines: list[Line], last: Line) -> Line | None:
+    """The paragraph right under a table, which may be its footnote ("All figures above are in thousands of
+    …"): the lines after its last row up to the end of a sentence, with no more than one blank line between;
+    none when a table follows that paragraph (it is that table's introducing sentence)."""
+    after = [line for line in lines if line.start > last.end]
+    if not after or after[0].is_table_row or text[last.end : after[0].start].count("\n") > 2:
+        return None
+    para = [after[0]]
+    for line in after[1:]:
+        if line.start != para[-1].end + 1 or line.is_table_row or para[-1].text.strip().endswith((".", "!", "?")):
+            break
+        para.append(line)
+    following = after[len(para)] if len(para) < len(after) else None
+    if following is not None and following.is_table_row and text[para[-1].end : following.start].count("\n") <= 2:
+        return None
     return Line(para[0].start, para[-1].end, text[para[0].start : para[-1].end])
 
 
@@ -273,10 +308,11 @@ def _intro_multiplier(intro: Line | None) -> float | None:
 @functools.cache
 def _unit_phrase() -> re.Pattern:
     """A multiplier written as a unit: after "in", an opening parenthesis or a currency marker, perhaps with a
-    currency between ("in thousands of Swiss francs", "(€ thousands)", "CHF '000")."""
+    currency between ("in thousands of Swiss francs", "(€ thousands)", "CHF '000"); not the multiplier of an
+    amount ("E£1.5 million a year", "in 2 million homes")."""
     unit = alternation(_TABLES.multipliers, edge=False)
     before = rf"\bin\s+|\(\s*|(?:{_currency_word().pattern})[\s,]*"
-    return re.compile(rf"(?:{before})(?:[^\s()]+\s+)?(?P<unit>{unit})(?!\w)", re.IGNORECASE)
+    return re.compile(rf"(?:{before})(?:[^\s()\d]+\s+)?(?P<unit>{unit})(?!\w)", re.IGNORECASE)
 
 
 def _column_meaning(words: str, table: Meaning) -> Meaning | None:
@@ -299,8 +335,9 @@ def _column_basis(words: str) -> PayBasis:
     return PayBasis.base if _BASE_COLUMN.search(words) else detect_pay_basis(words)
 
 
-def read_block(text: str, rows: list[Line], intro: Line | None) -> list[TableFigure]:
-    """The figures of one table: header rows are those before the first row holding a bare figure."""
+def read_block(text: str, rows: list[Line], intro: Line | None, note: Line | None = None) -> list[TableFigure]:
+    """The figures of one table: header rows are those before the first row holding a bare figure. What its
+    caption, introducing sentence and header leave open, a note under it may state (`_notes_meaning`)."""
     captions = []
     while len(captions) < len(rows) and _is_caption(rows[len(captions)]):
         captions.append(rows[len(captions)])
@@ -313,7 +350,41 @@ def read_block(text: str, rows: list[Line], intro: Line | None) -> list[TableFig
     table = _table_meaning(captions, intro, columns)
     first = intro if intro and meaning_of(intro.text) != Meaning() else rows[0]
     header = Line(first.start, heads[-1].end, text[first.start : heads[-1].end])
-    return [figure for row in data for figure in _row_figures(text, row, header, columns, table)]
+    noted, last = _notes_meaning([*_note_rows(data), *([note] if note else [])])
+    span = Line(first.start, last.end, text[first.start : last.end]) if last and table.over(noted) != table else None
+    figures = [figure for row in data for figure in _row_figures(text, row, header, columns, table.over(noted))]
+    return [replace(figure, span=span) for figure in figures]
+
+
+def _note_rows(data: list[Line]) -> list[Line]:
+    """The rows that close a table with a note in its first cell only ("Notes: … |  |  |")."""
+    count = 0
+    while count < len(data) and _is_caption(data[len(data) - 1 - count]):
+        count += 1
+    return data[len(data) - count :]
+
+
+def _notes_meaning(notes: list[Line]) -> tuple[Meaning, Line | None]:
+    """What the notes under a table state as its unit, and the last note that states any: a note speaks only
+    where it writes the currency or multiplier as a unit ("in thousands of quetzales", "(€ '000)"), and then
+    for the period too (it is the table's footnote, not prose after it that names other money)."""
+    found, last = Meaning(), None
+    for note in notes:
+        marker = _unit_marker().search(note.text)
+        multiplier = _intro_multiplier(note)
+        if marker or multiplier:
+            said = Meaning(marker["marker"] if marker else None, multiplier, stated_period(note.text))
+            found, last = found.over(said), note
+    return found, last
+
+
+@functools.cache
+def _unit_marker() -> re.Pattern:
+    """A currency written as a unit: after "in", perhaps after a multiplier ("in thousands of Czech koruna",
+    "in GTQ"), or after an opening parenthesis ("(€ '000)")."""
+    unit = alternation(_TABLES.multipliers, edge=False)
+    lead = rf"(?i:\bin\s+(?:(?:{unit})\s+of\s+)?)|\(\s*"  # the marker itself keeps its case ("won", "Won")
+    return re.compile(rf"(?:{lead})(?:[^\s()]+\s+)??(?P<marker>{_currency_word().pattern})")  # the name first
 
 
 def _row_figures(text: str, row: Line, header: Line, columns: dict[int, str], table: Meaning) -> list[TableFigure]:
@@ -331,17 +402,47 @@ def _cell_figures(
     if _COUNT_ROW.search(label):
         return []  # "Billable hours | 1,200": a count, whatever the table's currency
     own = next((c.text for c in parts if _is_marker(c.text)), None)
+    experience = _experience(parts, columns)
     found = []
     for j, cell in enumerate(parts[1:], 1):
         meaning = _column_meaning(columns.get(j, ""), meaning_of(label).over(table))
         if meaning is None:
             continue
         meaning = replace(meaning, marker=own or meaning.marker)
-        money = read_cell(cell, meaning, text)
+        money = read_cell(cell, meaning, text) or _marked_range(cell, meaning, text)
         if money is not None:
             line = row if row.start <= cell.start < row.end else _line_of(text, cell)  # flattened: own line
-            found.append(TableFigure(money, line, header, meaning, columns.get(j, ""), label))
+            found.append(TableFigure(money, line, header, meaning, columns.get(j, ""), label, experience))
     return _ranges(text, found)
+
+
+def _experience(parts: list[Cell], columns: dict[int, str]) -> str:
+    """The row's cell under a column of years ("Years", "Level (years)"), its last span written as years
+    ("0–2" → "0–2 years", "Entry (0–2)" → "Entry (0–2 years)"); empty when the table has no such column."""
+    j = next((j for j, words in columns.items() if j and _YEARS_COLUMN.search(words)), None)
+    cell = parts[j].text if j is not None and j < len(parts) else ""
+    if parse_level(cell)[1:] != (None, None):
+        return cell  # it says years already ("0–2 yrs")
+    return _LAST_SPAN.sub(lambda m: f"{m[0]} years", cell, count=1)
+
+
+def _marked_range(cell: Cell, meaning: Meaning, text: str) -> Money | None:
+    """A cell that writes both bounds of a range with one currency marker ("€72k / €95k"): one range in that
+    currency, as a bare "72 / 95" would be (the money scanner reads two amounts there, see `table_money`)."""
+    bare = _unmarked(cell.text)
+    if bare == cell.text:
+        return None
+    marker = _currency_word().search(cell.text)[0]
+    money = read_cell(Cell(cell.start, cell.end, bare), replace(meaning, marker=marker), text)
+    ranged = money is not None and money.amount_max is not None and money.amount_min < money.amount_max
+    return replace(money, text=cell.text) if ranged else None
+
+
+def _unmarked(text: str) -> str:
+    """A cell's text without its currency markers when it writes the same one twice ("€72k / €95k" → "72k /
+    95k"), else as written."""
+    found = [m[0] for m in _currency_word().finditer(text)]
+    return _currency_word().sub("", text).strip() if len(found) == 2 and found[0] == found[1] else text
 
 
 def _ranges(text: str, found: list[TableFigure]) -> list[TableFigure]:
@@ -382,7 +483,11 @@ def table_figures(text: str) -> list[TableFigure]:
     """Every bare-number money figure of every table in `text`, in text order: tables written as rows of
     cells, and tables flattened to one cell or one "label: value" per line."""
     lines = split_lines(text)
-    found = [figure for rows in blocks(lines) for figure in read_block(text, rows, _intro(text, lines, rows[0]))]
+    found = [
+        figure
+        for rows in blocks(lines)
+        for figure in read_block(text, rows, _intro(text, lines, rows[0]), _note(text, lines, rows[-1]))
+    ]
     for run in (part for cells_run in cell_runs(lines) for part in _paragraphs(cells_run)):
         found += read_flattened(text, run, _intro(text, lines, run[0]))
     return sorted(found, key=lambda figure: figure.money.start)
@@ -493,13 +598,24 @@ def _line_of(text: str, cell: Cell) -> Line:
 
 
 def table_money(text: str, scanned: list[Money]) -> list[TableFigure]:
-    """The table figures of `text` that the money scan did not find already (a cell's own marker wins)."""
-    spans = [(m.start, m.end) for m in scanned]
-    return [
-        figure
-        for figure in table_figures(text)
-        if not any(start < figure.money.end and figure.money.start < end for start, end in spans)
-    ]
+    """The table figures of `text` that the money scan did not find already (a cell's own marker wins), and
+    the ranges a cell writes as two marked bounds ("€72k / €95k"), which the scan reads as two amounts: such
+    a range stands for them (`without_paired`)."""
+    found = []
+    for figure in table_figures(text):
+        inside = [m for m in scanned if m.start < figure.money.end and figure.money.start < m.end]
+        if not inside or (len(inside) == 2 and all(_within(m, figure.money) for m in inside)):
+            found.append(figure)
+    return found
+
+
+def without_paired(scanned: list[Money], figures: list[TableFigure]) -> list[Money]:
+    """The scanned amounts that no table range of `figures` stands for (see `table_money`)."""
+    return [m for m in scanned if not any(_within(m, figure.money) for figure in figures)]
+
+
+def _within(inner: Money, outer: Money) -> bool:
+    return outer.start <= inner.start and inner.end <= outer.end
 
 
 def derive(header: str, row: str) -> list[float]:
@@ -508,8 +624,14 @@ def derive(header: str, row: str) -> list[float]:
     table may be one line holding one figure ("95 - 125", "Data Engineer: 95 - 125"), read under the
     header's meaning."""
     text = f"{header}\n{row}"
-    figures = [figure.money for figure in table_figures(text)] or _under_header(header, text)
+    figures = _row_in_span(header, row) or [f.money for f in table_figures(text)] or _under_header(header, text)
     return [bound for money in figures for bound in (money.amount_min, money.amount_max) if bound is not None]
+
+
+def _row_in_span(span: str, row: str) -> list[Money]:
+    """The figures of `row` read where it stands inside `span`: a span that runs on through the table to the
+    note under it (`TableFigure.span`) holds the row itself."""
+    return [figure.money for figure in table_figures(span) if figure.row.text.strip() == row.strip()]
 
 
 def _under_header(header: str, text: str) -> list[Money]:
@@ -522,12 +644,12 @@ def _under_header(header: str, text: str) -> list[Money]:
 
 def salary_fields(figure: TableFigure) -> dict:
     """What the table itself says of a salary read from one of its cells: the header span, the column's
-    statistic and pay basis, and the level, years, role and region its column header or row label names (a
-    flattened table's quote is the cell alone, so these are not in it)."""
-    fields: dict = {"header_quote": figure.header.text, "statistic": figure.meaning.statistic}
+    statistic and pay basis, and the level, years, role and region its column header, row label or years
+    cell names (a flattened table's quote is the cell alone, so these are not in it)."""
+    fields: dict = {"header_quote": figure.governing.text, "statistic": figure.meaning.statistic}
     if figure.meaning.basis is not PayBasis.unspecified:
         fields["pay_basis"] = figure.meaning.basis
-    levels = [parse_level(words) for words in (figure.column, figure.label)]
+    levels = [parse_level(words) for words in (figure.column, figure.label, figure.experience)]
     level = next((lv for lv, *_ in levels if lv is not Level.unspecified), None)
     if level is not None:
         fields["level"] = level
@@ -539,3 +661,22 @@ def salary_fields(figure: TableFigure) -> dict:
     if region := find_region(figure.column, figure.label):
         fields["region"] = region
     return fields
+
+
+@functools.cache
+def _sole_countries() -> dict[str, str]:
+    """Each currency tendered in one country only → that country's English name (CLDR): MKD is North
+    Macedonia's alone, while EUR, USD, GBP or XOF are tendered in several."""
+    where: dict[str, set[str]] = {}
+    for territory, codes in territory_codes().items():
+        for code in codes:
+            where.setdefault(code, set()).add(territory)
+    names = Locale("en").territories
+    return {code: names[next(iter(places))] for code, places in where.items() if len(places) == 1}
+
+
+def currency_region(code: str | None) -> str | None:
+    """The region a table figure's currency places it in, when that currency is one country's alone: a survey
+    table in a national currency is pay in that country where neither the table nor the page names a region."""
+    country = _sole_countries().get(code or "")
+    return find_region(country) if country else None

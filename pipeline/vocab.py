@@ -428,6 +428,7 @@ class Thresholds(_Section):
 class Tables(_Section):
     count_columns: list[Word] = []
     count_rows: list[Word] = []
+    years_columns: list[Word] = []
     multipliers: dict[str, Annotated[float, Field(gt=0)]] = {}
     currency_names: dict[str, Code] = {}
     statistics: dict[str, Statistic] = {}

@@ -6,8 +6,17 @@ from pipeline.clean import clean
 from pipeline.extract import extract
 from pipeline.ground import ground
 from pipeline.llm import make_client
+from pipeline.money import scan_money
 from pipeline.save import ExtractorVersion, save
-from pipeline.tables import derive, salary_fields, table_figures
+from pipeline.tables import (
+    currency_region,
+    derive,
+    meaning_of,
+    salary_fields,
+    table_figures,
+    table_money,
+    without_paired,
+)
 from schemas.documents import Article, MoneyUse, Page
 from schemas.records import FigureKind, Level, PayBasis, Period, Statistic
 
@@ -180,6 +189,82 @@ def test_the_nearest_copy_of_a_repeated_header_is_the_one_stored(settings):
     assert rows and all(g.record.header_start > second for g in rows)
 
 
+FOOTNOTED = """Survey of 140 studios, spring 2026
+Role | Level | Median | Upper quartile | Responses
+Game programmer | Mid (3–6 yrs) | 41.5 | 47.0 | 52
+Technical artist | Senior (7+ yrs) | 55.0 | 63.5 | 18
+Figures above are in thousands of Czech koruna a month, gross, before social insurance.
+Studios also paid a Christmas bonus of 30,000 Kč on average.
+"""
+
+
+def test_a_note_under_a_table_gives_its_bare_cells_currency_multiplier_and_period():
+    found = [(f.money.amount_min, f.money.currency, f.money.period) for f in table_figures(FOOTNOTED)]
+    assert found == [(41500, "CZK", Period.month), (47000, "CZK", Period.month)] + [
+        (55000, "CZK", Period.month),
+        (63500, "CZK", Period.month),
+    ]
+
+
+def test_a_notes_row_closing_the_table_states_its_unit_too():
+    text = (
+        "Hourly rates\nRole | Typical | Top\nTranslator | 1.8 | 2.6\n"
+        "Note: all rates in thousands of Hungarian forints per hour. |  |\n"
+    )
+    assert [(f.money.amount_min, f.money.currency, f.money.period) for f in table_figures(text)] == [
+        (1800, "HUF", Period.hour),
+        (2600, "HUF", Period.hour),
+    ]
+
+
+def test_a_note_naming_a_shared_currency_by_its_full_name_gives_that_one():
+    text = "Role | Median\nAnalyst | 85\nSource: our 2025 survey; amounts in Tanzanian shillings ('000) a month.\n"
+    assert [(f.money.amount_min, f.money.currency) for f in table_figures(text)] == [(85000, "TZS")]
+
+
+def test_the_stored_header_span_runs_through_the_note_and_rederives_only_its_row():
+    first, *_, last = table_figures(FOOTNOTED)
+    span = first.governing
+    assert FOOTNOTED[span.start : span.end] == span.text
+    assert span.text.startswith("Role | Level") and span.text.endswith("before social insurance.")
+    assert first.header.text.endswith("Responses")  # what the model reads over the row stays the header
+    assert derive(span.text, last.row.text) == [55000, 55000, 63500, 63500]
+    assert derive(first.header.text, last.row.text) == []  # without the note, nothing says what 55.0 is
+
+
+def test_prose_after_a_table_that_merely_names_money_does_not_price_it():
+    text = FOOTNOTED.replace(
+        "Figures above are in thousands of Czech koruna a month, gross, before social insurance.\n", ""
+    )
+    assert table_figures(text) == []
+
+
+def test_an_amount_in_millions_next_to_a_table_is_no_unit_of_its_cells():
+    table = "Role | Monthly gross (PLN)\nData analyst | 9,000 – 12,500\n"
+    story = "One founder said her stake is worth zł 2.5 million a year."
+    for text in (f"{story}\n{table}", f"{table}{story}\n"):
+        assert [(f.money.amount_min, f.money.amount_max) for f in table_figures(text)] == [(9000, 12500)]
+
+
+def test_a_paragraph_between_two_tables_introduces_the_second_and_is_no_note_of_the_first():
+    text = (
+        "Role | Median | Responses\nGame programmer | 41.5 | 52\n"
+        "The next table is in thousands of Czech koruna a month.\n"
+        "Role | Median | Responses\nTechnical artist | 55.0 | 18\n"
+    )
+    assert [(f.money.text, f.money.amount_min) for f in table_figures(text)] == [("55.0", 55000)]
+
+
+def test_a_footnoted_table_is_stored_with_its_note_as_the_grounded_header(settings):
+    page = Article(source="studios.txt", text=FOOTNOTED, kind="text")
+    grounded = ground(page, extract(page, make_client(settings), settings))
+    salaries = [g.record for g in grounded.records if g.kind == "salary"]
+    assert sorted(s.amount_min for s in salaries) == [41500, 47000, 55000, 63500]
+    for salary in salaries:
+        assert FOOTNOTED[salary.header_start : salary.header_end] == salary.header_quote
+        assert salary.header_quote.endswith("before social insurance.")
+
+
 # --- statistic, pay basis, kind, level and region per column ------------------------------------------------
 
 COMP = """Offers accepted in 2025, by level.
@@ -264,6 +349,19 @@ def test_a_row_header_table_takes_currency_and_statistic_from_the_row_label():
     ]
 
 
+def test_a_years_column_gives_its_rows_years_and_a_level_column_written_with_years_too():
+    bare = "Grade | Years | Median (NOK '000)\nJunior | 0–3 | 560\nStaff | 12+ | 1,020\n"
+    assert [(salary_fields(f)["years_min"], salary_fields(f).get("years_max")) for f in table_figures(bare)] == [
+        (0, 3),
+        (12, None),
+    ]
+    leveled = "Team | Level (years) | Median (NOK '000)\nPlatform | Senior (7–10) | 890\n"
+    fields = salary_fields(table_figures(leveled)[0])
+    assert (fields["level"], fields["years_min"], fields["years_max"]) == (Level.senior, 7, 10)
+    no_column = "Team | Level | Median (NOK '000)\nPlatform | Senior (7–10) | 890\n"
+    assert "years_min" not in salary_fields(table_figures(no_column)[0])  # "(7–10)" alone says no unit
+
+
 # --- currencies through pipeline.currencies -----------------------------------------------------------------
 
 
@@ -291,6 +389,44 @@ def test_local_symbols_and_apostrophe_thousands():
     czech = "Platy v Česku\nObor | Level | Medián (Kč)\nData | Senior | 85 000\n"
     assert [(f.money.amount_min, f.money.currency) for f in table_figures(swiss)] == [(120000, "CHF")]
     assert [(f.money.amount_min, f.money.currency) for f in table_figures(czech)] == [(85000, "CZK")]  # K of Kč
+
+
+def test_a_multiplier_letter_before_or_after_a_symbol_is_thousands_of_that_currency():
+    """A header's "K$", "k€", "€k" and "(£000s)": thousands of dollars, euros, pounds."""
+    text = (
+        "Offers by band\nBand | Experience | Base (k€ per year) | On-target (£000s) | Day rate (K$)\n"
+        "B2 | 4–6 years | 62–70 | 58–66 | 0.9–1.1\n"
+    )
+    found = [(f.money.amount_min, f.money.amount_max, f.money.currency) for f in table_figures(text)]
+    assert found == [(62000, 70000, "EUR"), (58000, 66000, "GBP"), (900, 1100, "USD")]
+
+
+BRANCHES = """Branch pay, 2025
+Branch | P25 / P75 base | Median base
+Lyon | €41k / €52k | €46k
+Geneva (in francs) | CHF 88k / CHF 104k | CHF 95k
+"""
+
+
+def test_a_cell_writing_both_bounds_with_its_marker_is_one_range_that_stands_for_the_two_scanned():
+    scanned = scan_money(BRANCHES)
+    figures = table_money(BRANCHES, scanned)
+    read = [(f.money.text, f.money.amount_min, f.money.amount_max, f.money.currency) for f in figures]
+    assert read == [("€41k / €52k", 41000, 52000, "EUR"), ("CHF 88k / CHF 104k", 88000, 104000, "CHF")]
+    assert all(f.meaning.statistic is Statistic.p25_p75 for f in figures)
+    left = {m.text for m in without_paired(scanned, figures)}
+    assert {"€46k", "CHF 95k"} <= left and not left & {"€41k", "€52k", "CHF 88k", "CHF 104k"}
+    assert derive(figures[0].header.text, figures[0].row.text) == [41000, 52000]
+
+
+def test_a_marked_range_the_scanner_reads_whole_stays_the_scanners():
+    text = "Branch pay, 2025\nBranch | Range\nLyon | €41k–€52k\n"
+    assert table_money(text, scan_money(text)) == []
+
+
+def test_a_code_inside_a_word_is_still_no_currency_and_a_digit_group_is_no_multiplier():
+    assert table_figures("Claims handled\nTeam | FRAUDulent | Cleared\nNorth | 1,200 | 940\n") == []
+    assert meaning_of("10,000s of answers").multiplier is None
 
 
 def test_a_lone_letter_in_a_header_is_no_currency():
@@ -425,3 +561,30 @@ def test_a_flattened_cell_salary_takes_role_and_years_from_its_row_and_column(se
     assert FLATTENED[entry.header_start : entry.header_end] == entry.header_quote
     assert salaries[(660_000, 760_000)].years_min == 3
     assert salaries[(560, 700)].period is Period.day
+
+
+# --- the region of a table no words place -------------------------------------------------------------------
+
+STUDIO_PAY = """Studio pay, spring 2026
+Role | Median monthly ({code})
+QA engineer | 38,000
+Backend developer | 61,000
+"""
+
+
+def _regions(settings, text: str) -> list:
+    page = Article(source="studios.txt", text=text, kind="text")
+    grounded = ground(page, extract(page, make_client(settings), settings))
+    return [g.record.region for g in grounded.records if g.kind == "salary"]
+
+
+def test_a_table_in_one_countrys_currency_is_pay_in_that_country(settings):
+    assert currency_region("UAH") == "Ukraine" and currency_region("JPY") == "Japan"
+    assert currency_region("EUR") is None and currency_region("USD") is None  # tendered in many countries
+    assert _regions(settings, STUDIO_PAY.format(code="UAH")) == ["Ukraine", "Ukraine"]
+    assert _regions(settings, STUDIO_PAY.format(code="EUR")) == [None, None]
+
+
+def test_a_region_the_page_names_wins_over_the_tables_currency(settings):
+    text = "Poland\n" + STUDIO_PAY.format(code="UAH")
+    assert _regions(settings, text) == ["Poland", "Poland"]
