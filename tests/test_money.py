@@ -696,3 +696,18 @@ def test_the_old_figure_of_a_change_is_money_in_the_new_ones_currency():
         ("48,000", 48_000, "MDL"),
         ("52,000 lei", 52_000, "MDL"),
     ]
+
+
+@pytest.mark.parametrize(
+    "value, quote, agrees",
+    [
+        (92_000, "Senior here, base went 84 -> 92 this year.", True),
+        (84_000, "Senior here, base went 84 -> 92 this year.", True),
+        (14_500, "Graduates start at P14,500 a month.", True),  # "P" needs its country, which the quote lacks
+        (300, "Day rates of JD 250–350 are normal.", False),
+        (350, "Day rates of JD 250–350 are normal.", True),
+    ],
+)
+def test_a_quote_agrees_with_shorthand_after_a_change_mark_and_with_markers_that_need_a_country(value, quote, agrees):
+    """Value↔quote agreement reads the quote alone: the figures its text reads there must count as written."""
+    assert amounts_agree(value, quote) is agrees
