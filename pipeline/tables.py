@@ -270,12 +270,26 @@ def _ends_sentence(line: Line) -> bool:
 def _column_texts(heads: list[Line]) -> dict[int, str]:
     """Each column's header words over all header rows; an empty cell right of a heading shares it (colspan)."""
     texts: dict[int, list[str]] = {}
-    for row in heads:
+    rows = [[cell.text for cell in cells(row)] for row in heads]
+    for row in [rows[0], *(_under_group(rows[0], row) for row in rows[1:])] if rows else []:
         last = ""
-        for j, cell in enumerate(cells(row)):
-            last = cell.text or (last if j > 1 else "")
+        for j, cell in enumerate(row):
+            last = cell or (last if j > 1 else "")
             texts.setdefault(j, []).append(last)
     return {j: " ".join(words) for j, words in texts.items()}
+
+
+def _under_group(top: list[str], row: list[str]) -> list[str]:
+    """A lower header row with fewer cells than the top one, its cells set under the top's spanning heading
+    of as many columns ("Gross pay (000s) |  |  |" over "P25 | Median | P75"): the page's columns that span
+    both rows (Role, Experience) leave no cell in it."""
+    named = [text for text in row if text]
+    if len(row) >= len(top) or not named:
+        return row
+    for j, text in enumerate(top):
+        if text and top[j + 1 : j + len(named)] == [""] * (len(named) - 1) and j + len(named) <= len(top):
+            return [""] * j + named + [""] * (len(top) - j - len(named))
+    return row
 
 
 def _table_meaning(captions: list[Line], intro: Line | None, columns: dict[int, str]) -> Meaning:

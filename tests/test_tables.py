@@ -588,3 +588,19 @@ def test_a_table_in_one_countrys_currency_is_pay_in_that_country(settings):
 def test_a_region_the_page_names_wins_over_the_tables_currency(settings):
     text = "Poland\n" + STUDIO_PAY.format(code="UAH")
     assert _regions(settings, text) == ["Poland", "Poland"]
+
+
+TWO_ROW_HEADER = """Monthly base pay, Lusaka, 2026
+Role | Years | Base pay per month (ZMW 000s) |  |  | Answers
+|  | P25 | Median | P75 |
+Analyst | 0–2 | 9 | 11 | 14 | 40
+Engineer | 3–5 | 15 | 18 | 22 | 25
+"""
+
+
+def test_a_second_header_row_under_a_spanning_heading_names_that_headings_columns():
+    """A two-row header whose lower row holds only the spanned columns' words ("P25 | Median | P75" under
+    "Base pay per month (ZMW 000s)") gives them to the spanned columns, not to the first ones: P25 and P75
+    make one range beside the median, in thousands."""
+    found = sorted((f.money.amount_min, f.money.amount_max) for f in table_figures(TWO_ROW_HEADER))
+    assert found == [(9000, 14000), (11000, 11000), (15000, 22000), (18000, 18000)]
