@@ -109,5 +109,7 @@ def subplan(plan: ChunkPlan, lines: list[Line], text: str) -> ChunkPlan:
     """The part of a plan that holds `lines`, with their figures and excerpt (for a chunk split in two)."""
     starts = {line.start for line in lines}
     figures = [f for f in plan.figures if f.line.start in starts]
+    unasked = [f for f in plan.unasked if f.line.start in starts]
     prompt = "\n".join(tag_line(text, line, figures) for line in lines)
-    return ChunkPlan(chunk=Chunk(lines=list(lines), context=plan.chunk.context), prompt=prompt, figures=figures)
+    chunk = Chunk(lines=list(lines), context=plan.chunk.context)
+    return ChunkPlan(chunk=chunk, prompt=prompt, figures=figures, unasked=unasked)

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 import openai
+from instructor.core import IncompleteOutputException
 from pydantic import BaseModel
 
 from pipeline.examples import ReviewExamples
@@ -54,8 +55,11 @@ def _retry_after(exc: BaseException) -> float | None:
 
 
 def _is_overflow(exc: BaseException) -> bool:
+    """The chunk is too big for one answer: its prompt overflows the model's context, or its answer reached its
+    token budget (instructor's IncompleteOutputException); each half of it fits."""
     exc = api_error(exc)
-    return isinstance(exc, openai.BadRequestError) and "context length" in str(exc).lower()
+    too_long = isinstance(exc, openai.BadRequestError) and "context length" in str(exc).lower()
+    return too_long or isinstance(exc, IncompleteOutputException)
 
 
 def read_chunk(
@@ -111,8 +115,10 @@ def _count(usage: Usage, attempts: Attempts, check: QuoteCheck, completion) -> N
 
 
 def _max_tokens(plan: ChunkPlan) -> int:
-    """Enough room for every figure reading plus the lists; a runaway answer is cut, not waited for."""
-    return 160 + 24 * len(plan.figures)
+    """Enough room for every figure reading plus the lists; a runaway answer is cut, not waited for. The lists
+    (credentials, skills, claims) grow with the lines sent, so the figures there the model is not asked about
+    count too: a chunk of many such lines may list more than it reads."""
+    return 160 + 24 * (len(plan.figures) + len(plan.unasked))
 
 
 def read_chunk_splitting(

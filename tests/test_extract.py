@@ -19,6 +19,7 @@ from schemas.records import Level
 from tests.conftest import PAGES
 from tests.fakes.openai_server import (
     context_length_reply,
+    cut_reply,
     invalid_json_reply,
     rate_limit_reply,
     sequence,
@@ -146,6 +147,25 @@ def test_a_chunk_that_overflows_the_context_is_split(settings, fake_llm):
     doc = article("ai-engineer-salaries-2026.html", settings)
     result = extract_stage.extract(doc, make_client(settings), settings)
     assert fake_llm.count >= 3  # the refused chunk, then its two halves
+    assert len(result.salaries) >= 10
+
+
+def test_a_chunk_whose_answer_reaches_its_token_budget_is_split(settings, fake_llm):
+    """An answer cut at max_tokens (a chunk listing more credentials and skills than its budget holds) does not
+    lose the document: the chunk is read again in two halves."""
+    first = True
+
+    def cut_once(request):
+        nonlocal first
+        if first:
+            first = False
+            return cut_reply(tool_name(request))
+        return reader(request)
+
+    fake_llm.responder = cut_once
+    doc = article("ai-engineer-salaries-2026.html", settings)
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert fake_llm.count >= 3  # the cut answer, then its two halves
     assert len(result.salaries) >= 10
 
 

@@ -67,6 +67,17 @@ def tool_call_reply(
     return Reply(_completion(message, "tool_calls", prompt_tokens, completion_tokens), delay=delay)
 
 
+def cut_reply(name: str, *, prompt_tokens: int = 100, completion_tokens: int = 20) -> Reply:
+    """A completion cut at its max_tokens: finish_reason "length", the tool call's arguments unfinished."""
+    call = {
+        "id": f"call_fake_{next(_ids)}",
+        "type": "function",
+        "function": {"name": name, "arguments": '{"figures": {'},
+    }
+    message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [call]}
+    return Reply(_completion(message, "length", prompt_tokens, completion_tokens))
+
+
 def text_reply(content: str, *, prompt_tokens: int = 100, completion_tokens: int = 20, delay: float = 0.0) -> Reply:
     """A completion whose message content is `content` (finish_reason "stop")."""
     message = {"role": "assistant", "content": content, "refusal": None}
