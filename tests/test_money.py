@@ -241,6 +241,11 @@ EVERY_CURRENCY = [
     ("In Moldova a tester earns L 20,000 a month.", "L 20,000 a month", 20_000, "MDL"),  # "L" is lakh only after
     ("In Bangladesh juniors earn 1.2 lakh a month.", "1.2 lakh a month", 120_000, "BDT"),
     ("In Mozambique a senior earns MT 150,000 a month.", "MT 150,000 a month", 150_000, "MZN"),
+    # local forms CLDR lacks, the country deciding a shared one
+    ("In Senegal analysts earn 6 000 000 FCFA a year.", "6 000 000 FCFA a year", 6_000_000, "XOF"),
+    ("In Cameroon analysts earn 6 000 000 FCFA a year.", "6 000 000 FCFA a year", 6_000_000, "XAF"),
+    ("Malé: Rf 28,000 a month.", "Rf 28,000 a month", 28_000, "MVR"),
+    ("Dushanbe: 5 000 сомонӣ a month.", "5 000 сомонӣ a month", 5_000, "TJS"),
     # a "$" in a country whose own currency CLDR writes "$", wherever its section names it
     ("Tech pay in Chile rose again. Analysts earn $1.450.000 a month.", "$1.450.000 a month", 1_450_000, "CLP"),
 ]
