@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from pipeline import sentences
 from pipeline.chunk import Line
@@ -603,12 +603,21 @@ def with_cost(text: str, cert: Certification, fees: dict[int, MoneyAmount]) -> C
 # ---------------------------------------------------------------------------------------------- records
 
 
-def model_lists(reading: BaseModel) -> tuple[list[Certification], list[Skill]]:
-    """The model's exact phrases as records, named as written (the save stage resolves them to entities).
-    Its claims are read by pipeline.claims, which needs the article around them."""
-    certs = [Certification(name=p, issuer=issuer_of(p), quote=p) for p in reading.certifications]
-    skills = [Skill(name=p, category=skill_category(p), quote=p) for p in reading.skills]
-    return certs, skills
+def model_lists(reading: BaseModel) -> tuple[list[Certification], list[Skill], int]:
+    """The model's exact phrases as records, named as written (the save stage resolves them to entities), and
+    how many phrases no record can hold (a "skill" of a whole sentence): those are dropped and counted, not
+    let fail the document. Its claims are read by pipeline.claims, which needs the article around them."""
+    certs = [r for p in reading.certifications if (r := _record(Certification, name=p, issuer=issuer_of(p), quote=p))]
+    skills = [r for p in reading.skills if (r := _record(Skill, name=p, category=skill_category(p), quote=p))]
+    return certs, skills, len(reading.certifications) + len(reading.skills) - len(certs) - len(skills)
+
+
+def _record(kind: type[BaseModel], **fields) -> BaseModel | None:
+    """A record of `kind`, or None when the fields break its schema."""
+    try:
+        return kind(**fields)
+    except ValidationError:
+        return None
 
 
 def same_salary(a: Salary, b: Salary) -> bool:

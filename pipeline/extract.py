@@ -76,7 +76,8 @@ def extract(
                 if salary is not None:
                     salary = with_table_region(with_page_facts(with_header(salary, fig, cells), facts, fig), fig, cells)
                 accounts[fig.money.start] = account if salary is None else records.add_salary(salary, account)
-            more_certs, more_skills = model_lists(reading)
+            more_certs, more_skills, invalid = model_lists(reading)
+            usage.invalid += invalid
             certs, skills, listed = certs + more_certs, skills + more_skills, listed + reading.claims
     records.add_repeats(accounts)
     records.add_credentials(text, certs, accounts)
@@ -131,6 +132,7 @@ def _finished(out: Extraction, accounts: dict, usage: Usage) -> Extraction:
         llm_seconds=round(usage.seconds, 3),
         retries=usage.retries,
         dropped_ungrounded=usage.dropped,
+        dropped_invalid=usage.invalid,
         not_pay=sum(a.use is MoneyUse.not_pay for a in out.amounts),
     )
     return out

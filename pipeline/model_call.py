@@ -29,6 +29,7 @@ class Usage:
     seconds: float = 0.0
     retries: int = 0
     dropped: int = 0
+    invalid: int = 0  # phrases the model listed that no record can hold
 
 
 def api_error(exc: BaseException) -> BaseException:

@@ -1137,3 +1137,40 @@ def test_a_rate_freelancers_quote_or_a_day_goes_for_is_pay(settings, fake_llm):
     )
     result = _read_as_pay(text, settings, fake_llm)
     assert sorted(s.amount_min for s in result.salaries) == [45, 500]
+
+
+RAISES_AND_RATES = """Pay in Beirut, 2026
+
+Seniors are paid $2,400 a month in fresh dollars.
+One agency said its standard raise for engineers who met their goals was $300 a month.
+Juniors told us their raise was closer to $100.
+- Travel allowance — $150/month
+- The cloud exam alone is roughly $200.
+The pound is pegged to the dollar at LBP 89,500.
+"""
+
+
+def test_raises_allowances_after_a_dash_exam_prices_and_pegs_are_not_pay(settings, fake_llm):
+    """Issue 15.3: a raise named well before its amount ("raise … was $300"), an allowance after a dash, what
+    an exam costs and a currency's peg are not pay."""
+    result = _read_as_pay(RAISES_AND_RATES, settings, fake_llm)
+    assert [s.amount_min for s in result.salaries] == [2400]
+    _assert_not_pay(result, {300: "change", 100: "change", 150: "bonus", 200: "cost", 89_500: "other"})
+
+
+def test_a_listed_phrase_no_record_can_hold_is_dropped_and_counted_not_fatal(settings, fake_llm):
+    """A model that lists a whole line as a "skill" (longer than a skill's name may be) loses that phrase, counted
+    as dropped_invalid; the document's other records stay."""
+    line = "Courses: SkillsFuture credit covers most of a cloud course, see the full list of providers and terms here"
+    text = f"Pay in Singapore\\n\\nData engineers earn S$7,500 a month with Python and SQL.\\n{line}\\n"
+
+    def long_skill(request):
+        args = answer(request)
+        args["skills"] = [*args.get("skills", []), line]
+        return tool_call_reply(tool_name(request), args)
+
+    fake_llm.responder = long_skill
+    doc = Article(source="sg.txt", text=text, kind="text")
+    result = extract_stage.extract(doc, make_client(settings), settings)
+    assert result.stats.dropped_invalid == 1 and line not in [s.name for s in result.skills]
+    assert {"Python", "SQL"} <= {s.name for s in result.skills}
