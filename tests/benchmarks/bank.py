@@ -3,11 +3,11 @@ figures per kind of page, as a table.
 
     python3 -m uv run --locked --extra local --extra dask python -m tests.benchmarks.bank [--gate] [--all-pay]
 
-Default: the whole bank (gold.json) with the embedded model (over 3 h for 100 pages on this 2-core machine;
-KB_HOME holds the joined model). `--gate` runs the CI gate's pages (gate.json) instead. `--all-pay` answers
-every figure "pay" from a fake model on 127.0.0.1 (a few seconds a page): what the deterministic rules alone
-keep out of pay and the recall the scanners leave for a perfect model, the floor under any model's precision.
-"""
+Default: the whole bank (gold.json) with the embedded model (about 39 s a page on this 2-core machine when it
+is free, so some 1.5 h for 144 pages; KB_HOME holds the joined model). `--gate` runs the CI gate's pages
+(gate.json) instead. `--all-pay` answers every figure "pay" from a fake model on 127.0.0.1 (a few seconds a
+page): what the deterministic rules alone keep out of pay and the recall the scanners leave for a perfect
+model, the floor under any model's precision."""
 
 from __future__ import annotations
 
