@@ -133,39 +133,27 @@ def _recording_retry(waits):
     return wrapped
 
 
-def test_a_chunk_that_overflows_the_context_is_split(settings, fake_llm):
+@pytest.mark.parametrize(
+    "refusal",
+    [lambda request: context_length_reply(), lambda request: cut_reply(tool_name(request))],
+    ids=["prompt over the context", "answer cut at its token budget"],
+)
+def test_a_chunk_too_big_for_one_answer_is_split(settings, fake_llm, refusal):
+    """A chunk whose prompt overflows the model's context, or whose answer is cut at max_tokens (more credentials
+    and skills than its budget holds), does not lose the document: it is read again in two halves."""
     first = True
 
-    def overflow_once(request):
+    def refuse_once(request):
         nonlocal first
         if first:
             first = False
-            return context_length_reply()
+            return refusal(request)
         return reader(request)
 
-    fake_llm.responder = overflow_once
+    fake_llm.responder = refuse_once
     doc = article("ai-engineer-salaries-2026.html", settings)
     result = extract_stage.extract(doc, make_client(settings), settings)
     assert fake_llm.count >= 3  # the refused chunk, then its two halves
-    assert len(result.salaries) >= 10
-
-
-def test_a_chunk_whose_answer_reaches_its_token_budget_is_split(settings, fake_llm):
-    """An answer cut at max_tokens (a chunk listing more credentials and skills than its budget holds) does not
-    lose the document: the chunk is read again in two halves."""
-    first = True
-
-    def cut_once(request):
-        nonlocal first
-        if first:
-            first = False
-            return cut_reply(tool_name(request))
-        return reader(request)
-
-    fake_llm.responder = cut_once
-    doc = article("ai-engineer-salaries-2026.html", settings)
-    result = extract_stage.extract(doc, make_client(settings), settings)
-    assert fake_llm.count >= 3  # the cut answer, then its two halves
     assert len(result.salaries) >= 10
 
 
