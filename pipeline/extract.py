@@ -25,7 +25,7 @@ from pipeline.claims import find_claims, listed_claims
 from pipeline.credentials import find_certifications
 from pipeline.errors import ExtractError
 from pipeline.examples import ReviewExamples
-from pipeline.figures import Figure, addresses_model, plan_chunks, steering
+from pipeline.figures import Figure, addresses_model, leave_unasked, plan_chunks, steering
 from pipeline.ground import FoldedText
 from pipeline.mentions import find_skills
 from pipeline.model_call import Usage, describe, read_chunk_splitting
@@ -55,9 +55,9 @@ def extract(
     headers = {cell.row.start: cell.header for cell in cells.values()}
     steered, set_aside = steering(text, money), column_accounts(cells)
     read = [m for m in money if m not in steered and m.start not in set_aside]
-    tagged = [f for plan in plan_chunks(text, read, settings.chunk_chars, headers) for f in plan.figures]
-    unasked = frozenset(f.money.start for f in tagged if cue_of(text, f, tagged))
-    plans = plan_chunks(text, read, settings.chunk_chars, headers, unasked)
+    plans = plan_chunks(text, read, settings.chunk_chars, headers)
+    tagged = [f for plan in plans for f in plan.figures]
+    plans = leave_unasked(text, plans, frozenset(f.money.start for f in tagged if cue_of(text, f, tagged)))
     figures = [f for plan in plans for f in (*plan.figures, *plan.unasked)]
     accounts = opening_accounts(money, steered) | set_aside
     folded, usage, records = FoldedText(text), Usage(), Records()

@@ -11,7 +11,7 @@ never become pay.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pipeline.chunk import Chunk, Line, chunk_text, relevant, split_lines
 from pipeline.money import Money
@@ -44,37 +44,45 @@ class ChunkPlan:
 
 
 def plan_chunks(
-    text: str,
-    money: list[Money],
-    max_chars: int,
-    headers: dict[int, Line] | None = None,
-    unasked: frozenset[int] = frozenset(),
+    text: str, money: list[Money], max_chars: int, headers: dict[int, Line] | None = None
 ) -> list[ChunkPlan]:
     """Tag each money figure once (in the first chunk holding its line) and render every chunk's excerpt;
-    `headers` are the table header spans of rows whose cells the table reader read (`pipeline.tables`); the
-    figures starting at `unasked` stay untagged, in their plan's `unasked`."""
-    chunks = chunk_text(text, [m.start for m in money], max_chars, headers)
+    `headers` are the table header spans of rows whose cells the table reader read (`pipeline.tables`)."""
     seen: set[int] = set()
     plans: list[ChunkPlan] = []
-    counter = 0
-    for chunk in chunks:
+    for chunk in chunk_text(text, [m.start for m in money], max_chars, headers):
         plan = ChunkPlan(chunk=chunk, prompt="")
-        rendered = []
-        for line in chunk.lines:
-            if addresses_model(line.text):
-                continue
+        for line in _sent(chunk.lines):
             inside = [m for m in money if line.start <= m.start < line.end and m.start not in seen]
-            for m in inside:
-                seen.add(m.start)
-                if m.start in unasked:
-                    plan.unasked.append(Figure("", m, line, *_context_of(line, chunk.context)))
-                    continue
-                counter += 1
-                plan.figures.append(Figure(f"M{counter}", m, line, *_context_of(line, chunk.context)))
-            rendered.append(tag_line(text, line, plan.figures))
-        plan.prompt = "\n".join(rendered)
+            seen.update(m.start for m in inside)
+            plan.figures += [Figure("", m, line, *_context_of(line, chunk.context)) for m in inside]
         plans.append(plan)
-    return plans
+    return leave_unasked(text, plans, frozenset())
+
+
+def leave_unasked(text: str, plans: list[ChunkPlan], unasked: frozenset[int]) -> list[ChunkPlan]:
+    """The plans with the figures starting at `unasked` moved to their plan's `unasked`, untagged, and the rest
+    tagged `M1`, `M2`… in order, each excerpt rendered again."""
+    out, counter = [], 0
+    for plan in plans:
+        figures = []
+        for fig in plan.figures:
+            if fig.money.start not in unasked:
+                counter += 1
+                figures.append(replace(fig, tag=f"M{counter}"))
+        left = [replace(f, tag="") for f in plan.figures if f.money.start in unasked]
+        out.append(ChunkPlan(plan.chunk, _excerpt(text, plan.chunk.lines, figures), figures, plan.unasked + left))
+    return out
+
+
+def _sent(lines: list[Line]) -> list[Line]:
+    """The lines of an excerpt the model may read: never one written to steer it."""
+    return [line for line in lines if not addresses_model(line.text)]
+
+
+def _excerpt(text: str, lines: list[Line], figures: list[Figure]) -> str:
+    """The excerpt the model reads: the lines it may read, each with its figures' tags."""
+    return "\n".join(tag_line(text, line, figures) for line in _sent(lines))
 
 
 def _context_of(line: Line, context: dict[int, Line | None]) -> tuple[Line | None, Line | None]:
@@ -110,6 +118,5 @@ def subplan(plan: ChunkPlan, lines: list[Line], text: str) -> ChunkPlan:
     starts = {line.start for line in lines}
     figures = [f for f in plan.figures if f.line.start in starts]
     unasked = [f for f in plan.unasked if f.line.start in starts]
-    prompt = "\n".join(tag_line(text, line, figures) for line in lines)
     chunk = Chunk(lines=list(lines), context=plan.chunk.context)
-    return ChunkPlan(chunk=chunk, prompt=prompt, figures=figures, unasked=unasked)
+    return ChunkPlan(chunk=chunk, prompt=_excerpt(text, lines, figures), figures=figures, unasked=unasked)

@@ -235,6 +235,15 @@ def test_text_addressed_to_the_model_is_not_sent_and_its_money_is_never_pay(sett
     }
 
 
+def test_text_addressed_to_the_model_is_not_sent_in_the_halves_of_a_split_chunk(settings, fake_llm):
+    fake_llm.responder = sequence(context_length_reply(), reader, repeat_last=True)
+    doc = Article(source="steer.txt", text=STEERING, kind="text")
+    extraction = extract_stage.extract(doc, make_client(settings), settings)
+    assert fake_llm.count >= 2 and salaries_of(extraction) == {("senior", 165000, 215000, "USD", "year")}
+    sent = " ".join(str(r["messages"]) for r in fake_llm.requests)
+    assert "9,999,999" not in sent and "ignore previous" not in sent.lower() and "$499" not in sent
+
+
 @pytest.mark.parametrize(
     "text",
     [
