@@ -5,9 +5,11 @@ their last words ("kwacha", "dinars") come from Babel's copy of CLDR, a maintain
 tendered somewhere in the years the vocabulary names; currencies.toml adds the local forms CLDR lacks ("TL",
 "円", "원") and says which markers are also everyday tokens. A marker several currencies share ("kr", "¥", "Rs")
 names the one whose country the text places it in: a country in its sentence, else the nearest country named
-before it, else the marker's default, else none. A bare dollar sign keeps its own stricter rule: USD unless
-the sentence, or else an earlier sentence of its section, places the figure in a country whose own currency is
-written "$" ("in Toronto", "in Mexico"), and the sentence names nothing American.
+before it, else the marker's default, else none. A bare dollar sign keeps its own stricter rule: USD when its
+sentence names anything American; else the dollar of a country whose own currency is written "$" that the
+sentence, or else an earlier sentence of its section, places the figure in ("in Toronto", "in Mexico"); else
+the dollar the text states ("All amounts are New Zealand dollars"); else that of the place the text before
+the figure's sentence names most.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import os
 import re
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -292,10 +295,13 @@ def _us_context() -> re.Pattern:
     return re.compile(rf"\b(?:{alternation([*_CURRENCIES.us.names, *usd])})")
 
 
-def _dollar_country(text: str, pos: int) -> str:
+def _dollar_country(text: str, pos: int, stated: bool = True) -> str:
     """USD when the sentence names anything American (a US city too); else the dollar of the one place the
     sentence places the figure in ("in Toronto"), else of the last place so placed earlier in its section (a
-    table under "… which in Mexico means pesos"); else USD."""
+    table under "… which in Mexico means pesos"); else the dollar the text last states or defines before it
+    ("All amounts are New Zealand dollars", '"$" means Argentine pesos'); else the dollar of the place the
+    text before its sentence names most ("SINGAPORE — …"); else USD. `stated` is off while a statement itself
+    is read."""
     start, end = sentence_around(text, pos)
     if _us_context().search(text, start, end):
         return "USD"
@@ -304,8 +310,40 @@ def _dollar_country(text: str, pos: int) -> str:
     if here:
         return here.pop() if len(here) == 1 else "USD"
     before = [places[m["place"]] for m in _in_place().finditer(text, section_start(text, start), start)]
+    if before:
+        return before[-1]
+    dollars = _local_symbols().get("$", set())
+    said = [code for s, _, code in stated_currencies(text) if s < start and code in dollars] if stated else []
     defined = [_english_names()[m["unit"]] for m in _dollar_definition().finditer(text, 0, start)]
-    return before[-1] if before else defined[-1] if defined else "USD"
+    return (said or defined or [_text_dollar(text, start)])[-1]
+
+
+def _text_dollar(text: str, before: int) -> str:
+    """The dollar of the place the text before `before` names most often by its dollar places (Singapore,
+    Melbourne, Toronto, or a dateline's "SINGAPORE —"; US names and places count for USD), when one place
+    leads; else USD."""
+    counts = Counter(code for pos, code in _dollar_mentions(text) if pos < before)
+    (first, n), *rest = counts.most_common(2) or [("USD", 0)]
+    return first if not rest or n > rest[0][1] else "USD"
+
+
+@functools.lru_cache(maxsize=8)
+def _dollar_mentions(text: str) -> tuple[tuple[int, str], ...]:
+    """Where `text` names a dollar place, with its dollar."""
+    places = _text_dollar_places()
+    found = [(m.start(), code) for m in _dollar_place_pattern().finditer(text) if (code := places[m[0]]) != "USD"]
+    return tuple(found + [(m.start(), "USD") for m in _us_context().finditer(text)])
+
+
+@functools.cache
+def _text_dollar_places() -> dict[str, str]:
+    """The dollar places as written and in capitals, as a dateline writes them."""
+    return {**{word.upper(): code for word, code in _dollar_places().items()}, **_dollar_places()}
+
+
+@functools.cache
+def _dollar_place_pattern() -> re.Pattern:
+    return re.compile(rf"(?<![\w-])(?:{alternation(_text_dollar_places())})(?![\w-])")
 
 
 @functools.cache
@@ -365,8 +403,18 @@ def _statement_units() -> re.Pattern:
 @functools.lru_cache(maxsize=8)
 def statements(text: str) -> tuple[tuple[int, int], ...]:
     """The sentences of `text` that say what its figures are written in ("All numbers USD:", "All salaries
-    below are monthly and gross"): those holding a statement word (currencies.toml statement_words)."""
-    return tuple((s, e) for s, e in sentences(text) if _statement_words().search(text, s, e))
+    below are monthly and gross", "All SGD obviously."): those holding a statement word, or a statement lead
+    word right before a currency marker (currencies.toml)."""
+    return tuple(
+        (s, e) for s, e in sentences(text) if _statement_words().search(text, s, e) or _lead_unit().search(text, s, e)
+    )
+
+
+@functools.cache
+def _lead_unit() -> re.Pattern:
+    """A statement word right before a currency marker ("All SGD obviously.")."""
+    words = alternation(_CURRENCIES.statement_lead_words)
+    return re.compile(rf"(?<!\w)(?i:{words})\s+(?:{_statement_units().pattern})")
 
 
 @functools.lru_cache(maxsize=8)
@@ -395,7 +443,7 @@ def currency_of(marker: str, text: str, pos: int, stated: bool = True) -> str | 
     `stated` lets a statement of the text's currency decide a shared marker (not while reading one)."""
     entry = markers()[marker]
     if not entry.codes:
-        return _dollar_country(text, pos)
+        return _dollar_country(text, pos, stated)
     if len(entry.codes) == 1 and not entry.placed_only:
         return next(iter(entry.codes))
     return _placed(text, pos, entry.codes, stated) or entry.default

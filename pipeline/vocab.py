@@ -96,6 +96,7 @@ class Currencies(_Section):
     after_number_only: list[Word] = []
     unstated_units: list[Word] = []
     statement_words: list[Word] = []
+    statement_lead_words: list[Word] = []
     defaults: dict[str, Code] = {}
     markers: dict[str, Codes]
     dollar_countries: dict[Code, Word]

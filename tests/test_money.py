@@ -364,6 +364,11 @@ SHORTHAND = [
             ("128", 128_000, 128_000, "CAD", None),
         ],
     ),
+    # a statement may be a lead word and a currency alone ("All SGD obviously.")
+    (
+        "Currently base 6.1k, offer is base 7.2k + AWS. All SGD obviously. Is this lowball?",
+        [("6.1k", 6_100, 6_100, "SGD", None), ("7.2k", 7_200, 7_200, "SGD", None)],
+    ),
     # a thread's title stands above its post's statement: the statement still names the title's currency
     (
         "Is 118 base fair for a lead in Cork?\nThe figures are in EUR below. My base 96k, TC ~110.",
@@ -495,6 +500,11 @@ SEVERAL = [
         [("$120,000–$150,000", 120_000, 150_000, "USD"), ("$200K", 200_000, 200_000, "USD")],
     ),
     ("Paid $90 or $120 per visit", [("$90", 90, 90, "USD"), ("$120", 120, 120, "USD")]),
+    # an "or above" that another figure follows opens that figure, not the one before it
+    (
+        "Answers below $40K or above $900K were dropped.",
+        [("below $40K", None, 40_000, "USD"), ("above $900K", 900_000, None, "USD")],
+    ),
     (
         "Value fell from $47 billion to $8 billion.",
         [("$47 billion", 47e9, 47e9, "USD"), ("$8 billion", 8e9, 8e9, "USD")],
@@ -536,16 +546,21 @@ def test_one_money(text, span, amount_min, amount_max, currency, period, open_en
     "text, currency",
     [
         ("Peso offers\nOffers in Mexico are quoted per month.\nAnalyst | $41,000\nLead | $77,000", "MXN"),
-        ("Peso offers\nOffers in Mexico are quoted per month.\nRemote roles\nLeads earn $77,000 a year.", "USD"),
+        ("Peso offers\nOffers in Mexico are monthly, US ones yearly.\nRemote roles\nLeads earn $77,000 a year.", "USD"),
         ("Offers in Mexico are quoted per month; firms in the US pay yearly.\nLeads earn $77,000.", "USD"),
+        # past its section, the place the text before it names most: a dateline, a stated currency
+        ("SINGAPORE — Banks lead on pay.\n\nBonuses\n\nA mid-level engineer has a base of $8,000.", "SGD"),
+        ("All amounts are New Zealand dollars.\n\nRates\n\nSenior ML specialists charge $180 an hour.", "NZD"),
+        ("Sydney and Toronto compared\n\nPay\n\nLeads earn $160,000.", "USD"),
         # a text that says what its "$" stands for is read so after that, in every section
         ('Amounts are gross; "$" means Argentine pesos.\n\n## Pay\n\nLeads earn $5.2 million a month.', "ARS"),
         ("Leads earn $5.2 million a month.\n\nHere $ means Argentine pesos.", "USD"),
     ],
 )
 def test_a_bare_dollar_takes_the_place_its_section_names(text, currency):
-    """A row or sentence that names no place takes the dollar of the last place named earlier in its section,
-    never one named before the section's heading."""
+    """A row or sentence that names no place takes the dollar of the last place named earlier in its section;
+    past the section's heading, the dollar the text states, else that of the one place the text before it names
+    most (two places named alike, or none: USD)."""
     assert {m.currency for m in scan_money(text)} == {currency}
 
 
