@@ -166,12 +166,14 @@ def sentence_around(text: str, line: Line, start: int, end: int) -> tuple[int, i
 
 def _runs_on(text: str, newline: int) -> bool:
     """Whether the line ending at `newline` is a hard wrap inside a sentence: it ends without a stop, the next
-    line is no list item, heading or table row, and the next starts in lower case or the line is long."""
+    line is no list item, heading or table row, and the next starts in lower case or the line is long (a list
+    item's only when the next line is indented under it: a paragraph after a list starts a sentence of its own)."""
     line = text[text.rfind("\n", 0, newline) + 1 : newline].strip()
-    nxt = text[slice(*sentences.line_around(text, newline + 1))].strip()
+    raw = text[slice(*sentences.line_around(text, newline + 1))]
+    nxt = raw.strip()
     if not line or not nxt or line.endswith((".", "!", "?", ":", ";", "|")) or _NEW_LINE_START.match(nxt):
         return False
-    return not nxt[0].isupper() or len(line) >= _WRAP_MIN_CHARS
+    return not nxt[0].isupper() or (len(line) >= _WRAP_MIN_CHARS and (raw[0].isspace() or not _LIST_ITEM.match(line)))
 
 
 def _own_words(before: str, figure: str, after: str) -> str:

@@ -1155,6 +1155,76 @@ def test_raises_allowances_after_a_dash_exam_prices_and_pegs_are_not_pay(setting
     _assert_not_pay(result, {300: "change", 100: "change", 150: "bonus", 200: "cost", 89_500: "other"})
 
 
+SIXTH_BATCH_MONEY = """Pay notes for 2026
+Senior data engineers at the firm are paid €90,000 a year.
+The gap between leads and seniors widened to €12,000.
+Two offers can differ by €6,000 a year after tax.
+A €400 rise in base is worth €5,200 a year with the bonus.
+She took a variable €9,000 on top, plus a gratuity provision of €2,500.
+Staff were handed restricted stock worth about €45,000.
+Leavers get severance of 1.5 monthly salaries per year served, with a minimum of €8,000.
+That meant a cheque of up to €14,500 before tax.
+A senior contractor in Leeds can expect €620 per day.
+Profits over €300,000 pay the full corporation tax rate.
+The Employment Pass needs at least €5,100 a month.
+Health insurance runs to €410 a month per adult.
+Answers below €15K or above €700K were removed.
+So "95" means €95,000 a year.
+The employer pays €6,400 a year into your pension account, not your salary.
+Professional tax of €25 a month is deducted.
+A €9,500 PoC can take two weeks.
+"""
+
+
+def test_sixth_batch_shapes_widened_gaps_severance_cheques_corporation_tax_and_unit_notes_are_not_pay(
+    settings, fake_llm
+):
+    """Issue 15.3, shapes of fresh batches 12 and 13: each amount is accounted as its kind, none stored; a
+    contractor who "can expect" a day rate is paid it."""
+    result = _read_as_pay(SIXTH_BATCH_MONEY, settings, fake_llm)
+    assert sorted(s.amount_min for s in result.salaries) == [620, 90000]
+    expected = {
+        12000: "change",
+        6000: "change",
+        400: "change",
+        5200: "change",
+        9000: "bonus",
+        2500: "bonus",
+        45000: "bonus",
+        8000: "bonus",
+        14500: "bonus",
+        300000: "threshold",
+        5100: "threshold",
+        410: "cost",
+        15000: "threshold",
+        700000: "threshold",
+        95000: "other",
+        6400: "other",
+        25: "cost",
+        9500: "cost",
+    }
+    _assert_not_pay(result, expected)
+
+
+LIST_THEN_PARAGRAPH = """Salary by level (Zurich)
+- Senior: CHF 145'000 to 175'000
+- Staff / principal: from CHF 180'000, with a handful of big-tech offers well beyond that figure
+Most Swiss employers pay the yearly figure in 12 or 13 instalments, and health insurance costs extra.
+- Income tax: the first CHF 40'000 is exempt, and the top rate applies above
+  CHF 1.2 million a year.
+"""
+
+
+def test_a_paragraph_after_a_long_list_item_is_its_own_sentence_but_an_indented_line_goes_on_the_item(
+    settings, fake_llm
+):
+    """A long list item without a stop is not wrapped into the paragraph after it (whose instalments and
+    insurance are no words of the item's), while a line indented under an item goes on its sentence."""
+    result = _read_as_pay(LIST_THEN_PARAGRAPH, settings, fake_llm)
+    assert sorted(s.amount_min for s in result.salaries) == [145000, 180000]
+    _assert_not_pay(result, {40000: "threshold", 1_200_000: "threshold"})
+
+
 def test_a_listed_phrase_no_record_can_hold_is_dropped_and_counted_not_fatal(settings, fake_llm):
     """A model that lists a whole line as a "skill" (longer than a skill's name may be) loses that phrase, counted
     as dropped_invalid; the document's other records stay."""
