@@ -80,6 +80,7 @@ _RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers
 
 
 _COORDINATED = re.compile(r"\s*(?:,|,?\s*(?:and|or|&))\s*")
+_ANAPHOR = re.compile(rf"\b(?:{any_of(_CUES.anaphor_words)})\s*$", re.IGNORECASE)  # "and it saw one of €40,000"
 _GLOSS = re.compile(r"\s*\([^()\d]*\)(?=[^()]*$)")  # the last bracket, if it holds no figure
 
 
@@ -195,11 +196,13 @@ def _clause_span(text: str, fig: Figure, figures: list[Figure]) -> tuple[int, in
 
 def _lead(text: str, fig: Figure, figures: list[Figure], start: int) -> str:
     """The words before a figure that speak for it: its clause's, or, for a figure joined to the one before it
-    by nothing but "and", "or" or a comma ("raised $36 million and $22 million"), the words before that one."""
+    by nothing but "and", "or" or a comma ("raised $36 million and $22 million") or standing for what that one
+    is ("… and it saw one of €40,000"), the words before that one."""
     before = [o for o in figures if o.money.end <= fig.money.start]
     prev = max(before, key=lambda o: o.money.end, default=None)
-    if prev is None or not _COORDINATED.fullmatch(text, prev.money.end, fig.money.start):
-        return text[start : fig.money.start]
+    own = text[start : fig.money.start]
+    if prev is None or not (_COORDINATED.fullmatch(text, prev.money.end, fig.money.start) or _ANAPHOR.search(own)):
+        return own
     prev_start, _ = _clause_span(text, prev, figures)
     return text[prev_start : prev.money.start]
 

@@ -96,6 +96,7 @@ _MULTIPLIER = (
     rf"{_SP}?(?:{alternation(_MULTIPLIER_WORDS.spaced, edge=False)})(?![A-Za-z])"
     rf"|(?:{alternation(_MULTIPLIER_WORDS.attached, edge=False)})(?![A-Za-z0-9])"
 )
+_SPACED_BEFORE_SYMBOL = alternation(_MULTIPLIER_WORDS.spaced_before_symbol, edge=False)
 
 
 @functools.cache
@@ -107,8 +108,8 @@ def _atom_pattern() -> re.Pattern:
     # A number inside a Latin word ("H100", "a1") is no amount; one right after CJK text ("年収600万円") may be.
     return re.compile(
         rf"(?<![0-9A-Za-z\u00c0-\u024f_.,])(?:(?P<pre>{prefix}){_SP}?)?"
-        rf"(?P<num>{_NUMBER})"
-        rf"(?P<mult>{_MULTIPLIER})?"
+        rf"(?P<num>{_NUMBER})(?![\d.,]*:\d)"  # a ratio or a time ("USD 1:1", "9:30") is no amount
+        rf"(?P<mult>{_MULTIPLIER}|{_SP}(?:{_SPACED_BEFORE_SYMBOL})(?=(?:{suffix})))?"  # "52 k€"
         rf"(?P<pct>{_SP}?(?:%|percent\b|per cent\b))?"
         rf"(?:{_SP}?(?P<suf>(?:{suffix})(?!{_SP}?\d)))?"
         # "$200k+" is open-ended; "£72k + bonus" and "£58k + £5k" join two things, unless nothing follows

@@ -144,6 +144,7 @@ class Multipliers(_Section):
     rupee_units: list[Word] = []
     lakh_currencies: list[Code] = ["INR"]
     yearly_units: list[Word] = []
+    spaced_before_symbol: list[Word] = []
     spaced: dict[str, Annotated[float, Field(gt=0)]]
     attached: dict[str, Annotated[float, Field(gt=0)]]
     shorthand: Shorthand
@@ -155,6 +156,7 @@ class Multipliers(_Section):
             if seen.setdefault(unit.lower(), value) != value:
                 raise ValueError(f"{unit!r} is worth {value} here and {seen[unit.lower()]} elsewhere")
         _unknown([*self.rupee_units, *self.yearly_units, *self.shorthand.units], seen, "a multiplier (in lower case)")
+        _unknown(self.spaced_before_symbol, self.attached, "a letter of [attached]")
         return self
 
     def by_unit(self) -> dict[str, float]:
@@ -328,6 +330,7 @@ class Cues(_Section):
     pay_reports: list[Regex] = []
     clause_joins: list[Regex] = []
     antecedent_words: list[Regex] = []
+    anaphor_words: list[Regex] = []
     steering: list[Regex] = []
     total_pay: list[Regex] = []
     base_pay: list[Regex] = []

@@ -1206,6 +1206,25 @@ def test_sixth_batch_shapes_widened_gaps_severance_cheques_corporation_tax_and_u
     _assert_not_pay(result, expected)
 
 
+PAY_IN_OTHER_WORDS = """Pay round 2026
+Sign-on payments of €10,000 to €15,000 were common, and one firm paid one of €40,000 to a principal.
+In Tokyo, seniors at foreign firms reach ¥12M–¥16M including bonus.
+In Stavanger, data scientists in energy report NOK 900,000–1.1 million at senior level.
+What members charge
+  Dashboards and reporting ...... $85 - $120 an hour
+"""
+
+
+def test_a_figure_standing_for_an_earlier_ones_thing_pay_including_bonus_and_what_people_report_or_charge(
+    settings, fake_llm
+):
+    """Issue 15.3: "one of €40,000" after sign-on payments is a sign-on payment; a total "including bonus" is
+    pay, not a bonus; what engineers report and what members charge are pay."""
+    result = _read_as_pay(PAY_IN_OTHER_WORDS, settings, fake_llm)
+    assert sorted(s.amount_min for s in result.salaries) == [85, 900_000, 12_000_000]
+    _assert_not_pay(result, {10000: "bonus", 40000: "bonus"})
+
+
 LIST_THEN_PARAGRAPH = """Salary by level (Zurich)
 - Senior: CHF 145'000 to 175'000
 - Staff / principal: from CHF 180'000, with a handful of big-tech offers well beyond that figure

@@ -500,6 +500,8 @@ SEVERAL = [
         [("$120,000–$150,000", 120_000, 150_000, "USD"), ("$200K", 200_000, 200_000, "USD")],
     ),
     ("Paid $90 or $120 per visit", [("$90", 90, 90, "USD"), ("$120", 120, 120, "USD")]),
+    # "k" may stand one space from the number when a currency symbol is written against it; a ratio is no amount
+    ("Paris: 52 k€ – 65 k€, not 5 k, at USD 1:1.", [("52 k€ – 65 k€", 52_000, 65_000, "EUR")]),
     # an "or above" that another figure follows opens that figure, not the one before it
     (
         "Answers below $40K or above $900K were dropped.",
