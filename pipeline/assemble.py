@@ -71,6 +71,7 @@ _LIST_MARK = r"(?:[-*•]|\d+[.)])"  # a list item's bullet or number
 _NEW_LINE_START = re.compile(rf"(?:{_LIST_MARK}|[#|>])\s")  # or a heading, table row or quote
 _MAX_WRAPS = 3  # lines a sentence may run on over, either way
 _LIST_ITEM = re.compile(rf"{_LIST_MARK}\s")
+_FIGURE_START = re.compile(r"\S{0,4}\s?\d")  # a line that opens with an amount ("CHF 200,000", "$90k")
 _CELL_MAX = vocabulary().thresholds.table_cell_max_chars
 _BLOCK_LINES = 30  # lines searched back over a list or label block for the period its heading or intro states
 # A range written as two figures: only a dash or a range word ("to", "and") between them.
@@ -81,6 +82,7 @@ _RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers
 
 _COORDINATED = re.compile(r"\s*(?:,|,?\s*(?:and|or|&))\s*")
 _ANAPHOR = re.compile(rf"\b(?:{any_of(_CUES.anaphor_words)})\s*$", re.IGNORECASE)  # "and it saw one of €40,000"
+_ANAPHOR_UNLESS = re.compile(any_of(_CUES.anaphor_unless), re.IGNORECASE)  # "one at $185k base"
 _GLOSS = re.compile(r"\s*\([^()\d]*\)(?=[^()]*$)")  # the last bracket, if it holds no figure
 
 
@@ -168,13 +170,15 @@ def sentence_around(text: str, line: Line, start: int, end: int) -> tuple[int, i
 def _runs_on(text: str, newline: int) -> bool:
     """Whether the line ending at `newline` is a hard wrap inside a sentence: it ends without a stop, the next
     line is no list item, heading or table row, and the next starts in lower case or the line is long (a list
-    item's only when the next line is indented under it: a paragraph after a list starts a sentence of its own)."""
+    item's only when the next line is indented under it or opens with an amount: a paragraph after a list starts
+    a sentence of its own)."""
     line = text[text.rfind("\n", 0, newline) + 1 : newline].strip()
     raw = text[slice(*sentences.line_around(text, newline + 1))]
     nxt = raw.strip()
     if not line or not nxt or line.endswith((".", "!", "?", ":", ";", "|")) or _NEW_LINE_START.match(nxt):
         return False
-    return not nxt[0].isupper() or (len(line) >= _WRAP_MIN_CHARS and (raw[0].isspace() or not _LIST_ITEM.match(line)))
+    item_goes_on = raw[0].isspace() or _FIGURE_START.match(nxt)  # indented under it, or "CHF 200,000 a year, …"
+    return not nxt[0].isupper() or (len(line) >= _WRAP_MIN_CHARS and (item_goes_on or not _LIST_ITEM.match(line)))
 
 
 def _own_words(before: str, figure: str, after: str) -> str:
@@ -194,14 +198,18 @@ def _clause_span(text: str, fig: Figure, figures: list[Figure]) -> tuple[int, in
     return s, e
 
 
-def _lead(text: str, fig: Figure, figures: list[Figure], start: int) -> str:
+def _lead(text: str, fig: Figure, figures: list[Figure], clause: tuple[int, int], sentence_start: int) -> str:
     """The words before a figure that speak for it: its clause's, or, for a figure joined to the one before it
-    by nothing but "and", "or" or a comma ("raised $36 million and $22 million") or standing for what that one
-    is ("… and it saw one of €40,000"), the words before that one."""
+    by nothing but "and", "or" or a comma ("raised $36 million and $22 million"), or standing for what the one
+    before it in its sentence is ("… and it saw one of €40,000", in a clause with no salary word of its own), the
+    words before that one."""
     before = [o for o in figures if o.money.end <= fig.money.start]
     prev = max(before, key=lambda o: o.money.end, default=None)
-    own = text[start : fig.money.start]
-    if prev is None or not (_COORDINATED.fullmatch(text, prev.money.end, fig.money.start) or _ANAPHOR.search(own)):
+    own = text[clause[0] : fig.money.start]
+    stands_for = prev is not None and prev.money.start >= sentence_start and _ANAPHOR.search(own)
+    if stands_for and _ANAPHOR_UNLESS.search(text, clause[0], clause[1]):
+        stands_for = False  # "one at $185k base" is pay whatever the figure before it was
+    if prev is None or not (_COORDINATED.fullmatch(text, prev.money.end, fig.money.start) or stands_for):
         return own
     prev_start, _ = _clause_span(text, prev, figures)
     return text[prev_start : prev.money.start]
@@ -226,7 +234,7 @@ def _words(text: str, fig: Figure, figures: list[Figure]) -> _Words:
     s, e = sentence_around(text, fig.line, fig.money.start, fig.money.end)
     sentence = text[s:e]
     context = fig.context.text if fig.context else ""
-    lead, after = _lead(text, fig, figures, start), text[fig.money.end : end]
+    lead, after = _lead(text, fig, figures, (start, end), s), text[fig.money.end : end]
     return _Words(text[start:end], lead, after, context, sentence, _antecedent(text, fig, sentence))
 
 

@@ -8,8 +8,8 @@ names the one whose country the text places it in: a country in its sentence, el
 before it, else the marker's default, else none. A bare dollar sign keeps its own stricter rule: USD when its
 sentence names anything American; else the dollar of a country whose own currency is written "$" that the
 sentence, or else an earlier sentence of its section, places the figure in ("in Toronto", "in Mexico"); else
-the dollar the text states ("All amounts are New Zealand dollars"); else that of the place the text before
-the figure's sentence names most.
+the dollar the text states ("All amounts are New Zealand dollars"); else the one the text before the figure's
+sentence names most, twice at least, by its places and lettered dollars ("Melbourne", "S$").
 """
 
 from __future__ import annotations
@@ -298,9 +298,9 @@ def _us_context() -> re.Pattern:
 def _dollar_country(text: str, pos: int, stated: bool = True) -> str:
     """USD when the sentence names anything American (a US city too); else the dollar of the one place the
     sentence places the figure in ("in Toronto"), else of the last place so placed earlier in its section (a
-    table under "… which in Mexico means pesos"); else the dollar the text last states or defines before it
-    ("All amounts are New Zealand dollars", '"$" means Argentine pesos'); else the dollar of the place the
-    text before its sentence names most ("SINGAPORE — …"); else USD. `stated` is off while a statement itself
+    table under "… which in Mexico means pesos"); else the dollar the text last states before it ("All amounts
+    are New Zealand dollars"), else the one it last defines ('"$" means Argentine pesos'); else the dollar the
+    text before its sentence names most (`_text_dollar`); else USD. `stated` is off while a statement itself
     is read."""
     start, end = sentence_around(text, pos)
     if _us_context().search(text, start, end):
@@ -319,31 +319,59 @@ def _dollar_country(text: str, pos: int, stated: bool = True) -> str:
 
 
 def _text_dollar(text: str, before: int) -> str:
-    """The dollar of the place the text before `before` names most often by its dollar places (Singapore,
-    Melbourne, Toronto, or a dateline's "SINGAPORE —"; US names and places count for USD), when one place
-    leads; else USD."""
-    counts = Counter(code for pos, code in _dollar_mentions(text) if pos < before)
+    """The dollar the text before `before` names most by its places and its lettered dollars (Singapore,
+    Melbourne, "S$"; a dateline's "SINGAPORE —" counts twice; "US$" none), when one leads and is named at
+    least twice; else USD."""
+    counts = Counter()
+    for pos, code, weight in _dollar_mentions(text):
+        if pos < before:
+            counts[code] += weight
     (first, n), *rest = counts.most_common(2) or [("USD", 0)]
-    return first if not rest or n > rest[0][1] else "USD"
+    return first if n >= 2 and (not rest or n > rest[0][1]) else "USD"
 
 
 @functools.lru_cache(maxsize=8)
-def _dollar_mentions(text: str) -> tuple[tuple[int, str], ...]:
-    """Where `text` names a dollar place, with its dollar."""
-    places = _text_dollar_places()
-    found = [(m.start(), code) for m in _dollar_place_pattern().finditer(text) if (code := places[m[0]]) != "USD"]
-    return tuple(found + [(m.start(), "USD") for m in _us_context().finditer(text)])
+def _dollar_mentions(text: str) -> tuple[tuple[int, str, int], ...]:
+    """Where `text` names a dollar's place or writes a lettered dollar, with that dollar and its weight."""
+    places, marks = _text_dollar_places(), _dollar_marks()
+    found = [
+        (m.start(), places[m[0]], 2 if _DATELINE.match(text, m.end()) else 1)
+        for m in _dollar_place_pattern().finditer(text)
+    ]
+    # "US$" is written to tell US dollars from the text's own "$": it names no place the bare "$" is in
+    found += [(m.start(), code, 1) for m in _dollar_mark_pattern().finditer(text) if (code := marks[m[0]]) != "USD"]
+    return tuple(found)
+
+
+_DATELINE = re.compile(r"(?:,\s*[A-Z .]+)?\s*(?:\([^)\n]{0,30}\)\s*)?[—–-]\s")  # "SINGAPORE —", "SYDNEY (Reuters) -"
 
 
 @functools.cache
 def _text_dollar_places() -> dict[str, str]:
-    """The dollar places as written and in capitals, as a dateline writes them."""
-    return {**{word.upper(): code for word, code in _dollar_places().items()}, **_dollar_places()}
+    """Every word that names a dollar's place (US names too), as written and in capitals as a dateline has it."""
+    places = {**dict.fromkeys(_CURRENCIES.us.names, "USD"), **_dollar_places()}
+    return {**{word.upper(): code for word, code in places.items()}, **places}
 
 
 @functools.cache
 def _dollar_place_pattern() -> re.Pattern:
-    return re.compile(rf"(?<![\w-])(?:{alternation(_text_dollar_places())})(?![\w-])")
+    """A dollar place as a whole word."""
+    return re.compile(rf"(?<![\w-])(?:{alternation(_text_dollar_places())})(?![\w$-])")
+
+
+@functools.cache
+def _dollar_marks() -> dict[str, str]:
+    """Dollar signs written with their country's letters ("S$", "NZ$", "US$") → the one dollar each names."""
+    dollars = _local_symbols().get("$", set())
+    return {
+        m: next(iter(e.codes)) for m, e in markers().items() if "$" in m and len(e.codes) == 1 and e.codes <= dollars
+    }
+
+
+@functools.cache
+def _dollar_mark_pattern() -> re.Pattern:
+    """A lettered dollar written before a number."""
+    return re.compile(rf"(?<![\w$])(?:{alternation(_dollar_marks(), edge=False)})(?=\s?\d)")
 
 
 @functools.cache
@@ -406,15 +434,15 @@ def statements(text: str) -> tuple[tuple[int, int], ...]:
     below are monthly and gross", "All SGD obviously."): those holding a statement word, or a statement lead
     word right before a currency marker (currencies.toml)."""
     return tuple(
-        (s, e) for s, e in sentences(text) if _statement_words().search(text, s, e) or _lead_unit().search(text, s, e)
+        (s, e) for s, e in sentences(text) if _statement_words().search(text, s, e) or _lead_unit().match(text, s, e)
     )
 
 
 @functools.cache
 def _lead_unit() -> re.Pattern:
-    """A statement word right before a currency marker ("All SGD obviously.")."""
+    """A sentence that opens with a statement lead word right before a currency marker ("All SGD obviously.")."""
     words = alternation(_CURRENCIES.statement_lead_words)
-    return re.compile(rf"(?<!\w)(?i:{words})\s+(?:{_statement_units().pattern})")
+    return re.compile(rf"\s*(?i:{words})\s+(?:{_statement_units().pattern})")
 
 
 @functools.lru_cache(maxsize=8)

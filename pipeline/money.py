@@ -132,9 +132,11 @@ _QUALIFIER = re.compile(
     rf"|(?P<origin>(?<!up )(?<!down )from)|(?P<between>between))\s+{_FILLER}$",
     re.I,
 )
-# ("below $40K or above $900K": an "or above" that another figure follows opens that one, not this one)
+# ("below $40K or above $900K": an "or above" that another figure follows opens that one, not this one; a
+# bracket after it, "or more (2025 data)", opens nothing)
 _POSTFIX = re.compile(
-    rf"{_SP}*(?:(?P<floor>{any_of(_WORDS.floor_after)})|(?P<cap>{any_of(_WORDS.cap_after)}))(?!{_SP}+\S{{0,4}}\d)",
+    rf"{_SP}*(?:(?P<floor>{any_of(_WORDS.floor_after)})|(?P<cap>{any_of(_WORDS.cap_after)}))"
+    rf"(?!{_SP}+(?:[^\w\s(\[]{{1,3}}|[A-Z]{{3}}{_SP}?)?\d)",
     re.I,
 )
 _UNIT = rf"(?:{alternation(_PERIODS.units, edge=False)})s?"

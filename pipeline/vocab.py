@@ -331,6 +331,7 @@ class Cues(_Section):
     clause_joins: list[Regex] = []
     antecedent_words: list[Regex] = []
     anaphor_words: list[Regex] = []
+    anaphor_unless: list[Regex] = []
     steering: list[Regex] = []
     total_pay: list[Regex] = []
     base_pay: list[Regex] = []

@@ -1244,6 +1244,40 @@ def test_a_paragraph_after_a_long_list_item_is_its_own_sentence_but_an_indented_
     _assert_not_pay(result, {40000: "threshold", 1_200_000: "threshold"})
 
 
+PAY_NEAR_THOSE_CUES = """Pay in 2026
+The company raised $20 million in a Series B.
+
+I got two offers: one for $140k base and one at $155k base.
+Sign-on bonuses of $20k are rare; one at $185k base is typical for seniors.
+Most foreign hires come in on an S Pass or Employment Pass and earn S$6,500 a month.
+Despite the severance packages, the remaining engineers earn $180,000 on average.
+Our rates are variable at $90 to $140 an hour.
+The AI premium is real: median pay rose to $195,000.
+Compared to engineers making $120k in Dallas, Bay Area pay looks generous.
+- Staff engineers at the large banks in Zurich now earn well over
+CHF 200,000 a year, bonus included.
+"""
+
+
+def test_pay_beside_words_the_new_cues_use_stays_pay(settings, fake_llm):
+    """The cues of batches 12 and 13 stay where they belong: "one at $155k base" after other money, pass names,
+    severance, "variable", a premium, "compared to engineers making" and a list item wrapped without indent
+    leave these salaries alone."""
+    result = _read_as_pay(PAY_NEAR_THOSE_CUES, settings, fake_llm)
+    assert sorted(s.amount_min for s in result.salaries) == [
+        90,
+        6500,
+        120_000,
+        140_000,
+        155_000,
+        180_000,
+        185_000,
+        195_000,
+        200_000,
+    ]
+    _assert_not_pay(result, {20_000_000: "company", 20_000: "bonus"})
+
+
 def test_a_listed_phrase_no_record_can_hold_is_dropped_and_counted_not_fatal(settings, fake_llm):
     """A model that lists a whole line as a "skill" (longer than a skill's name may be) loses that phrase, counted
     as dropped_invalid; the document's other records stay."""

@@ -548,12 +548,14 @@ def test_one_money(text, span, amount_min, amount_max, currency, period, open_en
     "text, currency",
     [
         ("Peso offers\nOffers in Mexico are quoted per month.\nAnalyst | $41,000\nLead | $77,000", "MXN"),
-        ("Peso offers\nOffers in Mexico are monthly, US ones yearly.\nRemote roles\nLeads earn $77,000 a year.", "USD"),
+        ("Peso offers\nOffers in Mexico are quoted per month.\nRemote roles\nLeads earn $77,000 a year.", "USD"),
         ("Offers in Mexico are quoted per month; firms in the US pay yearly.\nLeads earn $77,000.", "USD"),
         # past its section, the place the text before it names most: a dateline, a stated currency
         ("SINGAPORE — Banks lead on pay.\n\nBonuses\n\nA mid-level engineer has a base of $8,000.", "SGD"),
         ("All amounts are New Zealand dollars.\n\nRates\n\nSenior ML specialists charge $180 an hour.", "NZD"),
         ("Sydney and Toronto compared\n\nPay\n\nLeads earn $160,000.", "USD"),
+        ("Sydney, a staff engineer, moved on.\n\nPay\n\nLeads earn $160,000.", "USD"),  # named once: no lead
+        ("SAN FRANCISCO — Toronto hires too.\n\nPay\n\nLeads earn $160,000.", "USD"),
         # a text that says what its "$" stands for is read so after that, in every section
         ('Amounts are gross; "$" means Argentine pesos.\n\n## Pay\n\nLeads earn $5.2 million a month.', "ARS"),
         ("Leads earn $5.2 million a month.\n\nHere $ means Argentine pesos.", "USD"),
@@ -562,8 +564,17 @@ def test_one_money(text, span, amount_min, amount_max, currency, period, open_en
 def test_a_bare_dollar_takes_the_place_its_section_names(text, currency):
     """A row or sentence that names no place takes the dollar of the last place named earlier in its section;
     past the section's heading, the dollar the text states, else that of the one place the text before it names
-    most (two places named alike, or none: USD)."""
+    most and at least twice, a dateline counting twice ("US$" counts for none; a tie or nothing: USD)."""
     assert {m.currency for m in scan_money(text)} == {currency}
+
+
+def test_a_lettered_us_dollar_tells_the_texts_own_dollar_apart_and_names_no_place():
+    text = "SINGAPORE — Pay (about US$9,000, US$7,000).\n\nGrants\n\nOne of $20,000."
+    assert [(m.text, m.currency) for m in scan_money(text)] == [
+        ("US$9,000", "USD"),
+        ("US$7,000", "USD"),
+        ("$20,000", "SGD"),
+    ]
 
 
 @pytest.mark.parametrize("text, span, amount, currency", EVERY_CURRENCY, ids=[case[1] for case in EVERY_CURRENCY])
