@@ -1,10 +1,11 @@
 """Run the figure bank (fixtures/bank, issue 15) through `kb eval --ingest` on a new database and print its
 figures per kind of page, as a table.
 
-    python3 -m uv run --locked --extra local --extra dask python -m tests.benchmarks.bank [--gate] [--all-pay]
+    python3 -m uv run --locked --extra local --extra dask python -m tests.benchmarks.bank [--gate] [--all-pay] [--db F]
 
-Default: the whole bank (gold.json) with the embedded model (about 39 s a page on this 2-core machine when it
-is free, so some 1.5 h for 144 pages; KB_HOME holds the joined model). `--gate` runs the CI gate's pages
+Default: the whole bank (gold.json) with the embedded model (some 315 output tokens a page at 5-6 a second on
+this 2-core machine, so about 2.5 h for 166 pages; with `--db`, a run on the database of an unfinished one goes
+on where it stopped; KB_HOME holds the joined model). `--gate` runs the CI gate's pages
 (gate.json) instead. `--all-pay` answers every figure "pay" from a fake model on 127.0.0.1 (a few seconds a
 page): what the deterministic rules alone keep out of pay and the recall the scanners leave for a perfect
 model, the floor under any model's precision."""
@@ -34,10 +35,12 @@ def every_figure_pay(request: dict):
     return tool_call_reply(tool_name(request), args)
 
 
-def run_eval(gold: Path, env: dict[str, str]) -> int:
-    """`kb eval --ingest` on a new database; prints its report (the per-kind table included) and wall time."""
+def run_eval(gold: Path, env: dict[str, str], db: Path | None = None) -> int:
+    """`kb eval --ingest` on `db` (else a new database); prints its report (the per-kind table included) and
+    wall time."""
     with tempfile.TemporaryDirectory() as tmp:
-        args = ["eval", "--gold", str(gold), "--ingest", "--db", f"{tmp}/bank.sqlite", "--json", f"{tmp}/bank.json"]
+        database = db or Path(tmp) / "bank.sqlite"
+        args = ["eval", "--gold", str(gold), "--ingest", "--db", str(database), "--json", f"{tmp}/bank.json"]
         started = time.perf_counter()
         result = CliRunner(env=env).invoke(kb, args, catch_exceptions=False)
         print(result.output)
@@ -49,13 +52,16 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gate", action="store_true", help="the CI gate's pages (gate.json), not the whole bank")
     parser.add_argument("--all-pay", action="store_true", help="a fake model that reads every figure as pay")
+    parser.add_argument(
+        "--db", type=Path, help="keep the database here: a run on the database of an unfinished one goes on from there"
+    )
     options = parser.parse_args(argv)
     gold = BANK / ("gate.json" if options.gate else "gold.json")
     if not options.all_pay:
-        return run_eval(gold, {})
+        return run_eval(gold, {}, options.db)
     with FakeOpenAI(every_figure_pay) as fake:
         env = {"KB_LLM_BASE_URL": fake.base_url, "KB_LLM_API_KEY": "unused", "KB_LLM_MODEL": "every-figure-pay"}
-        return run_eval(gold, env)
+        return run_eval(gold, env, options.db)
 
 
 if __name__ == "__main__":
