@@ -3,7 +3,7 @@ figures per kind of page, as a table.
 
     python3 -m uv run --locked --extra local --extra dask python -m tests.benchmarks.bank [--gate] [--all-pay] [--db F]
 
-Default: the whole bank (gold.json) with the embedded model (some 315 output tokens a page at 5-6 a second on
+Default: the whole bank (gold.json) with the embedded model (some 255 output tokens a page at 5-6 a second on
 this 2-core machine, so about 2.5 h for 166 pages; with `--db`, a run on the database of an unfinished one goes
 on where it stopped; KB_HOME holds the joined model). `--gate` runs the CI gate's pages
 (gate.json) instead. `--all-pay` answers every figure "pay" from a fake model on 127.0.0.1 (a few seconds a
