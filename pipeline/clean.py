@@ -312,7 +312,8 @@ def _main_text(tree: lxml.html.HtmlElement, page: Page) -> Document | None:
     question = not posts and _question_and_replies(tree)
     posts = posts or question or []
     if not posts:
-        return _extract(tree, page)
+        replies = _replies_to_unmarked_question(tree)
+        return _with_replies(tree, page, replies) if replies else _extract(tree, page)
     document = _extract(copy.deepcopy(tree), page)  # trafilatura prunes the tree it is given
     text = (document.text or "") if document else ""
     if not _starts_in(text, posts) or (question and not _mostly_in(text, posts[0])):
@@ -415,6 +416,34 @@ def _question_and_replies(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlEle
 
     replies = max((g for g in _sibling_groups(tree, is_reply) if len(g) >= 2), key=len, default=[])
     return [outer[0], *replies] if replies else []
+
+
+def _replies_to_unmarked_question(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """The replies of a thread whose question no class marks as a post (Hacker News: the question in a table
+    cell, each reply a "comment" element in a row of its own, none siblings): the outermost elements a class
+    calls a comment, two or more of them long enough to be posts, when the page's text outside them is no longer
+    than a question (`thread_post_max_chars`); [] otherwise (an article with its reader comments)."""
+    comments = [e for e in tree.iter("div", "article", "section", "li") if _has_class_word(e, _COMMENT_CLASS_WORDS)]
+    outer = [c for c in comments if not any(other in c.iterancestors() for other in comments)]
+    if sum(_is_long(reply) for reply in outer) < 2:
+        return []
+    rest = len(_words(tree)) - sum(len(_words(reply)) + 1 for reply in outer)
+    return outer if rest <= _QUESTION_MAX else []
+
+
+def _with_replies(tree: lxml.html.HtmlElement, page: Page, replies: list[lxml.html.HtmlElement]) -> Document | None:
+    """trafilatura's main text of the page (the question; it leaves comments out) followed by the replies, read
+    as a thread of their own (see `_gather_thread`)."""
+    thread = lxml.html.fromstring("<html><body><div></div></body></html>")
+    holder = thread.find(".//div")
+    holder.extend(copy.deepcopy(reply) for reply in replies)
+    _gather_thread(list(holder))
+    document = _extract(tree, page)
+    answers = _extract(thread, page)
+    if document is None or answers is None or not answers.text:
+        return document or answers
+    document.text = "\n\n".join(part for part in (document.text, answers.text) if part)
+    return document
 
 
 def _starts_in(text: str, posts: list[lxml.html.HtmlElement]) -> bool:

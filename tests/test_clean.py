@@ -513,3 +513,23 @@ def test_article_text_is_the_string_offsets_point_into():
     start = article.text.index(quote)
     assert article.text[start : start + len(quote)] == quote
     assert "\r" not in article.text and article.text == article.text.strip()
+
+
+def test_a_thread_whose_question_no_class_marks_keeps_its_replies_in_order():
+    """Hacker News markup: the question sits in a table cell with no post class, and each reply is a "comment"
+    element in a row of its own (no two of them siblings). The replies are the thread's text, read after the
+    question; the page's comment headers stay as they were."""
+    rows = "".join(
+        f"<tr class='athing comtr'><td><table><tr><td class='ind'></td><td class='default'>"
+        f"<div class='comhead'><a class='hnuser'>user{n}</a> <span class='age'>2 hours ago</span></div>"
+        f"<div class='comment'><span class='commtext'>{text}</span></div></td></tr></table></td></tr>"
+        for n, text in enumerate([*POSTS[1:], *BARRED_POSTS[:2]])
+    )
+    html = (
+        "<html><body><table id='main'><tr><td><table class='fatitem'><tr class='athing'><td class='title'>"
+        "Ask: what does platform work pay?</td></tr><tr><td class='toptext'><p>"
+        f"{POSTS[0]}</p></td></tr></table><table class='comment-tree'>{rows}</table></td></tr></table></body></html>"
+    )
+    text = clean(page(html)).text
+    found = [text.find(post) for post in [*POSTS, *BARRED_POSTS[:2]]]
+    assert -1 not in found and found == sorted(found)
