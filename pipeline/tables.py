@@ -612,15 +612,31 @@ def _line_of(text: str, cell: Cell) -> Line:
 
 
 def table_money(text: str, scanned: list[Money]) -> list[TableFigure]:
-    """The table figures of `text` that the money scan did not find already (a cell's own marker wins), and
-    the ranges a cell writes as two marked bounds ("€72k / €95k"), which the scan reads as two amounts: such
-    a range stands for them (`without_paired`)."""
+    """The table figures of `text` that the money scan did not find already (a cell's own marker wins), the
+    ranges a cell writes as two marked bounds ("€72k / €95k"), which the scan reads as two amounts, and the
+    marked cells whose column says more than the scan read (`_says_more`): such a figure stands for what the
+    scan read there (`without_paired`)."""
     found = []
     for figure in table_figures(text):
         inside = [m for m in scanned if m.start < figure.money.end and figure.money.start < m.end]
-        if not inside or (len(inside) == 2 and all(_within(m, figure.money) for m in inside)):
+        paired = len(inside) == 2 and all(_within(m, figure.money) for m in inside)
+        if not inside or paired or (len(inside) == 1 and _says_more(inside[0], figure)):
             found.append(figure)
     return found
+
+
+def _says_more(scanned: Money, figure: TableFigure) -> bool:
+    """Whether a table figure is the amount the scan read in its cell, with what only its column says: the
+    period ("$25 – $40" under "Hourly rate (USD/h)") or a kind of money that is not pay ("$15,000 – $30,000"
+    under "Annual refresher (RSU grant value)")."""
+    cell = figure.money
+    same = (scanned.amount_min, scanned.amount_max, scanned.currency) == (
+        cell.amount_min,
+        cell.amount_max,
+        cell.currency,
+    )
+    adds = (scanned.period is None and cell.period is not None) or figure.meaning.kind is not None
+    return same and adds and _within(scanned, cell)
 
 
 def without_paired(scanned: list[Money], figures: list[TableFigure]) -> list[Money]:

@@ -604,3 +604,42 @@ def test_a_second_header_row_under_a_spanning_heading_names_that_headings_column
     make one range beside the median, in thousands."""
     found = sorted((f.money.amount_min, f.money.amount_max) for f in table_figures(TWO_ROW_HEADER))
     assert found == [(9000, 14000), (11000, 11000), (15000, 22000), (18000, 18000)]
+
+
+RATES_BY_CHANNEL = """Rates by channel, 2026
+Role | Marketplace hourly rate (USD/h) | Direct day rate (EUR/day) | Annual refresher (RSU grant value)
+Data engineer | $40 – $65 | €350 – €520 | $15,000 – $30,000
+"""
+
+
+def test_a_marked_cell_takes_the_period_and_the_kind_only_its_column_states():
+    """A cell with its own marker keeps the scanner's amount and currency, but its column's period (hour, day)
+    or kind (a grant column) is what the scan could not see: the table figure stands for the scanned one."""
+    scanned = scan_money(RATES_BY_CHANNEL)
+    figures = table_money(RATES_BY_CHANNEL, scanned)
+    read = [(f.money.text, f.money.amount_min, f.money.currency, f.money.period, f.meaning.kind) for f in figures]
+    assert read == [
+        ("$40 – $65", 40, "USD", Period.hour, None),
+        ("€350 – €520", 350, "EUR", Period.day, None),
+        ("$15,000 – $30,000", 15000, "USD", Period.year, FigureKind.bonus),
+    ]
+    assert not {m.text for m in without_paired(scanned, figures)} & {"$40 – $65", "€350 – €520"}
+
+
+def test_a_header_in_lakhs_multiplies_its_cells():
+    """South Asian tables count in lakhs ("Salary (₹ LPA)"): a cell of "18–30" is ₹1.8–3 million a year."""
+    text = "MLOps pay in India, 2026\nLevel | Salary (₹ LPA)\nMid-level | 18–30\n"
+    assert _read(text) == [("18–30", 1_800_000, 3_000_000, "INR", Period.year)]
+
+
+def test_a_row_label_gives_the_period_of_every_cell_of_its_row(settings):
+    """ "Basic salary (per month) | AED … | SAR …": the label speaks for each cell, not only the one beside it."""
+    text = (
+        "Compensation\n| Dubai | Riyadh\n"
+        "Basic salary (per month) | AED 32,000 – 40,000 | SAR 31,000 – 39,000\n"
+        "Revenue at €100 per hour | €120,000 | €96,000\n"
+    )
+    extraction = extract(Article(source="posting.txt", text=text, kind="text"), make_client(settings), settings)
+    periods = {(s.currency, s.amount_min): s.period for s in extraction.salaries}
+    assert periods[("AED", 32000)] is periods[("SAR", 31000)] is Period.month
+    assert periods.get(("EUR", 120000)) is not Period.hour  # a figure in the label is no word of the label's
