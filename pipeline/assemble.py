@@ -31,6 +31,7 @@ from pipeline.levels import (
 )
 from pipeline.mentions import find_employer, find_region, find_role, regions_named, skill_category
 from pipeline.money import Money, stated_period, stated_period_before
+from pipeline.tables import cells
 from pipeline.vocab import any_of, vocabulary
 from schemas.documents import Extraction, MoneyAmount, MoneyUse
 from schemas.records import (
@@ -50,6 +51,7 @@ _NOT_PAY = re.compile(rf"\b{any_of(_CUES.not_pay)}\b", re.IGNORECASE)
 _PAY = re.compile(any_of(_CUES.pay), re.IGNORECASE)
 _POINTS_BACK = re.compile(rf"\s*(?:{any_of(_CUES.antecedent_words)})\b", re.IGNORECASE)  # "It's £72k"
 _JOIN = re.compile(rf"(?:^|\s){any_of(_CUES.clause_joins)}(?:\s|$)", re.IGNORECASE)  # "£72k + 10k bonus"
+_CONVERSION_GAP = re.compile(any_of(_CUES.conversion_gaps), re.IGNORECASE)
 _PAY_EVIDENCE = re.compile(any_of([*_CUES.pay, *_CUES.pay_evidence]), re.IGNORECASE)  # see _pay_evidence
 # The smallest salary of a period in any currency (thresholds.toml): below it a figure is a price or a fee.
 _LEAST_PAY = {
@@ -105,6 +107,7 @@ class KindCue:
         sentence carry this cue. A line wrap reads as
         a space ("The national minimum\nwage"), and a gloss in brackets right before the figure is skipped."""
         before, after, sentence = (part.replace("\n", " ") for part in (before, after, sentence))
+        before, after = _EMPHASIS_END.sub("", before), _EMPHASIS_START.sub("", after)  # "more than **A$60,000**"
         unglossed = _GLOSS.sub("", before)  # "the holiday bonus (orlofsuppbót) of" reads "the holiday bonus of"
         own_before = _JOIN.split(before)[-1]
         own = _own_words(before, " ", after)
@@ -126,6 +129,10 @@ class KindCue:
                 and not (self.unless and self.unless.search(f"{clause}\n{context}"))
             )
         )
+
+
+_EMPHASIS_END = re.compile(r"(?<=\s)[*_]+$")  # Markdown emphasis around a figure is no word of its clause
+_EMPHASIS_START = re.compile(r"^[*_]+")
 
 
 def _compiled(patterns: list[str], template: str) -> re.Pattern | None:
@@ -241,7 +248,17 @@ def _words(text: str, fig: Figure, figures: list[Figure]) -> _Words:
 def cue_of(text: str, fig: Figure, figures: list[Figure]) -> tuple[FigureKind, str] | None:
     """What the cue words at a figure or in its sentence say it is (a change, a bonus, a cost, company money, a
     threshold) and why, or None: they overrule the model, so a figure they name need not be read by it."""
-    return _cue(_words(text, fig, figures))
+    return _conversion(text, fig, figures) or _cue(_words(text, fig, figures))
+
+
+def _conversion(text: str, fig: Figure, figures: list[Figure]) -> tuple[FigureKind, str] | None:
+    """A figure that restates the amount right before it in another currency (cues.toml `conversion_gaps`)."""
+    prev = max((o for o in figures if o.money.end <= fig.money.start), key=lambda o: o.money.end, default=None)
+    if prev is None or prev.money.currency in (None, fig.money.currency):
+        return None
+    if _CONVERSION_GAP.fullmatch(text, prev.money.end, fig.money.start):
+        return FigureKind.other, f"the {prev.money.currency} amount before it, converted"
+    return None
 
 
 def _cue(w: _Words) -> tuple[FigureKind, str] | None:
@@ -262,15 +279,16 @@ def not_pay_reason(fig: Figure, reading: FigureReading, clause: str, context: st
 
 def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, context: str, sentence: str) -> Period:
     """The figure's period: its own words, else the range it belongs to (one "a month" after the second
-    bound covers both), else its clause, else a like figure before it in its sentence, else its heading/header
-    with other figures taken out, else the like items of its list, else the heading over its table or list,
-    else the last statement of the text's figures before it ("All numbers below are gross per month"), else the
-    one period the text gives all its other like amounts, else a year."""
+    bound covers both), else its clause, else its table row's label, else a like figure before it in its
+    sentence, else its heading/header with other figures taken out, else the like items of its list, else the
+    heading over its table or list, else the last statement of the text's figures before it ("All numbers below
+    are gross per month"), else the one period the text gives all its other like amounts, else a year."""
     section = fig.section.text if fig.section else ""
     return (
         fig.money.period
         or _range_partner_period(text, fig, figures)
         or detect_period(_own_words(*clause.partition(fig.money.text)))
+        or _row_label_period(fig, figures)
         or _sentence_period(text, fig, figures)
         or detect_period(_without_figures(context, figures))
         or _list_period(text, fig, figures)
@@ -280,6 +298,16 @@ def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, contex
         or _text_period(fig, figures, sentence)
         or Period.year
     )
+
+
+def _row_label_period(fig: Figure, figures: list[Figure]) -> Period | None:
+    """The period a table row's label states for each cell of the row ("Basic salary (per month) | AED 32,000 –
+    40,000 | SAR 31,000 – 39,000")."""
+    if not fig.line.is_table_row:
+        return None
+    label = cells(fig.line)[0]
+    own = label.start <= fig.money.start < label.end
+    return None if own else detect_period(_without_figures(label.text, figures))
 
 
 def _block_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
@@ -412,7 +440,7 @@ def salary_from(
     amount = money_amount(fig.money, kind=reading.kind if reading else None)
     w = _words(text, fig, figures)
     clause, context, sentence, antecedent = w.clause, w.context, w.sentence, w.antecedent
-    found = _cue(w)
+    found = _conversion(text, fig, figures) or _cue(w)
     if found is None and reading is None:
         return None, amount.model_copy(update={"reason": "not read: the model was not asked about it"})
     found = found or not_pay_reason(fig, reading, f"{w.lead}{fig.money.text}{w.after}", context)

@@ -292,7 +292,12 @@ def _in_place() -> re.Pattern:
 def _us_context() -> re.Pattern:
     """Words that make a bare "$" American: the vocabulary's names of the US and the US's places."""
     usd = [word for word, code in _dollar_places().items() if code == "USD"]
-    return re.compile(rf"\b(?:{alternation([*_CURRENCIES.us.names, *usd])})")
+    return re.compile(rf"\b{_not_us_before()}(?:{alternation([*_CURRENCIES.us.names, *usd])})")
+
+
+def _not_us_before() -> str:
+    """Look-behinds for the words that make a US name another place ("Latin America", "South American")."""
+    return "".join(rf"(?<!{re.escape(word)} )" for word in _CURRENCIES.us.not_after)
 
 
 def _dollar_country(text: str, pos: int, stated: bool = True) -> str:
@@ -355,8 +360,10 @@ def _text_dollar_places() -> dict[str, str]:
 
 @functools.cache
 def _dollar_place_pattern() -> re.Pattern:
-    """A dollar place as a whole word."""
-    return re.compile(rf"(?<![\w-])(?:{alternation(_text_dollar_places())})(?![\w$-])")
+    """A dollar place as a whole word ("Latin America" none)."""
+    us = {word for word, code in _text_dollar_places().items() if code == "USD"}
+    others = [word for word in _text_dollar_places() if word not in us]
+    return re.compile(rf"(?<![\w-])(?:{_not_us_before()}(?:{alternation(us)})|(?:{alternation(others)}))(?![\w$-])")
 
 
 @functools.cache

@@ -83,6 +83,7 @@ def _enum_values(name: str) -> list[str]:
 
 class UsNames(_Section):
     names: list[Word]
+    not_after: list[Word] = []
 
 
 class Currencies(_Section):
@@ -332,6 +333,7 @@ class Cues(_Section):
     antecedent_words: list[Regex] = []
     anaphor_words: list[Regex] = []
     anaphor_unless: list[Regex] = []
+    conversion_gaps: list[Regex] = []
     steering: list[Regex] = []
     total_pay: list[Regex] = []
     base_pay: list[Regex] = []

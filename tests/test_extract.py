@@ -1294,3 +1294,49 @@ def test_a_listed_phrase_no_record_can_hold_is_dropped_and_counted_not_fatal(set
     result = extract_stage.extract(doc, make_client(settings), settings)
     assert result.stats.dropped_invalid == 1 and line not in [s.name for s in result.skills]
     assert {"Python", "SQL"} <= {s.name for s in result.skills}
+
+
+SEVENTH_BATCH_MONEY = """Pay notes from Izmir and beyond
+- Senior data engineers: ₺150,000 – ₺190,000 net a month (roughly US$3,500 – 4,500 at March rates).
+In Pune, ₹30–50 LPA is roughly $34,000–$57,000 for the same work.
+The €6,000 monthly top of that band works out to about US$6,500.
+- A share grant (stock options) valued at approximately $120,000, vesting over four years.
+- Variable: 3 LPA, paid yearly.
+- Movers get a $12,000 relocation package.
+- A $90 monthly gym and phone stipend.
+The average pay rise in Lyon firms this year came to about €2,700.
+The talent visa requires a salary of at least €4,800 a month.
+Repayments begin once you earn more than **€41,000** a year.
+A freelancer in her forties pays around €610 a month for private cover.
+Freelance data work in Porto, €540/day, about 150 billable days last year.
+Lyon, ML engineer, 5 ans d'XP: 61k€ brut annuel, plus tickets resto.
+"""
+
+
+def test_seventh_batch_shapes_conversions_grants_stipends_thresholds_and_freelance_day_rates(settings, fake_llm):
+    """Issue 15.3, shapes of fresh batch 14: a conversion into another currency restates the amount before it; a
+    grant "(stock options) valued at", a "Variable:" line, a relocation package, a "gym and phone stipend", a rise
+    that "came to", a visa's required salary, an income-share threshold in Markdown bold and private cover are not
+    pay; a freelancer's day rate and a French "brut annuel" are."""
+    result = _read_as_pay(SEVENTH_BATCH_MONEY, settings, fake_llm)
+    assert sorted((s.amount_min, s.period.value) for s in result.salaries) == [
+        (540, "day"),
+        (6000, "month"),
+        (61000, "year"),
+        (150_000, "month"),
+        (3_000_000, "year"),
+    ]
+    expected = {
+        3500: "other",
+        34000: "other",
+        6500: "other",
+        120000: "bonus",
+        300000: "bonus",
+        12000: "bonus",
+        90: "bonus",
+        2700: "change",
+        4800: "threshold",
+        41000: "threshold",
+        610: "cost",
+    }
+    _assert_not_pay(result, expected)

@@ -369,6 +369,11 @@ SHORTHAND = [
         "Currently base 6.1k, offer is base 7.2k + AWS. All SGD obviously. Is this lowball?",
         [("6.1k", 6_100, 6_100, "SGD", None), ("7.2k", 7_200, 7_200, "SGD", None)],
     ),
+    # "In GBP: …" opens a post with its currency
+    (
+        "London, staff MLE. In GBP: base 145k, so TC ~285 in a normal year.",
+        [("145k", 145_000, 145_000, "GBP", None), ("285", 285_000, 285_000, "GBP", None)],
+    ),
     # a thread's title stands above its post's statement: the statement still names the title's currency
     (
         "Is 118 base fair for a lead in Cork?\nThe figures are in EUR below. My base 96k, TC ~110.",
@@ -550,6 +555,7 @@ def test_one_money(text, span, amount_min, amount_max, currency, period, open_en
         ("Peso offers\nOffers in Mexico are quoted per month.\nAnalyst | $41,000\nLead | $77,000", "MXN"),
         ("Peso offers\nOffers in Mexico are quoted per month.\nRemote roles\nLeads earn $77,000 a year.", "USD"),
         ("Offers in Mexico are quoted per month; firms in the US pay yearly.\nLeads earn $77,000.", "USD"),
+        ("Leads in Mexico, the largest market in Latin America, earn $77,000 a month.", "MXN"),  # not the US
         # past its section, the place the text before it names most: a dateline, a stated currency
         ("SINGAPORE — Banks lead on pay.\n\nBonuses\n\nA mid-level engineer has a base of $8,000.", "SGD"),
         ("All amounts are New Zealand dollars.\n\nRates\n\nSenior ML specialists charge $180 an hour.", "NZD"),
