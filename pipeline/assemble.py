@@ -79,6 +79,7 @@ _BLOCK_LINES = 30  # lines searched back over a list or label block for the peri
 # A range written as two figures: only a dash or a range word ("to", "and") between them.
 # A figure takes the period of a figure before it in its sentence only when the two are within this factor.
 _PARALLEL_RATIO = vocabulary().periods.parallel_ratio_max
+_BORROW = vocabulary().periods.borrow_like_period
 _RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers.range_words)})\s*", re.IGNORECASE)
 
 
@@ -277,26 +278,40 @@ def not_pay_reason(fig: Figure, reading: FigureReading, clause: str, context: st
     return None
 
 
-def period_of(text: str, fig: Figure, figures: list[Figure], clause: str, context: str, sentence: str) -> Period:
+def period_of(
+    text: str, fig: Figure, figures: list[Figure], clause: str, context: str, sentence: str, borrow: bool | None = None
+) -> Period | None:
     """The figure's period: its own words, else the range it belongs to (one "a month" after the second
-    bound covers both), else its clause, else its table row's label, else a like figure before it in its
-    sentence, else its heading/header with other figures taken out, else the like items of its list, else the
-    heading over its table or list, else the last statement of the text's figures before it ("All numbers below
-    are gross per month"), else the one period the text gives all its other like amounts, else a year."""
+    bound covers both), else its clause, else its table row's label, else its heading/header with other figures
+    taken out, else the heading over its table or list, else the last statement of the text's figures before it
+    ("All numbers below are gross per month"); with `borrow` (periods.toml `borrow_like_period`, the default) like
+    figures speak too: a like figure before it in its sentence (before the heading), the like items of its list
+    (before the heading over the list) and the one period the text gives all its other like amounts (last). None
+    when nothing said it: the caller reads a year, or, without `borrow`, leaves the figure unaccounted when like
+    figures state another period (`like_period`)."""
     section = fig.section.text if fig.section else ""
+    borrow = _BORROW if borrow is None else borrow
     return (
         fig.money.period
         or _range_partner_period(text, fig, figures)
         or detect_period(_own_words(*clause.partition(fig.money.text)))
         or _row_label_period(fig, figures)
-        or _sentence_period(text, fig, figures)
+        or (borrow and _sentence_period(text, fig, figures))
         or detect_period(_without_figures(context, figures))
-        or _list_period(text, fig, figures)
+        or (borrow and _list_period(text, fig, figures))
         or detect_period(_without_figures(section, figures))
         or _block_period(text, fig, figures)
         or stated_period_before(text, fig.money.start)
-        or _text_period(fig, figures, sentence)
-        or Period.year
+        or (borrow and _text_period(fig, figures, sentence))
+        or None
+    )
+
+
+def like_period(text: str, fig: Figure, figures: list[Figure], sentence: str) -> Period | None:
+    """The period like figures beside this one state (same currency, close size): the one before it in its
+    sentence, the items of its list, or the one period the text gives all its other like amounts."""
+    return (
+        _sentence_period(text, fig, figures) or _list_period(text, fig, figures) or _text_period(fig, figures, sentence)
     )
 
 
@@ -456,6 +471,12 @@ def salary_from(
             update={"reason": "no currency: read as pay, but none is written at it or stated elsewhere in the text"}
         )
     period = period_of(text, fig, figures, clause, context, sentence)
+    if period is None:
+        like = like_period(text, fig, figures, sentence)
+        if like not in (None, Period.year):  # a year is what any salary without a period is read as
+            reason = f"no period of its own, and like amounts beside it are per {like.value}: not taken from them"
+            return None, amount.model_copy(update={"reason": reason})
+        period = Period.year
     top = fig.money.amount_max or fig.money.amount_min or 0
     if period in _LEAST_PAY and top < _LEAST_PAY[period][0]:
         reason = f"too small for a {_LEAST_PAY[period][1]} salary"

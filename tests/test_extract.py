@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from pipeline import assemble, model_call
 from pipeline import extract as extract_stage
-from pipeline import model_call
 from pipeline.clean import clean
 from pipeline.errors import ExtractError
 from pipeline.fetch import read_file
@@ -860,6 +860,22 @@ def test_a_list_item_without_a_period_takes_the_one_its_like_sibling_items_state
     doc = Article(source="list.txt", text=LIST_PERIODS, kind="text")
     salaries = extract_stage.extract(doc, make_client(settings), settings).salaries
     assert {s.amount_min: s.period.value for s in salaries} == {2200: "month", 6000: "month", 95000: "year"}
+
+
+def test_read_strictly_a_period_never_comes_from_like_figures_and_the_doubt_is_accounted(
+    settings, fake_llm, monkeypatch
+):
+    """Issue 15 point 5 read strictly (periods.toml `borrow_like_period = false`): the list item whose like sibling
+    items are per month is left unaccounted with that reason, not stored per year; the amount too far from them
+    to be alike keeps a year."""
+    monkeypatch.setattr(assemble, "_BORROW", False)
+    fake_llm.responder = readings_rewritten(kind="pay")
+    result = extract_stage.extract(
+        Article(source="list.txt", text=LIST_PERIODS, kind="text"), make_client(settings), settings
+    )
+    assert {s.amount_min: s.period.value for s in result.salaries} == {2200: "month", 95000: "year"}
+    doubt = next(a for a in result.amounts if a.amount_min == 6000)
+    assert doubt.use is MoneyUse.unaccounted and "per month" in doubt.reason
 
 
 @pytest.mark.parametrize(
