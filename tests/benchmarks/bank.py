@@ -3,8 +3,8 @@ figures per kind of page, as a table.
 
     python3 -m uv run --locked --extra local --extra dask python -m tests.benchmarks.bank [--gate] [--all-pay] [--db F]
 
-Default: the whole bank (gold.json) with the embedded model (some 255 output tokens a page at 5-6 a second on
-this 2-core machine, so about 2.5 h for 166 pages; with `--db`, a run on the database of an unfinished one goes
+Default: the whole bank (gold.json) with the embedded model (some 260 output tokens a page; 70 minutes for the
+182 pages on this 2-core machine, 2026-12-07; with `--db`, a run on the database of an unfinished one goes
 on where it stopped; KB_HOME holds the joined model). `--gate` runs the CI gate's pages
 (gate.json) instead. `--all-pay` answers every figure "pay" from a fake model on 127.0.0.1 (a few seconds a
 page): what the deterministic rules alone keep out of pay and the recall the scanners leave for a perfect
