@@ -77,9 +77,8 @@ _FIGURE_START = re.compile(r"\S{0,4}\s?\d")  # a line that opens with an amount 
 _CELL_MAX = vocabulary().thresholds.table_cell_max_chars
 _BLOCK_LINES = 30  # lines searched back over a list or label block for the period its heading or intro states
 # A range written as two figures: only a dash or a range word ("to", "and") between them.
-# A figure takes the period of a figure before it in its sentence only when the two are within this factor.
+# Two figures of one currency are alike (one's period puts the other's in doubt) only within this factor.
 _PARALLEL_RATIO = vocabulary().periods.parallel_ratio_max
-_BORROW = vocabulary().periods.borrow_like_period
 _RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers.range_words)})\s*", re.IGNORECASE)
 
 
@@ -278,41 +277,42 @@ def not_pay_reason(fig: Figure, reading: FigureReading, clause: str, context: st
     return None
 
 
+_NOT_TAKEN = "and like amounts beside it are per %s: not taken from them"
+
+
 def period_of(
-    text: str, fig: Figure, figures: list[Figure], clause: str, context: str, sentence: str, borrow: bool | None = None
-) -> Period | None:
-    """The figure's period: its own words, else the range it belongs to (one "a month" after the second
-    bound covers both), else its clause, else its table row's label, else its heading/header with other figures
-    taken out, else the heading over its table or list, else the last statement of the text's figures before it
-    ("All numbers below are gross per month"); with `borrow` (periods.toml `borrow_like_period`, the default) like
-    figures speak too: a like figure before it in its sentence (before the heading), the like items of its list
-    (before the heading over the list) and the one period the text gives all its other like amounts (last). None
-    when nothing said it: the caller reads a year, or, without `borrow`, leaves the figure unaccounted when like
-    figures state another period (`like_period`)."""
-    section = fig.section.text if fig.section else ""
-    borrow = _BORROW if borrow is None else borrow
-    return (
+    text: str, fig: Figure, figures: list[Figure], clause: str, context: str, sentence: str
+) -> Period | str | None:
+    """The figure's period, from words that speak for it and never from another figure (issue 15 point 5): its own
+    words, else the range it belongs to (one "a month" after the second bound covers both), else its clause, else
+    its table row's label, else its column header, else what the text says over it: its heading, the heading over
+    its table or list, the paragraph introducing its list, the last statement of the text's figures before it
+    ("All numbers below are gross per month"). Like figures (same currency, close size) never give it theirs,
+    but they can put it in doubt: when the one before it in its sentence or the items of its list state another
+    period than the words over it, or, with nothing over it, when they or the one period the text gives all its
+    like amounts are not the year a salary without a period is read as, the reason it is left unaccounted is
+    returned instead of a period. None when nothing said one and nothing doubts a year."""
+    own = (
         fig.money.period
         or _range_partner_period(text, fig, figures)
         or detect_period(_own_words(*clause.partition(fig.money.text)))
         or _row_label_period(fig, figures)
-        or (borrow and _sentence_period(text, fig, figures))
-        or detect_period(_without_figures(context, figures))
-        or (borrow and _list_period(text, fig, figures))
+        or (fig.line.is_table_row and detect_period(_without_figures(context, figures)))
+    )
+    if own:
+        return own
+    section = fig.section.text if fig.section else ""
+    told = (
+        detect_period(_without_figures(context, figures))
         or detect_period(_without_figures(section, figures))
         or _block_period(text, fig, figures)
         or stated_period_before(text, fig.money.start)
-        or (borrow and _text_period(fig, figures, sentence))
-        or None
     )
-
-
-def like_period(text: str, fig: Figure, figures: list[Figure], sentence: str) -> Period | None:
-    """The period like figures beside this one state (same currency, close size): the one before it in its
-    sentence, the items of its list, or the one period the text gives all its other like amounts."""
-    return (
-        _sentence_period(text, fig, figures) or _list_period(text, fig, figures) or _text_period(fig, figures, sentence)
-    )
+    near = _sentence_period(text, fig, figures) or _list_period(text, fig, figures)
+    if told:
+        return told if near in (None, told) else f"the words over it say per {told.value}, {_NOT_TAKEN % near.value}"
+    like = near or _text_period(fig, figures, sentence)
+    return None if like in (None, Period.year) else f"no period of its own, {_NOT_TAKEN % like.value}"
 
 
 def _row_label_period(fig: Figure, figures: list[Figure]) -> Period | None:
@@ -376,9 +376,8 @@ def _range_partner_period(text: str, fig: Figure, figures: list[Figure]) -> Peri
 def _sentence_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
     """The period the figure before this one in its sentence states, when that one is the same kind of amount:
     the same currency, and within `_PARALLEL_RATIO` of this one ("52 000–65 000 kr a month, and seniors 70 000–85
-    000 kr"). An amount of another size (a yearly take-home beside a day rate) never takes its neighbour's
-    period. It speaks before the heading ("25 million so'm a month, and a mid-level one around 14 million" under
-    "What that means per year")."""
+    000 kr"). An amount of another size (a yearly take-home beside a day rate) is no like figure and puts nothing
+    in doubt."""
     start, _ = sentence_around(text, fig.line, fig.money.start, fig.money.end)
     before = [o for o in figures if start <= o.money.start < fig.money.start and _alike(fig, o)]
     prev = max(before, key=lambda o: o.money.start, default=None)
@@ -387,7 +386,7 @@ def _sentence_period(text: str, fig: Figure, figures: list[Figure]) -> Period | 
 
 def _list_period(text: str, fig: Figure, figures: list[Figure]) -> Period | None:
     """The one period the other items of the figure's list state for amounts of the same kind ("- Juniors:
-    ₾2,200 a month" over "- Mid level: ₾6,000–₾8,500")."""
+    ₾2,200 a month" beside "- Mid level: ₾6,000–₾8,500")."""
     start, end = _list_items(text, fig.line)
     stated = {o.money.period for o in figures if o is not fig and start <= o.money.start < end and _alike(fig, o)}
     return stated.pop() if len(stated) == 1 else None
@@ -397,7 +396,7 @@ def _text_period(fig: Figure, figures: list[Figure], sentence: str) -> Period | 
     """For a figure its own sentence calls pay (or says whose pay: "For senior profiles, up to $U 210.000."), the
     one period the text states for every other amount of the same kind (same currency, close size), when it
     states one for two or more: a guide that quotes its pay per month ("₼2,500–3,500 a month", "from ₼6,000 a
-    month") means a month by "a senior MLE on ₼7,800 gross" too."""
+    month") puts a year for "a senior MLE on ₼7,800 gross" in doubt."""
     if not (_PAY_EVIDENCE.search(sentence) or _REPORTED.search(sentence) or names_a_level(sentence)):
         return None
     stated = [o.money.period for o in figures if o is not fig and _alike(fig, o)]
@@ -471,12 +470,9 @@ def salary_from(
             update={"reason": "no currency: read as pay, but none is written at it or stated elsewhere in the text"}
         )
     period = period_of(text, fig, figures, clause, context, sentence)
-    if period is None:
-        like = like_period(text, fig, figures, sentence)
-        if like not in (None, Period.year):  # a year is what any salary without a period is read as
-            reason = f"no period of its own, and like amounts beside it are per {like.value}: not taken from them"
-            return None, amount.model_copy(update={"reason": reason})
-        period = Period.year
+    if period is not None and not isinstance(period, Period):  # the reason a like figure puts it in doubt
+        return None, amount.model_copy(update={"reason": period})
+    period = period or Period.year  # what any salary without a period is read as
     top = fig.money.amount_max or fig.money.amount_min or 0
     if period in _LEAST_PAY and top < _LEAST_PAY[period][0]:
         reason = f"too small for a {_LEAST_PAY[period][1]} salary"

@@ -181,7 +181,6 @@ class Periods(_Section):
     pay_after: list[Word] = []
     unit_adjectives: list[Word] = []
     parallel_ratio_max: float = Field(default=4.0, ge=1.0)
-    borrow_like_period: bool = True
     period: list[NamedPattern] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pipeline import assemble, model_call
 from pipeline import extract as extract_stage
+from pipeline import model_call
 from pipeline.clean import clean
 from pipeline.errors import ExtractError
 from pipeline.fetch import read_file
@@ -468,17 +468,8 @@ def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fak
         ),
         # a figure whose period is written on the next line of a hard-wrapped paragraph keeps it and its quote
         ("Pay in Lisbon\nJunior engineers there are paid €2,100 a\nmonth before tax.\n", {(2100, "month")}),
-        # a figure parallel to the one before it in its sentence (same currency, a like size) shares its period
-        (
-            "Pay in Oslo\nAnalysts earn about 48 000 kr a month, and team leads 71 000 kr.\n",
-            {(48000, "month"), (71000, "month")},
-        ),
-        (
-            "Pay in Lima\nJuniors now start at S/ 4,300 a month, up from S/ 3,900 in 2023.\n",
-            {(4300, "month"), (3900, "month")},
-        ),
-        ("Gig pay\nLabelling pays A$5–7 an hour and reviewing A$15–24.\n", {(5, "hour"), (15, "hour")}),
-        # ... but not one of another size or another currency
+        # a figure that is not like the one before it in its sentence (another size or another currency) is
+        # read per year, as any salary without a period is
         (
             "Pay in Oslo\nAnalysts earn about 48 000 kr a month, and the team lead 910 000 kr.\n",
             {(48000, "month"), (910000, "year")},
@@ -489,15 +480,43 @@ def test_a_bonus_the_model_names_is_kept_in_the_account_as_a_bonus(settings, fak
         ),
     ],
 )
-def test_a_period_comes_from_the_figures_own_words_its_range_its_header_or_a_like_figure_before_it(
-    settings, text, expected
-):
+def test_a_period_comes_from_the_figures_own_words_its_range_its_header_or_the_words_over_it(settings, text, expected):
     result = extract_stage.extract(Article(source="p.txt", text=text, kind="text"), make_client(settings), settings)
     found = {(s.amount_min or s.amount_max, s.period.value) for s in result.salaries}
     if len(result.salaries) == 1 and result.salaries[0].amount_max != result.salaries[0].amount_min:
         s = result.salaries[0]
         found = {(s.amount_min, s.period.value), (s.amount_max, s.period.value)}
     assert found == expected
+
+
+NO_PERIOD = "no period of its own, and like amounts beside it are per"
+
+
+@pytest.mark.parametrize(
+    "text, stored, doubted, reason",
+    [
+        ("Pay in Oslo\nAnalysts earn about 48 000 kr a month, and team leads 71 000 kr.\n", 48000, 71000, NO_PERIOD),
+        ("Pay in Lima\nJuniors now start at S/ 4,300 a month, up from S/ 3,900 in 2023.\n", 4300, 3900, NO_PERIOD),
+        ("Gig pay\nLabelling pays A$5–7 an hour and reviewing A$15–24.\n", 5, 15, NO_PERIOD),
+        (
+            "What that means per year\nA senior engineer earns 25 million so'm a month, a junior about 14 million"
+            " so'm.\n",
+            25_000_000,
+            14_000_000,
+            "the words over it say per year, and like amounts beside it are per month",
+        ),
+    ],
+)
+def test_a_like_figure_before_it_in_its_sentence_gives_no_period_but_puts_the_one_read_in_doubt(
+    settings, text, stored, doubted, reason
+):
+    """Issue 15 point 5: a period never comes from another figure. A figure like the one before it in its sentence
+    (same currency, a like size) does not take that one's "a month"; nor is it stored per year, or with its
+    heading's period when that one says another: it is left unaccounted with the reason."""
+    result = extract_stage.extract(Article(source="p.txt", text=text, kind="text"), make_client(settings), settings)
+    assert [s.amount_min for s in result.salaries] == [stored]
+    doubt = next(a for a in result.amounts if a.amount_min == doubted)
+    assert doubt.use is MoneyUse.unaccounted and doubt.reason.startswith(reason)
 
 
 REPEATED = """What £400 a day buys you
@@ -814,12 +833,18 @@ A conference ticket costs ₼600.
 """
 
 
-def test_a_pay_figure_without_a_period_takes_the_one_the_text_gives_all_its_like_amounts(settings, fake_llm):
-    """periods.toml (point 5 decision): a figure its sentence calls pay, with no period anywhere near it, takes
-    the one period the text states for two or more amounts of the same currency and size; a price does not."""
+def test_a_pay_figure_without_a_period_in_a_text_that_gives_all_its_like_amounts_one_is_left_in_doubt(
+    settings, fake_llm
+):
+    """periods.toml, issue 15 point 5: a figure its sentence calls pay, with no period anywhere near it, neither
+    takes the one period the text states for two or more amounts of the same currency and size nor is stored
+    per year: it is unaccounted with the reason. A price is not pay at all."""
     result = _read_as_pay(TEXT_PERIODS, settings, fake_llm)
     found = {(s.amount_min or s.amount_max): s.period.value for s in result.salaries}
-    assert found == {1800: "month", 3000: "month", 5100: "month", 5900: "month"}
+    assert found == {1800: "month", 3000: "month"}
+    doubts = {a.amount_max: a.reason for a in result.amounts if a.use is MoneyUse.unaccounted}
+    assert set(doubts) == {5100, 5900}
+    assert all("like amounts beside it are per month" in reason for reason in doubts.values())
 
 
 FIFTH_BATCH_MONEY = """Beyond base pay in Lusaka
@@ -853,22 +878,10 @@ LIST_PERIODS = """What local employers pay
 """
 
 
-def test_a_list_item_without_a_period_takes_the_one_its_like_sibling_items_state(settings, fake_llm):
-    """Issue 15 point 5 (a decision, see periods.toml parallel_ratio_max): an item of a list whose other items
-    state one period for amounts of the same kind takes it; an amount over that factor away keeps a year."""
-    fake_llm.responder = readings_rewritten(kind="pay")
-    doc = Article(source="list.txt", text=LIST_PERIODS, kind="text")
-    salaries = extract_stage.extract(doc, make_client(settings), settings).salaries
-    assert {s.amount_min: s.period.value for s in salaries} == {2200: "month", 6000: "month", 95000: "year"}
-
-
-def test_read_strictly_a_period_never_comes_from_like_figures_and_the_doubt_is_accounted(
-    settings, fake_llm, monkeypatch
-):
-    """Issue 15 point 5 read strictly (periods.toml `borrow_like_period = false`): the list item whose like sibling
-    items are per month is left unaccounted with that reason, not stored per year; the amount too far from them
-    to be alike keeps a year."""
-    monkeypatch.setattr(assemble, "_BORROW", False)
+def test_a_list_item_without_a_period_is_not_given_the_one_its_like_sibling_items_state(settings, fake_llm):
+    """Issue 15 point 5: the list item whose like sibling items are per month is left unaccounted with that
+    reason, neither given their period nor stored per year; the amount too far from them to be alike keeps a
+    year."""
     fake_llm.responder = readings_rewritten(kind="pay")
     result = extract_stage.extract(
         Article(source="list.txt", text=LIST_PERIODS, kind="text"), make_client(settings), settings
