@@ -101,11 +101,11 @@ class KindCue:
     clause_words: re.Pattern | None
     unless: re.Pattern | None
 
-    def names(self, before: str, after: str, sentence: str, context: str, antecedent: str) -> bool:
-        """Whether the words right before or after the figure, its clause (with the sentence it points back to,
-        if any: "Ask what the bonus paid. Mine is up to 10k."), its heading (a short one: "Bonuses") or its
-        sentence carry this cue. A line wrap reads as
-        a space ("The national minimum\nwage"), and a gloss in brackets right before the figure is skipped."""
+    def names(self, before: str, after: str, sentence: str, context: str, antecedent: str, qualifier: str = "") -> bool:
+        """Whether the words right before the figure (with the qualifier opening it: "turnover up to"), or after
+        it, its clause (with the sentence it points back to, if any: "Ask what the bonus paid. Mine is up to
+        10k."), its heading (a short one: "Bonuses") or its sentence carry this cue. A line wrap reads as a space
+        ("The national minimum\nwage"), and a gloss in brackets right before the figure is skipped."""
         before, after, sentence = (part.replace("\n", " ") for part in (before, after, sentence))
         before, after = _EMPHASIS_END.sub("", before), _EMPHASIS_START.sub("", after)  # "more than **A$60,000**"
         unglossed = _GLOSS.sub("", before)  # "the holiday bonus (orlofsuppbót) of" reads "the holiday bonus of"
@@ -114,7 +114,7 @@ class KindCue:
         clause = f"{antecedent}\n{own}" if antecedent else own
         near = f"{own_before} {after[: _CELL_MAX // 4]}"  # its own words before it, a few after
         return bool(
-            (self.before and self.before.search(unglossed))
+            (self.before and (self.before.search(unglossed) or qualifier and self.before.search(unglossed + qualifier)))
             or (self.after and self.after.match(after))
             or (
                 self.words
@@ -225,8 +225,8 @@ def _lead(text: str, fig: Figure, figures: list[Figure], clause: tuple[int, int]
 @dataclass(frozen=True)
 class _Words:
     """The words around a figure that the rules read: its clause (its sentence cut at the neighbouring
-    figures), the words before it that speak for it, its heading or header, its sentence, and the sentence it
-    points back to."""
+    figures), the words before it that speak for it, its heading or header, its sentence, the sentence it
+    points back to, and the qualifier that opens it ("up to ")."""
 
     clause: str
     lead: str
@@ -234,6 +234,7 @@ class _Words:
     context: str
     sentence: str
     antecedent: str
+    qualifier: str
 
 
 def _words(text: str, fig: Figure, figures: list[Figure]) -> _Words:
@@ -242,7 +243,8 @@ def _words(text: str, fig: Figure, figures: list[Figure]) -> _Words:
     sentence = text[s:e]
     context = fig.context.text if fig.context else ""
     lead, after = _lead(text, fig, figures, (start, end), s), text[fig.money.end : end]
-    return _Words(text[start:end], lead, after, context, sentence, _antecedent(text, fig, sentence))
+    antecedent = _antecedent(text, fig, sentence)
+    return _Words(text[start:end], lead, after, context, sentence, antecedent, fig.money.qualifier)
 
 
 def cue_of(text: str, fig: Figure, figures: list[Figure]) -> tuple[FigureKind, str] | None:
@@ -262,7 +264,8 @@ def _conversion(text: str, fig: Figure, figures: list[Figure]) -> tuple[FigureKi
 
 
 def _cue(w: _Words) -> tuple[FigureKind, str] | None:
-    cue = next((c for c in _KIND_CUES if c.names(w.lead, w.after, w.sentence, w.context, w.antecedent)), None)
+    words = (w.lead, w.after, w.sentence, w.context, w.antecedent, w.qualifier)
+    cue = next((c for c in _KIND_CUES if c.names(*words)), None)
     return (cue.kind, cue.reason) if cue is not None else None
 
 

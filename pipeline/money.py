@@ -67,6 +67,7 @@ class Money:
     period: Period | None
     open_ended: bool
     currency_from_text: bool = False  # written without one; the currency is the one the rest of the text states
+    qualifier: str = ""  # the words opening the span that change its bounds ("up to " in "up to €25,000")
 
 
 # ---- vocabulary (pipeline/vocabulary/: currencies, multipliers, periods, qualifiers, thresholds) ----------
@@ -442,7 +443,8 @@ def _built(text: str, group: list[_Atom], gap: re.Match | None, floor: int, curr
     end, postfix, after = _tail(text, group[-1].end)
     period = _period(text, group, gap, after, start, floor)
     low, high, open_ended = _bounds(group, gap, qualifier, postfix)
-    return Money(start, end, text[start:end], low, high, currency, period, open_ended)
+    qualifier_words = text[start : group[0].start] if qualifier else ""
+    return Money(start, end, text[start:end], low, high, currency, period, open_ended, qualifier=qualifier_words)
 
 
 # ---- public ----------------------------------------------------------------------------------------------------

@@ -347,6 +347,18 @@ def _accounts(result) -> dict[float, tuple[str, str | None]]:
     return {a.amount_min or a.amount_max: (a.use.value, a.kind.value if a.kind else None) for a in result.amounts}
 
 
+def test_a_cue_reads_the_qualifier_that_opens_a_figure_as_a_word_before_it(settings, fake_llm):
+    """ "up to" is part of the figure "up to €25,000" (it caps its bounds), and also the word that makes a
+    turnover before it a threshold: a freelancer's day rate in the same text stays pay."""
+    text = (
+        "Rates in Berlin\nA senior ML freelancer bills €900 a day. The small-business VAT rule covers only "
+        "freelancers with prior-year turnover up to €25,000.\n"
+    )
+    result = _read_as_pay(text, settings, fake_llm)
+    assert [(s.amount_min, s.period.value) for s in result.salaries] == [(900, "day")]
+    assert _accounts(result)[25000] == ("not_pay", "threshold")
+
+
 def test_money_that_is_not_pay_never_becomes_a_salary_even_when_the_model_calls_it_pay(settings, fake_llm):
     """Cue words at a figure (a change, bonus, cost, company money, threshold) overrule a careless 'pay'."""
     result = _read_as_pay(NOT_PAY_PROSE, settings, fake_llm)
