@@ -359,6 +359,23 @@ def test_a_cue_reads_the_qualifier_that_opens_a_figure_as_a_word_before_it(setti
     assert _accounts(result)[25000] == ("not_pay", "threshold")
 
 
+def test_a_figure_in_millions_without_a_currency_is_money_and_keeps_its_period_to_itself(settings, fake_llm):
+    """currencies.toml `unstated_units`: "TC ~1.6M a year" in a thread whose currency is stated once is money
+    like "310k TC", so its "a year" is its own and not the next figure's: "base is 105" takes the thread's
+    "per month"."""
+    text = (
+        "Offer check\nAll numbers below are CZK, gross per month unless I say otherwise.\n"
+        "The offer is 110k base.\n"
+        "US company with a Prague office here. TC ~1.6M a year, base is 105 and the rest is RSUs.\n"
+    )
+    result = _read_as_pay(text, settings, fake_llm)
+    assert {(s.amount_min, s.currency, s.period.value) for s in result.salaries} == {
+        (110_000, "CZK", "month"),
+        (1_600_000, "CZK", "year"),
+        (105_000, "CZK", "month"),
+    }
+
+
 def test_money_that_is_not_pay_never_becomes_a_salary_even_when_the_model_calls_it_pay(settings, fake_llm):
     """Cue words at a figure (a change, bonus, cost, company money, threshold) overrule a careless 'pay'."""
     result = _read_as_pay(NOT_PAY_PROSE, settings, fake_llm)
