@@ -43,13 +43,14 @@ CLAIM_METRICS = {
 # Each word found anywhere on the page (not inside a longer word) lets its numbers stand for the number times
 # the factor ("310k", "$K" and "thousands" alike); a suffix counts only right after a digit ("$1.2M").
 SCALE_WORDS = {
-    1_000: ["k", "thousand", "thousands", "'000", "’000", "000s", "tys"],
+    1_000: ["k", "thousand", "thousands", "'000", "’000", "000s", "tys", "ribu"],
     10_000: ["万", "만"],
     100_000: ["lakh", "lakhs", "LPA"],
-    1_000_000: ["million", "millions", "mn", "juta", "jt"],
+    1_000_000: ["million", "millions", "mn", "juta", "jt", "triệu"],
     10_000_000: ["crore", "crores", "cr"],
     100_000_000: ["億", "억"],
-    1_000_000_000: ["billion", "billions", "bn"],
+    1_000_000_000: ["billion", "billions", "bn", "tỷ"],
+    1_000_000_000_000: ["trillion", "trillions"],
 }
 SCALE_SUFFIXES = {1_000_000: "m"}
 # Digits joined by thousands separators or a decimal mark: "1,250,000", "1.250.000", "1 250 000", "1'250'000".
