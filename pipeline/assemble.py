@@ -76,6 +76,7 @@ _LIST_ITEM = re.compile(rf"{_LIST_MARK}\s")
 _FIGURE_START = re.compile(r"\S{0,4}\s?\d")  # a line that opens with an amount ("CHF 200,000", "$90k")
 _CELL_MAX = vocabulary().thresholds.table_cell_max_chars
 _BLOCK_LINES = 30  # lines searched back over a list or label block for the period its heading or intro states
+_INTRODUCES = re.compile(r":\s*$")  # a line ending in a colon introduces the block under it
 # A range written as two figures: only a dash or a range word ("to", "and") between them.
 # Two figures of one currency are alike (one's period puts the other's in doubt) only within this factor.
 _PARALLEL_RATIO = vocabulary().periods.parallel_ratio_max
@@ -338,8 +339,9 @@ def _block_period(text: str, fig: Figure, figures: list[Figure]) -> Period | Non
 
 def _block_lines(text: str, fig: Figure, figures: list[Figure]) -> list[str]:
     """The lines over a list or label block that speak for a figure in it: walking back over the block's lines
-    that hold no figure (a heading, a role's label) to the paragraph that introduces the block, which comes
-    last. Empty for a table row, a line of prose, or a block under a table (which speaks for its own figures)."""
+    that hold no figure (a heading, a role's label) to the paragraph or line ending in a colon that introduces
+    the block, which comes last. Empty for a table row, a line of prose, or a block under a table (which speaks
+    for its own figures)."""
     line = fig.line
     wrapped = line.start > 0 and _runs_on(text, line.start - 1) or _runs_on(text, line.end)
     if line.is_table_row or wrapped or not _in_block(line.text):
@@ -355,7 +357,8 @@ def _block_lines(text: str, fig: Figure, figures: list[Figure]) -> list[str]:
         if line.count("|") or "\t" in line:
             break  # a table over the block speaks for its own figures: no introducing paragraph
         found.append(line)
-        if not _in_block(line):
+        introduces = _INTRODUCES.search(line) and not _LIST_ITEM.match(line.strip())
+        if not _in_block(line) or introduces and not (start > 0 and _runs_on(text, start - 1)):
             return found
     return [*found, ""]  # no introducing paragraph within reach
 

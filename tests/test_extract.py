@@ -376,6 +376,18 @@ def test_a_figure_in_millions_without_a_currency_is_money_and_keeps_its_period_t
     }
 
 
+def test_a_list_under_a_line_ending_in_a_colon_is_introduced_by_that_line_not_by_the_section_before(settings, fake_llm):
+    """The lines over a list speak for it up to the line that introduces it ("… quotes from respondents:"): the
+    rates paragraph of the section before ("Rates … were lower.") gives project fees no pay word."""
+    text = (
+        "Hourly rates\nContractors bill $110–$150 an hour. Rates outside major metros were about 10% lower.\n"
+        "Project fees\nTypical quotes from survey respondents:\n- Model audit for a classifier: $8,500–$18,000\n"
+    )
+    result = _read_as_pay(text, settings, fake_llm)
+    assert [(s.amount_min, s.period.value) for s in result.salaries] == [(110, "hour")]
+    assert _accounts(result)[8500][0] == "not_pay"
+
+
 def test_money_that_is_not_pay_never_becomes_a_salary_even_when_the_model_calls_it_pay(settings, fake_llm):
     """Cue words at a figure (a change, bonus, cost, company money, threshold) overrule a careless 'pay'."""
     result = _read_as_pay(NOT_PAY_PROSE, settings, fake_llm)
