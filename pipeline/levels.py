@@ -22,7 +22,7 @@ _LEVELS: tuple[tuple[Level, re.Pattern], ...] = tuple(
 )
 _WORD_NUMBERS = {word.lower(): number for word, number in _VOCAB.word_numbers.items()}
 _N = rf"(\d{{1,2}}(?:\.\d)?|{alternation(_WORD_NUMBERS, edge=False)})"
-_Y = r"(?:years?|yrs?)\b"
+_Y = rf"{any_of(_VOCAB.year_words)}(?!\w)"
 # (pattern, which captured numbers are the (min, max) bounds): "range" = (1, 2), "min" = (1, None)...
 _YEARS: tuple[tuple[re.Pattern, str], ...] = tuple(
     (re.compile(pattern, re.I), shape)

@@ -141,12 +141,13 @@ _POSTFIX = re.compile(
     re.I,
 )
 _UNIT = rf"(?:{alternation(_PERIODS.units, edge=False)})s?"
+_UNIT_LEAD = alternation(_PERIODS.unit_leads)  # "per", "a", "pro" …
 _SLASH_UNIT = rf"(?:{_UNIT}|{alternation(_PERIODS.slash_letters, edge=False)})\b"
 # "a year ago" is a time, not a pay period; "a month before tax" is a pay period.
 _NOT_AGO = rf"(?!\s+(?:{alternation(_PERIODS.not_after)})(?!\s+(?:{alternation(_PERIODS.pay_after)})))"
 _PERIOD_AFTER = re.compile(
     rf"{_SP}*/{_SP}?(?:[a-z]+{_SP}?/{_SP}?)?{_SLASH_UNIT}"  # /yr, /seat/year
-    rf"|{_SP}+(?:per\s+[a-z]+\s+)?(?:per|a|an|each|every)\s+{_UNIT}\b{_NOT_AGO}"
+    rf"|{_SP}+(?:per\s+[a-z]+\s+)?(?:{_UNIT_LEAD})\s+{_UNIT}\b{_NOT_AGO}"
     rf"|-(?:a|an|per)-{_UNIT}\b"  # "$10-a-month"
     rf"|{_SP}+(?:{alternation([*_PERIODS.adverbs, *_PERIODS.adverbs_after_only])})",
     re.I,
@@ -154,7 +155,7 @@ _PERIOD_AFTER = re.compile(
 _NOT_WITHIN = "".join(rf"(?<!\b{re.escape(word)} )" for word in _PERIODS.not_before)  # "within a day" is a time
 _UNIT_ADJECTIVE = rf"(?:(?:{alternation(_PERIODS.unit_adjectives)})\s+)?"  # "a full day is CHF 1,350"
 _PERIOD_ANYWHERE = re.compile(
-    rf"{_NOT_WITHIN}\b(?:per|a|an|each|every)\s+{_UNIT_ADJECTIVE}{_UNIT}\b{_NOT_AGO}|/\s?{_SLASH_UNIT}"
+    rf"{_NOT_WITHIN}\b(?:{_UNIT_LEAD})\s+{_UNIT_ADJECTIVE}{_UNIT}\b{_NOT_AGO}|/\s?{_SLASH_UNIT}"
     rf"|\b(?:{alternation([*_PERIODS.adverbs, *_PERIODS.adverbs_before_only])})",
     re.I,
 )

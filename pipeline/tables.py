@@ -350,8 +350,9 @@ def _column_basis(words: str) -> PayBasis:
 
 
 def read_block(text: str, rows: list[Line], intro: Line | None, note: Line | None = None) -> list[TableFigure]:
-    """The figures of one table: header rows are those before the first row holding a bare figure. What its
-    caption, introducing sentence and header leave open, a note under it may state (`_notes_meaning`)."""
+    """The figures of one table: header rows are those before the first row holding a bare figure; one of them
+    with text in its first cell only speaks for the whole table, as a caption does. What its caption,
+    introducing sentence and header leave open, a note under it may state (`_notes_meaning`)."""
     captions = []
     while len(captions) < len(rows) and _is_caption(rows[len(captions)]):
         captions.append(rows[len(captions)])
@@ -360,8 +361,9 @@ def read_block(text: str, rows: list[Line], intro: Line | None, note: Line | Non
     if n_heads == 0:
         return []  # no header row: nothing says what the numbers are
     heads, data = body[:n_heads], body[n_heads:]
-    columns = _column_texts(heads)
-    table = _table_meaning(captions, intro, columns)
+    spanning = [row for row in heads[1:] if _is_caption(row)]  # "**Annual gross (T€)** |  |  |" under the header
+    columns = _column_texts([row for row in heads if row not in spanning])
+    table = _table_meaning([*captions, *spanning], intro, columns)
     first = intro if intro and meaning_of(intro.text) != Meaning() else rows[0]
     header = Line(first.start, heads[-1].end, text[first.start : heads[-1].end])
     noted, last = _notes_meaning([*_note_rows(data), *([note] if note else [])])

@@ -172,6 +172,7 @@ class NamedPattern(_Section):
 
 class Periods(_Section):
     units: list[Word]
+    unit_leads: list[Word] = Field(min_length=1)
     slash_letters: list[Word] = []
     adverbs: list[Word] = []
     adverbs_after_only: list[Word] = []
@@ -207,6 +208,7 @@ class Levels(_Section):
     years_at_least: list[Regex]
     years_or_more: list[Regex]
     years_at_most: list[Regex]
+    year_words: list[Regex] = Field(min_length=1)
     word_numbers: dict[str, int]
     same_rung: dict[str, str] = {}
     level: list[NamedPattern] = Field(min_length=1)

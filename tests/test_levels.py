@@ -66,6 +66,11 @@ LEVELS = [
     ("over 8 years in industry", Level.unspecified, 8, None),
     ("7 years or more", Level.unspecified, 7, None),
     ("at least 6 years", Level.unspecified, 6, None),
+    # years in other languages (levels.toml year_words)
+    ("Lead / Staff (10+ J.)", Level.unspecified, 10, None),
+    ("Junior (0–2 năm)", Level.junior, 0, 2),
+    ("Mid (3–5 thn)", Level.mid, 3, 5),
+    ("Senior (6+ år)", Level.senior, 6, None),
     ("a 4 year degree", Level.unspecified, None, None),
 ]
 

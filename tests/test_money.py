@@ -681,6 +681,15 @@ def test_amounts_agree(value, quote, agrees):
         ("A whole week of my time costs €4,200", W),  # an adjective between the article and the unit
         ("a normal month is billed at $9,500", M),
         ("within a full day, we matched the €600 offer", None),
+        # other languages (periods.toml units, unit_leads, adverbs)
+        ("(triệu VND/tháng)", M),
+        ("(juta Rp per bulan)", M),
+        ("1.800–2.200 € brutto im Monat", M),
+        ("18–24 € pro Stunde", H),
+        ("Jahresbrutto (T€)", Y),
+        ("45 000 kr/mån", M),
+        ("un sueldo de 2.000 € al mes", M),
+        ("salário de R$ 9.000 por mês", M),
     ],
 )
 def test_detect_period(text, period):

@@ -49,6 +49,36 @@ def _read(text: str) -> list[tuple]:
     ]
 
 
+SPANNING = """Die Werte sind Spannen vom 25. bis zum 75. Perzentil. Alle Angaben in Tausend Euro.
+| Level | München | Wien |
+|---|---|---|
+| **Jahresbrutto (T€)** |  |  |
+| Senior ML Engineer (6–9 J.) | 88–102 | 71–84 |
+"""
+
+LOCAL_CAPTION = """Bảng 1. Lương gộp hằng tháng — Vietnam, Q1 2025 (triệu VND/tháng) |  |  |
+Vai trò / Role | P25 | Median
+AI/ML Engineer | 50 | 62
+"""
+
+
+def test_a_row_under_the_header_with_text_in_its_first_cell_only_speaks_for_the_whole_table():
+    """Issue 15.2: "**Jahresbrutto (T€)** |  |" under the header gives every column its multiplier and period,
+    in German as in English."""
+    assert _read(SPANNING) == [
+        ("88–102", 88000, 102000, "EUR", Period.year),
+        ("71–84", 71000, 84000, "EUR", Period.year),
+    ]
+
+
+def test_a_caption_in_another_language_gives_its_multiplier_and_period():
+    """Millions and months written the local way: "triệu" and "/tháng" (tables.toml, periods.toml)."""
+    assert _read(LOCAL_CAPTION) == [
+        ("50", 50_000_000, 50_000_000, "VND", Period.month),
+        ("62", 62_000_000, 62_000_000, "VND", Period.month),
+    ]
+
+
 def test_column_header_gives_currency_and_counts_stay_counts():
     found = _read(SURVEY)
     assert ("131,000", 131000, 131000, "USD", None) in found
