@@ -83,7 +83,9 @@ _PARALLEL_RATIO = vocabulary().periods.parallel_ratio_max
 _RANGE_GAP = re.compile(rf"\s*(?:[-–—‒−]|{any_of(vocabulary().qualifiers.range_words)})\s*", re.IGNORECASE)
 
 
-_COORDINATED = re.compile(r"\s*(?:,|,?\s*(?:and|or|&))\s*")
+_COORDINATED = re.compile(  # "… was 3,400 kr a month, or roughly 40,800 kr a year"
+    rf"\s*(?:,|,?\s*(?:and|or|&))\s*(?:{any_of(vocabulary().qualifiers.approximately)}\s+)?", re.IGNORECASE
+)
 _ANAPHOR = re.compile(rf"\b(?:{any_of(_CUES.anaphor_words)})\s*$", re.IGNORECASE)  # "and it saw one of €40,000"
 _ANAPHOR_UNLESS = re.compile(any_of(_CUES.anaphor_unless), re.IGNORECASE)  # "one at $185k base"
 _GLOSS = re.compile(r"\s*\([^()\d]*\)(?=[^()]*$)")  # the last bracket, if it holds no figure

@@ -179,6 +179,7 @@ _PHRASE_END = re.compile(rf"{_SP}*(?:{'|'.join(_ENDS)})", re.I)  # what may foll
 _SHORTHAND_AFTER = re.compile(rf"{_SP}*{any_of(_SHORTHAND.words)}\b", re.I)
 # "118 + 12% bonus", "130 + sign-on": a base with a part of pay added on top (its own amount may stand between).
 _ADDED_PART = re.compile(rf"{_SP}*\+{_SP}*(?:[~≈]?\d\S*{_SP}+)?{any_of(_SHORTHAND.added_parts)}\b", re.I)
+_TRIPLE = re.compile(any_of(_SHORTHAND.triples) if _SHORTHAND.triples else r"(?!)")  # "185/20/60"
 _CHANGE_MARK = re.compile(rf"{_SP}*(?:{alternation(_SHORTHAND.change_marks, edge=False)}){_SP}*")  # "120 -> 131"
 
 
@@ -532,7 +533,8 @@ def _shorthand_shaped(group: list[_Atom]) -> bool:
 
 def _is_shorthand(text: str, group: list[_Atom], phrases: bool = True) -> bool:
     """Bare numbers of two or three digits with a shorthand pay word right before or after them ("245 TC",
-    "Base 185", "85-95 base") or a part of pay added on top ("118 + 12% bonus"), or, with `phrases`, after a
+    "Base 185", "85-95 base"), a part of pay added on top ("118 + 12% bonus") or the first of a base/bonus/stock
+    triple ("185/20/60"), or, with `phrases`, after a
     phrase about one's pay that they end ("I'm on 52 at a fintech"). A year, a count ("14 replies", "6 YOE")
     or a percentage is none."""
     if not _shorthand_shaped(group):
@@ -540,6 +542,8 @@ def _is_shorthand(text: str, group: list[_Atom], phrases: bool = True) -> bool:
     lookback, end = max(0, group[0].start - _LOOKBACK), group[-1].end
     before = _SHORTHAND_BEFORE.search(text, lookback, group[0].start)
     if before or _SHORTHAND_AFTER.match(text, end) or _ADDED_PART.match(text, end):
+        return True
+    if len(group) == 1 and _TRIPLE.match(text, group[0].start):
         return True
     phrase = phrases and _SHORTHAND_PHRASE.search(text, lookback, group[0].start)
     return bool(phrase) and _PHRASE_END.match(text, end) is not None

@@ -133,6 +133,7 @@ class Shorthand(_Section):
     own_pay_ends: list[Regex] = []
     added_parts: list[Regex] = []
     change_marks: list[Word] = []
+    triples: list[Regex] = []
 
     @model_validator(mode="after")
     def _digits_in_order(self) -> Shorthand:

@@ -1410,3 +1410,52 @@ def test_seventh_batch_shapes_conversions_grants_stipends_thresholds_and_freelan
         610: "cost",
     }
     _assert_not_pay(result, expected)
+
+
+EIGHTH_BATCH_MONEY = """Offers and the money around them
+All numbers USD unless noted.
+Amazon, Seattle: $182k base.
+Microsoft, Redmond, senior MLE: 188/25/70 + 40k sign-on.
+Perth data scientists saw median base pay climb to $158,000, up $7,000 on last year.
+The typical raise was 2,900 kr a month, or roughly 34,800 kr a year.
+Her package — 20 weeks of base, or roughly $71,000 — came with a release form.
+He was offered 8 weeks, about $24,000, on his $156,000 salary.
+At March 2025 exchange rates the top of the Pune band is about $61,000.
+Contractors in Lisbon bill about €600 a day (thats ~£510).
+On that salary, feriepenger come to about 98,000 kr.
+| QPP maximum pensionable earnings | $73,200 |
+The state pension part stops at the wage base of $168,600 for 2024.
+A Solo 401(k) lets you contribute up to $23,000 as employee deferral.
+Clients must file a form if they paid you $600 or more in the year.
+- Accountant and bookkeeping: $1,800–$4,000 a year
+- Tooling: budget $300–$900 a month
+Runway ~24 months; last round was $32M led by a local fund.
+"""
+
+
+def test_eighth_batch_shapes_triples_changes_severance_weeks_restatements_and_thresholds(settings, fake_llm):
+    """Issue 15.3, shapes of fresh batch 15: the first number of a base/bonus/stock triple is pay and the others
+    are not; "up $7,000", a yearly restatement of a raise, severance counted in weeks, a figure at an exchange
+    rate or in "(thats ~…)", holiday money, a pensionable-earnings maximum, a wage base, a contribution limit, a
+    reporting threshold, an accountant's fee, a tool budget and a funding round are not pay."""
+    result = _read_as_pay(EIGHTH_BATCH_MONEY, settings, fake_llm)
+    found = sorted((s.amount_min, s.period.value) for s in result.salaries)
+    assert found == [(600, "day"), (156_000, "year"), (158_000, "year"), (182_000, "year"), (188_000, "year")], found
+    expected = {
+        70000: "bonus",
+        7000: "change",
+        34800: "change",
+        71000: "bonus",
+        24000: "bonus",
+        61000: "other",
+        510: "other",
+        98000: "bonus",
+        73200: "threshold",
+        168600: "threshold",
+        23000: "threshold",
+        600: "threshold",
+        1800: "cost",
+        300: "cost",
+        32_000_000: "company",
+    }
+    _assert_not_pay(result, expected)
