@@ -386,10 +386,13 @@ def _bounds(
 
 
 def _unstated(text: str, group: list[_Atom], floor: int) -> bool:
-    """A figure written without a currency that still reads as pay: no marker, a thousands unit on its top
-    ("198k", "310k"), and a pay word in its clause ("base 198k", "310k TC"); "128k tokens" is not money."""
+    """A figure written without a currency that still reads as money: no marker, a thousands unit on its top
+    ("198k", "310k"), and a pay word in its clause ("base 198k", "310k TC") or a statement of the text's currency
+    before it ("All numbers below are EUR btw." over "making 42k gross"); "128k tokens" is not money."""
     if any(a.marker for a in group) or group[-1].unit not in _UNSTATED_UNITS:
         return False
+    if any(start < group[0].start for start, _, _ in stated_currencies(text)):
+        return True
     start, end = _window_start(text, group[0].start, floor, _LOOKBACK), group[-1].end
     stop = _CLAUSE_BREAK.search(text, end, end + _LOOKBACK)
     return _PAY_WORD.search(text, start, stop.start() if stop else end + _LOOKBACK) is not None

@@ -1459,3 +1459,22 @@ def test_eighth_batch_shapes_triples_changes_severance_weeks_restatements_and_th
         32_000_000: "company",
     }
     _assert_not_pay(result, expected)
+
+
+STATED_THREAD = """Offer thread
+Posted by u/op · 11 Mar 2025
+Currently in Milan making 42k gross. All numbers below are EUR btw.
+Munich offer: 72k gross base, recruiter says ~3.9k net/month.
+UPDATE: Amsterdam came back with 69k + the 5k sign on.
+Relo: 10k lump sum. They'd also pay a one-off 4k for moving.
+"""
+
+
+def test_a_thread_that_states_its_currency_makes_its_thousands_figures_money_and_the_cues_sort_them(settings, fake_llm):
+    """Issue 15.7: after "All numbers below are EUR", a "k" figure with no pay word in its clause ("~3.9k
+    net/month", "69k + the 5k sign on") is money in EUR; its words decide whether it is pay. The figure before the
+    statement still needs a pay word of its own ("making 42k" has none)."""
+    result = _read_as_pay(STATED_THREAD, settings, fake_llm)
+    found = sorted((s.amount_min, s.currency, s.period.value) for s in result.salaries)
+    assert found == [(3900, "EUR", "month"), (69000, "EUR", "year"), (72000, "EUR", "year")], found
+    _assert_not_pay(result, {5000: "bonus", 10000: "bonus", 4000: "bonus"})
