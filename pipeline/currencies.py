@@ -445,6 +445,26 @@ def statements(text: str) -> tuple[tuple[int, int], ...]:
     )
 
 
+@functools.lru_cache(maxsize=8)
+def colon_statements(text: str) -> tuple[tuple[int, int, str], ...]:
+    """The rest of each sentence after a currency marker and a colon, which says what the figures after it are
+    written in ("Annual base salary in Oslo, NOK: junior ML engineer 620,000–700,000; …"), as (start, end, code)
+    when the marker names one currency; it speaks for its own sentence only."""
+    found = []
+    for start, end in sentences(text):
+        for m in _colon_unit().finditer(text, start, end):
+            codes = _may_name(m["unit"], text, m.start())
+            if len(codes) == 1:
+                found.append((m.end(), end, next(iter(codes))))
+    return tuple(found)
+
+
+@functools.cache
+def _colon_unit() -> re.Pattern:
+    """A currency marker a colon follows ("NOK:", "in dollars:")."""
+    return re.compile(rf"(?P<unit>{_statement_units().pattern})\s*:(?!\d)")
+
+
 @functools.cache
 def _lead_unit() -> re.Pattern:
     """A sentence that opens with a statement lead word right before a currency marker ("All SGD obviously.")."""

@@ -43,6 +43,7 @@ from babel.numbers import get_currency_precision
 
 from pipeline import sentences
 from pipeline.currencies import (
+    colon_statements,
     currency_of,
     markers,
     place_currencies,
@@ -388,9 +389,16 @@ def _bounds(
 def _unstated(text: str, group: list[_Atom], floor: int) -> bool:
     """A figure written without a currency that still reads as money: no marker, a thousands unit on its top
     ("198k", "310k"), and a pay word in its clause ("base 198k", "310k TC") or a statement of the text's currency
-    before it ("All numbers below are EUR btw." over "making 42k gross"); "128k tokens" is not money."""
-    if any(a.marker for a in group) or group[-1].unit not in _UNSTATED_UNITS:
+    before it ("All numbers below are EUR btw." over "making 42k gross"); or, after a currency marker and a colon
+    in its sentence, a figure of at least a thousand ("Annual base salary in Oslo, NOK: junior ML engineer
+    620,000–700,000").
+    "128k tokens" is not money."""
+    if any(a.marker for a in group):
         return False
+    if group[-1].unit not in _UNSTATED_UNITS:  # "NOK: junior 620,000–700,000", inside the statement only
+        in_statement = any(s <= group[0].start < e for s, e, _ in colon_statements(text))
+        large = all(a.value * a.multiplier >= _LIMITS.weak_code_min_amount for a in group)
+        return in_statement and large and not _COUNT_NOUN.match(text, group[-1].end)  # "based on 1,180 offers"
     if any(start < group[0].start for start, _, _ in stated_currencies(text)):
         return True
     start, end = _window_start(text, group[0].start, floor, _LOOKBACK), group[-1].end
@@ -590,11 +598,15 @@ def _with_stated_currency(text: str, found: list[Money], unmarked: set[int]) -> 
 
 
 def _stated_currency(text: str, found: list[Money], statements: list[tuple[int, int, str]], money: Money) -> str | None:
-    """The one currency the figures or a statement ("All numbers in €") of `money`'s line state, else the one
+    """The currency a marker and a colon before it in its sentence name ("NOK: junior 620,000–700,000"), else the
+    one currency the figures or a statement ("All numbers in €") of `money`'s line state, else the one
     the last statement before it names, else the one the text's statements name (a thread's title stands above
     its post's "All numbers USD"), else the one the whole text's figures state; of these, only the currency of
     a country the line names, when it names one ("120 TC for a US company" in a euro thread takes none; "I'm
     at 140 in Ottawa" in a thread of USD and CAD takes CAD)."""
+    colon = [code for start, end, code in colon_statements(text) if start <= money.start < end]
+    if colon:  # "Annual base salary in Oslo, NOK: junior ML engineer 620,000–700,000"
+        return colon[0]
     line_start, line_end = text.rfind("\n", 0, money.start) + 1, text.find("\n", money.end)
     line_end = len(text) if line_end < 0 else line_end
     on_line = {m.currency for m in found if m.currency and line_start <= m.start < line_end}

@@ -759,3 +759,20 @@ def test_the_old_figure_of_a_change_is_money_in_the_new_ones_currency():
 def test_a_quote_agrees_with_shorthand_after_a_change_mark_and_with_markers_that_need_a_country(value, quote, agrees):
     """Value↔quote agreement reads the quote alone: the figures its text reads there must count as written."""
     assert amounts_agree(value, quote) is agrees
+
+
+def test_figures_after_a_currency_and_a_colon_are_in_that_currency_within_their_sentence():
+    """ "NOK: junior 620,000–700,000" names the currency of the bare figures after it in its sentence, whatever
+    other currencies the line names; a count after such a colon ("1,180 offers") and a bare figure in the next
+    sentence stay numbers."""
+    text = (
+        "The median is NOK 935,000 (about SEK 970,000). Annual base salary in Oslo, NOK: junior 620,000–700,000; "
+        "senior 950,000–1,200,000, from 1,180 offers. Another 12,000 were left out."
+    )
+    found = [(m.text, m.amount_min, m.amount_max, m.currency) for m in scan_money(text)]
+    assert found == [
+        ("NOK 935,000", 935000, 935000, "NOK"),
+        ("SEK 970,000", 970000, 970000, "SEK"),
+        ("620,000–700,000", 620000, 700000, "NOK"),
+        ("950,000–1,200,000", 950000, 1200000, "NOK"),
+    ]
