@@ -1478,3 +1478,16 @@ def test_a_thread_that_states_its_currency_makes_its_thousands_figures_money_and
     found = sorted((s.amount_min, s.currency, s.period.value) for s in result.salaries)
     assert found == [(3900, "EUR", "month"), (69000, "EUR", "year"), (72000, "EUR", "year")], found
     _assert_not_pay(result, {5000: "bonus", 10000: "bonus", 4000: "bonus"})
+
+
+def test_an_in_hand_figure_in_lakhs_per_month_is_pay_in_the_threads_rupees(settings, fake_llm):
+    """ "In-hand approx 1.45L/month" and "in hand is like 68k pm" in a thread of LPA offers: lakhs and thousands
+    written without a currency, a pay word ("in-hand") in their clause, "pm" per month (currencies.toml
+    unstated_units, cues.toml pay, periods.toml adverbs_after_only)."""
+    text = (
+        "Offer comparison\nCurrent CTC: 24 LPA (21 fixed + 3 variable). In-hand approx 1.45L/month.\n"
+        "i have 3 yoe at a service company, 9.5 LPA. in hand is like 68k pm.\n"
+    )
+    result = _read_as_pay(text, settings, fake_llm)
+    found = {(s.amount_min, s.currency, s.period.value) for s in result.salaries}
+    assert {(145_000, "INR", "month"), (68_000, "INR", "month")} <= found, found
