@@ -625,18 +625,22 @@ def _stated_currency(text: str, found: list[Money], statements: list[tuple[int, 
 def amounts_agree(value: float, quote: str) -> bool:
     """True when `value` is one of the amounts (a bound or a point) written in `quote`, within 0.5 %; forum
     shorthand in the quote ("245 TC", "base went 84 -> 92") counts in each shorthand unit, and a figure marked
-    by a symbol that needs its country ("JD 300", "P14,500") counts as written, since the quote alone does not
-    show which unit the rest of its text writes pay in or which country it names."""
+    by a symbol that needs its country ("JD 300", "P14,500") or written in thousands with no currency after a
+    statement of the text's ("~3.9k net/month") counts as written, since the quote alone does not show which
+    unit the rest of its text writes pay in, which country it names or what currency it states."""
     return is_written(value, written_amounts(quote) + _quote_readings(quote))
 
 
 def _quote_readings(text: str) -> list[float]:
     """Every amount the shorthand figures of `text` stand for in one of the shorthand units, and the amounts
-    written with a marker that names a currency only where the text names its country."""
+    written with a marker that names a currency only where the text names its country or in thousands with no
+    currency at all."""
     readings: list[float] = []
     previous = None
     for group, gap in _groups(text, _atoms(text)):
-        if any(a.marker and markers()[a.marker].placed_only for a in group):
+        placed = any(a.marker and markers()[a.marker].placed_only for a in group)
+        unstated = not any(a.marker for a in group) and group[-1].unit in _UNSTATED_UNITS  # "~3.9k net/month"
+        if placed or unstated:
             readings += list(_range_bounds(*group)) if gap else [_whole(a.value * a.multiplier) for a in group]
         read = "money" if any(a.marker for a in group) else _shorthand_kind(text, group, previous)
         if read in ("shorthand", "phrased"):

@@ -644,6 +644,10 @@ def test_several(text, expected):
         (1, "no amounts here", False),
         (245_000, "Currently at 245 TC.", True),  # shorthand: its unit is written elsewhere in the text
         (245_000, "Currently at 245 views.", False),
+        # thousands with no currency: the text's statement of its currency is outside the quote
+        (3_900, "Brutto-netto calculator says ~3.9k net/month for me.", True),
+        (185_000, "Google L5 MLE, Kirkland: 185/20/60.", True),  # the base of a base/bonus/stock triple
+        (39_000, "Brutto-netto calculator says ~3.9k net/month for me.", False),
     ],
 )
 def test_amounts_agree(value, quote, agrees):
