@@ -642,7 +642,7 @@ def opening_accounts(money: list[Money], steered: list[Money]) -> dict[int, Mone
 
 
 def with_cost(text: str, cert: Certification, fees: dict[int, MoneyAmount]) -> Certification:
-    """The cost of a credential: the nearest non-pay figure after its name on the same line, read by code.
+    """The cost of a credential: the nearest figure after its name on the same line that is not pay, read by code.
 
     The quote then runs from the name to the end of that figure, so the stored cost is written in its quote,
     and the amount is accounted for as this credential's cost.
@@ -770,8 +770,9 @@ class Records:
                 accounts[start] = amount.model_copy(update=update)
 
     def add_credentials(self, text: str, certs: list[Certification], accounts: dict[int, MoneyAmount]) -> None:
-        """Add credentials, each with the cost written after its name (that amount's account says so)."""
-        fees = {start: a for start, a in accounts.items() if a.use is MoneyUse.not_pay}
+        """Add credentials, each with the cost written after its name (that amount's account says so): an amount
+        not pay or left unaccounted ("exam AI-102 ($165)" beside hourly rates has no period of its own)."""
+        fees = {start: a for start, a in accounts.items() if a.use in (MoneyUse.not_pay, MoneyUse.unaccounted)}
         for cert in certs:
             if not self.has("certification", cert):  # a repeated name must not claim a second cost
                 self.add("certification", with_cost(text, cert, fees))

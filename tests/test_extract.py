@@ -1491,3 +1491,18 @@ def test_an_in_hand_figure_in_lakhs_per_month_is_pay_in_the_threads_rupees(setti
     result = _read_as_pay(text, settings, fake_llm)
     found = {(s.amount_min, s.currency, s.period.value) for s in result.salaries}
     assert {(145_000, "INR", "month"), (68_000, "INR", "month")} <= found, found
+
+
+def test_a_credentials_price_in_doubt_about_its_period_is_still_its_cost(settings, fake_llm):
+    """An exam price beside hourly rates in one list has no period of its own, so it is no salary; after a
+    credential's name on its line it is that credential's cost, not an amount left unaccounted."""
+    text = (
+        "Rates and credentials\n- Contractors bill $140 an hour.\n"
+        "- Microsoft Certified: Azure AI Engineer Associate, earned by passing exam AI-102 ($165);\n"
+    )
+    result = _read_as_pay(text, settings, fake_llm)
+    assert [(s.amount_min, s.period.value) for s in result.salaries] == [(140, "hour")]
+    assert [(c.name, c.cost_amount) for c in result.certifications if c.cost_amount] == [
+        ("Microsoft Certified: Azure AI Engineer Associate", 165)
+    ]
+    assert _accounts(result)[165][0] == "certification_cost"
