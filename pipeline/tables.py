@@ -54,11 +54,14 @@ def _currency_word() -> re.Pattern:
     return re.compile(rf"(?<![A-Za-z])(?:{alternation(worded)})|(?:{alternation(symbols)})")
 
 
+# Multiplier words a header, caption or note may use: the scanner's spaced ones ("million", "lakh", "triệu") and
+# the header-only ones of tables.toml ("'000", "$K", "T€").
+_UNIT_WORDS = {**vocabulary().multipliers.spaced, **_TABLES.multipliers}
 _MULTIPLIER_WORD = re.compile(
-    rf"(?<![\w,.])(?:{alternation(_TABLES.multipliers, edge=False)})(?!\w)",
+    rf"(?<![\w,.])(?:{alternation(_UNIT_WORDS, edge=False)})(?!\w)",
     re.IGNORECASE,  # "$K", not the K of "Kč"
 )
-_MULTIPLIER_KEYS = {key.casefold(): value for key, value in _TABLES.multipliers.items()}
+_MULTIPLIER_KEYS = {key.casefold(): value for key, value in _UNIT_WORDS.items()}
 
 
 def _words(words) -> re.Pattern:
@@ -324,7 +327,7 @@ def _unit_phrase() -> re.Pattern:
     """A multiplier written as a unit: after "in", an opening parenthesis or a currency marker, perhaps with a
     currency between ("in thousands of Swiss francs", "(€ thousands)", "CHF '000"); not the multiplier of an
     amount ("E£1.5 million a year", "in 2 million homes")."""
-    unit = alternation(_TABLES.multipliers, edge=False)
+    unit = alternation(_UNIT_WORDS, edge=False)
     before = rf"\bin\s+|\(\s*|(?:{_currency_word().pattern})[\s,]*"
     return re.compile(rf"(?:{before})(?:[^\s()\d]+\s+)?(?P<unit>{unit})(?!\w)", re.IGNORECASE)
 
@@ -398,7 +401,7 @@ def _notes_meaning(notes: list[Line]) -> tuple[Meaning, Line | None]:
 def _unit_marker() -> re.Pattern:
     """A currency written as a unit: after "in", perhaps after a multiplier ("in thousands of Czech koruna",
     "in GTQ"), or after an opening parenthesis ("(€ '000)")."""
-    unit = alternation(_TABLES.multipliers, edge=False)
+    unit = alternation(_UNIT_WORDS, edge=False)
     lead = rf"(?i:\bin\s+(?:(?:{unit})\s+of\s+)?)|\(\s*"  # the marker itself keeps its case ("won", "Won")
     return re.compile(rf"(?:{lead})(?:[^\s()]+\s+)??(?P<marker>{_currency_word().pattern})")  # the name first
 
